@@ -1,0 +1,58 @@
+"""leadmagnet: Markdown-first landing pages and lead magnets.
+
+This module holds only the application factory: it loads settings, opens the store and runs
+migrations, loads the content catalog, and registers blueprints, error pages and headers.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import config, errors, headers
+from .content import CatalogCache
+from .rendering import Renderer
+from .site import Site
+from .store import Store
+from .themes import Themes, bundled_dir
+
+__version__ = "0.1.0"
+
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the leadmagnet app. ``overrides`` win over every other source of settings."""
+    settings = config.resolve(overrides)
+    instance_dir = Path(settings["INSTANCE_DIR"])
+    app = Flask(__name__, instance_path=str(instance_dir), instance_relative_config=True, static_folder=None)
+    app.config.update(settings)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config.ensure_secret_key(instance_dir)
+
+    content_dir = Path(app.config["CONTENT_DIR"])
+    if not content_dir.is_dir() and "CONTENT_DIR" not in {config.normalise_key(k) for k in (overrides or {})}:
+        log.warning("content folder %s does not exist: serving the bundled sample offers", content_dir)
+        content_dir = bundled_dir("content")
+        app.config["CONTENT_DIR"] = str(content_dir)
+
+    store = Store(app.config["DATABASE"])
+    store.migrate()
+
+    themes = Themes(Path(app.config["THEMES_DIR"]))
+    renderer = Renderer(app, themes)
+    watch = tuple(p for p in (Path(app.config["THEMES_DIR"]), themes.bundled) if p.is_dir())
+    catalog_cache = CatalogCache(content_dir, watch=watch, interval=float(app.config["RELOAD_INTERVAL"]), theme_names=themes.names)
+    catalog_cache.listeners.append(lambda _catalog: renderer.reset())
+    app.extensions["leadmagnet"] = Site(app, catalog_cache, store, themes, renderer, {})
+
+    from . import pages
+
+    app.register_blueprint(pages.bp)
+    errors.register(app)
+    headers.register(app)
+    app.teardown_appcontext(lambda _exc: None)
+    return app

@@ -1,0 +1,253 @@
+"""The ``leadmagnet`` command: a thin click skin over the library.
+
+Each command parses its options, calls one domain function, and prints. ``--content`` and
+``--instance`` (before the command name) choose the folders, like the ``LEADMAGNET_CONTENT_DIR``
+and ``LEADMAGNET_INSTANCE_DIR`` settings. Errors exit non-zero with a message naming the file or key.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from . import config, create_app
+from .content import load_catalog
+from .offer import KEYS, SLUG_RE, TYPES
+
+
+class Context:
+    """Lazily builds the app once per CLI run, with the folders given on the command line."""
+
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        self.overrides = overrides
+        self._app: Flask | None = None
+
+    @property
+    def app(self) -> Flask:
+        if self._app is None:
+            self._app = create_app(self.overrides)
+        return self._app
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--content", "content_dir", type=click.Path(file_okay=False, path_type=Path), help="Content folder (LEADMAGNET_CONTENT_DIR).")
+@click.option(
+    "--instance", "instance_dir", type=click.Path(file_okay=False, path_type=Path), help="Instance folder (LEADMAGNET_INSTANCE_DIR)."
+)
+@click.version_option(package_name="leadmagnet")
+@click.pass_context
+def cli(ctx: click.Context, content_dir: Path | None, instance_dir: Path | None) -> None:
+    """Markdown-first landing pages and lead magnets.
+
+    \b
+    Quick start:
+      leadmagnet new ebook growth-playbook   # write content/growth-playbook.md
+      leadmagnet check                       # validate every offer
+      leadmagnet serve                       # http://127.0.0.1:5000/growth-playbook
+    """
+    overrides: dict[str, Any] = {}
+    if content_dir is not None:
+        overrides["CONTENT_DIR"] = str(content_dir)
+    if instance_dir is not None:
+        overrides["INSTANCE_DIR"] = str(instance_dir)
+    ctx.obj = Context(overrides)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--reload/--no-reload", default=False, help="Restart when Python code changes (content and themes reload without it).")
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, reload: bool) -> None:
+    """Run the development server.
+
+    Content and theme files are re-read after each save, without a restart. For production use
+    gunicorn (see the README). Example: leadmagnet serve --port 8000
+    """
+    app = ctx.app
+    catalog = app.extensions["leadmagnet"].catalog
+    click.echo(f"Serving {len(catalog.pages)} offers from {catalog.content_dir} on http://{host}:{port}/", err=True)
+    for problem in catalog.problems:
+        click.echo(f"  {problem}", err=True)
+    app.run(host=host, port=port, debug=False, use_reloader=reload, threaded=True)
+
+
+@cli.command()
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@pass_ctx
+def check(ctx: Context, strict: bool) -> None:
+    """Validate every offer and list all problems; exit 1 if any offer is broken.
+
+    Example: leadmagnet check --strict
+    """
+    settings = config.resolve(ctx.overrides)
+    content_dir = Path(settings["CONTENT_DIR"])
+    from .themes import Themes
+
+    themes = Themes(Path(settings["THEMES_DIR"]))
+    catalog = load_catalog(content_dir, theme_names=themes.names)
+    for problem in catalog.problems:
+        click.echo(str(problem))
+    errors = len(catalog.errors)
+    warnings = len(catalog.problems) - errors
+    click.echo(f"{len(catalog.pages)} offers OK, {errors} errors, {warnings} warnings in {content_dir}", err=True)
+    if errors or (strict and warnings) or not content_dir.is_dir():
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("offer_type", metavar="TYPE", type=click.Choice(TYPES))
+@click.argument("slug")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@pass_ctx
+def new(ctx: Context, offer_type: str, slug: str, force: bool) -> None:
+    """Write content/SLUG.md, a valid, commented starting point for an offer.
+
+    Example: leadmagnet new webinar q1-demo
+    """
+    if not SLUG_RE.match(slug):
+        raise click.BadParameter("use lower-case letters, digits and single hyphens, such as q1-demo", param_hint="SLUG")
+    content_dir = Path(config.resolve(ctx.overrides)["CONTENT_DIR"])
+    path = content_dir / f"{slug}.md"
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} already exists; pick another slug or pass --force")
+    content_dir.mkdir(parents=True, exist_ok=True)
+    written = write_new_offer(content_dir, offer_type, slug)
+    for file in written:
+        click.echo(f"wrote {file}")
+
+
+def write_new_offer(content_dir: Path, offer_type: str, slug: str) -> list[Path]:
+    """Write the starter file (and, for an ebook, a placeholder PDF to replace)."""
+    written = []
+    title = slug.replace("-", " ").capitalize()
+    if offer_type == "ebook":
+        placeholder = content_dir / "files" / f"{slug}.pdf"
+        if not placeholder.exists():
+            placeholder.parent.mkdir(parents=True, exist_ok=True)
+            placeholder.write_bytes(PLACEHOLDER_PDF)
+            written.append(placeholder)
+        body = EBOOK_TEMPLATE.format(title=title, slug=slug)
+    else:
+        start = (datetime.now(UTC) + timedelta(days=14)).replace(hour=16, minute=0, second=0, microsecond=0)
+        body = WEBINAR_TEMPLATE.format(title=title, slug=slug, starts_at=start.strftime("%Y-%m-%dT%H:%M:%S"))
+    path = content_dir / f"{slug}.md"
+    path.write_text(body, encoding="utf-8")
+    written.insert(0, path)
+    return written
+
+
+@cli.command()
+@click.option("--markdown", is_flag=True, help="Print a Markdown table (the README's).")
+def settings(markdown: bool) -> None:
+    """List every LEADMAGNET_* setting with its default and meaning.
+
+    Example: leadmagnet settings --markdown
+    """
+    if markdown:
+        click.echo("| Setting | Default | Meaning |\n|---|---|---|")
+    for s in config.SETTINGS:
+        default = "(generated)" if s.name == "SECRET_KEY" else ("(instance)/leadmagnet.db" if s.name == "DATABASE" else s.default)
+        if markdown:
+            click.echo(f"| `{s.env}` | `{default}` | {s.help} |")
+        else:
+            click.echo(f"{s.env} = {default!r}\n    {s.help}")
+
+
+@cli.command()
+def keys() -> None:
+    """List every front-matter key, the offer types it applies to, and what it means.
+
+    Example: leadmagnet keys
+    """
+    for key in KEYS.values():
+        req = "required" if key.required else "optional"
+        click.echo(f"{key.name} ({'/'.join(key.types)}, {req})\n    {key.help}")
+
+
+EBOOK_TEMPLATE = """---
+# Offer: an ebook. Run `leadmagnet check` after editing; `leadmagnet keys` lists every key.
+title: {title}
+type: ebook
+# The page address is /{slug} (from the file name); set slug: to change it.
+description: One or two sentences for search results and social cards (under 160 characters).
+subtitle: The promise of the ebook in one line
+# Button text of the form.
+cta: Get the free ebook
+# The gated file: never public, delivered by a signed link. Replace this placeholder.
+file: files/{slug}.pdf
+# pages: 24
+# image: assets/{slug}-cover.png     # cover image, under the content folder
+# Form fields besides email: first_name, last_name, company, job_title, phone, country,
+# or custom ones: - {{name: team_size, label: Team size, type: select, choices: [1-5, 6+]}}
+fields: [first_name, company]
+# consent: I agree to receive emails about this topic.   # adds a required checkbox
+thank_you: |
+  **Thank you!** Your copy is on its way to your inbox.
+tags: [ebook]
+stage: tofu
+# draft: true                       # unpublished while true
+# publish_at: 2027-01-01T09:00:00Z  # not served before
+# expires_at: 2027-12-31T23:59:59Z  # "this offer has ended" after
+---
+Write the pitch here, in Markdown: who it is for, what they will learn, why now.
+
+## What's inside
+
+- The first thing the reader gets
+- The second thing
+"""
+
+WEBINAR_TEMPLATE = """---
+# Offer: a webinar. Run `leadmagnet check` after editing; `leadmagnet keys` lists every key.
+title: {title}
+type: webinar
+# The page address is /{slug} (from the file name); set slug: to change it.
+description: One or two sentences for search results and social cards (under 160 characters).
+subtitle: What attendees will be able to do afterwards
+cta: Save my seat
+# Start time: with an offset (2027-03-04T16:00:00+01:00), or naive plus timezone.
+starts_at: {starts_at}
+timezone: UTC
+duration_minutes: 45
+# Sent to registrants only; never shown on the public page.
+join_url: https://meet.example.com/replace-with-your-room
+# capacity: 100                     # registrations beyond it are waitlisted
+# replay_url: https://video.example.com/your-recording
+presenters:
+  - name: Your Name
+    title: Your role
+    # photo: assets/your-photo.jpg
+fields: [first_name, last_name, company]
+consent: I agree to receive the joining details and a reminder by email.
+thank_you: |
+  **You're registered.** The joining details are below and in your inbox.
+tags: [webinar]
+stage: mofu
+---
+Write the pitch here, in Markdown: the agenda, who should attend, what they will take away.
+"""
+
+# A one-page PDF that says "Replace me", so that a new ebook offer is valid from the start.
+PLACEHOLDER_PDF = (
+    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n"
+    b"3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>\nendobj\n"
+    b"4 0 obj\n<< /Length 44 >>\nstream\nBT /F1 24 Tf 72 700 Td (Replace me) Tj ET\nendstream\nendobj\n"
+    b"5 0 obj\n<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+)
+
+
+def main() -> None:
+    cli(prog_name="leadmagnet")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""The settings registry: every ``LEADMAGNET_*`` setting, declared once.
+
+Each :class:`Setting` has a name, a default and a help text. The app factory derives its
+defaults from this list, ``leadmagnet settings`` prints it, and ``tests/test_docs.py`` checks
+that the README documents every entry, so a setting cannot exist without being documented.
+
+Settings are read, later winning over earlier: the defaults below, then ``instance/config.toml``
+(or ``instance/config.py``), then environment variables ``LEADMAGNET_<NAME>``, then the
+``overrides`` passed to ``create_app`` (tests use these).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "LEADMAGNET"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration setting: its name (without prefix), default and help."""
+
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"{ENV_PREFIX}_{self.name}"
+
+
+SETTINGS: list[Setting] = [
+    Setting(
+        "CONTENT_DIR",
+        "content",
+        "Folder of offer Markdown files (relative to the working directory). When it does not exist, the bundled sample offers are served.",
+    ),
+    Setting("THEMES_DIR", "themes", "Folder of site themes; `themes/<name>/` overrides or extends the bundled `default` theme."),
+    Setting("INSTANCE_DIR", "instance", "Per-install folder: `config.toml`, the secret key, the database, the outbox. Never committed."),
+    Setting("SITE_NAME", "leadmagnet", "Site name shown in page titles, Open Graph tags and email sender names."),
+    Setting(
+        "BASE_URL",
+        "http://127.0.0.1:5000",
+        "Public address of the site, used for canonical URLs, the sitemap, absolute links in emails and the form action of statically exported pages.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Key that signs download links and admin sessions. Generated into `instance/secret_key` (mode 0600) on first run when unset.",
+    ),
+    Setting("DATABASE", None, "Path of the SQLite database. Default: `leadmagnet.db` in the instance folder."),
+    Setting("INDEX_PAGE", True, "Serve `/` as a list of the published offers. Set to `false` to answer 404 there."),
+    Setting("DEFAULT_THEME", "default", "Theme used by offers that do not set `theme:`."),
+    Setting(
+        "RELOAD_INTERVAL", 1.0, "Seconds between checks for changed content and theme files (0: check on every request; -1: never reload)."
+    ),
+    Setting("PAGE_MAX_AGE", 300, "Seconds that browsers and CDNs may cache a landing page (`Cache-Control: max-age`)."),
+]
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def defaults() -> dict[str, Any]:
+    """Return every setting's default, keyed by its bare name (``CONTENT_DIR``)."""
+    return {s.name: s.default for s in SETTINGS}
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Convert a string from the environment to the type of the setting's default."""
+    setting = _BY_NAME.get(name)
+    if setting is None or not isinstance(value, str):
+        return value
+    default = setting.default
+    if isinstance(default, bool):
+        low = value.strip().lower()
+        if low in {"1", "true", "yes", "on"}:
+            return True
+        if low in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"{setting.env}: {value!r} is not a boolean (use true or false)")
+    if isinstance(default, float):
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{setting.env}: {value!r} is not a number") from None
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{setting.env}: {value!r} is not a whole number") from None
+    return value
+
+
+def read_instance_file(instance_dir: Path) -> dict[str, Any]:
+    """Read ``config.toml`` (or ``config.py``) from the instance folder, if present.
+
+    Keys may be written as in the environment (``LEADMAGNET_SITE_NAME``), bare (``SITE_NAME``)
+    or lower case (``site_name``); tables (such as ``[crm.my-preset]``) are kept as nested dicts.
+    """
+    toml_path = instance_dir / "config.toml"
+    py_path = instance_dir / "config.py"
+    raw: dict[str, Any] = {}
+    if toml_path.is_file():
+        try:
+            raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{toml_path}: {exc}") from None
+    elif py_path.is_file():
+        namespace: dict[str, Any] = {}
+        exec(compile(py_path.read_text(encoding="utf-8"), str(py_path), "exec"), namespace)  # noqa: S102 - the site owner's own config file
+        raw = {k: v for k, v in namespace.items() if k.isupper()}
+    return {normalise_key(k): v for k, v in raw.items()}
+
+
+def normalise_key(key: str) -> str:
+    """``leadmagnet_site_name`` / ``LEADMAGNET_SITE_NAME`` / ``site_name`` -> ``SITE_NAME``."""
+    key = key.upper()
+    prefix = ENV_PREFIX + "_"
+    return key[len(prefix) :] if key.startswith(prefix) else key
+
+
+def from_environ(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Collect ``LEADMAGNET_*`` environment variables, coerced to their settings' types."""
+    environ = dict(os.environ if environ is None else environ)
+    prefix = ENV_PREFIX + "_"
+    return {key[len(prefix) :]: coerce(key[len(prefix) :], value) for key, value in environ.items() if key.startswith(prefix)}
+
+
+def resolve(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Merge defaults, the instance file, the environment and overrides into one dict.
+
+    Paths are made absolute against the working directory, because Flask's own instance
+    discovery would move a non-editable install's instance folder under ``$PREFIX/var``.
+    """
+    overrides = {normalise_key(k): v for k, v in (overrides or {}).items()}
+    env = from_environ(environ)
+    instance_dir = Path(overrides.get("INSTANCE_DIR") or env.get("INSTANCE_DIR") or _BY_NAME["INSTANCE_DIR"].default)
+    instance_dir = instance_dir.expanduser().resolve()
+    merged = defaults()
+    merged.update({k: coerce(k, v) for k, v in read_instance_file(instance_dir).items()})
+    merged.update(env)
+    merged.update(overrides)
+    merged["INSTANCE_DIR"] = str(instance_dir)
+    merged["THEMES_DIR"] = str(Path(merged["THEMES_DIR"]).expanduser().resolve())
+    merged["CONTENT_DIR"] = str(Path(merged["CONTENT_DIR"]).expanduser().resolve())
+    if not merged.get("DATABASE"):
+        merged["DATABASE"] = str(instance_dir / "leadmagnet.db")
+    merged["BASE_URL"] = str(merged["BASE_URL"]).rstrip("/")
+    return merged
+
+
+def ensure_secret_key(instance_dir: Path) -> str:
+    """Return the install's secret key, creating ``instance/secret_key`` (mode 0600) if needed."""
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_hex(32)
+    # O_EXCL: two workers starting at once must not both write (and disagree on) the key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key + "\n")
+    return key

@@ -1,0 +1,199 @@
+"""Read ``content/*.md`` into an immutable :class:`Catalog`, swapped whole when a file changes.
+
+Content flows one way, as in Pelican: every file is read and validated before the catalog is
+built; a broken file is reported (file, key, what is expected) and skipped while the other offers
+keep serving. :class:`CatalogCache` re-reads the folder when a file's mtime changes, checking at
+most once per ``interval`` seconds so the hot path costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import markup
+from .offer import Offer, Problem, display_path, parse_offer
+
+log = logging.getLogger(__name__)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so the contract parses them with clear messages."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """An offer plus its rendered Markdown (pitch and thank-you text)."""
+
+    offer: Offer
+    body_html: str
+    thank_you_html: str
+    images: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every valid offer by slug, the problems found, and the files that may be served publicly."""
+
+    content_dir: Path
+    pages: dict[str, Page] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+    public_files: frozenset[str] = frozenset()
+    version: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "error"]
+
+    def offers(self) -> list[Offer]:
+        return [p.offer for p in self.pages.values()]
+
+    def get(self, slug: str) -> Page | None:
+        return self.pages.get(slug)
+
+
+def split_front_matter(text: str) -> tuple[str | None, str]:
+    """Split ``---``-fenced YAML front matter from the Markdown body; (None, text) if absent."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.startswith("---"):
+        return None, text
+    lines = text.splitlines(keepends=True)
+    if lines[0].strip() != "---":
+        return None, text
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            return "".join(lines[1:index]), "".join(lines[index + 1 :])
+    return None, text
+
+
+def read_file(path: Path, content_dir: Path) -> tuple[Page | None, list[Problem]]:
+    """Read, validate and render one offer file."""
+    rel = display_path(path, content_dir)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(rel, None, f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")]
+    except OSError as exc:
+        return None, [Problem(rel, None, f"cannot be read: {exc.strerror}")]
+    front, body = split_front_matter(text)
+    if front is None:
+        return None, [Problem(rel, None, "has no front matter; start the file with --- then key: value lines, then ---")]
+    try:
+        meta: Any = yaml.load(front, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem(rel, None, f"front matter is not valid YAML{where}: {problem}")]
+    offer, problems = parse_offer(path, content_dir, meta, body, path.stat().st_mtime)
+    if offer is None:
+        return None, problems
+    base = path.parent.relative_to(content_dir).as_posix()
+    base = "" if base == "." else base
+    pitch = markup.render(body, base)
+    thanks = markup.render(offer.thank_you, base) if offer.thank_you else markup.Rendered("", set())
+    return Page(offer, pitch.html, thanks.html, frozenset(pitch.images | thanks.images)), problems
+
+
+def load_catalog(content_dir: Path, version: int = 0, theme_names: Callable[[], list[str]] | None = None) -> Catalog:
+    """Read every ``*.md`` file in ``content_dir`` (recursively) into a catalog.
+
+    ``theme_names`` lists the themes that exist, so an offer naming a missing theme is an error.
+    """
+    content_dir = Path(content_dir)
+    pages: dict[str, Page] = {}
+    problems: list[Problem] = []
+    public: set[str] = set()
+    if not content_dir.is_dir():
+        problems.append(Problem(str(content_dir), None, "content folder does not exist"))
+        return Catalog(content_dir, problems=tuple(problems), version=version)
+    for path in sorted(content_dir.rglob("*.md")):
+        if any(part.startswith((".", "_")) for part in path.relative_to(content_dir).parts):
+            continue
+        page, found = read_file(path, content_dir)
+        problems.extend(found)
+        if page is None:
+            continue
+        slug = page.offer.slug
+        if theme_names is not None and page.offer.theme and page.offer.theme not in theme_names():
+            problems.append(
+                Problem(page.offer.source, "theme", f"{page.offer.theme!r} is not a theme; available: {', '.join(theme_names())}")
+            )
+            continue
+        if slug in pages:
+            other = pages[slug].offer.source
+            problems.append(Problem(page.offer.source, "slug", f"{slug!r} is already used by {other}; give one of them another slug"))
+            continue
+        pages[slug] = page
+        public |= page.offer.public_files() | page.images
+    for problem in problems:
+        (log.error if problem.level == "error" else log.warning)("%s", problem)
+    return Catalog(content_dir, pages, tuple(problems), frozenset(public), version)
+
+
+def signature(*folders: Path) -> tuple[tuple[str, float, int], ...]:
+    """mtime and size of every file under the folders: changes whenever a file is saved."""
+    entries = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in folder.rglob("*"):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            entries.append((str(path), st.st_mtime, st.st_size))
+    entries.sort()
+    return tuple(entries)
+
+
+class CatalogCache:
+    """Hold the current catalog; reload it when content (or theme) files change.
+
+    ``get()`` looks at mtimes at most once per ``interval`` seconds (0 = every call; tests use
+    that), and swaps in a whole new catalog so a request never sees half a reload.
+    """
+
+    def __init__(
+        self,
+        content_dir: Path,
+        watch: tuple[Path, ...] = (),
+        interval: float = 1.0,
+        theme_names: Callable[[], list[str]] | None = None,
+    ) -> None:
+        self.content_dir = Path(content_dir)
+        self.theme_names = theme_names
+        self.watch = (self.content_dir, *watch)
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._checked = time.monotonic()
+        self._signature = signature(*self.watch)
+        self._catalog = load_catalog(self.content_dir, 1, theme_names)
+        self.listeners: list[Any] = []
+
+    def get(self) -> Catalog:
+        if self.interval >= 0 and time.monotonic() - self._checked >= self.interval:
+            with self._lock:
+                if time.monotonic() - self._checked >= self.interval:
+                    self._checked = time.monotonic()
+                    current = signature(*self.watch)
+                    if current != self._signature:
+                        self._signature = current
+                        self._catalog = load_catalog(self.content_dir, self._catalog.version + 1, self.theme_names)
+                        for listener in self.listeners:
+                            listener(self._catalog)
+        return self._catalog

@@ -1,0 +1,161 @@
+"""Public pages: the offer index, landing pages, media and theme files, sitemap, robots, health.
+
+Every response here is the same for every visitor, so each carries an ``ETag`` and a short
+``Cache-Control`` and answers ``If-None-Match`` with 304. Only files a page shows (the offer's
+``image``, presenter photos, images in the Markdown) are served from the content folder.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from flask import Blueprint, Response, abort, current_app, request, send_file
+
+from .content import Catalog
+from .rendering import Rendered, etag_for
+from .site import current_site
+
+bp = Blueprint("pages", __name__)
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def page_response(rendered: Rendered, content_type: str = "text/html; charset=utf-8") -> Response:
+    """A cacheable response for bytes that are the same for every visitor (ETag, 304)."""
+    response = Response(rendered.body, status=rendered.status, content_type=content_type)
+    response.set_etag(rendered.etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["PAGE_MAX_AGE"]
+    if rendered.status == 200:
+        response.make_conditional(request)
+    return response
+
+
+def published_page(slug: str):
+    """The catalog page for ``slug`` if it is published now, else None."""
+    page = current_site().catalog.get(slug)
+    if page is None or not page.offer.is_published(datetime.now(UTC)):
+        return None
+    return page
+
+
+@bp.get("/")
+def index() -> Response:
+    if not current_app.config["INDEX_PAGE"]:
+        abort(404)
+    site = current_site()
+    catalog = site.catalog
+    now = datetime.now(UTC)
+
+    def produce() -> Rendered:
+        offers = sorted((o for o in catalog.offers() if o.is_published(now)), key=lambda o: (o.type, o.title))
+        body = site.renderer.render("index.html", offers=offers, canonical=current_app.config["BASE_URL"] + "/", now=now).encode()
+        return Rendered(body, etag_for(body))
+
+    minute = now.strftime("%Y%m%d%H%M")  # schedule windows open and close over time
+    return page_response(site.renderer.cached(catalog, ("index", minute), produce))
+
+
+@bp.get("/<slug>")
+def offer(slug: str) -> Response:
+    page = published_page(slug)
+    if page is None:
+        abort(404)
+    site = current_site()
+    return page_response(site.renderer.offer_page(site.catalog, page))
+
+
+@bp.get("/media/<path:path>")
+def media(path: str) -> Response:
+    """A file the pages show. Anything else under content/ (gated files included) is a 404."""
+    site = current_site()
+    catalog = site.catalog
+    if path not in catalog.public_files:
+        abort(404)
+    root = site.content_dir.resolve()
+    file = (root / path).resolve()
+    if not file.is_relative_to(root) or not file.is_file():
+        abort(404)
+    response = send_file(
+        file, mimetype=mimetypes.guess_type(file.name)[0], conditional=True, etag=True, max_age=current_app.config["PAGE_MAX_AGE"]
+    )
+    response.cache_control.public = True
+    return response
+
+
+@bp.get("/static/<theme>/<fingerprint>/<path:path>")
+def static(theme: str, fingerprint: str, path: str) -> Response:
+    """A theme's static file; a current fingerprint makes it cacheable for a year."""
+    site = current_site()
+    try:
+        resolved = site.themes.get(theme)
+    except ValueError:
+        abort(404)
+    file: Path | None = resolved.static_file(path)
+    if file is None:
+        abort(404)
+    response = send_file(file, conditional=True, etag=True)
+    if fingerprint == resolved.fingerprint(path):
+        response.headers["Cache-Control"] = IMMUTABLE
+    else:
+        response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/sitemap.xml")
+def sitemap() -> Response:
+    site = current_site()
+    catalog = site.catalog
+
+    def produce() -> Rendered:
+        cfg = current_app.config
+        body = sitemap_xml(cfg["BASE_URL"], catalog, datetime.now(UTC), cfg["INDEX_PAGE"]).encode()
+        return Rendered(body, etag_for(body))
+
+    minute = datetime.now(UTC).strftime("%Y%m%d%H%M")
+    return page_response(site.renderer.cached(catalog, ("sitemap", minute), produce), "application/xml; charset=utf-8")
+
+
+def sitemap_xml(base_url: str, catalog: Catalog, now: datetime, index_page: bool = True) -> str:
+    """The sitemap of every published, unexpired offer (past webinars stay: replay pages)."""
+    urls = [f"{base_url}/"] if index_page else []
+    entries = [f"  <url><loc>{escape(u)}</loc></url>" for u in urls]
+    for offer in sorted(catalog.offers(), key=lambda o: o.slug):
+        expired = offer.expires_at is not None and now >= offer.expires_at
+        if offer.is_published(now) and not expired:
+            lastmod = datetime.fromtimestamp(offer.mtime, UTC).strftime("%Y-%m-%d")
+            entries.append(f"  <url><loc>{escape(base_url)}/{offer.slug}</loc><lastmod>{lastmod}</lastmod></url>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + "\n".join(entries)
+        + "\n</urlset>\n"
+    )
+
+
+def robots_txt(base_url: str) -> str:
+    return f"User-agent: *\nDisallow: /admin\nDisallow: /download/\nAllow: /\n\nSitemap: {base_url}/sitemap.xml\n"
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    body = robots_txt(current_app.config["BASE_URL"]).encode()
+    return page_response(Rendered(body, etag_for(body)), "text/plain; charset=utf-8")
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[dict, int]:
+    site = current_site()
+    catalog = site.catalog
+    ok_db = site.store.healthcheck()
+    ok_content = catalog.content_dir.is_dir()
+    status = 200 if ok_db and ok_content else 503
+    return {
+        "status": "ok" if status == 200 else "unavailable",
+        "database": ok_db,
+        "content": ok_content,
+        "offers": len(catalog.pages),
+        "content_errors": len(catalog.errors),
+    }, status

@@ -1,0 +1,173 @@
+"""Versioned schema migrations, applied in order by sqlite-utils' ``Migrations``.
+
+One function per change, never drop-and-recreate: a database made by any earlier version
+upgrades in place with nothing lost (``tests/test_migrations.py`` upgrades a database built by
+the first migration alone). Add a change by appending a function; never edit an applied one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("leadmagnet")
+
+
+@migrations()
+def m001_capture(db: Database) -> None:
+    """The first schema: contacts, submissions and daily page views."""
+    db.execute(
+        """
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            first_name TEXT,
+            last_name TEXT,
+            company TEXT,
+            job_title TEXT,
+            phone TEXT,
+            country TEXT,
+            custom TEXT NOT NULL DEFAULT '{}',
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE submissions (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            offer_slug TEXT NOT NULL,
+            offer_type TEXT NOT NULL,
+            data TEXT NOT NULL,
+            consent_text TEXT,
+            consent_at TEXT,
+            utm_source TEXT,
+            utm_medium TEXT,
+            utm_campaign TEXT,
+            utm_term TEXT,
+            utm_content TEXT,
+            referrer TEXT,
+            user_agent TEXT,
+            ip_marker TEXT,
+            spam INTEGER NOT NULL DEFAULT 0,
+            spam_reason TEXT,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX submissions_contact ON submissions(contact_id)")
+    db.execute("CREATE INDEX submissions_offer_created ON submissions(offer_slug, created_at)")
+    db.execute(
+        """
+        CREATE TABLE page_views (
+            offer_slug TEXT NOT NULL,
+            day TEXT NOT NULL,
+            utm_source TEXT NOT NULL DEFAULT '',
+            views INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (offer_slug, day, utm_source)
+        )
+        """
+    )
+
+
+@migrations()
+def m002_offer_context(db: Database) -> None:
+    """Keep the offer's tags and stage with each submission, as they were when it was made."""
+    db.execute("ALTER TABLE submissions ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE submissions ADD COLUMN stage TEXT")
+    db.execute("CREATE INDEX submissions_dedupe ON submissions(contact_id, offer_slug, created_at)")
+    db.execute("CREATE INDEX submissions_created ON submissions(created_at, id)")
+
+
+@migrations()
+def m003_delivery(db: Database) -> None:
+    """Delivery: submission status (seats, double opt-in), opt-in state, downloads, the outbox."""
+    # status: 'ok' (delivered or deliverable), 'pending' (awaiting double opt-in confirmation),
+    # 'waitlisted' (webinar full), 'spam'.
+    db.execute("ALTER TABLE submissions ADD COLUMN status TEXT NOT NULL DEFAULT 'ok'")
+    db.execute("ALTER TABLE submissions ADD COLUMN confirmed_at TEXT")
+    db.execute("ALTER TABLE contacts ADD COLUMN opt_in_status TEXT NOT NULL DEFAULT 'single'")
+    db.execute("ALTER TABLE contacts ADD COLUMN opt_in_at TEXT")
+    db.execute("ALTER TABLE contacts ADD COLUMN unsubscribed_at TEXT")
+    db.execute("CREATE INDEX submissions_offer_status ON submissions(offer_slug, status)")
+    db.execute(
+        """
+        CREATE TABLE downloads (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            range_request INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX downloads_submission ON downloads(submission_id)")
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER REFERENCES submissions(id) ON DELETE CASCADE,
+            contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            to_addr TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            message BLOB NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (submission_id, kind)
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_due ON outbox(status, next_attempt_at)")
+    db.execute(
+        """
+        CREATE TABLE email_attempts (
+            id INTEGER PRIMARY KEY,
+            outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            error TEXT
+        )
+        """
+    )
+
+
+@migrations()
+def m004_admin(db: Database) -> None:
+    """Admin users, export cursors and a personal-data-free audit log."""
+    db.execute(
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE export_cursors (
+            name TEXT PRIMARY KEY,
+            last_id INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT,
+            action TEXT NOT NULL,
+            detail TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX contacts_last_seen ON contacts(last_seen, id)")

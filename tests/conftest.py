@@ -1,0 +1,127 @@
+"""Shared fixtures: a real app on a temporary instance folder and database, a copy of the sample
+content, a real HTTP server on a free 127.0.0.1 port, and the CLI runner.
+
+No state is shared between tests: every test gets its own instance folder, database and content.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from leadmagnet import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "content"
+CASES = Path(__file__).resolve().parent / "content"
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    """A private copy of the bundled sample content, safe to edit."""
+    target = tmp_path / "content"
+    shutil.copytree(SAMPLES, target)
+    return target
+
+
+@pytest.fixture
+def instance_dir(tmp_path: Path) -> Path:
+    return tmp_path / "instance"
+
+
+@pytest.fixture
+def make_app(content_dir: Path, instance_dir: Path, tmp_path: Path):
+    """Build an app; keyword arguments become setting overrides."""
+
+    def build(**overrides) -> Flask:
+        settings = {
+            "CONTENT_DIR": str(content_dir),
+            "INSTANCE_DIR": str(instance_dir),
+            "THEMES_DIR": str(tmp_path / "themes"),
+            "RELOAD_INTERVAL": 0,
+            "BASE_URL": "http://127.0.0.1:5000",
+            "TESTING": True,
+        }
+        settings.update(overrides)
+        return create_app(settings)
+
+    return build
+
+
+@pytest.fixture
+def app(make_app) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture
+def store(app: Flask):
+    return app.extensions["leadmagnet"].store
+
+
+@pytest.fixture
+def cli_runner() -> CliRunner:
+    return CliRunner()
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    url: str
+    server: BaseWSGIServer
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_live_server(app: Flask) -> LiveServer:
+    """Serve ``app`` over real HTTP on a free 127.0.0.1 port in a background thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    port = server.server_port
+    url = f"http://127.0.0.1:{port}"
+    app.config["BASE_URL"] = url
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return LiveServer(app, url, server)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The app behind a real HTTP server on 127.0.0.1, always stopped after the test."""
+    server = start_live_server(app)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# -- Playwright: Debian's Chromium, since Playwright's own browser download is not reachable.
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
