@@ -1,7 +1,150 @@
-"""Store verbs for capture: contacts, submissions and page views."""
+"""Store verbs for capture: contacts, submissions and page views.
+
+A submission is written in one ``BEGIN IMMEDIATE`` transaction: the contact is upserted (one row
+per normalised email), the submission row inserted, and any ``within`` callback (delivery uses it
+to take a webinar seat and queue the confirmation email) runs before COMMIT, so a lead and what it
+is owed are stored together or not at all. The visitor is answered only after COMMIT.
+
+Spam submissions are stored too (``spam = 1``) so that nothing is silently dropped, but they never
+overwrite a contact's details: a bot typing someone's address must not rename them. A contact whose
+every submission is spam is not a lead (exports and reports skip it).
+"""
 
 from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+CONTACT_FIELDS = ("first_name", "last_name", "company", "job_title", "phone", "country")
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+# Runs inside the submission's transaction: (connection, the submission row as a dict) -> None.
+WithinTransaction = Callable[[sqlite3.Connection, dict[str, Any]], None]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class LeadVerbs:
     """Mixin of :class:`leadmagnet.store.Store`: contacts, submissions, page views."""
+
+    def record_submission(
+        self,
+        *,
+        offer_slug: str,
+        offer_type: str,
+        email: str,
+        fields: dict[str, Any],
+        meta: dict[str, Any] | None = None,
+        tags: tuple[str, ...] | list[str] = (),
+        stage: str | None = None,
+        consent_text: str | None = None,
+        spam_reason: str | None = None,
+        dedupe_seconds: int = 0,
+        status: str = "ok",
+        within: WithinTransaction | None = None,
+        now: str | None = None,
+    ) -> dict[str, Any]:
+        """Store one form submission; return ``{"result", "submission", "contact_id"}``.
+
+        ``email`` is already normalised; ``fields`` holds every cleaned field value (built-in and
+        custom); ``meta`` the UTM values, ``referrer``, ``user_agent`` and ``ip_marker``. ``result``
+        is ``created``, or ``duplicate`` when the same email took the same offer within
+        ``dedupe_seconds`` (nothing new is written and the earlier submission is returned).
+        """
+        meta = meta or {}
+        now = now or _now()
+        spam = spam_reason is not None
+        builtin = {k: _blank_to_none(fields.get(k)) for k in CONTACT_FIELDS}
+        custom = {k: v for k, v in fields.items() if k not in CONTACT_FIELDS and k != "email"}
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            contact = conn.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchone()
+            if contact is None:
+                contact_id = conn.execute(
+                    "INSERT INTO contacts (email, first_name, last_name, company, job_title, phone, country, custom, first_seen, last_seen)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (email, *(None if spam else builtin[k] for k in CONTACT_FIELDS), "{}" if spam else json.dumps(custom), now, now),
+                ).lastrowid
+            else:
+                contact_id = contact["id"]
+                if dedupe_seconds > 0 and not spam:
+                    since = (datetime.fromisoformat(now) - timedelta(seconds=dedupe_seconds)).isoformat(timespec="microseconds")
+                    earlier = conn.execute(
+                        "SELECT * FROM submissions WHERE contact_id = ? AND offer_slug = ? AND spam = 0 AND created_at >= ?"
+                        " ORDER BY id DESC LIMIT 1",
+                        (contact_id, offer_slug, since),
+                    ).fetchone()
+                    if earlier is not None:
+                        return {"result": "duplicate", "submission": dict(earlier), "contact_id": contact_id}
+                if not spam:
+                    # Latest non-empty value wins; custom fields are merged key by key.
+                    conn.execute(
+                        "UPDATE contacts SET "
+                        + ", ".join(f"{k} = COALESCE(?, {k})" for k in CONTACT_FIELDS)
+                        + ", custom = json_patch(custom, ?), last_seen = ? WHERE id = ?",
+                        (*(builtin[k] for k in CONTACT_FIELDS), json.dumps(custom), now, contact_id),
+                    )
+            row = {
+                "contact_id": contact_id,
+                "offer_slug": offer_slug,
+                "offer_type": offer_type,
+                "data": json.dumps({"email": email, **fields}, ensure_ascii=False),
+                "consent_text": consent_text,
+                "consent_at": now if consent_text else None,
+                **{k: _blank_to_none(meta.get(k)) for k in UTM_FIELDS},
+                "referrer": _blank_to_none(meta.get("referrer")),
+                "user_agent": _blank_to_none(meta.get("user_agent")),
+                "ip_marker": meta.get("ip_marker"),
+                "spam": 1 if spam else 0,
+                "spam_reason": spam_reason,
+                "created_at": now,
+                "tags": json.dumps(list(tags)),
+                "stage": stage,
+                "status": "spam" if spam else status,
+            }
+            columns = ", ".join(row)
+            placeholders = ", ".join("?" for _ in row)
+            row["id"] = conn.execute(f"INSERT INTO submissions ({columns}) VALUES ({placeholders})", tuple(row.values())).lastrowid  # noqa: S608 - column names are ours
+            if within is not None and not spam:
+                within(conn, row)
+        return {"result": "created", "submission": row, "contact_id": contact_id}
+
+    def get_submission(self, submission_id: int) -> dict[str, Any] | None:
+        return self.query_one("SELECT * FROM submissions WHERE id = ?", (submission_id,))  # type: ignore[attr-defined]
+
+    def get_contact(self, contact_id: int) -> dict[str, Any] | None:
+        return self.query_one("SELECT * FROM contacts WHERE id = ?", (contact_id,))  # type: ignore[attr-defined]
+
+    def get_contact_by_email(self, email: str) -> dict[str, Any] | None:
+        return self.query_one("SELECT * FROM contacts WHERE email = ?", (email,))  # type: ignore[attr-defined]
+
+    def count_submissions(self, offer_slug: str | None = None, include_spam: bool = False) -> int:
+        sql = "SELECT count(*) FROM submissions WHERE 1 = 1"
+        params: list[Any] = []
+        if offer_slug is not None:
+            sql += " AND offer_slug = ?"
+            params.append(offer_slug)
+        if not include_spam:
+            sql += " AND spam = 0"
+        return self.conn.execute(sql, params).fetchone()[0]  # type: ignore[attr-defined]
+
+    def add_page_views(self, counts: dict[tuple[str, str, str], int]) -> None:
+        """Add batched view counts, keyed by ``(offer_slug, day, utm_source)``, in one transaction."""
+        if not counts:
+            return
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            conn.executemany(
+                "INSERT INTO page_views (offer_slug, day, utm_source, views) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (offer_slug, day, utm_source) DO UPDATE SET views = views + excluded.views",
+                [(slug, day, source, n) for (slug, day, source), n in counts.items()],
+            )
+
+
+def _blank_to_none(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value
