@@ -29,8 +29,39 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-class LeadVerbs:
-    """Mixin of :class:`leadmagnet.store.Store`: contacts, submissions, page views."""
+class RateLimitVerbs:
+    """Fixed-window hit counters, for :mod:`leadmagnet.throttle`.
+
+    They live in their own small SQLite file (``instance/ratelimit.db``, opened as a separate
+    :class:`~leadmagnet.store.Store`), so counting hits never waits on, or slows, lead writes.
+    Each hit is one autocommitted UPSERT: atomic across every gunicorn worker without a lock.
+    """
+
+    def ensure_rate_limit_table(self) -> None:
+        """Create the counters table if it does not exist (idempotent; no migration needed)."""
+        self.conn.execute(  # type: ignore[attr-defined]
+            "CREATE TABLE IF NOT EXISTS rate_limits (key TEXT NOT NULL, bucket INTEGER NOT NULL, hits INTEGER NOT NULL,"
+            " expires INTEGER NOT NULL, PRIMARY KEY (key, bucket)) WITHOUT ROWID"
+        )
+
+    def count_hit(self, key: str, bucket: int, expires: int) -> int:
+        """Add one hit to ``key`` in fixed window number ``bucket``; return the hits so far in it."""
+        # fetchall, not fetchone: stepping the statement to its end finishes its implicit
+        # transaction now, instead of holding the write lock until the cursor is collected.
+        rows = self.conn.execute(  # type: ignore[attr-defined]
+            "INSERT INTO rate_limits (key, bucket, hits, expires) VALUES (?, ?, 1, ?)"
+            " ON CONFLICT (key, bucket) DO UPDATE SET hits = hits + 1 RETURNING hits",
+            (key, bucket, expires),
+        ).fetchall()
+        return int(rows[0][0])
+
+    def purge_rate_limits(self, now: int) -> int:
+        """Delete counters of windows that ended before ``now`` (epoch seconds); return how many."""
+        return self.conn.execute("DELETE FROM rate_limits WHERE expires < ?", (now,)).rowcount  # type: ignore[attr-defined]
+
+
+class LeadVerbs(RateLimitVerbs):
+    """Mixin of :class:`leadmagnet.store.Store`: contacts, submissions, page views (and rate-limit counters)."""
 
     def record_submission(
         self,
@@ -82,10 +113,9 @@ class LeadVerbs:
                         return {"result": "duplicate", "submission": dict(earlier), "contact_id": contact_id}
                 if not spam:
                     # Latest non-empty value wins; custom fields are merged key by key.
+                    assignments = ", ".join(f"{k} = COALESCE(?, {k})" for k in CONTACT_FIELDS)
                     conn.execute(
-                        "UPDATE contacts SET "
-                        + ", ".join(f"{k} = COALESCE(?, {k})" for k in CONTACT_FIELDS)
-                        + ", custom = json_patch(custom, ?), last_seen = ? WHERE id = ?",
+                        f"UPDATE contacts SET {assignments}, custom = json_patch(custom, ?), last_seen = ? WHERE id = ?",  # noqa: S608 - column names are ours
                         (*(builtin[k] for k in CONTACT_FIELDS), json.dumps(custom), now, contact_id),
                     )
             row = {

@@ -1,0 +1,78 @@
+"""Rate limiting: limit parsing, fixed windows, and counters shared by separate processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leadmagnet import throttle
+from leadmagnet.throttle import Limit, Throttle, parse_limit
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10/minute", Limit(10, 60)),
+        ("100 per hour", Limit(100, 3600)),
+        ("5/10seconds", Limit(5, 10)),
+        ("3/DAY", Limit(3, 86400)),
+        ("off", None),
+        ("", None),
+    ],
+)
+def test_parse_limit(text: str, expected: Limit | None) -> None:
+    assert parse_limit(text) == expected
+
+
+@pytest.mark.parametrize("text", ["ten per minute", "10/fortnight", "0/minute", "10"])
+def test_parse_limit_rejects_nonsense_with_an_example(text: str) -> None:
+    with pytest.raises(ValueError, match="10/minute"):
+        parse_limit(text)
+
+
+def test_hits_within_the_limit_pass_then_429_until_the_window_ends(tmp_path: Path) -> None:
+    t = Throttle(tmp_path / "rl.db")
+    now = 60 * 1000 + 20.0  # 20 s into a minute window
+    assert [t.hit("ip:a", "3/minute", now=now) for _ in range(3)] == [(True, 0)] * 3
+    allowed, retry_after = t.hit("ip:a", "3/minute", now=now)
+    assert not allowed
+    assert retry_after == 40
+    # another key has its own budget; the next window starts afresh
+    assert t.hit("ip:b", "3/minute", now=now) == (True, 0)
+    assert t.hit("ip:a", "3/minute", now=now + 40) == (True, 0)
+
+
+def test_off_never_limits(tmp_path: Path) -> None:
+    t = Throttle(tmp_path / "rl.db")
+    assert all(t.hit("k", "off")[0] for _ in range(50))
+    assert not (tmp_path / "rl.db").exists() or t.store.query("SELECT * FROM rate_limits") == []
+
+
+def test_counters_are_shared_between_processes(tmp_path: Path) -> None:
+    """Two real processes (as two gunicorn workers) share one budget through the file."""
+    db = tmp_path / "rl.db"
+    code = (
+        "import sys; from leadmagnet.throttle import Throttle; t = Throttle(sys.argv[1]);"
+        "print(sum(t.hit('shared', '10/hour', now=7200.0)[0] for _ in range(8)))"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    allowed = [int(p.communicate(timeout=30)[0]) for p in runs]
+    assert sum(allowed) == 10  # 16 hits, exactly 10 allowed across both processes
+
+
+def test_hit_uses_the_app_instance_file(app) -> None:
+    with app.app_context():
+        assert throttle.hit("login:1.2.3.4", "1/minute") == (True, 0)
+        allowed, retry_after = throttle.hit("login:1.2.3.4", "1/minute")
+    assert not allowed and 1 <= retry_after <= 60
+    assert (Path(app.instance_path) / "ratelimit.db").is_file()
+
+
+def test_unwritable_counter_file_fails_open(tmp_path: Path) -> None:
+    t = Throttle(tmp_path / "rl.db")
+    t.hit("k", "1/minute")
+    t.store.conn.execute("PRAGMA query_only = ON")  # the file cannot be written any more
+    assert t.hit("k", "1/minute") == (True, 0)
