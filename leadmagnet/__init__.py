@@ -45,7 +45,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     themes = Themes(Path(app.config["THEMES_DIR"]))
     renderer = Renderer(app, themes)
     watch = tuple(p for p in (Path(app.config["THEMES_DIR"]), themes.bundled) if p.is_dir())
-    catalog_cache = CatalogCache(content_dir, watch=watch, interval=float(app.config["RELOAD_INTERVAL"]), theme_names=themes.names)
+    catalog_cache = CatalogCache(content_dir, watch=watch, interval=float(app.config["RELOAD_INTERVAL"]), check_theme=themes.problem)
     catalog_cache.listeners.append(lambda _catalog: renderer.reset())
     app.extensions["leadmagnet"] = Site(app, catalog_cache, store, themes, renderer, {})
 

@@ -93,7 +93,7 @@ def check(ctx: Context, strict: bool) -> None:
     from .themes import Themes
 
     themes = Themes(Path(settings["THEMES_DIR"]))
-    catalog = load_catalog(content_dir, theme_names=themes.names)
+    catalog = load_catalog(content_dir, check_theme=themes.problem)
     for problem in catalog.problems:
         click.echo(str(problem))
     errors = len(catalog.errors)

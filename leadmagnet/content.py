@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,19 @@ class Catalog:
     problems: tuple[Problem, ...] = ()
     public_files: frozenset[str] = frozenset()
     version: int = 0
+    media_owners: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def media_shown(self, path: str, now: datetime) -> bool:
+        """True if ``path`` is a file that a page published at ``now`` shows.
+
+        A draft or scheduled offer's cover stays private until its page is public; gated files
+        and Markdown sources are never in ``media_owners`` (see :func:`load_catalog`).
+        """
+        for slug in self.media_owners.get(path, ()):
+            page = self.pages.get(slug)
+            if page is not None and page.offer.is_published(now):
+                return True
+        return False
 
     @property
     def errors(self) -> list[Problem]:
@@ -109,15 +123,17 @@ def read_file(path: Path, content_dir: Path) -> tuple[Page | None, list[Problem]
     return Page(offer, pitch.html, thanks.html, frozenset(pitch.images | thanks.images)), problems
 
 
-def load_catalog(content_dir: Path, version: int = 0, theme_names: Callable[[], list[str]] | None = None) -> Catalog:
+def load_catalog(content_dir: Path, version: int = 0, check_theme: Callable[[str], str | None] | None = None) -> Catalog:
     """Read every ``*.md`` file in ``content_dir`` (recursively) into a catalog.
 
-    ``theme_names`` lists the themes that exist, so an offer naming a missing theme is an error.
+    ``check_theme(name)`` returns what is wrong with a theme (missing, broken ``extends``) or
+    None, so an offer naming an unusable theme is an error instead of a 500 at request time.
+    Slug clashes are decided by path order: the alphabetically first file keeps the slug.
     """
     content_dir = Path(content_dir)
     pages: dict[str, Page] = {}
     problems: list[Problem] = []
-    public: set[str] = set()
+    owners: dict[str, list[str]] = {}
     if not content_dir.is_dir():
         problems.append(Problem(str(content_dir), None, "content folder does not exist"))
         return Catalog(content_dir, problems=tuple(problems), version=version)
@@ -129,20 +145,24 @@ def load_catalog(content_dir: Path, version: int = 0, theme_names: Callable[[], 
         if page is None:
             continue
         slug = page.offer.slug
-        if theme_names is not None and page.offer.theme and page.offer.theme not in theme_names():
-            problems.append(
-                Problem(page.offer.source, "theme", f"{page.offer.theme!r} is not a theme; available: {', '.join(theme_names())}")
-            )
+        theme_problem = check_theme(page.offer.theme) if check_theme is not None and page.offer.theme else None
+        if theme_problem:
+            problems.append(Problem(page.offer.source, "theme", theme_problem))
             continue
         if slug in pages:
             other = pages[slug].offer.source
             problems.append(Problem(page.offer.source, "slug", f"{slug!r} is already used by {other}; give one of them another slug"))
             continue
         pages[slug] = page
-        public |= page.offer.public_files() | page.images
+        for rel in page.offer.public_files() | page.images:
+            owners.setdefault(rel, []).append(slug)
+    # Security: a gated file or an offer's Markdown source never becomes public, even when a
+    # pitch shows it as an image by mistake; the delivery issue serves gated files by signed link.
+    private = {p.offer.file for p in pages.values() if p.offer.file}
+    owners = {rel: slugs for rel, slugs in owners.items() if rel not in private and not rel.lower().endswith(".md")}
     for problem in problems:
         (log.error if problem.level == "error" else log.warning)("%s", problem)
-    return Catalog(content_dir, pages, tuple(problems), frozenset(public), version)
+    return Catalog(content_dir, pages, tuple(problems), frozenset(owners), version, {rel: tuple(slugs) for rel, slugs in owners.items()})
 
 
 def signature(*folders: Path) -> tuple[tuple[str, float, int], ...]:
@@ -173,16 +193,16 @@ class CatalogCache:
         content_dir: Path,
         watch: tuple[Path, ...] = (),
         interval: float = 1.0,
-        theme_names: Callable[[], list[str]] | None = None,
+        check_theme: Callable[[str], str | None] | None = None,
     ) -> None:
         self.content_dir = Path(content_dir)
-        self.theme_names = theme_names
+        self.check_theme = check_theme
         self.watch = (self.content_dir, *watch)
         self.interval = interval
         self._lock = threading.Lock()
         self._checked = time.monotonic()
         self._signature = signature(*self.watch)
-        self._catalog = load_catalog(self.content_dir, 1, theme_names)
+        self._catalog = load_catalog(self.content_dir, 1, check_theme)
         self.listeners: list[Any] = []
 
     def get(self) -> Catalog:
@@ -193,7 +213,7 @@ class CatalogCache:
                     current = signature(*self.watch)
                     if current != self._signature:
                         self._signature = current
-                        self._catalog = load_catalog(self.content_dir, self._catalog.version + 1, self.theme_names)
+                        self._catalog = load_catalog(self.content_dir, self._catalog.version + 1, self.check_theme)
                         for listener in self.listeners:
                             listener(self._catalog)
         return self._catalog

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element
 
 import markdown
@@ -21,6 +22,8 @@ MEDIA_PREFIX = "/media/"
 
 @dataclass
 class Rendered:
+    """Rendered HTML and the content-relative paths of the images it shows."""
+
     html: str
     images: set[str]
 
@@ -37,7 +40,7 @@ class _ImageResolver(Treeprocessor):
             resolved = resolve_relative(self.base, src)
             if resolved is not None:
                 self.images.add(resolved)
-                img.set("src", MEDIA_PREFIX + resolved)
+                img.set("src", MEDIA_PREFIX + quote(resolved))
             img.set("loading", img.get("loading", "lazy"))
             img.set("decoding", "async")
 
@@ -60,7 +63,7 @@ def resolve_relative(base: str, src: str) -> str | None:
     """
     if not src or "://" in src or src.startswith(("/", "data:", "#", "mailto:")):
         return None
-    path = posixpath.normpath(posixpath.join(base, src.split("#")[0].split("?")[0]))
+    path = posixpath.normpath(posixpath.join(base, unquote(src.split("#")[0].split("?")[0])))
     if path.startswith("..") or path.startswith("/"):
         return None
     return path

@@ -73,7 +73,7 @@ def media(path: str) -> Response:
     """A file the pages show. Anything else under content/ (gated files included) is a 404."""
     site = current_site()
     catalog = site.catalog
-    if path not in catalog.public_files:
+    if not catalog.media_shown(path, datetime.now(UTC)):
         abort(404)
     root = site.content_dir.resolve()
     file = (root / path).resolve()
@@ -147,9 +147,13 @@ def robots() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> tuple[dict, int]:
+    """200 when the content folder loads and the database answers; 503 otherwise (for probes)."""
     site = current_site()
     catalog = site.catalog
-    ok_db = site.store.healthcheck()
+    try:
+        ok_db = site.store.healthcheck()
+    except OSError:  # the database's folder is gone or unwritable: unhealthy, not a crash
+        ok_db = False
     ok_content = catalog.content_dir.is_dir()
     status = 200 if ok_db and ok_content else 503
     return {

@@ -10,6 +10,7 @@ blocks of the original. A theme ships only what it changes.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+THEME_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 def bundled_dir(name: str) -> Path:
@@ -76,6 +78,11 @@ class Themes:
         self._cache: dict[str, Theme] = {}
 
     def folder(self, name: str) -> Path:
+        """The folder of theme ``name``: the site's first, then the bundled one."""
+        # Security: a theme name comes from front matter and from /static/<theme>/ URLs, so it
+        # must be a plain folder name, never a path that climbs out of the themes folders.
+        if not THEME_NAME_RE.match(name):
+            raise ThemeError(f"theme {name!r} is not a theme name (letters, digits, - and _)")
         for root in (self.site_dir, self.bundled):
             if root is not None and (root / name).is_dir():
                 return root / name
@@ -89,15 +96,39 @@ class Themes:
         return sorted(found)
 
     def get(self, name: str) -> Theme:
+        """The resolved theme ``name``; raises :class:`ThemeError` if it is missing or broken."""
         theme = self._cache.get(name)
         if theme is None:
             theme = self._cache[name] = self._resolve(name)
         return theme
 
+    def problem(self, name: str) -> str | None:
+        """What is wrong with theme ``name`` (for ``leadmagnet check`` and the catalog), or None."""
+        try:
+            self._resolve(name)
+        except ThemeError as exc:
+            return f"{exc}; available themes: {', '.join(self.names())}"
+        return None
+
     def clear(self) -> None:
         self._cache.clear()
 
+    def _parent(self, folder: Path) -> str | None:
+        manifest = folder / "theme.toml"
+        if not manifest.is_file():
+            return None
+        try:
+            data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ThemeError(f"{manifest}: {exc}") from None
+        parent = data.get("extends")
+        if parent is not None and not isinstance(parent, str):
+            raise ThemeError(f'{manifest}: extends must be a theme name such as "default"')
+        return parent
+
     def _resolve(self, name: str) -> Theme:
+        """Walk ``extends`` from ``name`` up; the bundled default always closes the chain."""
+        default = self.bundled / "default"
         chain: list[Path] = []
         current: str | None = name
         while current:
@@ -105,18 +136,18 @@ class Themes:
             if folder in chain:
                 raise ThemeError(f"theme {name!r}: extends loops back to {current!r}")
             chain.append(folder)
-            manifest = folder / "theme.toml"
-            parent = None
-            if manifest.is_file():
-                parent = tomllib.loads(manifest.read_text(encoding="utf-8")).get("extends")
-            if parent is None and current != "default":
-                parent = "default"
+            parent = self._parent(folder)
+            if parent is None and folder != default:
+                # A site theme called "default" shadows the bundled one and still falls back to it.
+                parent = "default" if current != "default" else None
             current = parent
+        if default not in chain:
+            chain.append(default)
         loaders = [FileSystemLoader(str(folder / "templates")) for folder in chain]
         prefix = PrefixLoader(
             {
-                "default": FileSystemLoader(str(self.bundled / "default" / "templates")),
                 **{folder.name: FileSystemLoader(str(folder / "templates")) for folder in chain[1:]},
+                "default": FileSystemLoader(str(default / "templates")),
             },
             delimiter=":",
         )
