@@ -60,6 +60,37 @@ SETTINGS: list[Setting] = [
         "RELOAD_INTERVAL", 1.0, "Seconds between checks for changed content and theme files (0: check on every request; -1: never reload)."
     ),
     Setting("PAGE_MAX_AGE", 300, "Seconds that browsers and CDNs may cache a landing page (`Cache-Control: max-age`)."),
+    # -- capture (issue 3)
+    Setting(
+        "RATE_LIMIT",
+        "10/minute",
+        "Form submissions allowed per visitor address and offer, like `10/minute` or `100 per hour`; `off` disables the limit. Shared by all workers.",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        0,
+        "Number of reverse proxies in front of leadmagnet whose `X-Forwarded-For` is trusted for the visitor's address (0: use the connection's address).",
+    ),
+    Setting(
+        "IP_MARKER",
+        "truncate",
+        "What is kept of a visitor's IP address with a submission: `truncate` (IPv4 /24, IPv6 /48), `hash` (salted with the secret key, changing daily) or `none`.",
+    ),
+    Setting(
+        "DUPLICATE_WINDOW",
+        600,
+        "Seconds during which the same email submitting the same offer again makes no new submission (0: keep every one).",
+    ),
+    Setting(
+        "MIN_FILL_SECONDS",
+        2.0,
+        "A form filled faster than this (measured in the browser by `lead.js`) is stored as spam. Forms sent without JavaScript are never timed.",
+    ),
+    Setting(
+        "CHECK_DELIVERABILITY", False, "Also check that an email address's domain can receive mail (a DNS look-up per submission)."
+    ),
+    Setting("MAX_CONTENT_LENGTH", 65536, "Largest form submission accepted, in bytes; larger ones get a 413 page."),
+    Setting("VIEW_FLUSH_SECONDS", 10.0, "Seconds between writes of the batched landing-page view counts to the database."),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

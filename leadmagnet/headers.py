@@ -2,7 +2,12 @@
 
 The Content-Security-Policy allows no inline script at all and inline styles only by hash (the
 theme's critical CSS, hashed when it is inlined), so injected markup can neither run nor style.
-HSTS is sent only over HTTPS, where it means something.
+HSTS is sent only over HTTPS, where it means something (behind a reverse proxy, list it in
+``LEADMAGNET_TRUSTED_PROXIES`` so that its ``X-Forwarded-Proto`` is believed).
+
+The policy text is built once per set of style hashes, not per request: the hot path of a cached
+page only copies a few strings. ``Date`` is left to the HTTP server: werkzeug's conditional
+responses add one and gunicorn always adds its own, which made two ``Date`` headers.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ def style_hash(css: str) -> str:
 
 
 def content_security_policy(style_hashes: set[str], base_url: str) -> str:
+    """The CSP for ``base_url``: scripts only from files on this site, styles only by hash."""
     styles = " ".join(sorted(style_hashes))
     return "; ".join(
         [
@@ -36,19 +42,51 @@ def content_security_policy(style_hashes: set[str], base_url: str) -> str:
     )
 
 
+class PolicyCache:
+    """The CSP text, rebuilt only when a new inline style was hashed or the base URL changed.
+
+    ``style_hashes`` only grows (a reset renderer re-adds the same hashes), so its size is a
+    cheap version number.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[int, str] | None = None
+        self._value = ""
+
+    def get(self, style_hashes: set[str], base_url: str) -> str:
+        key = (len(style_hashes), base_url)
+        if key != self._key:
+            self._value = content_security_policy(set(style_hashes), base_url)
+            self._key = key
+        return self._value
+
+
+STATIC_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def add_security_headers(response: Response) -> Response:
-    site = current_app.extensions["leadmagnet"]
+    """Add the security headers to ``response`` (after_request); a view's own values win."""
+    app = current_app
+    policy = app.extensions["leadmagnet.csp"].get(app.extensions["leadmagnet"].renderer.style_hashes, app.config["BASE_URL"])
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", content_security_policy(site.renderer.style_hashes, current_app.config["BASE_URL"]))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Content-Security-Policy", policy)
+    for name, value in STATIC_HEADERS:
+        headers.setdefault(name, value)
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    # The HTTP server (werkzeug or gunicorn) adds the one Date header.
+    headers.pop("Date", None)
     return response
 
 
 def register(app: Flask) -> None:
+    """Add the security headers to every response of ``app``."""
+    app.extensions["leadmagnet.csp"] = PolicyCache()
     app.after_request(add_security_headers)

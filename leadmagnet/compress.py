@@ -1,0 +1,163 @@
+"""Response compression: brotli or gzip, chosen from ``Accept-Encoding``, done once per body.
+
+Landing pages and theme files are the same bytes for every visitor and carry an ``ETag``, so the
+compressed bytes are cached under ``(etag, encoding)``: a page is compressed once per version, not
+once per request, and the hot path of a cached page stays a dict lookup. Static files are
+compressed on first use the same way (``leadmagnet build`` writes ``.gz``/``.br`` twins instead).
+
+A compressed response gets its own ETag (``<etag>-br``, ``<etag>-gz``), because a strong ETag
+names one exact sequence of bytes; conditional requests for it are answered 304 here, after the
+view has answered for the uncompressed one. ``Vary: Accept-Encoding`` goes on every response
+that could have been compressed, so a shared cache never hands brotli to a client without it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections import OrderedDict
+
+import brotli
+from flask import Flask, Response, request
+
+# Smaller bodies gain nothing from compression (the headers dominate).
+MIN_SIZE = 512
+# Cached compressed bodies, most recently used last; a page version costs two entries at most.
+MAX_ENTRIES = 4096
+# Runtime compression favours speed (the result is cached anyway); the build uses the maximum.
+BROTLI_QUALITY = 9
+GZIP_LEVEL = 6
+SUFFIX = {"br": "-br", "gzip": "-gz"}
+COMPRESSIBLE = (
+    "text/",
+    "application/javascript",
+    "application/json",
+    "application/xml",
+    "application/manifest+json",
+    "image/svg+xml",
+)
+# Preference when the client weighs several codings equally: brotli is smaller.
+PREFERENCE = ("br", "gzip")
+
+
+def parse_accept_encoding(header: str | None) -> dict[str, float]:
+    """``"gzip;q=0.5, br"`` -> ``{"gzip": 0.5, "br": 1.0}``; malformed q-values count as 0."""
+    weights: dict[str, float] = {}
+    for part in (header or "").split(","):
+        token, _, params = part.strip().partition(";")
+        token = token.strip().lower()
+        if not token:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = min(max(float(value.strip()), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        weights[token] = q
+    return weights
+
+
+def negotiate(header: str | None) -> str:
+    """The coding to send: ``"br"``, ``"gzip"`` or ``"identity"`` (RFC 9110 section 12.5.3).
+
+    A coding is acceptable when listed with q > 0, or covered by ``*`` with q > 0; the highest
+    q wins, ties go to brotli. ``x-gzip`` counts as gzip. Identity is the fallback even when the
+    client refuses it, since sending an unrequested coding would be worse than ignoring ``q=0``.
+    """
+    weights = parse_accept_encoding(header)
+    if "x-gzip" in weights and "gzip" not in weights:
+        weights["gzip"] = weights["x-gzip"]
+    star = weights.get("*")
+    best, best_q = "identity", 0.0
+    for coding in PREFERENCE:
+        q = weights.get(coding, star if star is not None else 0.0)
+        if q > best_q:
+            best, best_q = coding, q
+    return best
+
+
+def compress(data: bytes, coding: str, *, best: bool = False) -> bytes:
+    """``data`` compressed with ``coding``; ``best`` uses the maximum level (build time)."""
+    if coding == "br":
+        return brotli.compress(data, quality=11 if best else BROTLI_QUALITY)
+    if coding == "gzip":
+        # mtime=0: the same input gives the same bytes, so ETags and build outputs are stable.
+        return gzip.compress(data, compresslevel=9 if best else GZIP_LEVEL, mtime=0)
+    raise ValueError(f"unknown content coding {coding!r}")
+
+
+def is_compressible(mimetype: str | None) -> bool:
+    """True for text-like types; images, archives and PDFs are already compressed."""
+    return bool(mimetype) and mimetype.startswith(COMPRESSIBLE)
+
+
+class CompressedCache:
+    """A bounded, thread-safe map of ``(etag, coding)`` to compressed bytes."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str, coding: str) -> bytes | None:
+        # A plain read: dict lookups are atomic, and recency only matters when the cache is full.
+        return self._data.get((etag, coding))
+
+    def put(self, etag: str, coding: str, body: bytes) -> None:
+        with self._lock:
+            self._data[(etag, coding)] = body
+            self._data.move_to_end((etag, coding))
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def compress_response(response: Response, cache: CompressedCache) -> Response:
+    """Compress ``response`` in place for the current request when that helps (after_request)."""
+    if response.status_code not in (200, 304) or not is_compressible(response.mimetype):
+        return response
+    if "Content-Encoding" in response.headers or "Content-Range" in response.headers:
+        return response
+    response.vary.add("Accept-Encoding")
+    coding = negotiate(request.headers.get("Accept-Encoding"))
+    if coding == "identity" or response.status_code == 304:
+        return response
+    etag, weak = response.get_etag()
+    body = cache.get(etag, coding) if etag and not weak else None
+    if body is None:
+        if response.direct_passthrough:
+            # send_file: read the file once; the compressed copy is cached under its ETag.
+            response.direct_passthrough = False
+        data = response.get_data()
+        if len(data) < MIN_SIZE:
+            return response
+        body = compress(data, coding)
+        if etag and not weak:
+            cache.put(etag, coding, body)
+    elif response.direct_passthrough:
+        response.response.close()  # the cached copy stands in for the file; release its handle
+    response.set_data(body)
+    response.headers["Content-Encoding"] = coding
+    response.headers.pop("Accept-Ranges", None)  # byte ranges would refer to the uncompressed file
+    if etag:
+        new_etag = etag + SUFFIX[coding]
+        response.set_etag(new_etag, weak=weak)
+        if request.if_none_match.contains_weak(new_etag) and request.method in ("GET", "HEAD"):
+            # The view compared the uncompressed ETag; this is the client's copy of ours.
+            response.status_code = 304
+            response.set_data(b"")
+            for name in ("Content-Length", "Content-Encoding"):
+                response.headers.pop(name, None)
+    return response
+
+
+def register(app: Flask) -> None:
+    """Compress every eligible response of ``app``, caching by ETag."""
+    cache = CompressedCache()
+    app.extensions["leadmagnet.compress"] = cache
+    app.after_request(lambda response: compress_response(response, cache))
