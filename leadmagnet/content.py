@@ -194,22 +194,27 @@ class CatalogCache:
         watch: tuple[Path, ...] = (),
         interval: float = 1.0,
         check_theme: Callable[[str], str | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.content_dir = Path(content_dir)
         self.check_theme = check_theme
         self.watch = (self.content_dir, *watch)
         self.interval = interval
+        self.clock = clock
+        self.scans = 0
         self._lock = threading.Lock()
-        self._checked = time.monotonic()
+        self._checked = clock()
         self._signature = signature(*self.watch)
         self._catalog = load_catalog(self.content_dir, 1, check_theme)
         self.listeners: list[Any] = []
 
     def get(self) -> Catalog:
-        if self.interval >= 0 and time.monotonic() - self._checked >= self.interval:
+        """The current catalog, re-read first if a watched file changed (checked per ``interval``)."""
+        if self.interval >= 0 and self.clock() - self._checked >= self.interval:
             with self._lock:
-                if time.monotonic() - self._checked >= self.interval:
-                    self._checked = time.monotonic()
+                if self.clock() - self._checked >= self.interval:
+                    self._checked = self.clock()
+                    self.scans += 1
                     current = signature(*self.watch)
                     if current != self._signature:
                         self._signature = current

@@ -28,6 +28,11 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 DEFAULT_MAX_LENGTH = 200
 DESCRIPTION_WARN = 160
 DEFAULT_CTA = {"ebook": "Get the free ebook", "webinar": "Save my seat"}
+# Top-level addresses the site itself answers (or may answer): an offer there would be shadowed.
+RESERVED_SLUGS = frozenset(
+    {"admin", "api", "confirm", "download", "downloads", "healthz", "login", "logout", "media", "robots", "sitemap", "static"}
+    | {"thanks", "unsubscribe", "webinar", "ics"}
+)
 
 
 class ContentError(ValueError):
@@ -472,6 +477,8 @@ def parse_offer(path: Path, content_dir: Path, meta: Any, body: str, mtime: floa
     slug = values.get("slug") or path.stem
     if "slug" not in meta and not SLUG_RE.match(slug):
         problems.append(Problem(rel, "slug", f"the file name {path.stem!r} is not a valid slug; rename the file or set slug: [a-z0-9-]+"))
+    elif slug in RESERVED_SLUGS:
+        problems.append(Problem(rel, "slug", f"{slug!r} is used by leadmagnet itself (/{slug}); set another slug: or rename the file"))
     description = values.get("description", "")
     if len(description) > DESCRIPTION_WARN:
         problems.append(

@@ -1,0 +1,206 @@
+"""The catalog (``leadmagnet.content``): every case file in ``tests/content/``, clashes, broken
+files that do not stop the others, and reloading on change with a throttled stat() check."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from leadmagnet.content import CatalogCache, load_catalog, split_front_matter
+from tests.cases import CASES, all_cases, build_content
+
+# Every case file and what the catalog must say about it: None = published cleanly.
+EXPECTED = {
+    "bad-slug": "content/bad-slug.md: slug: 'Not_A_Slug' is not a slug",
+    "bad-starts-at-date": "content/bad-starts-at-date.md: starts_at: '2027-13-01' is not an ISO 8601 date with a UTC offset or timezone",
+    "custom-fields": None,
+    "draft": None,
+    "ebook-key-on-webinar": "content/ebook-key-on-webinar.md: pages: only applies to ebook offers, not webinar",
+    "expired": None,
+    "invalid-yaml": "content/invalid-yaml.md: front matter is not valid YAML at line",
+    "long-description": None,
+    "markdown-features": None,
+    "missing-required-ebook": "content/missing-required-ebook.md: title: is required",
+    "missing-required-webinar": "content/missing-required-webinar.md: starts_at: is required",
+    "missing-theme": "content/missing-theme.md: theme: theme 'no-such-theme' not found",
+    "naive-starts-at-with-timezone": None,
+    "naive-starts-at-without-timezone": "content/naive-starts-at-without-timezone.md: starts_at: '2029-01-15T16:00:00' is not an ISO 8601 date with a UTC offset or timezone (add an offset",
+    "no-front-matter": "content/no-front-matter.md: has no front matter; start the file with --- then key: value lines, then ---",
+    "scheduled": None,
+    "slug-clash-a": None,
+    "slug-clash-b": "content/slug-clash-b.md: slug: 'same-slug' is already used by content/slug-clash-a.md; give one of them another slug",
+    "unknown-key-typo": "content/unknown-key-typo.md: subtitel: unknown key (did you mean 'subtitle'?)",
+    "valid-ebook": None,
+    "valid-webinar": None,
+}
+
+
+def theme_problem(name: str) -> str | None:
+    from leadmagnet.themes import Themes
+
+    return Themes(None).problem(name)
+
+
+def test_every_case_file_is_listed_here() -> None:
+    assert sorted(EXPECTED) == all_cases()
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_case_file_alone(tmp_path: Path, case: str) -> None:
+    content = build_content(tmp_path, case, "valid-ebook")
+    catalog = load_catalog(content, check_theme=theme_problem)
+    errors = [str(p) for p in catalog.errors if p.path.endswith(f"{case}.md")]
+    expected = EXPECTED[case]
+    if expected is None or case == "slug-clash-b":
+        assert errors == [], errors
+        assert case in {p.offer.source.removeprefix("content/").removesuffix(".md") for p in catalog.pages.values()}
+    else:
+        assert len(errors) >= 1 and errors[0].startswith(expected), errors
+        assert all(p.offer.source != f"content/{case}.md" for p in catalog.pages.values())
+    # A broken file never stops the others.
+    assert "valid-ebook" in catalog.pages
+
+
+def test_all_cases_together_report_every_problem_and_keep_the_good_offers(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    content = build_content(tmp_path, *EXPECTED)
+    with caplog.at_level(logging.ERROR, logger="leadmagnet.content"):
+        catalog = load_catalog(content, check_theme=theme_problem)
+    messages = [str(p) for p in catalog.errors]
+    for case, expected in EXPECTED.items():
+        if expected is not None:
+            assert any(m.startswith(expected) for m in messages), (case, messages)
+            assert any(r.getMessage().startswith(expected) for r in caplog.records), case  # and in the log
+    published_sources = {p.offer.source for p in catalog.pages.values()}
+    assert published_sources == {f"content/{c}.md" for c, e in EXPECTED.items() if e is None}
+
+
+def test_slug_clash_alphabetically_first_file_keeps_the_slug(tmp_path: Path) -> None:
+    content = build_content(tmp_path, "slug-clash-a", "slug-clash-b")
+    catalog = load_catalog(content)
+    assert catalog.pages["same-slug"].offer.source == "content/slug-clash-a.md"
+    (error,) = catalog.errors
+    assert "content/slug-clash-a.md" in str(error) and "content/slug-clash-b.md" in str(error)
+
+
+def test_slug_defaults_to_file_name_also_in_a_subfolder(tmp_path: Path) -> None:
+    content = build_content(tmp_path)
+    (content / "2027").mkdir()
+    (content / "2027" / "spring-guide.md").write_text((CASES / "valid-ebook.md").read_text())
+    catalog = load_catalog(content)
+    assert catalog.pages["spring-guide"].offer.source == "content/2027/spring-guide.md"
+
+
+def test_files_and_folders_starting_with_dot_or_underscore_are_skipped(tmp_path: Path) -> None:
+    content = build_content(tmp_path)
+    text = (CASES / "valid-ebook.md").read_text()
+    (content / "_drafts").mkdir()
+    (content / "_drafts" / "later.md").write_text(text)
+    (content / ".hidden.md").write_text(text)
+    assert load_catalog(content).pages == {}
+
+
+def test_front_matter_split_handles_bom_and_dots() -> None:
+    assert split_front_matter("\ufeff---\ntitle: x\n...\nbody") == ("title: x\n", "body")
+    assert split_front_matter("no front matter") == (None, "no front matter")
+    assert split_front_matter("---\ntitle: never closed\n") == (None, "---\ntitle: never closed\n")
+
+
+def test_non_utf8_file_is_reported(tmp_path: Path) -> None:
+    content = build_content(tmp_path)
+    (content / "latin1.md").write_bytes("---\ntitle: Caf\xe9\n---\n".encode("latin-1"))
+    (problem,) = load_catalog(content).errors
+    assert str(problem).startswith("content/latin1.md: is not UTF-8 text") and "save it as UTF-8" in str(problem)
+
+
+def test_yaml_dates_stay_text_so_the_contract_reports_them(tmp_path: Path) -> None:
+    content = build_content(tmp_path, "expired")
+    offer = load_catalog(content).pages["expired"].offer
+    assert offer.publish_at is not None and offer.publish_at.isoformat() == "2019-01-01T00:00:00+00:00"
+
+
+def test_missing_content_folder_is_one_problem(tmp_path: Path) -> None:
+    catalog = load_catalog(tmp_path / "nowhere")
+    assert [p.message for p in catalog.errors] == ["content folder does not exist"]
+
+
+# -- reload -------------------------------------------------------------------------------------
+
+
+def bump(path: Path, text: str) -> None:
+    """Rewrite a file and move its mtime forward, as a save a second later would."""
+    path.write_text(text)
+    st = path.stat()
+    os.utime(path, (st.st_atime, st.st_mtime + 2))
+
+
+def test_cache_reloads_on_change_and_swaps_the_whole_catalog(tmp_path: Path) -> None:
+    content = build_content(tmp_path, "valid-ebook")
+    cache = CatalogCache(content, interval=0)
+    first = cache.get()
+    assert cache.get() is first  # nothing changed: the same object
+    source = content / "valid-ebook.md"
+    bump(source, source.read_text().replace("A valid ebook", "An edited ebook"))
+    second = cache.get()
+    assert second is not first and second.version == first.version + 1
+    assert second.pages["valid-ebook"].offer.title == "An edited ebook"
+    assert first.pages["valid-ebook"].offer.title == "A valid ebook"  # the old catalog is untouched
+
+
+def test_broken_edit_unpublishes_only_that_offer_and_fixing_it_restores_it(tmp_path: Path) -> None:
+    content = build_content(tmp_path, "valid-ebook", "valid-webinar")
+    cache = CatalogCache(content, interval=0)
+    source = content / "valid-ebook.md"
+    good = source.read_text()
+    bump(source, good.replace("type: ebook", "type: [ebook"))
+    catalog = cache.get()
+    assert set(catalog.pages) == {"valid-webinar"}
+    assert str(catalog.errors[0]).startswith("content/valid-ebook.md: front matter is not valid YAML")
+    bump(source, good)
+    assert set(cache.get().pages) == {"valid-ebook", "valid-webinar"}
+
+
+def test_reload_interval_throttles_the_stat_checks(tmp_path: Path) -> None:
+    content = build_content(tmp_path, "valid-ebook")
+    now = [1000.0]
+    cache = CatalogCache(content, interval=1.0, clock=lambda: now[0])
+    first = cache.get()
+    source = content / "valid-ebook.md"
+    bump(source, source.read_text().replace("A valid ebook", "Edited"))
+    for _ in range(50):
+        assert cache.get() is first  # within the interval: no stat() at all
+    assert cache.scans == 0
+    now[0] += 1.0
+    assert cache.get().pages["valid-ebook"].offer.title == "Edited"
+    assert cache.scans == 1
+    cache.get()
+    assert cache.scans == 1
+
+
+def test_negative_interval_never_reloads(tmp_path: Path) -> None:
+    content = build_content(tmp_path, "valid-ebook")
+    cache = CatalogCache(content, interval=-1)
+    first = cache.get()
+    bump(content / "valid-ebook.md", "broken")
+    assert cache.get() is first and cache.scans == 0
+
+
+def test_new_and_deleted_files_are_noticed(tmp_path: Path) -> None:
+    content = build_content(tmp_path, "valid-ebook")
+    cache = CatalogCache(content, interval=0)
+    (content / "second.md").write_text((content / "valid-ebook.md").read_text())
+    assert set(cache.get().pages) == {"valid-ebook", "second"}
+    (content / "valid-ebook.md").unlink()
+    assert set(cache.get().pages) == {"second"}
+
+
+def test_listeners_hear_about_each_reload(tmp_path: Path) -> None:
+    content = build_content(tmp_path, "valid-ebook")
+    cache = CatalogCache(content, interval=0)
+    heard: list[int] = []
+    cache.listeners.append(lambda catalog: heard.append(catalog.version))
+    bump(content / "valid-ebook.md", (content / "valid-ebook.md").read_text() + "\nMore.\n")
+    cache.get()
+    assert heard == [2]
