@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import config, errors, headers
+from . import compress, config, errors, headers
 from .content import CatalogCache
 from .rendering import Renderer
 from .site import Site
@@ -49,10 +49,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     catalog_cache.listeners.append(lambda _catalog: renderer.reset())
     app.extensions["leadmagnet"] = Site(app, catalog_cache, store, themes, renderer, {})
 
-    from . import pages
+    from . import beacon, capture, pages
 
     app.register_blueprint(pages.bp)
+    capture.init_app(app)  # the form POST, thank-you page, page-view counter, ProxyFix
+    app.register_blueprint(beacon.bp)
     errors.register(app)
     headers.register(app)
+    compress.register(app)
     app.teardown_appcontext(lambda _exc: None)
     return app

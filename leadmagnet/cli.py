@@ -173,6 +173,31 @@ def keys() -> None:
         click.echo(f"{key.name} ({'/'.join(key.types)}, {req})\n    {key.help}")
 
 
+@cli.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", help="The live server that exported forms post to (LEADMAGNET_BASE_URL).")
+@pass_ctx
+def build(ctx: Context, out_dir: Path, base_url: str | None) -> None:
+    """Export every published page, the sitemap, robots.txt, media and theme files to OUT_DIR.
+
+    Forms in the exported pages post to LEADMAGNET_BASE_URL. A second build writes only what
+    changed. Example: leadmagnet build --base-url https://offers.example.com public/
+    """
+    from .build import BuildError
+    from .build import build as build_site
+
+    if base_url:
+        ctx.overrides["BASE_URL"] = base_url.rstrip("/")
+    try:
+        report = build_site(ctx.app, out_dir)
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in report.problems:
+        click.echo(f"  {problem}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{len(report.written)} files written, {len(report.unchanged)} unchanged, {len(report.removed)} removed in {report.out_dir}")
+
 EBOOK_TEMPLATE = """---
 # Offer: an ebook. Run `leadmagnet check` after editing; `leadmagnet keys` lists every key.
 title: {title}

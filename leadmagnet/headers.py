@@ -16,6 +16,7 @@ import base64
 import hashlib
 
 from flask import Flask, Response, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def style_hash(css: str) -> str:
@@ -33,7 +34,8 @@ def content_security_policy(style_hashes: set[str], base_url: str) -> str:
             "img-src 'self' data:",
             f"style-src 'self' {styles}".strip(),
             "script-src 'self'",
-            "connect-src 'self'",
+            # An exported page on another host sends its view beacon to the live server.
+            f"connect-src 'self' {base_url}",
             f"form-action 'self' {base_url}",
             "frame-ancestors 'none'",
             "base-uri 'self'",
@@ -87,6 +89,14 @@ def add_security_headers(response: Response) -> Response:
 
 
 def register(app: Flask) -> None:
-    """Add the security headers to every response of ``app``."""
+    """Add the security headers to every response of ``app``; trust the configured proxies.
+
+    With ``LEADMAGNET_TRUSTED_PROXIES = n`` the last ``n`` entries of ``X-Forwarded-For`` /
+    ``-Proto`` / ``-Host`` are believed (werkzeug's ``ProxyFix``): the visitor's address for rate
+    limits, and HTTPS for HSTS. Security: with 0 (the default) a client cannot spoof either.
+    """
     app.extensions["leadmagnet.csp"] = PolicyCache()
     app.after_request(add_security_headers)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0 and not isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]

@@ -1,0 +1,52 @@
+"""View beacons from statically exported pages, and the bare ``/_ping`` route.
+
+An exported landing page is served by another web server or a CDN, so leadmagnet never sees the
+view. Its ``beacon.js`` posts ``slug`` (and the visitor's ``utm_source``) here once per view; the
+count goes into the same batched page-view counter the live pages use (:mod:`leadmagnet.views`),
+so a beacon is a dict update, never a database write on the request path.
+
+The answer is always ``204 No Content``, whatever was sent: a beacon is fire-and-forget, and
+telling a scraper which slugs exist would be a leak. Unknown or unpublished slugs are not counted.
+The endpoint is cheap enough not to need its own rate limit (nothing is stored per request);
+put it behind the same proxy limits as the pages.
+
+``/_ping`` answers a constant ``ok``: the baseline that ``bench/serve.py`` compares a landing
+page against, and a liveness probe that touches neither content nor database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, request
+
+from .site import current_site
+
+bp = Blueprint("beacon", __name__)
+
+# The longest utm_source kept, as in the lead form's hidden field.
+MAX_SOURCE = 200
+
+
+def count_view(slug: str, utm_source: str) -> None:
+    """Add one view of ``slug`` to the batched counter (flushed by :mod:`leadmagnet.views`)."""
+    from . import views
+
+    views.count(current_site().app, slug, utm_source)
+
+
+@bp.post("/beacon")
+def beacon() -> Response:
+    """Count a view of an exported page: form fields ``slug`` and optional ``utm_source``."""
+    slug = request.form.get("slug", "").strip()
+    source = request.form.get("utm_source", "").strip()[:MAX_SOURCE]
+    page = current_site().catalog.get(slug) if slug else None
+    if page is not None and page.offer.is_published(datetime.now(UTC)):
+        count_view(slug, source)
+    return Response(status=204, headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/_ping")
+def ping() -> Response:
+    """A constant answer, for load balancers and as the serving benchmark's baseline."""
+    return Response(b"ok", content_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,53 @@
+"""Production defaults for gunicorn: ``gunicorn -c python:leadmagnet.gunicorn_conf leadmagnet.wsgi:app``.
+
+Every value can be overridden on the command line (``--workers 8``) or by gunicorn's own
+environment variables (``WEB_CONCURRENCY``, ``GUNICORN_CMD_ARGS``); the README explains each.
+
+- ``gthread`` workers with a few threads each: landing pages are cached bytes, so a request is
+  short and CPU-bound, while keep-alive connections (which the ``sync`` worker cannot hold) save a
+  TCP handshake per request behind a proxy or under a load test.
+- Two workers per core: one can run Python while the other waits on a socket or SQLite.
+- The app is not preloaded: every worker opens its own SQLite connections after the fork.
+- When a worker stops normally (restart, ``--max-requests``, shutdown), ``worker_exit`` writes the
+  page views it has counted in memory but not yet flushed, so no view is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+
+bind = os.environ.get("LEADMAGNET_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
+worker_class = "gthread"
+threads = 4
+# A request that takes longer than this is a stuck worker: it is killed and replaced.
+timeout = 30
+# Time a stopping worker gets to finish its requests (and flush its view counts).
+graceful_timeout = 30
+# Seconds an idle keep-alive connection stays open; a reverse proxy usually holds its own pool.
+keepalive = 5
+# Workers are recycled after this many requests (with jitter so they do not all restart at once).
+max_requests = 10_000
+max_requests_jitter = 1_000
+# X-Forwarded-Proto from these addresses marks a request as HTTPS (HSTS, secure cookies).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+accesslog = os.environ.get("LEADMAGNET_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = "info"
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """Flush the worker's batched page-view counts before it goes away."""
+    app = getattr(worker, "wsgi", None)
+    if app is None:
+        return
+    try:
+        from leadmagnet import views
+    except ImportError:
+        return
+    try:
+        views.flush(app)
+    except Exception:
+        logging.getLogger("leadmagnet").exception("could not flush page views at worker exit")
