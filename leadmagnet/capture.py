@@ -1,0 +1,236 @@
+"""The capture blueprint: the landing page's form is posted here, and the thank-you page.
+
+``POST /<slug>`` reads the form strictly (invalid UTF-8 or a malformed body: 400; too large: 413),
+applies the rate limit (429 with ``Retry-After``), validates the offer's WTForms form and either
+re-renders the landing page with a message per field (422) or stores the submission and answers
+Post/Redirect/Get (303) to ``GET /<slug>/thanks/<token>``, a signed link to that submission. A
+duplicate (same email and offer within ``LEADMAGNET_DUPLICATE_WINDOW``) goes to the first
+submission's thank-you page. Spam gets the same 303 (bots learn nothing) and is stored marked.
+If the database cannot be written the visitor gets a 503 asking to try again.
+
+:func:`init_app` also installs ProxyFix (``LEADMAGNET_TRUSTED_PROXIES``) and the page-view counter
+(:mod:`leadmagnet.views`), counted in an ``after_request`` hook on landing-page GETs so that the
+pages blueprint and its cached bytes stay untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
+from werkzeug.datastructures import MultiDict
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import forms, spam, throttle, tokens, views
+from .errors import render_error
+from .rendering import offer_context, templates_for
+from .site import current_site
+from .store import DatabaseError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("capture", __name__)
+
+MAX_FIELDS = 100  # more pairs than any form has: a malformed or hostile body (400)
+UA_CAP = 500
+UTM_FIELDS = forms.UTM_FIELDS
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint, ProxyFix for trusted proxies, and the page-view counter."""
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Security: X-Forwarded-* is believed only from this many proxies in front of us;
+        # otherwise anyone could pick their own address and dodge the rate limit.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+    views.counter_for(app)
+    app.after_request(_count_view)
+    app.register_blueprint(bp)
+
+
+def _count_view(response: Response) -> Response:
+    # Hot path: a landing-page view is one in-memory increment; the batch is written later.
+    if request.endpoint == "pages.offer" and request.method == "GET" and response.status_code in (200, 304):
+        views.count(current_app, request.view_args["slug"], request.args.get("utm_source"))  # type: ignore[index]
+    return response
+
+
+# -- reading the request ------------------------------------------------------------------------
+
+
+def read_form() -> MultiDict:
+    """The posted fields, decoded strictly; aborts 400 on anything a browser would not send.
+
+    werkzeug's own parser keeps undecodable ``%FF`` escapes as literal text; a form from a real
+    page is UTF-8 (``<meta charset=utf-8>``), so anything else is a broken client: 400, not a
+    stored mojibake. ``MAX_CONTENT_LENGTH`` is enforced by werkzeug while reading (413).
+    """
+    mimetype = request.mimetype
+    if mimetype == "application/x-www-form-urlencoded":
+        body = request.get_data(cache=False)
+        try:
+            pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS)
+        except (UnicodeDecodeError, ValueError):
+            abort(400)
+        return MultiDict(pairs)
+    if mimetype == "multipart/form-data":
+        form = request.form
+        if len(form) > MAX_FIELDS or any("\ufffd" in v for v in form.values()):
+            abort(400)
+        return form
+    abort(400)
+
+
+def client_ip() -> str:
+    """The visitor's address (ProxyFix has already applied ``LEADMAGNET_TRUSTED_PROXIES``)."""
+    return request.remote_addr or ""
+
+
+def ip_marker(ip: str, mode: str, secret: str, day: str) -> str | None:
+    """What is stored of an address: ``truncate`` (IPv4 /24, IPv6 /48), ``hash`` (salted, daily) or ``none``.
+
+    The hash is an HMAC keyed with the secret key and the UTC day, so it groups one day's
+    submissions from one address without being reversible by trying all 2^32 IPv4 addresses.
+    """
+    mode = (mode or "none").strip().lower()
+    if mode == "none" or not ip:
+        return None
+    if mode == "hash":
+        return hmac.new(secret.encode(), f"{day}|{ip}".encode(), hashlib.sha256).hexdigest()[:16]
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def attribution(hidden: dict[str, str]) -> dict[str, str]:
+    """UTM values and referrer from the hidden fields; UTMs of the landing URL when they are empty.
+
+    Without JavaScript the hidden fields stay empty, but the browser's ``Referer`` of the POST is
+    the landing page's own URL (same origin, so ``strict-origin-when-cross-origin`` keeps its query),
+    which carries the campaign's ``utm_*`` parameters.
+    """
+    meta = {name: hidden.get(name, "") for name in (*UTM_FIELDS, "referrer")}
+    if not any(meta[name] for name in UTM_FIELDS) and request.referrer:
+        landing = urlsplit(request.referrer)
+        if landing.netloc == request.host:
+            query = dict(parse_qsl(landing.query, keep_blank_values=False, errors="replace"))
+            for name in UTM_FIELDS:
+                meta[name] = forms.clean_text(query.get(name, ""))[: forms.HIDDEN_FIELDS[name]]
+    return meta
+
+
+# -- views --------------------------------------------------------------------------------------
+
+
+@bp.post("/<slug>")
+def submit(slug: str) -> Response:
+    """Validate and store one submission; 303 to the thank-you page, or 422 with the errors."""
+    site = current_site()
+    catalog = site.catalog
+    page = catalog.get(slug)
+    now = datetime.now(UTC)
+    if page is None or not page.offer.is_published(now):
+        abort(404)
+    offer = page.offer
+    if offer.state(now) == "ended":
+        abort(410)
+    cfg = current_app.config
+    secret = cfg["SECRET_KEY"]
+    ip = client_ip()
+
+    # The limit is per address and offer; the key holds a keyed hash, not the address itself.
+    ip_key = hmac.new(secret.encode(), ip.encode(), hashlib.sha256).hexdigest()[:20]
+    allowed, retry_after = throttle.hit(f"capture:{slug}:{ip_key}", cfg.get("RATE_LIMIT"))
+    if not allowed:
+        response = render_error(429, message=f"You have sent this form too often. Please wait {retry_after} seconds and try again.")
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    raw = read_form()
+    form, hidden = forms.validate(offer, raw, bool(cfg.get("CHECK_DELIVERABILITY")))
+    if form.errors:
+        return invalid(page, form, hidden)
+
+    fields = form.cleaned()
+    consented = bool(fields.pop("consent", False))
+    email = fields["email"]
+    reason = spam.verdict(hidden.get("website", ""), hidden.get("form_ts", ""), float(cfg.get("MIN_FILL_SECONDS") or 0))
+    meta: dict[str, Any] = attribution(hidden)
+    meta["user_agent"] = forms.clean_text(request.user_agent.string or "")[:UA_CAP]
+    meta["ip_marker"] = ip_marker(ip, str(cfg.get("IP_MARKER", "truncate")), secret, now.strftime("%Y-%m-%d"))
+    try:
+        # The store answers only after COMMIT: the 303 below means the lead is on disk.
+        outcome = site.store.record_submission(
+            offer_slug=offer.slug,
+            offer_type=offer.type,
+            email=email,
+            fields=fields,
+            meta=meta,
+            tags=offer.tags,
+            stage=offer.stage,
+            consent_text=offer.consent if consented else None,
+            spam_reason=reason,
+            dedupe_seconds=int(cfg.get("DUPLICATE_WINDOW") or 0),
+        )
+    except DatabaseError:
+        log.exception("could not store a submission to %s (database unwritable?)", offer.slug)
+        return render_error(503)
+    if reason:
+        log.info("submission %s to %s stored as spam: %s", outcome["submission"]["id"], offer.slug, reason)
+    token = tokens.dump(secret, "thanks", outcome["submission"]["id"])
+    return redirect(f"/{offer.slug}/thanks/{token}", code=303)
+
+
+def invalid(page: Any, form: forms.LeadForm, hidden: dict[str, str]) -> Response:
+    """The landing page again, with what the visitor typed, a message per field and a summary."""
+    site = current_site()
+    offer = page.offer
+    values: dict[str, Any] = {name: form[name].raw_data[0] if form[name].raw_data else "" for name in form.spec_names}
+    values.update({k: v for k, v in hidden.items() if k != "website"})
+    context = offer_context(current_app, page, offer.state(datetime.now(UTC)))
+    html = site.renderer.render(templates_for(offer, "offer"), offer, **context, values=values, errors=form.messages(), noindex=True)
+    response = Response(html, status=422, content_type="text/html; charset=utf-8")
+    # Per visitor: never cached anywhere.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<slug>/thanks/<token>")
+def thanks(slug: str, token: str) -> Response:
+    """The offer's thank-you page for one submission (a signed link, so ids cannot be guessed)."""
+    site = current_site()
+    page = site.catalog.get(slug)
+    if page is None:
+        abort(404)
+    try:
+        submission_id = tokens.load(current_app.config["SECRET_KEY"], "thanks", token)
+    except tokens.BadToken:
+        abort(404)
+    try:
+        submission = site.store.get_submission(int(submission_id))
+    except (TypeError, ValueError):
+        abort(404)
+    except DatabaseError:
+        log.exception("could not read submission %s", submission_id)
+        return render_error(503)
+    if submission is None or submission["offer_slug"] != slug:
+        abort(404)
+    submission["fields"] = json.loads(submission["data"])
+    html = site.renderer.render(
+        templates_for(page.offer, "thank_you"), page.offer, page=page, submission=submission, thank_you_html=page.thank_you_html
+    )
+    response = Response(html, content_type="text/html; charset=utf-8")
+    # Per visitor (it may show their address and, later, their download link): never cached.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response

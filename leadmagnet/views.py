@@ -1,0 +1,145 @@
+"""Landing-page view counts, batched in memory and written to the store now and then.
+
+A landing page is the hottest path of the site, so a view costs one dictionary increment under a
+lock, never a database write. The counts (per offer, UTC day and ``utm_source``) are written with
+:meth:`Store.add_page_views` in one transaction every ``LEADMAGNET_VIEW_FLUSH_SECONDS`` by a
+background thread, and once more when the process exits normally (``atexit``, which runs when a
+gunicorn worker stops gracefully, and gunicorn's ``worker_exit`` hook in
+``leadmagnet/gunicorn_conf.py``), so no counted view is lost on a normal stop. A ``kill -9`` loses
+at most one interval of counts, never a lead.
+
+If a write fails (database read-only or locked too long), the counts are kept and retried on the
+next flush. ``utm_source`` is free text from the URL, so it is cleaned and capped, and a batch
+holds at most :data:`MAX_KEYS` distinct keys (beyond that, views count under ``(other)``) so that
+a crawler inventing sources cannot grow memory or the table without bound.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import unicodedata
+import weakref
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str, str]  # (offer_slug, day, utm_source)
+MAX_KEYS = 5000
+SOURCE_CAP = 100
+OTHER = "(other)"
+
+_counters: weakref.WeakSet[ViewCounter] = weakref.WeakSet()
+
+
+def clean_source(value: str | None) -> str:
+    """``utm_source`` as stored: NFC, printable characters only, lower-cased, at most 100 long."""
+    if not value:
+        return ""
+    value = unicodedata.normalize("NFC", value)
+    value = "".join(ch for ch in value if ch.isprintable()).strip().lower()
+    return value[:SOURCE_CAP]
+
+
+class ViewCounter:
+    """Counts views in memory; ``flush`` hands the batch to ``write`` (``store.add_page_views``)."""
+
+    def __init__(self, write: Callable[[dict[Key, int]], None], interval: float = 10.0) -> None:
+        self.write = write
+        self.interval = interval
+        self._counts: dict[Key, int] = {}
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._timer_pid: int | None = None
+        self._stop = threading.Event()
+        _counters.add(self)
+
+    def count(self, offer_slug: str, utm_source: str | None = None, day: str | None = None) -> None:
+        """Count one view of ``offer_slug`` today (UTC) from ``utm_source``. No I/O."""
+        key = (offer_slug, day or datetime.now(UTC).strftime("%Y-%m-%d"), clean_source(utm_source))
+        with self._lock:
+            if key not in self._counts and len(self._counts) >= MAX_KEYS:
+                key = (key[0], key[1], OTHER)
+            self._counts[key] = self._counts.get(key, 0) + 1
+        # The timer thread is started lazily and per process: a thread does not survive the fork
+        # of a gunicorn worker, so each worker starts its own on its first view.
+        if self._timer_pid != os.getpid() and self.interval > 0:
+            self._start_timer()
+
+    def pending(self) -> dict[Key, int]:
+        """A copy of the counts not yet written."""
+        with self._lock:
+            return dict(self._counts)
+
+    def flush(self) -> int:
+        """Write the counted views; return how many views were written (0 if the write failed)."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._counts = self._counts, {}
+            if not batch:
+                return 0
+            try:
+                self.write(batch)
+            except Exception:
+                log.exception("could not write %d page-view counts; keeping them for the next try", len(batch))
+                with self._lock:
+                    for key, n in batch.items():
+                        self._counts[key] = self._counts.get(key, 0) + n
+                return 0
+            return sum(batch.values())
+
+    def _start_timer(self) -> None:
+        with self._lock:
+            if self._timer_pid == os.getpid():
+                return
+            self._timer_pid = os.getpid()
+        thread = threading.Thread(target=self._run, name="leadmagnet-view-flush", daemon=True)
+        thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+
+    def close(self) -> None:
+        """Stop the timer and write what is left (called at exit)."""
+        self._stop.set()
+        self.flush()
+
+
+_create_lock = threading.Lock()
+
+
+def counter_for(app: Any) -> ViewCounter:
+    """The app's counter (``extras["views"]``), created on first use, writing to the app's store."""
+    extras = app.extensions["leadmagnet"].extras
+    counter = extras.get("views")
+    if counter is None:
+        with _create_lock:
+            counter = extras.get("views")
+            if counter is None:
+                store = app.extensions["leadmagnet"].store
+                counter = extras["views"] = ViewCounter(store.add_page_views, float(app.config.get("VIEW_FLUSH_SECONDS", 10.0)))
+    return counter
+
+
+def count(app: Any, offer_slug: str, utm_source: str | None = None) -> None:
+    """Count one view of ``offer_slug`` for ``app`` (the pages hook and ``/beacon`` call this)."""
+    counter_for(app).count(offer_slug, utm_source)
+
+
+def flush(app: Any) -> int:
+    """Write ``app``'s counted views now; return how many were written."""
+    return counter_for(app).flush()
+
+
+def flush_all() -> None:
+    """Flush every live counter in this process: ``atexit`` and gunicorn's ``worker_exit`` call it."""
+    for counter in list(_counters):
+        counter.close()
+
+
+atexit.register(flush_all)
