@@ -8,7 +8,7 @@ duplicate (same email and offer within ``LEADMAGNET_DUPLICATE_WINDOW``) goes to 
 submission's thank-you page. Spam gets the same 303 (bots learn nothing) and is stored marked.
 If the database cannot be written the visitor gets a 503 asking to try again.
 
-:func:`init_app` also installs ProxyFix (``LEADMAGNET_TRUSTED_PROXIES``) and the page-view counter
+:func:`init_app` also installs the page-view counter
 (:mod:`leadmagnet.views`), counted in an ``after_request`` hook on landing-page GETs so that the
 pages blueprint and its cached bytes stay untouched.
 """
@@ -26,7 +26,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import forms, spam, throttle, tokens, views
 from .errors import render_error
@@ -44,12 +43,7 @@ UTM_FIELDS = forms.UTM_FIELDS
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint, ProxyFix for trusted proxies, and the page-view counter."""
-    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
-    if proxies > 0:
-        # Security: X-Forwarded-* is believed only from this many proxies in front of us;
-        # otherwise anyone could pick their own address and dodge the rate limit.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+    """Register the blueprint and the page-view counter (ProxyFix is installed by :mod:`headers`)."""
     views.counter_for(app)
     app.after_request(_count_view)
     app.register_blueprint(bp)
@@ -89,7 +83,7 @@ def read_form() -> MultiDict:
 
 
 def client_ip() -> str:
-    """The visitor's address (ProxyFix has already applied ``LEADMAGNET_TRUSTED_PROXIES``)."""
+    """The visitor's address (``headers`` installs ProxyFix for ``LEADMAGNET_TRUSTED_PROXIES``)."""
     return request.remote_addr or ""
 
 
