@@ -1,7 +1,355 @@
-"""Store verbs for export and admin: streaming rows, cursors, users, dashboard, erasure."""
+"""Store verbs for export and admin: streaming rows, cursors, users, dashboard, leads, erasure.
+
+Exports stream: the ``iter_*`` verbs yield one row at a time from a single SQLite cursor (one
+consistent snapshot, never ``fetchall``), so memory stays flat at a million rows. The leads list
+pages by keyset (``id < last seen id``), never OFFSET, so page 20,000 costs what page 1 does.
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+STAGE_RANK = "CASE s.stage WHEN 'bofu' THEN 3 WHEN 'mofu' THEN 2 WHEN 'tofu' THEN 1 ELSE 0 END"
+RANK_STAGE = {3: "bofu", 2: "mofu", 1: "tofu", 0: None}
+# Tables whose rows never name a contact: their own bookkeeping, and admin users.
+NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views"}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which submissions count: the same filters for CLI exports, admin exports and the leads list.
+
+    ``since``/``until`` are ISO 8601 times compared with the submission's ``created_at``;
+    ``after_id`` is an incremental export's cursor (only submissions with a larger id).
+    """
+
+    offers: tuple[str, ...] = ()
+    tag: str | None = None
+    since: str | None = None
+    until: str | None = None
+    include_spam: bool = False
+    include_unsubscribed: bool = False
+    consented_only: bool = False
+    after_id: int = 0
+    search: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def submission_where(self) -> tuple[str, list[Any]]:
+        """SQL conditions on submissions ``s`` and their parameters."""
+        where, params = ["s.id > ?"], [self.after_id]
+        if not self.include_spam:
+            where.append("s.spam = 0")
+        if self.offers:
+            where.append(f"s.offer_slug IN ({', '.join('?' for _ in self.offers)})")
+            params += list(self.offers)
+        if self.tag:
+            where.append("EXISTS (SELECT 1 FROM json_each(s.tags) WHERE json_each.value = ?)")
+            params.append(self.tag)
+        if self.since:
+            where.append("s.created_at >= ?")
+            params.append(self.since)
+        if self.until:
+            where.append("s.created_at < ?")
+            params.append(self.until)
+        return " AND ".join(where), params
+
+    def contact_where(self) -> str:
+        """SQL conditions on contacts ``c`` (and the consent aggregate ``consent_at``)."""
+        where = []
+        if not self.include_unsubscribed:
+            where.append("c.unsubscribed_at IS NULL")
+        if self.consented_only:
+            # Consent ticked on a form, and not a double opt-in still waiting for its click.
+            where.append("consent_at IS NOT NULL AND c.opt_in_status != 'pending'")
+        return " AND ".join(where) or "1 = 1"
 
 
 class ReportVerbs:
     """Mixin of :class:`leadmagnet.store.Store`: exports, admin users, reports, erasure."""
+
+    # -- exports ----------------------------------------------------------------------------
+
+    def iter_contact_rows(self, filters: Filters) -> Iterator[dict[str, Any]]:
+        """One row per contact having a matching submission, in contact id order, streamed.
+
+        ``offers``/``tags`` are lists, ``stage`` the furthest funnel stage reached,
+        ``last_submission_id`` the highest matching submission id (the incremental cursor).
+        """
+        sub_where, params = filters.submission_where()
+        sql = f"""
+            SELECT c.id, c.email, c.first_name, c.last_name, c.company, c.job_title, c.phone, c.country,
+                   c.first_seen, c.last_seen, c.opt_in_status, c.opt_in_at, c.unsubscribed_at,
+                   a.offers, a.tags, a.stage_rank, a.submissions, a.consent_at, a.last_submission_id
+            FROM (
+                SELECT s.contact_id, group_concat(DISTINCT s.offer_slug) AS offers,
+                       group_concat(s.tags, char(31)) AS tags, max({STAGE_RANK}) AS stage_rank,
+                       count(*) AS submissions, max(s.consent_at) AS consent_at, max(s.id) AS last_submission_id
+                FROM submissions s WHERE {sub_where} GROUP BY s.contact_id
+            ) AS a JOIN contacts c ON c.id = a.contact_id
+            WHERE {filters.contact_where()}
+            ORDER BY c.id
+        """  # noqa: S608 - only our own fragments; values are parameters
+        for row in self.conn.execute(sql, params):  # type: ignore[attr-defined]
+            item = dict(row)
+            item["offers"] = sorted((item["offers"] or "").split(",")) if item["offers"] else []
+            tags: dict[str, None] = {}
+            for chunk in (item.pop("tags") or "").split("\x1f"):
+                for tag in json.loads(chunk or "[]"):
+                    tags[tag] = None
+            item["tags"] = list(tags)
+            item["stage"] = RANK_STAGE.get(item.pop("stage_rank") or 0)
+            yield item
+
+    def iter_submission_rows(self, filters: Filters) -> Iterator[dict[str, Any]]:
+        """One row per matching submission with its contact's details, in id order, streamed."""
+        sub_where, params = filters.submission_where()
+        sql = f"""
+            SELECT s.id AS submission_id, s.created_at, s.offer_slug, s.offer_type, s.status, c.email,
+                   c.first_name, c.last_name, c.company, c.job_title, c.phone, c.country, s.tags, s.stage,
+                   s.consent_text, s.consent_at, s.utm_source, s.utm_medium, s.utm_campaign, s.utm_term,
+                   s.utm_content, s.referrer, s.spam, c.opt_in_status, c.unsubscribed_at
+            FROM submissions s JOIN contacts c ON c.id = s.contact_id
+            WHERE {sub_where} AND {filters.contact_where()}
+            ORDER BY s.id
+        """  # noqa: S608 - only our own fragments; values are parameters
+        sql = sql.replace("consent_at IS NOT NULL", "s.consent_at IS NOT NULL")
+        for row in self.conn.execute(sql, params):  # type: ignore[attr-defined]
+            item = dict(row)
+            item["tags"] = json.loads(item["tags"] or "[]")
+            item["last_submission_id"] = item["submission_id"]
+            yield item
+
+    def count_export_rows(self, kind: str, filters: Filters) -> int:
+        """How many rows an export with these filters writes (for a progress bar)."""
+        sub_where, params = filters.submission_where()
+        if kind == "submissions":
+            sql = f"SELECT count(*) FROM submissions s JOIN contacts c ON c.id = s.contact_id WHERE {sub_where} AND {filters.contact_where().replace('consent_at IS', 's.consent_at IS')}"  # noqa: S608
+        else:
+            sql = (
+                f"SELECT count(*) FROM (SELECT s.contact_id, max(s.consent_at) AS consent_at FROM submissions s"  # noqa: S608
+                f" WHERE {sub_where} GROUP BY s.contact_id) a JOIN contacts c ON c.id = a.contact_id WHERE {filters.contact_where()}"
+            )
+        return int(self.conn.execute(sql, params).fetchone()[0])  # type: ignore[attr-defined]
+
+    def get_export_cursor(self, name: str) -> int:
+        """The last submission id exported by incremental export ``name`` (0 if never run)."""
+        row = self.conn.execute("SELECT last_id FROM export_cursors WHERE name = ?", (name,)).fetchone()  # type: ignore[attr-defined]
+        return int(row[0]) if row else 0
+
+    def save_export_cursor(self, name: str, last_id: int) -> None:
+        """Remember ``last_id`` for ``name``; called only once the export file is safely on disk."""
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            conn.execute(
+                "INSERT INTO export_cursors (name, last_id, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET last_id = max(last_id, excluded.last_id), updated_at = excluded.updated_at",
+                (name, last_id, _now()),
+            )
+
+    def max_submission_id(self) -> int:
+        return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM submissions").fetchone()[0])  # type: ignore[attr-defined]
+
+    # -- admin users and audit ---------------------------------------------------------------
+
+    def add_user(self, email: str, password_hash: str) -> int:
+        """Create an admin user, or replace the password of an existing one; return its id."""
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            conn.execute(
+                "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
+                (email, password_hash, _now()),
+            )
+            user_id = conn.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()[0]
+            conn.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                (_now(), "cli", "admin_user_set", json.dumps({"user_id": user_id})),
+            )
+        return int(user_id)
+
+    def get_user(self, *, email: str | None = None, user_id: int | None = None) -> dict[str, Any] | None:
+        if email is not None:
+            return self.query_one("SELECT * FROM users WHERE email = ?", (email,))  # type: ignore[attr-defined]
+        return self.query_one("SELECT * FROM users WHERE id = ?", (user_id,))  # type: ignore[attr-defined]
+
+    def audit(self, actor: str | None, action: str, detail: dict[str, Any] | None = None) -> None:
+        """Append an audit entry. ``detail`` must hold no personal data (ids and counts only)."""
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            conn.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)", (_now(), actor, action, json.dumps(detail or {}))
+            )
+
+    # -- dashboard ---------------------------------------------------------------------------
+
+    def dashboard(self, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        """Per offer: views, non-spam submissions, downloads, registrations, top UTM sources.
+
+        ``since``/``until`` are ISO dates or times (``until`` exclusive). Conversion rate is
+        submissions / views; registrations are non-spam webinar submissions not awaiting opt-in.
+        """
+        lo, hi = since or "", until or "9999"
+        offers: dict[str, dict[str, Any]] = {}
+
+        def entry(slug: str) -> dict[str, Any]:
+            return offers.setdefault(slug, {"offer": slug, "views": 0, "submissions": 0, "downloads": 0, "registrations": 0, "sources": []})
+
+        conn = self.conn  # type: ignore[attr-defined]
+        for slug, views in conn.execute(
+            "SELECT offer_slug, sum(views) FROM page_views WHERE day >= ? AND day < ? GROUP BY offer_slug",
+            (lo[:10], hi[:10] if until else hi),
+        ):
+            entry(slug)["views"] = int(views)
+        for slug, kind, subs, regs in conn.execute(
+            "SELECT offer_slug, offer_type, count(*), sum(offer_type = 'webinar' AND status != 'pending') FROM submissions"
+            " WHERE spam = 0 AND created_at >= ? AND created_at < ? GROUP BY offer_slug, offer_type",
+            (lo, hi),
+        ):
+            e = entry(slug)
+            e["submissions"] += int(subs)
+            e["registrations"] += int(regs or 0)
+            e["type"] = kind
+        for slug, n in conn.execute(
+            "SELECT s.offer_slug, count(*) FROM downloads d JOIN submissions s ON s.id = d.submission_id"
+            " WHERE d.range_request = 0 AND d.created_at >= ? AND d.created_at < ? GROUP BY s.offer_slug",
+            (lo, hi),
+        ):
+            entry(slug)["downloads"] = int(n)
+        for slug, source, n in conn.execute(
+            "SELECT offer_slug, utm_source, count(*) AS n FROM submissions WHERE spam = 0 AND utm_source IS NOT NULL"
+            " AND created_at >= ? AND created_at < ? GROUP BY offer_slug, utm_source ORDER BY offer_slug, n DESC, utm_source",
+            (lo, hi),
+        ):
+            sources = entry(slug)["sources"]
+            if len(sources) < 3:
+                sources.append((source, int(n)))
+        rows = sorted(offers.values(), key=lambda e: e["offer"])
+        for e in rows:
+            e["conversion"] = e["submissions"] / e["views"] if e["views"] else None
+        totals = {k: sum(e[k] for e in rows) for k in ("views", "submissions", "downloads", "registrations")}
+        totals["conversion"] = totals["submissions"] / totals["views"] if totals["views"] else None
+        return {"offers": rows, "totals": totals}
+
+    # -- leads list (keyset) -----------------------------------------------------------------
+
+    def list_leads(self, filters: Filters, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest non-spam submissions first, ``limit`` at a time, with their contact.
+
+        Keyset pagination: the next page passes the last row's id as ``before_id``; the primary
+        key index finds the spot directly however deep the page is (OFFSET would count past
+        every earlier row). ``filters.search`` matches email, first/last name and company.
+        """
+        sub_where, params = filters.submission_where()
+        where = [sub_where, filters.contact_where().replace("consent_at IS", "s.consent_at IS")]
+        if before_id is not None:
+            where.append("s.id < ?")
+            params.append(before_id)
+        if filters.search:
+            like = "%" + filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(
+                "(c.email LIKE ? ESCAPE '\\' OR c.first_name LIKE ? ESCAPE '\\' OR c.last_name LIKE ? ESCAPE '\\'"
+                " OR c.company LIKE ? ESCAPE '\\' OR (c.first_name || ' ' || c.last_name) LIKE ? ESCAPE '\\')"
+            )
+            params += [like] * 5
+        sql = (
+            "SELECT s.id, s.created_at, s.offer_slug, s.status, s.utm_source, s.tags, c.id AS contact_id, c.email,"  # noqa: S608
+            " c.first_name, c.last_name, c.company FROM submissions s JOIN contacts c ON c.id = s.contact_id"
+            f" WHERE {' AND '.join(where)} ORDER BY s.id DESC LIMIT ?"
+        )
+        params.append(limit)
+        rows = []
+        for row in self.conn.execute(sql, params):  # type: ignore[attr-defined]
+            item = dict(row)
+            item["tags"] = json.loads(item["tags"] or "[]")
+            rows.append(item)
+        return rows
+
+    # -- one contact: everything stored, and erasure ------------------------------------------
+
+    def contact_record(self, email: str) -> dict[str, Any] | None:
+        """Everything stored about one contact: details, submissions, downloads, emails, consent."""
+        contact = self.query_one("SELECT * FROM contacts WHERE email = ?", (email,))  # type: ignore[attr-defined]
+        if contact is None:
+            return None
+        cid = contact["id"]
+        contact["custom"] = json.loads(contact.get("custom") or "{}")
+        submissions = self.query("SELECT * FROM submissions WHERE contact_id = ? ORDER BY id", (cid,))  # type: ignore[attr-defined]
+        for sub in submissions:
+            sub["data"] = json.loads(sub["data"] or "{}")
+            sub["tags"] = json.loads(sub["tags"] or "[]")
+        downloads = self.query(  # type: ignore[attr-defined]
+            "SELECT d.* , s.offer_slug FROM downloads d JOIN submissions s ON s.id = d.submission_id WHERE s.contact_id = ? ORDER BY d.id",
+            (cid,),
+        )
+        emails = self.query(  # type: ignore[attr-defined]
+            "SELECT id, submission_id, kind, to_addr, subject, status, attempts, created_at, sent_at, last_error FROM outbox"
+            " WHERE contact_id = ? OR to_addr = ? OR submission_id IN (SELECT id FROM submissions WHERE contact_id = ?) ORDER BY id",
+            (cid, email, cid),
+        )
+        consent = [
+            {"submission_id": s["id"], "offer_slug": s["offer_slug"], "consent_text": s["consent_text"], "consent_at": s["consent_at"]}
+            for s in submissions
+            if s["consent_text"]
+        ]
+        return {
+            "contact": contact,
+            "submissions": submissions,
+            "downloads": downloads,
+            "emails": emails,
+            "consent": {
+                "records": consent,
+                "opt_in_status": contact["opt_in_status"],
+                "opt_in_at": contact["opt_in_at"],
+                "unsubscribed_at": contact["unsubscribed_at"],
+            },
+        }
+
+    def erase_contact(self, email: str, actor: str | None = None) -> dict[str, int] | None:
+        """Delete every row that names this contact, outbox included; audit it without personal data.
+
+        Known tables are cleared by key; then every other table's text columns are swept for the
+        address, so a table added later cannot keep a copy. One transaction: all or nothing.
+        Returns the number of rows deleted per table, or None when no such contact exists.
+        """
+        deleted: dict[str, int] = {}
+        # One BEGIN IMMEDIATE transaction: an erasure half done would leave personal data behind.
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            row = conn.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchone()
+            if row is None:
+                return None
+            cid = row[0]
+            subs = "SELECT id FROM submissions WHERE contact_id = ?"
+            steps = [
+                (
+                    "email_attempts",
+                    f"DELETE FROM email_attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE contact_id = ? OR to_addr = ? OR submission_id IN ({subs}))",  # noqa: S608
+                    (cid, email, cid),
+                ),
+                ("outbox", f"DELETE FROM outbox WHERE contact_id = ? OR to_addr = ? OR submission_id IN ({subs})", (cid, email, cid)),  # noqa: S608
+                ("downloads", f"DELETE FROM downloads WHERE submission_id IN ({subs})", (cid,)),  # noqa: S608
+                ("submissions", "DELETE FROM submissions WHERE contact_id = ?", (cid,)),
+                ("contacts", "DELETE FROM contacts WHERE id = ?", (cid,)),
+            ]
+            for table, sql, params in steps:
+                deleted[table] = conn.execute(sql, params).rowcount
+            needle = email.lower()
+            for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                if table.startswith(("sqlite_", "_")) or table in NOT_PERSONAL:
+                    continue
+                columns = [c[1] for c in conn.execute(f'PRAGMA table_info("{table}")') if (c[2] or "").upper() in ("TEXT", "BLOB", "")]
+                if not columns:
+                    continue
+                cond = " OR ".join(f'instr(lower(CAST("{c}" AS TEXT)), ?) > 0' for c in columns)
+                n = conn.execute(f'DELETE FROM "{table}" WHERE {cond}', [needle] * len(columns)).rowcount  # noqa: S608
+                if n:
+                    deleted[table] = deleted.get(table, 0) + n
+            conn.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                (_now(), actor, "erase_contact", json.dumps({"contact_id": cid, "deleted": deleted})),
+            )
+        return deleted

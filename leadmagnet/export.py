@@ -1,0 +1,240 @@
+"""Streaming exports: contacts or submissions as CSV or JSON Lines, in any CRM preset.
+
+Rows flow one at a time from the store's cursor through the preset (:mod:`leadmagnet.crm`) to the
+output, so memory stays flat whatever the number of rows. Every cell is formula-neutralised by
+the preset, in every format.
+
+Files are written safely: each goes to a temporary file beside the target, is flushed and
+fsynced, then renamed into place. An incremental export (``since_last``) saves its cursor only
+after that, so an export that crashes half-way leaves no partial file and no moved cursor: it is
+simply run again, with no row skipped or repeated.
+
+CSV follows RFC 4180 (comma, double-quote quoting, CRLF line ends), UTF-8, with a byte-order mark
+only when asked (``excel``: Excel reads UTF-8 without it as the local code page).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any
+
+from . import crm
+from .store import Store
+from .store.reports import Filters
+
+BOM = "\ufeff"
+KINDS = ("contacts", "submissions")
+OUTPUTS = ("csv", "jsonl")
+
+
+class ExportError(ValueError):
+    """Export options that cannot work together; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export and how. ``preset`` is a CRM preset name; ``output`` ``csv`` or ``jsonl``."""
+
+    filters: Filters = field(default_factory=Filters)
+    kind: str = "contacts"
+    preset: str = "generic"
+    output: str = "csv"
+    excel: bool = False
+    split: int | None = None  # rows per file; None: the preset's default (salesforce: 50,000)
+    since_last: str | None = None
+
+
+@dataclass
+class ExportResult:
+    rows: int = 0
+    files: list[Path] = field(default_factory=list)
+    cursor: int | None = None
+
+
+def resolve_preset(request: ExportRequest, site_presets: Any = None) -> crm.Preset:
+    """The preset for a request; raises :class:`ExportError` for unknown names or bad options."""
+    if request.kind not in KINDS:
+        raise ExportError(f"unknown export kind {request.kind!r}; use contacts or submissions")
+    if request.output not in OUTPUTS:
+        raise ExportError(f"unknown output {request.output!r}; use csv or jsonl")
+    try:
+        return crm.get_preset(request.preset, request.kind, site_presets)
+    except crm.PresetError as exc:
+        raise ExportError(str(exc)) from None
+
+
+def iter_rows(store: Store, request: ExportRequest) -> Iterator[dict[str, Any]]:
+    """The request's rows as plain dicts, streamed from one store cursor."""
+    if request.kind == "submissions":
+        return store.iter_submission_rows(request.filters)
+    return store.iter_contact_rows(request.filters)
+
+
+class _Line(io.StringIO):
+    """A reusable one-line buffer for :mod:`csv`, so each row becomes one string to write."""
+
+    def take(self) -> str:
+        text = self.getvalue()
+        self.seek(0)
+        self.truncate()
+        return text
+
+
+def encode_lines(preset: crm.Preset, rows: Iterable[dict[str, Any]], output: str, header: bool = True) -> Iterator[tuple[str, dict]]:
+    """Yield ``(line, row)``: the header line first (row ``{}``), then one line per row."""
+    if output == "jsonl":
+        headers = preset.headers
+        for row in rows:
+            yield json.dumps(dict(zip(headers, preset.cells(row), strict=True)), ensure_ascii=False) + "\n", row
+        return
+    buffer = _Line()
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: CRLF, quote when needed
+    if header:
+        writer.writerow(preset.headers)
+        yield buffer.take(), {}
+    for row in rows:
+        writer.writerow(preset.cells(row))
+        yield buffer.take(), row
+
+
+def stream(store: Store, request: ExportRequest, site_presets: Any = None) -> Iterator[str]:
+    """The whole export as text chunks (for an HTTP download); no cursor, no files."""
+    preset = resolve_preset(request, site_presets)
+    if request.excel and request.output == "csv":
+        yield BOM
+    chunk: list[str] = []
+    for line, _row in encode_lines(preset, iter_rows(store, request), request.output):
+        chunk.append(line)
+        if len(chunk) >= 500:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def numbered(path: Path, index: int) -> Path:
+    """``leads.csv`` -> ``leads-001.csv`` (the files of a split export)."""
+    return path.with_name(f"{path.stem}-{index:03d}{path.suffix}")
+
+
+def export(
+    store: Store,
+    request: ExportRequest,
+    out: Path | IO[str],
+    site_presets: Any = None,
+    on_row: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Write an export to a file path (safely, split if asked) or an open text stream.
+
+    ``on_row(n)`` is called after each row is written (the CLI's progress bar). With
+    ``request.since_last`` only submissions newer than that name's cursor are exported, and the
+    cursor moves only after every file is completely on disk (or the stream flushed). If anything
+    raises, no target file is touched and the cursor stays where it was.
+    """
+    preset = resolve_preset(request, site_presets)
+    filters = request.filters
+    if request.since_last:
+        filters = replace(filters, after_id=max(filters.after_id, store.get_export_cursor(request.since_last)))
+    request = replace(request, filters=filters)
+    split = preset.split if request.split is None else request.split
+    if split and not isinstance(out, Path):
+        raise ExportError("--split writes numbered files: give an output file with -o FILE")
+    result = ExportResult()
+    rows = iter_rows(store, request)
+
+    def count(row: dict[str, Any]) -> None:
+        result.rows += 1
+        result.cursor = max(result.cursor or 0, int(row.get("last_submission_id") or 0))
+        if on_row is not None:
+            on_row(result.rows)
+
+    if isinstance(out, Path):
+        _write_files(preset, rows, request, out, split, count, result)
+    else:
+        if request.excel and request.output == "csv":
+            out.write(BOM)
+        for line, row in encode_lines(preset, rows, request.output):
+            out.write(line)
+            if row:
+                count(row)
+        out.flush()
+    if request.since_last and result.cursor:
+        store.save_export_cursor(request.since_last, result.cursor)
+    return result
+
+
+def _write_files(
+    preset: crm.Preset,
+    rows: Iterator[dict[str, Any]],
+    request: ExportRequest,
+    target: Path,
+    split: int,
+    count: Callable[[dict[str, Any]], None],
+    result: ExportResult,
+) -> None:
+    """Write to temporary files, fsync them, then rename every one into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temps: list[tuple[Path, Path]] = []
+    handle: IO[str] | None = None
+    written_in_file = 0
+    bom = BOM if request.excel and request.output == "csv" else ""
+
+    def open_next() -> IO[str]:
+        index = len(temps) + 1
+        final = numbered(target, index) if split else target
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        temps.append((Path(tmp), final))
+        fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        fh.write(bom)
+        if request.output == "csv":
+            fh.write(next(encode_lines(preset, (), "csv"))[0])
+        return fh
+
+    def close(fh: IO[str]) -> None:
+        fh.flush()
+        os.fsync(fh.fileno())
+        fh.close()
+
+    try:
+        handle = open_next()
+        for line, row in encode_lines(preset, rows, request.output, header=False):
+            if split and written_in_file >= split:
+                close(handle)
+                handle = open_next()
+                written_in_file = 0
+            handle.write(line)
+            written_in_file += 1
+            count(row)
+        close(handle)
+        handle = None
+    except BaseException:
+        if handle is not None:
+            handle.close()
+        for tmp, _final in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, final in temps:
+        os.replace(tmp, final)  # atomic on POSIX: a reader sees the old file or the whole new one
+        result.files.append(final)
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames durable too (the directory entry), where the OS allows it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
