@@ -17,7 +17,7 @@ from flask import Flask
 
 from . import config, create_app
 from .content import load_catalog
-from .offer import KEYS, SLUG_RE, TYPES
+from .offer import KEYS, RESERVED_SLUGS, SLUG_RE, TYPES
 
 
 class Context:
@@ -115,6 +115,8 @@ def new(ctx: Context, offer_type: str, slug: str, force: bool) -> None:
     """
     if not SLUG_RE.match(slug):
         raise click.BadParameter("use lower-case letters, digits and single hyphens, such as q1-demo", param_hint="SLUG")
+    if slug in RESERVED_SLUGS:
+        raise click.BadParameter(f"/{slug} is used by leadmagnet itself; pick another slug", param_hint="SLUG")
     content_dir = Path(config.resolve(ctx.overrides)["CONTENT_DIR"])
     path = content_dir / f"{slug}.md"
     if path.exists() and not force:
@@ -197,6 +199,31 @@ def build(ctx: Context, out_dir: Path, base_url: str | None) -> None:
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{len(report.written)} files written, {len(report.unchanged)} unchanged, {len(report.removed)} removed in {report.out_dir}")
+
+@cli.command()
+@click.option("--watch", is_flag=True, help="Keep running: check the outbox every LEADMAGNET_SEND_INTERVAL seconds until stopped.")
+@pass_ctx
+def send(ctx: Context, watch: bool) -> None:
+    """Send the queued emails (and queue due webinar reminders), then exit.
+
+    With no LEADMAGNET_SMTP_HOST, emails are written to instance/outbox/*.eml instead.
+    Example: leadmagnet send --watch
+    """
+    import time
+
+    from .delivery import send_once
+
+    app = ctx.app
+    interval = float(app.config["SEND_INTERVAL"])
+    while True:
+        report = send_once(app)
+        click.echo(str(report), err=True)
+        for path in report.written:
+            click.echo(f"wrote {path}")
+        if not watch:
+            sys.exit(1 if report.failed else 0)
+        time.sleep(interval)
+
 
 EBOOK_TEMPLATE = """---
 # Offer: an ebook. Run `leadmagnet check` after editing; `leadmagnet keys` lists every key.
