@@ -91,6 +91,21 @@ SETTINGS: list[Setting] = [
     ),
     Setting("MAX_CONTENT_LENGTH", 65536, "Largest form submission accepted, in bytes; larger ones get a 413 page."),
     Setting("VIEW_FLUSH_SECONDS", 10.0, "Seconds between writes of the batched landing-page view counts to the database."),
+    # -- delivery (issue 4)
+    Setting("DOWNLOAD_TTL", 604800, "Seconds a download or confirmation link stays valid (default 7 days); an expired link offers a fresh one."),
+    Setting("DOUBLE_OPT_IN", False, "Ask every visitor to confirm their address by email before delivering (an offer's `double_opt_in:` wins)."),
+    Setting("SMTP_HOST", "", "SMTP server for outgoing email. Empty: emails are written as `.eml` files under `instance/outbox/`."),
+    Setting("SMTP_PORT", 587, "Port of the SMTP server."),
+    Setting("SMTP_USERNAME", "", "SMTP login name (empty: no login)."),
+    Setting("SMTP_PASSWORD", "", "SMTP password."),
+    Setting("SMTP_STARTTLS", True, "Upgrade the SMTP connection with STARTTLS before logging in."),
+    Setting("SMTP_FROM", "leadmagnet@localhost", "Sender address of every email; the site name is the sender name."),
+    Setting("MAIL_MAX_ATTEMPTS", 8, "Delivery attempts per email before it is marked failed."),
+    Setting("MAIL_RETRY_SECONDS", 60, "Wait before the first retry of a failed email; doubles after each further failure."),
+    Setting("SEND_IN_SERVER", False, "Also run the email sender inside the web server process (instead of `leadmagnet send --watch`)."),
+    Setting("SEND_INTERVAL", 10.0, "Seconds between outbox checks of `leadmagnet send --watch` and of the in-server sender."),
+    Setting("REMINDER_MINUTES", 60, "Minutes before a webinar starts when `leadmagnet send` queues a reminder to each registrant (0: none)."),
+    Setting("RESEND_RATE_LIMIT", "3/hour", "Fresh download links a visitor may ask for per submission, from an expired link's page."),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

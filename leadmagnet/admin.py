@@ -1,0 +1,314 @@
+"""The marketer's admin under ``/admin``: login, dashboard, leads, contact pages, exports, erasure.
+
+Every route but the login page requires a session (:func:`login_required`, checked for every
+rule in ``tests/test_admin.py``). Admin forms are Flask-WTF ``FlaskForm`` classes, so every form
+that changes something (login, logout, erase) carries a CSRF token; the filter forms use GET and
+change nothing, so they carry none (a token in a URL would leak through logs and Referer).
+
+Sessions are Flask's signed cookies: HttpOnly, SameSite=Lax, Secure when the site is served over
+HTTPS, expiring after ``ADMIN_SESSION_HOURS``. Login attempts are rate limited per address and
+per email through :mod:`leadmagnet.throttle`; a wrong email and a wrong password look the same and
+take the same time. Passwords are hashed with scrypt (memory-hard), werkzeug's default.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, request, session, stream_with_context, url_for
+from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import EmailField, PasswordField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from . import crm, export, throttle
+from .errors import render_error
+from .site import current_site
+from .store import Store
+from .store.reports import Filters
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PAGE_SIZE = 50
+# Compared against when the email is unknown, so both failures take the same time.
+_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
+
+
+# -- users (also used by `leadmagnet admin add`) ---------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    """scrypt hash of ``password`` (memory-hard; werkzeug's format with salt and parameters)."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def add_admin(store: Store, email: str, password: str) -> int:
+    """Create an admin user (or set a new password); returns the user id.
+
+    Raises ValueError with what to fix when the email or password is unusable.
+    """
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise ValueError(f"{email!r} is not an email address; give one like you@example.com")
+    if len(password) < 10:
+        raise ValueError("the password is too short: use at least 10 characters")
+    return store.add_user(email, hash_password(password))
+
+
+def check_login(store: Store, email: str, password: str) -> dict[str, Any] | None:
+    """The user for these credentials, or None. Runs the KDF even for an unknown email."""
+    user = store.get_user(email=email.strip().lower())
+    ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH, password)
+    return user if user and ok else None
+
+
+# -- forms ------------------------------------------------------------------------------------
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your admin email."), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=1024)])
+    submit = SubmitField("Log in")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (log out, erase): only its CSRF token is checked."""
+
+    submit = SubmitField("Confirm")
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Send anyone without a valid admin session to the login page (401 for non-GET requests)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        user_id = session.get("admin_user")
+        user = current_site().store.get_user(user_id=user_id) if user_id else None
+        if user is None:
+            if request.method != "GET":
+                abort(401)
+            return redirect(url_for("admin.login", next=request.full_path if request.query_string else request.path))
+        g.admin = user
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def render(template: str, **context: Any) -> Response:
+    html = current_site().renderer.render(f"admin/{template}", admin=g.get("admin"), **context)
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"  # personal data: never cached anywhere
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local /admin path (never an open redirect to another site)."""
+    if target and target.startswith("/admin") and not target.startswith("//"):
+        return target
+    return url_for("admin.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response:
+    form = LoginForm()
+    error = None
+    status = 200
+    if request.method == "POST":
+        limit = current_app.config["ADMIN_LOGIN_LIMIT"]
+        for key in (f"admin-login-ip:{request.remote_addr}", f"admin-login-email:{(form.email.data or '').strip().lower()}"):
+            allowed, retry_after = throttle.hit(key, limit)
+            if not allowed:
+                response = render_error(429, message=f"Too many login attempts. Wait {retry_after} seconds and try again.")
+                response.headers["Retry-After"] = str(retry_after)
+                return response
+        if form.validate_on_submit():
+            user = check_login(current_site().store, form.email.data, form.password.data)
+            if user is not None:
+                session.clear()  # a fresh session: nothing from before the login carries over
+                session["admin_user"] = user["id"]
+                session.permanent = True
+                current_site().store.audit(user["email"], "admin_login", {"user_id": user["id"]})
+                return redirect(_safe_next(request.args.get("next")), code=303)
+            error = "That email and password do not match an admin user. Check both and try again."
+        csrf_failed = bool(form.errors.get("csrf_token"))
+        status = 400 if csrf_failed else 422
+        if csrf_failed:
+            error = "The form expired. Reload the page and log in again."
+    response = render("login.html", form=form, error=error)
+    response.status_code = status
+    return response
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    session.clear()
+    return redirect(url_for("admin.login"), code=303)
+
+
+# -- filters from the query string ------------------------------------------------------------
+
+
+def _day(name: str) -> str | None:
+    """A YYYY-MM-DD query parameter as an ISO date, or None; a bad value is a 400 naming it."""
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).date().isoformat()
+    except ValueError:
+        abort(Response(f"{name}: {value!r} is not a date; use YYYY-MM-DD.", status=400, content_type="text/plain; charset=utf-8"))
+
+
+def _until(name: str = "until") -> str | None:
+    """``until`` is inclusive for people (the whole day), exclusive in SQL (the next day)."""
+    day = _day(name)
+    return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat() if day else None
+
+
+def filters_from_args(for_export: bool = False) -> Filters:
+    """The shared leads/export filters: ``offer`` (repeatable), ``tag``, ``since``, ``until``, ``q``…
+
+    Exports leave unsubscribed contacts out unless asked (as the CLI does); the leads list shows all.
+    """
+    return Filters(
+        offers=tuple(o for o in request.args.getlist("offer") if o),
+        tag=(request.args.get("tag") or "").strip() or None,
+        since=_day("since"),
+        until=_until(),
+        search=(request.args.get("q") or "").strip()[:200] or None,
+        include_spam=request.args.get("include_spam") == "1",
+        include_unsubscribed=request.args.get("include_unsubscribed") == "1" or not for_export,
+        consented_only=request.args.get("consented_only") == "1",
+    )
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def dashboard() -> Response:
+    since, until = _day("since"), _until()
+    data = current_site().store.dashboard(since, until)
+    return render(
+        "dashboard.html", data=data, since=request.args.get("since", ""), until=request.args.get("until", ""), logout=ActionForm()
+    )
+
+
+@bp.get("/leads")
+@login_required
+def leads() -> Response:
+    filters = filters_from_args()
+    before = request.args.get("before", type=int)
+    rows = current_site().store.list_leads(filters, before_id=before, limit=PAGE_SIZE + 1)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    kept = {key: request.args.getlist(key) for key in request.args if key != "before"}
+    next_url = url_for("admin.leads", **kept, before=rows[-1]["id"]) if more else None
+    return render("leads.html", rows=rows, next_url=next_url, args=request.args, offers=_offer_slugs(), logout=ActionForm())
+
+
+def _offer_slugs() -> list[str]:
+    return sorted(current_site().catalog.pages)
+
+
+def _contact_or_404(contact_id: int) -> dict[str, Any]:
+    store = current_site().store
+    contact = store.get_contact(contact_id)
+    if contact is None:
+        abort(404)
+    record = store.contact_record(contact["email"])
+    if record is None:
+        abort(404)
+    return record
+
+
+@bp.get("/contacts/<int:contact_id>")
+@login_required
+def contact(contact_id: int) -> Response:
+    record = _contact_or_404(contact_id)
+    return render("contact.html", record=record, erase=ActionForm(), logout=ActionForm())
+
+
+@bp.get("/contacts/<int:contact_id>.json")
+@login_required
+def contact_json(contact_id: int) -> Response:
+    """Everything stored about one contact, as a JSON download (a subject access request)."""
+    record = _contact_or_404(contact_id)
+    current_site().store.audit(g.admin["email"], "contact_download", {"contact_id": contact_id})
+    body = json.dumps(record, indent=2, ensure_ascii=False, default=str)
+    response = Response(body, content_type="application/json; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="contact-{contact_id}.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/contacts/<int:contact_id>/erase")
+@login_required
+def erase(contact_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    store = current_site().store
+    contact = store.get_contact(contact_id)
+    if contact is None:
+        abort(404)
+    store.erase_contact(contact["email"], actor=g.admin["email"])
+    return redirect(url_for("admin.leads", erased=1), code=303)
+
+
+@bp.get("/export")
+@login_required
+def export_page() -> Response:
+    presets = crm.preset_names(current_app.config.get("CRM"))
+    return render("export.html", presets=presets, offers=_offer_slugs(), args=request.args, logout=ActionForm())
+
+
+@bp.get("/export/download")
+@login_required
+def export_download() -> Response:
+    """The same export as ``leadmagnet export``, streamed as a download (no cursor, no split)."""
+    req = export.ExportRequest(
+        filters=filters_from_args(for_export=True),
+        kind=request.args.get("kind", "contacts"),
+        preset=request.args.get("format", "generic"),
+        output=request.args.get("output", "csv"),
+        excel=request.args.get("excel") == "1",
+        split=0,
+    )
+    site_presets = current_app.config.get("CRM")
+    try:
+        export.resolve_preset(req, site_presets)
+    except export.ExportError as exc:
+        return Response(f"{exc}\n", status=400, content_type="text/plain; charset=utf-8")
+    store = current_site().store
+    store.audit(g.admin["email"], "export_download", {"kind": req.kind, "format": req.preset})
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    ext = "jsonl" if req.output == "jsonl" else "csv"
+    mimetype = "application/x-ndjson" if ext == "jsonl" else "text/csv"
+    response = Response(stream_with_context(export.stream(store, req, site_presets)), mimetype=mimetype)
+    response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="leads-{req.preset}-{stamp}.{ext}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.record_once
+def _configure_sessions(state: Any) -> None:
+    """Admin session cookies: HttpOnly, SameSite=Lax, Secure on an HTTPS site, limited lifetime."""
+    app: Flask = state.app
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    if str(app.config.get("BASE_URL", "")).startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.permanent_session_lifetime = timedelta(hours=float(app.config.get("ADMIN_SESSION_HOURS", 8)))
