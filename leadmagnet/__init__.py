@@ -49,9 +49,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     catalog_cache.listeners.append(lambda _catalog: renderer.reset())
     app.extensions["leadmagnet"] = Site(app, catalog_cache, store, themes, renderer, {})
 
-    from . import beacon, capture, downloads, pages
+    from . import admin, beacon, capture, downloads, pages
 
     app.register_blueprint(pages.bp)
+    app.register_blueprint(admin.bp)  # /admin: login, dashboard, leads, exports, erasure
     app.register_blueprint(downloads.bp)  # signed downloads, .ics, confirm, unsubscribe
     capture.init_app(app)  # the form POST, thank-you page, page-view counter, ProxyFix
     app.register_blueprint(beacon.bp)

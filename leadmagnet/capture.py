@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
-from . import forms, spam, throttle, tokens, views
+from . import delivery, forms, spam, throttle, tokens, views, webinar
 from .errors import render_error
 from .rendering import offer_context, templates_for
 from .site import current_site
@@ -136,7 +136,10 @@ def submit(slug: str) -> Response:
     if page is None or not page.offer.is_published(now):
         abort(404)
     offer = page.offer
-    if offer.state(now) == "ended":
+    registration = webinar.registration_state(offer, now)
+    if registration == "started":
+        return render_error(410, title="Registration has closed", message="This webinar has already started, so registration is closed.")
+    if offer.state(now) == "ended" and registration != "replay":  # an ended webinar's form gives its replay
         abort(410)
     cfg = current_app.config
     secret = cfg["SECRET_KEY"]
@@ -162,6 +165,8 @@ def submit(slug: str) -> Response:
     meta: dict[str, Any] = attribution(hidden)
     meta["user_agent"] = forms.clean_text(request.user_agent.string or "")[:UA_CAP]
     meta["ip_marker"] = ip_marker(ip, str(cfg.get("IP_MARKER", "truncate")), secret, now.strftime("%Y-%m-%d"))
+    # The seat and the confirmation email are written inside the submission's transaction.
+    status, within = delivery.plan_submission(current_app._get_current_object(), offer, now)  # type: ignore[attr-defined]
     try:
         # The store answers only after COMMIT: the 303 below means the lead is on disk.
         outcome = site.store.record_submission(
@@ -175,6 +180,8 @@ def submit(slug: str) -> Response:
             consent_text=offer.consent if consented else None,
             spam_reason=reason,
             dedupe_seconds=int(cfg.get("DUPLICATE_WINDOW") or 0),
+            status=status,
+            within=within,
         )
     except DatabaseError:
         log.exception("could not store a submission to %s (database unwritable?)", offer.slug)
@@ -220,9 +227,9 @@ def thanks(slug: str, token: str) -> Response:
     if submission is None or submission["offer_slug"] != slug:
         abort(404)
     submission["fields"] = json.loads(submission["data"])
-    html = site.renderer.render(
-        templates_for(page.offer, "thank_you"), page.offer, page=page, submission=submission, thank_you_html=page.thank_you_html
-    )
+    owed = delivery.owed(current_app.config, page.offer, submission)
+    template = ["full.html"] if owed["state"] == "waitlisted" else templates_for(page.offer, "thank_you")
+    html = site.renderer.render(template, page.offer, page=page, submission=submission, thank_you_html=page.thank_you_html, delivery=owed)
     response = Response(html, content_type="text/html; charset=utf-8")
     # Per visitor (it may show their address and, later, their download link): never cached.
     response.headers["Cache-Control"] = "no-store"

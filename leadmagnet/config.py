@@ -106,6 +106,9 @@ SETTINGS: list[Setting] = [
     Setting("SEND_INTERVAL", 10.0, "Seconds between outbox checks of `leadmagnet send --watch` and of the in-server sender."),
     Setting("REMINDER_MINUTES", 60, "Minutes before a webinar starts when `leadmagnet send` queues a reminder to each registrant (0: none)."),
     Setting("RESEND_RATE_LIMIT", "3/hour", "Fresh download links a visitor may ask for per submission, from an expired link's page."),
+    # -- export and admin (issue 5)
+    Setting("ADMIN_LOGIN_LIMIT", "5/minute", "Admin login attempts allowed per visitor address (and per email), like `5/minute`; `off` disables the limit."),
+    Setting("ADMIN_SESSION_HOURS", 8, "Hours an admin stays logged in without activity before having to log in again."),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

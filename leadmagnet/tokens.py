@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 PURPOSES = ("thanks", "download", "confirm", "unsubscribe", "calendar", "replay")
 
@@ -27,15 +27,25 @@ class ExpiredToken(BadToken):
         self.payload = payload
 
 
-def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+def _serializer(secret_key: str, purpose: str, issued_at: float | None = None) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return URLSafeTimedSerializer(secret_key, salt=f"leadmagnet.{purpose}")
+    if issued_at is None:
+        return URLSafeTimedSerializer(secret_key, salt=f"leadmagnet.{purpose}")
+
+    class _IssuedAt(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(issued_at)
+
+    return URLSafeTimedSerializer(secret_key, salt=f"leadmagnet.{purpose}", signer=_IssuedAt)
 
 
-def dump(secret_key: str, purpose: str, payload: Any) -> str:
-    """Sign ``payload`` (JSON-serialisable, keep it small: an id or two) for ``purpose``."""
-    return _serializer(secret_key, purpose).dumps(payload)
+def dump(secret_key: str, purpose: str, payload: Any, issued_at: float | None = None) -> str:
+    """Sign ``payload`` (JSON-serialisable, keep it small: an id or two) for ``purpose``.
+
+    ``issued_at`` (epoch seconds) back-dates the token; tests use it to make expired links.
+    """
+    return _serializer(secret_key, purpose, issued_at).dumps(payload)
 
 
 def load(secret_key: str, purpose: str, token: str, max_age: int | None = None) -> Any:

@@ -1,7 +1,197 @@
-"""Store verbs for delivery: seats, double opt-in, downloads, the email outbox."""
+"""Store verbs for delivery: seats, double opt-in, downloads, the email outbox.
+
+Verbs whose name ends in ``_in`` take the connection of a transaction that is already open (the
+submission's, through ``record_submission(within=...)``), so that a seat and the confirmation
+email are written together with the lead or not at all. The others open their own transaction.
+
+The outbox is a queue with leases: a sender *claims* due rows by moving their
+``next_attempt_at`` forward by a lease and setting ``status = 'sending'``. If the sender dies
+before it records the attempt, the lease runs out and the row is due again, so a crash never
+loses an email (it may, rarely, send one twice: at-least-once, never at-most-once).
+"""
 
 from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+# Statuses of a submission that hold (or are owed) what the offer promised.
+DELIVERED = "ok"
+PENDING = "pending"
+WAITLISTED = "waitlisted"
+
+# Runs inside a delivery transaction: (connection, the submission row as a dict) -> None.
+WithinTransaction = Callable[[sqlite3.Connection, dict[str, Any]], None]
 
 
 class DeliveryVerbs:
     """Mixin of :class:`leadmagnet.store.Store`: seats, opt-in, downloads, outbox."""
+
+    # -- seats ------------------------------------------------------------------------------
+
+    def claim_seat_in(self, conn: sqlite3.Connection, submission_id: int, offer_slug: str, capacity: int | None) -> bool:
+        """Give ``submission_id`` a seat if one is left, else waitlist it; True if seated.
+
+        Must run inside a ``BEGIN IMMEDIATE`` transaction: the write lock is held from the count to
+        the update, so two registrations can never both take the last seat.
+        """
+        if capacity is None:
+            return True
+        taken = conn.execute(
+            "SELECT count(*) FROM submissions WHERE offer_slug = ? AND status = ? AND id != ?",
+            (offer_slug, DELIVERED, submission_id),
+        ).fetchone()[0]
+        seated = taken < capacity
+        conn.execute("UPDATE submissions SET status = ? WHERE id = ?", (DELIVERED if seated else WAITLISTED, submission_id))
+        return seated
+
+    def seats_taken(self, offer_slug: str) -> int:
+        """Registrations of ``offer_slug`` holding a seat."""
+        return self.conn.execute(  # type: ignore[attr-defined]
+            "SELECT count(*) FROM submissions WHERE offer_slug = ? AND status = ?", (offer_slug, DELIVERED)
+        ).fetchone()[0]
+
+    def count_by_status(self, offer_slug: str) -> dict[str, int]:
+        """``{status: count}`` of an offer's submissions (``ok``, ``pending``, ``waitlisted``, ``spam``)."""
+        rows = self.conn.execute(  # type: ignore[attr-defined]
+            "SELECT status, count(*) FROM submissions WHERE offer_slug = ? GROUP BY status", (offer_slug,)
+        ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    # -- double opt-in and unsubscribe ------------------------------------------------------
+
+    def confirm_opt_in(self, submission_id: int, now: str, within: WithinTransaction | None = None) -> dict[str, Any] | None:
+        """Confirm a pending submission and its contact; return the submission (None if unknown).
+
+        Idempotent: confirming twice changes nothing the second time and ``within`` (which takes
+        the seat and queues the delivery email) runs only on the first, in the same transaction.
+        """
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            row = conn.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+            if row is None:
+                return None
+            submission = dict(row)
+            if submission["status"] != PENDING:
+                return submission
+            conn.execute("UPDATE submissions SET status = ?, confirmed_at = ? WHERE id = ?", (DELIVERED, now, submission_id))
+            conn.execute(
+                "UPDATE contacts SET opt_in_status = 'confirmed', opt_in_at = ? WHERE id = ?",
+                (now, submission["contact_id"]),
+            )
+            submission.update(status=DELIVERED, confirmed_at=now)
+            if within is not None:
+                within(conn, submission)
+                submission["status"] = conn.execute("SELECT status FROM submissions WHERE id = ?", (submission_id,)).fetchone()[0]
+        return submission
+
+    def unsubscribe(self, contact_id: int, now: str) -> bool:
+        """Record that a contact unsubscribed (first time wins); drop its queued reminders.
+
+        Returns False when the contact does not exist. Emails already on their way are not
+        recalled; reminders not yet sent are cancelled.
+        """
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            found = conn.execute(
+                "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, ?), opt_in_status = 'unsubscribed' WHERE id = ?",
+                (now, contact_id),
+            ).rowcount
+            conn.execute(
+                "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND kind = 'reminder' AND status = 'queued'",
+                (contact_id,),
+            )
+        return bool(found)
+
+    # -- downloads --------------------------------------------------------------------------
+
+    def record_download(self, submission_id: int, now: str, range_request: bool = False) -> int:
+        """Record one download of a submission's file; return how many it has now."""
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            conn.execute(
+                "INSERT INTO downloads (submission_id, created_at, range_request) VALUES (?, ?, ?)",
+                (submission_id, now, 1 if range_request else 0),
+            )
+            return conn.execute("SELECT count(*) FROM downloads WHERE submission_id = ?", (submission_id,)).fetchone()[0]
+
+    def downloads_of(self, submission_id: int) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM downloads WHERE submission_id = ? ORDER BY id", (submission_id,))  # type: ignore[attr-defined]
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    def enqueue_email_in(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        submission_id: int | None,
+        contact_id: int | None,
+        kind: str,
+        to_addr: str,
+        subject: str,
+        message: bytes,
+        now: str,
+    ) -> int | None:
+        """Queue one email; None if this submission already has an email of this ``kind``."""
+        cursor = conn.execute(
+            "INSERT INTO outbox (submission_id, contact_id, kind, to_addr, subject, message, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind) DO NOTHING",
+            (submission_id, contact_id, kind, to_addr, subject, message, now, now),
+        )
+        return cursor.lastrowid if cursor.rowcount else None
+
+    def enqueue_email(self, **kwargs: Any) -> int | None:
+        """:meth:`enqueue_email_in` in a transaction of its own."""
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            return self.enqueue_email_in(conn, **kwargs)
+
+    def claim_due_emails(self, now: str, lease_until: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Claim up to ``limit`` emails due at ``now`` (queued, or whose lease ran out).
+
+        Claimed rows are ``sending`` until ``lease_until``; several senders never claim the same row.
+        """
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            rows = conn.execute(
+                "UPDATE outbox SET status = 'sending', next_attempt_at = ? WHERE id IN ("
+                " SELECT id FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?"
+                " ORDER BY next_attempt_at, id LIMIT ?) RETURNING *",
+                (lease_until, now, limit),
+            ).fetchall()
+        return sorted((dict(r) for r in rows), key=lambda r: r["id"])
+
+    def mark_attempt(self, outbox_id: int, *, at: str, ok: bool, error: str | None = None, retry_at: str | None = None) -> None:
+        """Record one delivery attempt: sent; queued again for ``retry_at``; or ``failed`` for good."""
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            conn.execute(
+                "INSERT INTO email_attempts (outbox_id, at, ok, error) VALUES (?, ?, ?, ?)", (outbox_id, at, 1 if ok else 0, error)
+            )
+            if ok:
+                conn.execute(
+                    "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?",
+                    (at, outbox_id),
+                )
+            elif retry_at is not None:
+                conn.execute(
+                    "UPDATE outbox SET status = 'queued', attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                    (retry_at, error, outbox_id),
+                )
+            else:
+                conn.execute(
+                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?", (error, outbox_id)
+                )
+
+    def outbox(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Outbox rows (all, or of one status), oldest first."""
+        if status is None:
+            return self.query("SELECT * FROM outbox ORDER BY id")  # type: ignore[attr-defined]
+        return self.query("SELECT * FROM outbox WHERE status = ? ORDER BY id", (status,))  # type: ignore[attr-defined]
+
+    def email_attempts(self, outbox_id: int) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM email_attempts WHERE outbox_id = ? ORDER BY id", (outbox_id,))  # type: ignore[attr-defined]
+
+    def reminder_due(self, offer_slug: str) -> list[dict[str, Any]]:
+        """Seated registrations of a webinar without a reminder yet, of contacts still subscribed."""
+        return self.query(  # type: ignore[attr-defined]
+            "SELECT s.*, c.email AS email, c.first_name AS first_name FROM submissions s JOIN contacts c ON c.id = s.contact_id"
+            " WHERE s.offer_slug = ? AND s.status = ? AND c.unsubscribed_at IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.submission_id = s.id AND o.kind = 'reminder') ORDER BY s.id",
+            (offer_slug, DELIVERED),
+        )

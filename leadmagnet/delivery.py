@@ -1,0 +1,277 @@
+"""What a submission is owed, and the emails that carry it.
+
+After a valid submission the visitor gets what the offer promised: an ebook's signed download
+link, a webinar's joining details with a calendar file, or, once a webinar has ended, its replay.
+With double opt-in (the offer's ``double_opt_in:`` or the ``DOUBLE_OPT_IN`` setting) the
+submission is ``pending`` and the first email only asks to confirm; the delivery follows the
+confirmation, which happens on a POST (mail scanners open every link, so a GET never confirms).
+
+The capture view calls :func:`plan_submission` and passes its ``within`` to
+``record_submission``: the seat and the outbox row are written in the submission's own
+transaction, so a lead never exists without its email, nor an email without its lead.
+
+Emails never echo what a visitor typed, except the first name with markup and URLs stripped
+(spammers put their ads in name fields to have them mailed out by confirmation emails).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask
+
+from . import mail, tokens, webinar
+from .mail import Attachment
+from .offer import Offer
+from .rendering import local_time
+from .store import Store
+from .store.delivery import DELIVERED, PENDING, WAITLISTED, WithinTransaction
+
+log = logging.getLogger(__name__)
+
+FIRST_NAME_MAX = 40
+_TAG_RE = re.compile(r"<[^>]*>?")
+_URL_RE = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)\S*|\b\S+\.(?:[a-z]{2,}|xn--[a-z0-9-]+)(?:/\S*)?\b|\S*@\S*")
+_NAME_JUNK_RE = re.compile(r"[<>{}\[\]\\/|`*_#=~^$%]")
+
+
+def safe_first_name(value: Any) -> str:
+    """The first name as emails may show it: no markup, no URLs or addresses, short, one line."""
+    if not isinstance(value, str):
+        return ""
+    text = _TAG_RE.sub(" ", value)
+    text = _URL_RE.sub(" ", text)
+    text = _NAME_JUNK_RE.sub(" ", text)
+    text = " ".join(text.split())
+    return text[:FIRST_NAME_MAX].strip(" .,:;!?-")
+
+
+def needs_opt_in(cfg: dict[str, Any], offer: Offer) -> bool:
+    """Double opt-in applies: the offer's own choice, else the site setting."""
+    return bool(cfg["DOUBLE_OPT_IN"]) if offer.double_opt_in is None else offer.double_opt_in
+
+
+def _data(submission: dict[str, Any]) -> dict[str, Any]:
+    raw = submission.get("data") or "{}"
+    return json.loads(raw) if isinstance(raw, str) else dict(raw)
+
+
+# -- links -----------------------------------------------------------------------------------
+
+
+def links(cfg: dict[str, Any], offer: Offer, submission: dict[str, Any]) -> dict[str, str]:
+    """Signed links of one submission (registrant-only): download, calendar, confirm, unsubscribe."""
+    key, base, sid = cfg["SECRET_KEY"], cfg["BASE_URL"], submission["id"]
+    out = {
+        "confirm_url": f"{base}/confirm/{tokens.dump(key, 'confirm', [sid])}",
+        "unsubscribe_url": f"{base}/unsubscribe/{tokens.dump(key, 'unsubscribe', [submission['contact_id']])}",
+    }
+    if offer.type == "ebook":
+        out["download_url"] = f"{base}/download/{tokens.dump(key, 'download', [sid])}"
+    else:
+        out["calendar_url"] = f"{base}/calendar/{tokens.dump(key, 'calendar', [sid])}.ics"
+    return out
+
+
+def owed(cfg: dict[str, Any], offer: Offer, submission: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """What the thank-you (or confirmation) page shows this submission: the ``delivery`` context.
+
+    ``state`` is ``pending`` (check your inbox), ``waitlisted`` (the webinar is full),
+    ``download``, ``webinar`` or ``replay``. Only registrant-only responses may render it: it holds
+    the join link.
+    """
+    now = now or datetime.now(UTC)
+    status = submission.get("status") or DELIVERED
+    # Spam is answered like a pending opt-in ("check your inbox"): no link, and no email either.
+    state = {PENDING: "pending", "spam": "pending", WAITLISTED: "waitlisted"}.get(status)
+    out: dict[str, Any] = {"offer": offer, "state": state or ""}
+    if state:
+        return out
+    if offer.type == "ebook":
+        out.update(state="download", download_url=links(cfg, offer, submission)["download_url"], filename=_filename(offer))
+        return out
+    if webinar.registration_state(offer, now) in ("replay", "ended"):
+        out.update(state="replay" if offer.replay_url else "ended", replay_url=offer.replay_url)
+        return out
+    assert offer.starts_at is not None and offer.ends_at is not None
+    out.update(
+        state="webinar",
+        when=local_time(offer.starts_at, offer),
+        starts_at=offer.starts_at,
+        ends_at=offer.ends_at,
+        offset=webinar.utc_offset_label(offer, offer.starts_at),
+        join_url=offer.join_url,
+        calendar_url=links(cfg, offer, submission)["calendar_url"],
+        google_url=webinar.google_calendar_url(offer),
+    )
+    return out
+
+
+def _filename(offer: Offer) -> str:
+    return (offer.file or "").rsplit("/", 1)[-1]
+
+
+# -- queuing emails --------------------------------------------------------------------------
+
+
+def plan_submission(app: Flask, offer: Offer, now: datetime | None = None) -> tuple[str, WithinTransaction]:
+    """``(status, within)`` for ``record_submission`` of a submission to ``offer``.
+
+    ``within`` runs inside the submission's transaction: it takes a webinar seat (or waitlists
+    the registration) and queues the confirmation or delivery email.
+    """
+    now = now or datetime.now(UTC)
+    pending = needs_opt_in(app.config, offer)
+
+    def within(conn: sqlite3.Connection, submission: dict[str, Any]) -> None:
+        if pending:
+            queue_email_in(app, conn, offer, submission, "confirm", now)
+        else:
+            deliver_in(app, conn, offer, submission, now)
+
+    return (PENDING if pending else DELIVERED), within
+
+
+def deliver_in(app: Flask, conn: sqlite3.Connection, offer: Offer, submission: dict[str, Any], now: datetime) -> None:
+    """Take a seat (webinars still open) and queue the delivery email, in the caller's transaction."""
+    store: Store = app.extensions["leadmagnet"].store
+    if offer.type == "webinar" and webinar.registration_state(offer, now) == "open":
+        seated = store.claim_seat_in(conn, submission["id"], offer.slug, offer.capacity)
+        submission["status"] = DELIVERED if seated else WAITLISTED
+    queue_email_in(app, conn, offer, submission, "delivery", now)
+
+
+def template_for(offer: Offer, kind: str, submission: dict[str, Any], now: datetime) -> tuple[str, str]:
+    """``(template, subject)`` of an email of ``kind`` about ``offer``."""
+    if kind == "confirm":
+        return "confirm", f"Please confirm your email to get {offer.title}"
+    if kind == "reminder":
+        return "reminder", f"Starting soon: {offer.title}"
+    if offer.type == "ebook":
+        return "download", f"Your copy of {offer.title}"
+    if submission.get("status") == WAITLISTED:
+        return "waitlist", f"You're on the waitlist for {offer.title}"
+    if webinar.registration_state(offer, now) in ("replay", "ended"):
+        return "replay", f"The recording of {offer.title}"
+    return "registered", f"You're registered: {offer.title}"
+
+
+def build_email(app: Flask, offer: Offer, submission: dict[str, Any], kind: str, now: datetime) -> tuple[str, str, bytes]:
+    """``(to, subject, raw message)`` of one email about one submission."""
+    cfg = app.config
+    data = _data(submission)
+    to_addr = data["email"]
+    template, subject = template_for(offer, kind, submission, now)
+    context = owed(cfg, offer, submission, now) if template not in ("confirm", "waitlist") else {"state": template}
+    context.update(links(cfg, offer, submission))
+    context["first_name"] = safe_first_name(data.get("first_name"))
+    attachments: tuple[Attachment, ...] = ()
+    if template in ("registered", "reminder") and offer.type == "webinar":
+        context.setdefault("when", local_time(offer.starts_at, offer) if offer.starts_at else "")
+        context.setdefault("join_url", offer.join_url)
+        context.setdefault("google_url", webinar.google_calendar_url(offer))
+        ics = webinar.calendar_ics(offer, submission["id"], cfg["BASE_URL"], cfg["SITE_NAME"], now)
+        attachments = (Attachment(f"{offer.slug}.ics", ics, "text", "calendar", {"method": "PUBLISH"}),)
+    msg = mail.compose(
+        app,
+        offer,
+        template,
+        to_addr=to_addr,
+        subject=subject,
+        context=context,
+        unsubscribe_url=context["unsubscribe_url"],
+        attachments=attachments,
+    )
+    return to_addr, subject, msg.as_bytes()
+
+
+def queue_email_in(app: Flask, conn: sqlite3.Connection, offer: Offer, submission: dict[str, Any], kind: str, now: datetime) -> int | None:
+    """Build and queue one email in the caller's transaction; None if already queued."""
+    store: Store = app.extensions["leadmagnet"].store
+    try:
+        to_addr, subject, raw = build_email(app, offer, submission, kind, now)
+    except Exception:
+        # A broken email template must not cost the lead: keep the submission, log loudly.
+        log.exception("could not build the %s email of submission %s (%s); the submission is kept", kind, submission["id"], offer.slug)
+        return None
+    return store.enqueue_email_in(
+        conn,
+        submission_id=submission["id"],
+        contact_id=submission["contact_id"],
+        kind=kind,
+        to_addr=to_addr,
+        subject=subject,
+        message=raw,
+        now=now.isoformat(timespec="microseconds"),
+    )
+
+
+def confirm(app: Flask, offer: Offer, submission_id: int, now: datetime | None = None) -> dict[str, Any] | None:
+    """Confirm a double opt-in submission (a POST): deliver it; None if it does not exist."""
+    now = now or datetime.now(UTC)
+    store: Store = app.extensions["leadmagnet"].store
+    return store.confirm_opt_in(
+        submission_id,
+        now.isoformat(timespec="microseconds"),
+        within=lambda conn, submission: deliver_in(app, conn, offer, submission, now),
+    )
+
+
+def resend_download(app: Flask, offer: Offer, submission: dict[str, Any], now: datetime | None = None) -> int | None:
+    """Queue a fresh download link to the submission's address (from an expired link's page)."""
+    now = now or datetime.now(UTC)
+    store: Store = app.extensions["leadmagnet"].store
+    to_addr, subject, raw = build_email(app, offer, submission, "delivery", now)
+    return store.enqueue_email(
+        submission_id=submission["id"],
+        contact_id=submission["contact_id"],
+        kind=f"resend:{now.isoformat(timespec='microseconds')}",
+        to_addr=to_addr,
+        subject=subject,
+        message=raw,
+        now=now.isoformat(timespec="microseconds"),
+    )
+
+
+# -- the sender ------------------------------------------------------------------------------
+
+
+def queue_reminders(app: Flask, now: datetime | None = None) -> int:
+    """Queue one reminder per seated registrant of each webinar starting within ``REMINDER_MINUTES``."""
+    minutes = int(app.config["REMINDER_MINUTES"])
+    if minutes <= 0:
+        return 0
+    now = now or datetime.now(UTC)
+    site = app.extensions["leadmagnet"]
+    queued = 0
+    for offer in site.catalog.offers():
+        if offer.type != "webinar" or offer.starts_at is None:
+            continue
+        if not offer.starts_at - timedelta(minutes=minutes) <= now < offer.starts_at:
+            continue
+        for submission in site.store.reminder_due(offer.slug):
+            with site.store.transaction() as conn:
+                if queue_email_in(app, conn, offer, submission, "reminder", now) is not None:
+                    queued += 1
+    return queued
+
+
+def send_once(app: Flask, now: datetime | None = None) -> mail.SendReport:
+    """One pass of ``leadmagnet send``: queue due reminders, then deliver every due email."""
+    with app.app_context():
+        reminders = queue_reminders(app, now)
+        report = mail.send_due(app.extensions["leadmagnet"].store, app.config, now)
+    report.reminders = reminders
+    return report
+
+
+def start_background_sender(app: Flask) -> mail.BackgroundSender:
+    """Run :func:`send_once` every ``SEND_INTERVAL`` seconds in this process (``SEND_IN_SERVER``)."""
+    sender = mail.BackgroundSender(lambda: send_once(app), float(app.config["SEND_INTERVAL"]))
+    app.extensions["leadmagnet"].extras["sender"] = sender
+    return sender.start()

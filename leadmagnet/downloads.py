@@ -1,0 +1,178 @@
+"""Registrant-only responses behind signed links: downloads, calendar files, confirm, unsubscribe.
+
+- ``GET /download/<token>`` streams the ebook file (``Content-Disposition`` with its name,
+  ``Content-Length``, HTTP Range). Links expire (``DOWNLOAD_TTL``) but are not single-use: mail
+  scanners open them first. A tampered token is a 404; an expired one gets a page whose button
+  (a POST, rate limited) emails a fresh link to the same address.
+- ``GET /calendar/<token>.ics``: the registration's calendar file (it holds the join link).
+- ``/confirm/<token>`` and ``/unsubscribe/<token>``: a GET only shows a page with a button; the
+  state changes on POST (the button, or an RFC 8058 one-click POST from a mail program).
+
+The token carries only a submission (or contact) id; the file path comes from the offer in the
+catalog, so no parameter can name a file. Every answer here is private and never cached.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, request, send_file
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+
+from . import delivery, throttle, tokens, webinar
+from .offer import Offer
+from .site import current_site
+from .store import utcnow
+from .store.delivery import DELIVERED, PENDING
+
+bp = Blueprint("downloads", __name__)
+
+
+@bp.record_once
+def _start_sender(state: Any) -> None:
+    if state.app.config.get("SEND_IN_SERVER"):
+        delivery.start_background_sender(state.app)
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _page(template: str, offer: Offer | None, status: int = 200, **context: Any) -> Response:
+    html = current_site().renderer.render(template, offer, **context)
+    return _private(Response(html, status=status, content_type="text/html; charset=utf-8"))
+
+
+def _load(purpose: str, token: str, max_age: int | None) -> int:
+    """The id a token carries; 404 when it was not made by us for ``purpose``."""
+    payload = tokens.load(current_app.config["SECRET_KEY"], purpose, token, max_age=max_age)
+    if not isinstance(payload, list) or not payload or not isinstance(payload[0], int):
+        abort(404)
+    return payload[0]
+
+
+def _submission_and_offer(submission_id: int) -> tuple[dict[str, Any], Offer]:
+    site = current_site()
+    submission = site.store.get_submission(submission_id)
+    if submission is None or submission["spam"]:
+        abort(404)
+    page = site.catalog.get(submission["offer_slug"])
+    if page is None:
+        abort(410)
+    return submission, page.offer
+
+
+def _ttl() -> int:
+    return int(current_app.config["DOWNLOAD_TTL"])
+
+
+@bp.get("/download/<token>")
+def download(token: str) -> Response:
+    """Stream the gated file of the submission the token names."""
+    try:
+        submission_id = _load("download", token, _ttl())
+    except tokens.ExpiredToken:
+        return _page("link_expired.html", None, 410, token=token, sent=False)
+    except tokens.BadToken:
+        abort(404)
+    submission, offer = _submission_and_offer(submission_id)
+    if offer.type != "ebook" or not offer.file or submission["status"] != DELIVERED:
+        abort(404)
+    root = current_site().content_dir.resolve()
+    path = (root / offer.file).resolve()
+    # Security: the path comes from validated front matter, and must still resolve (symlinks
+    # included) inside the content folder.
+    if not path.is_relative_to(root) or not path.is_file():
+        abort(404)
+    try:
+        response = send_file(
+            path,
+            mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            as_attachment=True,
+            download_name=path.name,
+            conditional=True,
+            etag=True,
+            max_age=0,
+        )
+    except RequestedRangeNotSatisfiable:
+        size = path.stat().st_size
+        return _private(Response(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"}))
+    current_site().store.record_download(submission_id, utcnow(), range_request=request.range is not None)
+    return _private(response)
+
+
+@bp.post("/download/<token>/renew")
+def renew(token: str) -> Response:
+    """Email a fresh download link to the submission's own address (rate limited)."""
+    try:
+        submission_id = _load("download", token, None)
+    except tokens.BadToken:
+        abort(404)
+    submission, offer = _submission_and_offer(submission_id)
+    if offer.type != "ebook" or submission["status"] != DELIVERED:
+        abort(404)
+    allowed, retry_after = throttle.hit(f"resend:{submission_id}", current_app.config["RESEND_RATE_LIMIT"])
+    if not allowed:
+        response = _page(
+            "link_expired.html", offer, 429, token=token, sent=False, limited=True, retry_minutes=max(1, (retry_after + 59) // 60)
+        )
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+    delivery.resend_download(current_app._get_current_object(), offer, submission)  # type: ignore[attr-defined]
+    return _page("link_expired.html", offer, 200, token=token, sent=True)
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar(token: str) -> Response:
+    """The registration's calendar file (no expiry: it is only useful until the webinar)."""
+    try:
+        submission_id = _load("calendar", token, None)
+    except tokens.BadToken:
+        abort(404)
+    submission, offer = _submission_and_offer(submission_id)
+    if offer.type != "webinar" or submission["status"] != DELIVERED:
+        abort(404)
+    cfg = current_app.config
+    body = webinar.calendar_ics(offer, submission_id, cfg["BASE_URL"], cfg["SITE_NAME"])
+    response = Response(body, content_type="text/calendar; charset=utf-8; method=PUBLISH")
+    response.headers["Content-Disposition"] = f'attachment; filename="{offer.slug}.ics"'
+    return _private(response)
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> Response:
+    """GET: a page with a "Confirm" button. POST: confirm, then show what the offer promised."""
+    try:
+        submission_id = _load("confirm", token, _ttl())
+    except tokens.ExpiredToken:
+        return _page("confirm.html", None, 410, expired=True)
+    except tokens.BadToken:
+        abort(404)
+    submission, offer = _submission_and_offer(submission_id)
+    if request.method == "POST" and submission["status"] == PENDING:
+        submission = delivery.confirm(current_app._get_current_object(), offer, submission_id) or submission  # type: ignore[attr-defined]
+    confirmed = submission["status"] != PENDING
+    owed = delivery.owed(current_app.config, offer, submission) if confirmed else None
+    return _page("confirm.html", offer, token=token, confirmed=confirmed, delivery=owed)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str) -> Response:
+    """GET: a page with an "Unsubscribe" button. POST (the button or RFC 8058 one-click): unsubscribe."""
+    try:
+        contact_id = _load("unsubscribe", token, None)
+    except tokens.BadToken:
+        abort(404)
+    store = current_site().store
+    contact = store.get_contact(contact_id)
+    if contact is None:
+        abort(404)
+    if request.method == "POST":
+        store.unsubscribe(contact_id, utcnow())
+        contact = store.get_contact(contact_id) or contact
+    return _page("unsubscribe.html", None, token=token, unsubscribed=contact["unsubscribed_at"] is not None, now=datetime.now(UTC))

@@ -1,0 +1,239 @@
+"""Email: building messages from theme templates, and the sender that empties the outbox.
+
+Messages are built when they are queued (inside the submission's transaction, so the outbox row
+exists exactly when the lead does) and stored whole in the outbox. The sender claims due rows
+with a lease, delivers each over SMTP, and records every attempt: success, or a failure retried
+after ``MAIL_RETRY_SECONDS`` doubling each time, up to ``MAIL_MAX_ATTEMPTS``. A sender that dies
+mid-way leaves its rows leased; when the lease runs out another run picks them up again.
+
+With no ``SMTP_HOST`` configured, messages are written as ``instance/outbox/<id>-<kind>.eml``
+files instead, so a marketer can open them in a mail program while building offers.
+
+Templates are ``email/<kind>.txt`` and ``email/<kind>.html`` in the offer's theme (falling back to
+the default theme), rendered with autoescaping; the text template turns it off for itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+from .offer import Offer
+from .store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 300  # a claimed email is retried by another run if not settled within this
+SMTP_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    maintype: str
+    subtype: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def compose(
+    app: Flask,
+    offer: Offer | None,
+    template: str,
+    *,
+    to_addr: str,
+    subject: str,
+    context: dict[str, Any],
+    unsubscribe_url: str | None = None,
+    attachments: tuple[Attachment, ...] = (),
+) -> EmailMessage:
+    """A multipart text + HTML message from ``email/<template>.txt`` and ``.html``.
+
+    ``unsubscribe_url`` adds the RFC 2369 ``List-Unsubscribe`` and RFC 8058
+    ``List-Unsubscribe-Post`` headers, so mail programs can offer one-click unsubscribing.
+    """
+    renderer = app.extensions["leadmagnet"].renderer
+    cfg = app.config
+    ctx = {"subject": subject, "unsubscribe_url": unsubscribe_url, **context}
+    ctx.pop("offer", None)  # passed to the renderer on its own
+    text = renderer.render(f"email/{template}.txt", offer, **ctx)
+    html = renderer.render(f"email/{template}.html", offer, **ctx)
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Subject"] = subject
+    msg["From"] = formataddr((cfg["SITE_NAME"], cfg["SMTP_FROM"]))
+    msg["To"] = to_addr
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(domain=cfg["SMTP_FROM"].rpartition("@")[2] or urlsplit(cfg["BASE_URL"]).hostname or "localhost")
+    msg["Auto-Submitted"] = "auto-generated"
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    for item in attachments:
+        msg.add_attachment(item.content, maintype=item.maintype, subtype=item.subtype, filename=item.filename, params=item.params)
+    return msg
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SendReport:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    reminders: int = 0
+    written: list[Path] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.reminders} reminders queued, {self.sent} sent, {self.retried} to retry, {self.failed} failed"
+
+
+class Transport:
+    """Delivers raw messages: over SMTP, or as ``.eml`` files when no SMTP host is set."""
+
+    def __init__(self, cfg: dict[str, Any], outbox_dir: Path) -> None:
+        self.cfg = cfg
+        self.outbox_dir = outbox_dir
+        self._smtp: smtplib.SMTP | None = None
+
+    @property
+    def is_smtp(self) -> bool:
+        return bool(self.cfg.get("SMTP_HOST"))
+
+    def deliver(self, row: dict[str, Any]) -> Path | None:
+        """Deliver one outbox row; raise on failure. Returns the file written, if any."""
+        if not self.is_smtp:
+            self.outbox_dir.mkdir(parents=True, exist_ok=True)
+            path = self.outbox_dir / f"{row['id']:06d}-{row['kind'].replace(':', '-')}.eml"
+            path.write_bytes(row["message"])
+            return path
+        smtp = self._connect()
+        try:
+            smtp.sendmail(self.cfg["SMTP_FROM"], [row["to_addr"]], row["message"])
+        except smtplib.SMTPResponseException:
+            # the server answered: the connection is still usable for the next message
+            raise
+        except (smtplib.SMTPException, OSError):
+            self.close()
+            raise
+        return None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            return self._smtp
+        cfg = self.cfg
+        smtp = smtplib.SMTP(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), timeout=SMTP_TIMEOUT)
+        try:
+            smtp.ehlo()
+            if cfg.get("SMTP_STARTTLS"):
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if cfg.get("SMTP_USERNAME"):
+                smtp.login(cfg["SMTP_USERNAME"], cfg.get("SMTP_PASSWORD") or "")
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+
+def backoff(cfg: dict[str, Any], attempts_so_far: int) -> timedelta:
+    """Wait before the next try after ``attempts_so_far`` failures (1, 2, 3...): doubling."""
+    return timedelta(seconds=float(cfg["MAIL_RETRY_SECONDS"]) * 2 ** max(0, attempts_so_far - 1))
+
+
+def send_due(
+    store: Store,
+    cfg: dict[str, Any],
+    now: datetime | None = None,
+    limit: int = 100,
+    after_claim: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> SendReport:
+    """Deliver every email due at ``now``; record each attempt. One pass; returns the counts.
+
+    ``after_claim`` is called with the claimed rows before any is sent (tests use it to stop a
+    sender right there, as a crash would).
+    """
+    now = now or datetime.now(UTC)
+    report = SendReport()
+    rows = store.claim_due_emails(now.isoformat(timespec="microseconds"), (now + timedelta(seconds=LEASE_SECONDS)).isoformat(), limit)
+    if after_claim is not None:
+        after_claim(rows)
+    transport = Transport(cfg, Path(cfg["INSTANCE_DIR"]) / "outbox")
+    try:
+        for row in rows:
+            try:
+                written = transport.deliver(row)
+            except (smtplib.SMTPException, OSError) as exc:
+                attempts = row["attempts"] + 1
+                error = f"{type(exc).__name__}: {exc}"[:500]
+                if attempts >= int(cfg["MAIL_MAX_ATTEMPTS"]):
+                    store.mark_attempt(row["id"], at=utcnow(), ok=False, error=error)
+                    report.failed += 1
+                    log.error("email %s to %s failed for good after %s attempts: %s", row["id"], row["to_addr"], attempts, error)
+                else:
+                    retry_at = (now + backoff(cfg, attempts)).isoformat(timespec="microseconds")
+                    store.mark_attempt(row["id"], at=utcnow(), ok=False, error=error, retry_at=retry_at)
+                    report.retried += 1
+                    log.warning(
+                        "email %s to %s failed (attempt %s), retrying at %s: %s", row["id"], row["to_addr"], attempts, retry_at, error
+                    )
+                continue
+            store.mark_attempt(row["id"], at=utcnow(), ok=True)
+            report.sent += 1
+            if written is not None:
+                report.written.append(written)
+    finally:
+        transport.close()
+    return report
+
+
+class BackgroundSender:
+    """Runs a send pass every ``interval`` seconds in a daemon thread until :meth:`stop`."""
+
+    def __init__(self, run_once: Callable[[], Any], interval: float) -> None:
+        self.run_once = run_once
+        self.interval = max(0.1, interval)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="leadmagnet-sender", daemon=True)
+
+    def start(self) -> BackgroundSender:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # keep sending later: one bad pass must not stop the thread
+                log.exception("email sender pass failed")
+            self._stop.wait(self.interval)
