@@ -171,12 +171,22 @@ def test_webinar_with_offset_but_no_timezone_shows_the_offset(cases_app) -> None
     assert "Friday 01 June 2029, 15:00 (UTC+02:00)" in html
 
 
-def test_past_webinar_stays_200_with_an_ended_state_and_no_form(client) -> None:
+def test_past_webinar_stays_200_with_an_ended_state(client) -> None:
     response = client.get("/scaling-content-2026")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "This webinar has ended" in html and "state-ended" in html
-    assert '<form class="lead"' not in html
+    assert "state-ended" in html and "took place on Tuesday 15 September 2026" in html
+    assert "Save my seat" not in html
+
+
+def test_past_webinar_without_replay_has_no_form(cases_app) -> None:
+    app = cases_app("valid-webinar")
+    source = Path(app.config["CONTENT_DIR"]) / "valid-webinar.md"
+    source.write_text(source.read_text().replace("2029-06-01T15:00:00+02:00", "2020-06-01T15:00:00+02:00"))
+    response = app.test_client().get("/valid-webinar")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "This webinar has ended" in html and '<form class="lead"' not in html and 'href="/"' in html
 
 
 def test_ebook_shows_pages_webinar_shows_presenters(client) -> None:
