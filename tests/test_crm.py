@@ -1,0 +1,173 @@
+"""CRM presets: each importer's documented header and a sample row, value formats, site presets."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from leadmagnet import crm, export
+from leadmagnet.cli import cli
+from leadmagnet.store.reports import Filters
+
+
+def add(store, email, offer="growth-playbook", kind="ebook", **kw):
+    fields = {k: kw.pop(k) for k in list(kw) if k in ("first_name", "last_name", "company", "job_title", "phone", "country")}
+    return store.record_submission(offer_slug=offer, offer_type=kind, email=email, fields=fields, **kw)
+
+
+def export_rows(store, preset, **kw):
+    buf = io.StringIO()
+    export.export(store, export.ExportRequest(preset=preset, split=0, **kw), buf)
+    return list(csv.reader(io.StringIO(buf.getvalue())))
+
+
+@pytest.fixture
+def sample(store):
+    add(
+        store,
+        "ada@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        company="Analytical Engines",
+        job_title="CTO",
+        phone="020 7946 0000",
+        country="United Kingdom",
+        tags=["ebook", "growth"],
+        stage="mofu",
+        consent_text="I agree",
+        now="2026-03-04T09:10:11.000000+00:00",
+    )
+    add(
+        store,
+        "ada@example.com",
+        offer="q1-product-demo",
+        kind="webinar",
+        tags=["webinar"],
+        stage="bofu",
+        now="2026-03-05T10:00:00.000000+00:00",
+    )
+    return store
+
+
+def test_hubspot_header_and_row(sample) -> None:
+    header, row, *rest = export_rows(sample, "hubspot")
+    assert rest == []
+    # HubSpot matches Email (its dedupe key), First name, Last name, Lifecycle stage by these names.
+    assert header[:8] == [
+        "Email",
+        "First name",
+        "Last name",
+        "Company name",
+        "Job title",
+        "Phone number",
+        "Country/Region",
+        "Lifecycle stage",
+    ]
+    values = dict(zip(header, row, strict=True))
+    assert values["Email"] == "ada@example.com"
+    assert values["First name"] == "Ada" and values["Last name"] == "Lovelace"
+    assert values["Lifecycle stage"] == "Sales Qualified Lead"  # furthest stage reached: bofu
+    assert values["Lead magnet offers"] == "growth-playbook, q1-product-demo"
+    assert values["First conversion date"] == "2026-03-04"
+
+
+@pytest.mark.parametrize(
+    ("stage", "opt_in", "label"),
+    [
+        ("tofu", "single", "Lead"),
+        ("mofu", "single", "Marketing Qualified Lead"),
+        ("bofu", "confirmed", "Sales Qualified Lead"),
+        (None, "single", "Lead"),
+        ("mofu", "pending", "Subscriber"),
+    ],
+)
+def test_hubspot_lifecycle_mapping(stage, opt_in, label) -> None:
+    assert crm.HUBSPOT.cells({"stage": stage, "opt_in_status": opt_in, "email": "a@b.c"})[7] == label
+
+
+def test_mailchimp_header_and_row(sample) -> None:
+    header, row = export_rows(sample, "mailchimp")
+    assert header[0] == "Email Address"  # the one column Mailchimp requires
+    values = dict(zip(header, row, strict=True))
+    assert values["Country"] == "GB"  # ISO 3166 alpha-2
+    assert values["Tags"] == "ebook, growth, webinar"  # one cell
+    assert values["Signup Date"] == "2026-03-04"  # YYYY-MM-DD
+
+
+def test_mailchimp_tags_cell_is_quoted_and_text_clipped_at_255_bytes(store) -> None:
+    add(store, "long@example.com", first_name="é" * 200, tags=["a", "b"])
+    buf = io.StringIO()
+    export.export(store, export.ExportRequest(preset="mailchimp"), buf)
+    line = buf.getvalue().splitlines()[1]
+    assert ',"a, b",' in line
+    first = next(csv.DictReader(io.StringIO(buf.getvalue())))["First Name"]
+    assert len(first.encode("utf-8")) <= 255 and first == "é" * 127  # cut between characters, never inside one
+
+
+def test_salesforce_header_placeholder_and_opt_out(sample) -> None:
+    add(sample, "nobody@example.com")
+    sample.conn.execute("UPDATE contacts SET unsubscribed_at = '2026-03-06T00:00:00+00:00' WHERE email = 'nobody@example.com'")
+    header, ada, nobody = export_rows(sample, "salesforce", filters=Filters(include_unsubscribed=True))
+    assert header == [
+        "First Name",
+        "Last Name",
+        "Company",
+        "Title",
+        "Email",
+        "Phone",
+        "Country",
+        "Lead Source",
+        "Email Opt Out",
+        "Description",
+    ]
+    a, n = dict(zip(header, ada, strict=True)), dict(zip(header, nobody, strict=True))
+    assert a["Last Name"] == "Lovelace" and a["Company"] == "Analytical Engines" and a["Email Opt Out"] == "0"
+    assert n["Last Name"] == crm.NOT_PROVIDED and n["Company"] == crm.NOT_PROVIDED  # required by Salesforce
+    assert n["Email Opt Out"] == "1" and n["Lead Source"] == "Web"
+    assert crm.SALESFORCE.split == 50_000
+
+
+def test_generic_header_is_our_field_names_with_iso_utc_times(sample) -> None:
+    header, row = export_rows(sample, "generic")
+    assert header == list(crm.CONTACT_FIELDS)
+    values = dict(zip(header, row, strict=True))
+    assert values["first_seen"] == "2026-03-04T09:10:11Z"
+    assert values["stage"] == "bofu" and values["submissions"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"), [("Germany", "DE"), ("de", "DE"), ("USA", "US"), ("United States", "US"), ("FRA", "FR"), ("Atlantis", ""), ("", "")]
+)
+def test_country_codes(text, code) -> None:
+    assert crm.country_code(text) == code
+
+
+def test_neutralise_every_trigger() -> None:
+    for trigger in crm.FORMULA_TRIGGERS:
+        assert crm.neutralise(trigger + "1+1") == "'" + trigger + "1+1"
+    assert crm.neutralise("plain") == "plain"
+    assert crm.neutralise("") == ""
+
+
+def test_site_preset_from_instance_config_toml(make_app, instance_dir, cli_runner, tmp_path) -> None:
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    (instance_dir / "config.toml").write_text(
+        '[crm.pipedrive]\ncolumns = [["E-mail", "email"], ["Name", "first_name"], ["Since", "first_seen", "date"]]\nsplit = 1\n'
+    )
+    app = make_app()
+    add(app.extensions["leadmagnet"].store, "x@example.com", first_name="=X", now="2026-01-02T03:04:05.000000+00:00")
+    add(app.extensions["leadmagnet"].store, "y@example.com")
+    result = cli_runner.invoke(cli, ["--instance", str(instance_dir), "export", "-f", "pipedrive", "-o", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    first = (tmp_path / "p-001.csv").read_bytes().decode()
+    assert first == "E-mail,Name,Since\r\nx@example.com,'=X,2026-01-02\r\n"
+    assert (tmp_path / "p-002.csv").read_bytes().decode().startswith("E-mail,Name,Since\r\ny@example.com")
+
+
+def test_bad_site_preset_names_the_field() -> None:
+    with pytest.raises(crm.PresetError, match="unknown field 'mail'"):
+        crm.site_presets({"x": {"columns": [["E-mail", "mail"]]}})
+    with pytest.raises(crm.PresetError, match=r"\[crm.y\]"):
+        crm.site_presets({"y": {"columns": []}})
