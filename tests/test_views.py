@@ -1,0 +1,118 @@
+"""Landing-page views: counted in memory per offer, day and utm_source, written in batches, kept
+when a write fails, and written when the process (or a gunicorn worker) stops normally."""
+
+from __future__ import annotations
+
+import http.client
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from leadmagnet import views
+from leadmagnet.views import MAX_KEYS, OTHER, ViewCounter
+from tests.gunicorn_proc import ROOT, gunicorn
+
+
+def page_views(store) -> dict[tuple[str, str], int]:
+    return {(r["offer_slug"], r["utm_source"]): r["views"] for r in store.query("SELECT * FROM page_views")}
+
+
+def test_each_landing_page_get_counts_once_per_offer_and_source(app, client, store) -> None:
+    plain = client.get("/growth-playbook")
+    tagged = client.get("/growth-playbook?utm_source=Newsletter")
+    assert plain.data == tagged.data  # the page stays the same bytes for every visitor
+    client.get("/growth-playbook?utm_source=newsletter")
+    client.get("/seo-checklist", headers={"If-None-Match": plain.headers["ETag"]})
+    assert client.get("/seo-checklist", headers={"If-None-Match": client.get("/seo-checklist").headers["ETag"]}).status_code == 304
+    assert page_views(store) == {}  # nothing written on the request path
+    assert views.flush(app) == 6  # three 200s and a 304 of seo-checklist count too
+    assert page_views(store) == {("growth-playbook", ""): 1, ("growth-playbook", "newsletter"): 2, ("seo-checklist", ""): 3}
+
+
+def test_other_requests_are_not_views(app, client, store) -> None:
+    client.get("/no-such-offer")
+    client.get("/")
+    client.get("/robots.txt")
+    client.post("/seo-checklist", data={"email": "a@example.com"})
+    assert views.flush(app) == 0
+    assert page_views(store) == {}
+
+
+def test_a_failed_write_keeps_the_counts_for_the_next_flush() -> None:
+    written: list[dict] = []
+    fail = [True]
+
+    def write(batch: dict) -> None:
+        if fail[0]:
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        written.append(batch)
+
+    counter = ViewCounter(write, interval=0)
+    counter.count("a", "x", day="2026-01-01")
+    assert counter.flush() == 0
+    counter.count("a", "x", day="2026-01-01")
+    fail[0] = False
+    assert counter.flush() == 2
+    assert written == [{("a", "2026-01-01", "x"): 2}]
+    assert counter.pending() == {}
+
+
+def test_invented_sources_cannot_grow_the_batch_without_bound() -> None:
+    counter = ViewCounter(lambda batch: None, interval=0)
+    for i in range(MAX_KEYS + 10):
+        counter.count("a", f"src{i}", day="2026-01-01")
+    pending = counter.pending()
+    assert len(pending) == MAX_KEYS + 1
+    assert pending[("a", "2026-01-01", OTHER)] == 10
+
+
+def test_sources_are_cleaned_and_capped() -> None:
+    assert views.clean_source(" News\x00Letter ") == "newsletter"
+    assert len(views.clean_source("x" * 500)) == views.SOURCE_CAP
+
+
+def test_the_timer_writes_batches_in_the_background(make_app) -> None:
+    app = make_app(VIEW_FLUSH_SECONDS=0.05)
+    store = app.extensions["leadmagnet"].store
+    app.test_client().get("/growth-playbook")
+    for _ in range(200):  # bounded wait for the background thread, not a timing assertion
+        if page_views(store):
+            break
+        time.sleep(0.05)
+    assert page_views(store) == {("growth-playbook", ""): 1}
+
+
+def test_views_are_written_when_the_process_exits_normally(tmp_path: Path, content_dir: Path) -> None:
+    db = tmp_path / "instance" / "leadmagnet.db"
+    script = f"""
+from leadmagnet import create_app
+app = create_app({{"CONTENT_DIR": {str(content_dir)!r}, "INSTANCE_DIR": {str(tmp_path / "instance")!r}, "VIEW_FLUSH_SECONDS": 3600}})
+c = app.test_client()
+for _ in range(3):
+    assert c.get("/growth-playbook?utm_source=ads").status_code == 200
+"""
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, timeout=60)
+    rows = sqlite3.connect(db).execute("SELECT offer_slug, utm_source, views FROM page_views").fetchall()
+    assert rows == [("growth-playbook", "ads", 3)]
+
+
+@pytest.mark.slow
+def test_a_gunicorn_worker_writes_its_views_when_it_stops(tmp_path: Path, content_dir: Path) -> None:
+    env = {
+        "LEADMAGNET_CONTENT_DIR": str(content_dir),
+        "LEADMAGNET_INSTANCE_DIR": str(tmp_path / "instance"),
+        "LEADMAGNET_VIEW_FLUSH_SECONDS": "3600",
+    }
+    with gunicorn(env, workers=2) as (port, _proc):
+        for _ in range(6):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/seo-checklist")
+            assert conn.getresponse().status == 200
+            conn.close()
+    # leaving the block stops gunicorn with SIGTERM: each worker flushes at its normal exit
+    rows = sqlite3.connect(tmp_path / "instance" / "leadmagnet.db").execute("SELECT offer_slug, views FROM page_views").fetchall()
+    assert rows == [("seo-checklist", 6)]
