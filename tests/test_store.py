@@ -1,0 +1,128 @@
+"""The store's capture verbs against real SQLite files: one transaction per submission,
+duplicates, spam that never renames a contact, custom fields, page views, and concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from leadmagnet.store import Store
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "lm.db")
+    store.migrate()
+    return store
+
+
+def submit(store: Store, email: str = "ada@example.com", **kwargs) -> dict:
+    params = {"offer_slug": "guide", "offer_type": "ebook", "email": email, "fields": {"first_name": "Ada"}}
+    params.update(kwargs)
+    return store.record_submission(**params)
+
+
+def test_a_submission_creates_the_contact_and_keeps_every_value(db: Store) -> None:
+    out = submit(
+        db,
+        fields={"first_name": "Ada", "company": "", "team": "2-5"},
+        meta={"utm_source": "news", "referrer": "https://x.example/", "user_agent": "UA", "ip_marker": "203.0.113.0/24"},
+        tags=("growth",),
+        stage="tofu",
+        consent_text="I agree.",
+    )
+    assert out["result"] == "created"
+    row = db.get_submission(out["submission"]["id"])
+    assert json.loads(row["data"]) == {"email": "ada@example.com", "first_name": "Ada", "company": "", "team": "2-5"}
+    assert (row["utm_source"], row["referrer"], row["user_agent"], row["ip_marker"]) == (
+        "news",
+        "https://x.example/",
+        "UA",
+        "203.0.113.0/24",
+    )
+    assert row["utm_medium"] is None and row["consent_text"] == "I agree." and row["consent_at"] == row["created_at"]
+    assert row["created_at"].endswith("+00:00")
+    contact = db.get_contact(out["contact_id"])
+    assert contact["first_name"] == "Ada" and contact["company"] is None and json.loads(contact["custom"]) == {"team": "2-5"}
+
+
+def test_latest_non_empty_values_win_and_custom_fields_merge(db: Store) -> None:
+    submit(db, fields={"first_name": "Ada", "company": "Old", "team": "1"}, offer_slug="a")
+    submit(db, fields={"first_name": "", "company": "New", "role": "cto"}, offer_slug="b")
+    contact = db.get_contact_by_email("ada@example.com")
+    assert (contact["first_name"], contact["company"]) == ("Ada", "New")
+    assert json.loads(contact["custom"]) == {"team": "1", "role": "cto"}
+    assert contact["last_seen"] > contact["first_seen"]
+
+
+def test_duplicates_within_the_window_return_the_first_submission(db: Store) -> None:
+    first = submit(db, dedupe_seconds=600, now="2026-01-01T10:00:00.000000+00:00")
+    again = submit(db, dedupe_seconds=600, now="2026-01-01T10:09:59.000000+00:00")
+    later = submit(db, dedupe_seconds=600, now="2026-01-01T10:20:00.000000+00:00")
+    assert again["result"] == "duplicate" and again["submission"]["id"] == first["submission"]["id"]
+    assert later["result"] == "created"
+    assert db.count_submissions() == 2
+
+
+def test_spam_is_stored_but_never_renames_a_contact_nor_counts_as_a_lead(db: Store) -> None:
+    submit(db)
+    spam = submit(db, fields={"first_name": "Bot"}, spam_reason="honeypot")
+    assert spam["submission"]["spam"] == 1 and spam["submission"]["status"] == "spam"
+    assert db.get_contact_by_email("ada@example.com")["first_name"] == "Ada"
+    assert db.count_submissions() == 1 and db.count_submissions(include_spam=True) == 2
+    bot_only = submit(db, email="bot@example.com", fields={"first_name": "Bot"}, spam_reason="too fast: 0.1 s")
+    assert db.get_contact(bot_only["contact_id"])["first_name"] is None
+
+
+def test_within_runs_in_the_same_transaction_and_a_failure_stores_nothing(db: Store) -> None:
+    seen: list[int] = []
+
+    def ok(conn: sqlite3.Connection, row: dict) -> None:
+        assert conn.in_transaction
+        seen.append(row["id"])
+
+    out = submit(db, within=ok)
+    assert seen == [out["submission"]["id"]]
+
+    def boom(conn: sqlite3.Connection, row: dict) -> None:
+        raise RuntimeError("seat table exploded")
+
+    with pytest.raises(RuntimeError):
+        submit(db, email="grace@example.com", within=boom)
+    assert db.get_contact_by_email("grace@example.com") is None
+    assert db.count_submissions(include_spam=True) == 1
+
+
+def test_page_views_add_up(db: Store) -> None:
+    db.add_page_views({("guide", "2026-01-01", ""): 3, ("guide", "2026-01-01", "ads"): 1})
+    db.add_page_views({("guide", "2026-01-01", ""): 2})
+    rows = {(r["utm_source"]): r["views"] for r in db.query("SELECT * FROM page_views")}
+    assert rows == {"": 5, "ads": 1}
+
+
+def test_concurrent_writers_lose_nothing_and_never_see_a_locked_database(tmp_path: Path) -> None:
+    path = tmp_path / "lm.db"
+    Store(path).migrate()
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        store = Store(path)  # a store per thread, as each gunicorn worker has its own
+        try:
+            for i in range(40):
+                submit(store, email=f"w{n}-{i}@example.com", offer_slug=f"o{i % 3}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    check = Store(path)
+    assert check.count_submissions() == 320
+    assert check.integrity_check() == "ok"
