@@ -71,7 +71,8 @@ def compose(
     ctx.pop("offer", None)  # passed to the renderer on its own
     text = renderer.render(f"email/{template}.txt", offer, **ctx)
     html = renderer.render(f"email/{template}.html", offer, **ctx)
-    msg = EmailMessage(policy=policy.SMTP)
+    # Long lines allowed in headers (RFC 5322: 998), so List-Unsubscribe URLs are not folded.
+    msg = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     msg["Subject"] = subject
     msg["From"] = formataddr((cfg["SITE_NAME"], cfg["SMTP_FROM"]))
     msg["To"] = to_addr

@@ -1,0 +1,209 @@
+"""The outbox and the sender, against a real SMTP server (aiosmtpd on 127.0.0.1).
+
+Messages are received and parsed: multipart text + HTML, the site name as sender name, the
+unsubscribe headers. The sender retries a refused message with a doubling wait, records every
+attempt, and loses nothing when it dies between claiming and sending.
+"""
+
+from __future__ import annotations
+
+import email
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from email import policy
+
+import pytest
+
+from leadmagnet import mail
+from leadmagnet.delivery import safe_first_name, send_once
+from tests.delivery_support import JOIN_URL, body_text, smtp_server, submit, write_webinar  # noqa: F401
+
+EBOOK = "growth-playbook"
+EBOOK_FIELDS = {"first_name": "Ann", "company": "Acme", "team_size": "1", "consent": "y"}
+
+
+@pytest.fixture
+def smtp_app(make_app, smtp_server):  # noqa: F811
+    return make_app(RATE_LIMIT="off", SITE_NAME="Acme Offers", **smtp_server.settings())
+
+
+def test_sender_delivers_multipart_with_site_name_and_unsubscribe_headers(smtp_app, smtp_server) -> None:  # noqa: F811
+    client = smtp_app.test_client()
+    assert submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS).status_code == 303
+    store = smtp_app.extensions["leadmagnet"].store
+    assert [row["status"] for row in store.outbox()] == ["queued"]  # written with the submission
+
+    report = send_once(smtp_app)
+
+    assert (report.sent, report.retried, report.failed) == (1, 0, 0)
+    [msg] = smtp_server.inbox.messages
+    assert smtp_server.inbox.envelopes == [("offers@example.com", ["ann@example.com"])]
+    assert msg["From"] == "Acme Offers <offers@example.com>"
+    assert msg["To"] == "ann@example.com"
+    assert msg["Subject"] == "Your copy of The Growth Playbook"
+    assert msg.get_content_type() == "multipart/alternative"
+    text, html = body_text(msg), body_text(msg, "html")
+    assert "The Growth Playbook" in text and "The Growth Playbook" in html
+    assert "/download/" in text and "/download/" in html
+    unsubscribe = msg["List-Unsubscribe"].strip()
+    assert unsubscribe.startswith("<http://127.0.0.1:5000/unsubscribe/") and unsubscribe.endswith(">")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert unsubscribe[1:-1] in text and unsubscribe[1:-1] in html
+    [row] = store.outbox()
+    assert row["status"] == "sent" and row["attempts"] == 1 and row["sent_at"]
+    assert [a["ok"] for a in store.email_attempts(row["id"])] == [1]
+
+
+def test_retry_after_the_server_refuses_once(smtp_app, smtp_server) -> None:  # noqa: F811
+    client = smtp_app.test_client()
+    submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS)
+    store = smtp_app.extensions["leadmagnet"].store
+    smtp_server.inbox.refuse_next = 1
+    t0 = datetime.now(UTC)
+
+    first = send_once(smtp_app, now=t0)
+    assert (first.sent, first.retried) == (0, 1)
+    [row] = store.outbox()
+    assert row["status"] == "queued" and row["attempts"] == 1 and "451" in row["last_error"]
+    assert datetime.fromisoformat(row["next_attempt_at"]) == t0 + timedelta(seconds=60)
+
+    early = send_once(smtp_app, now=t0 + timedelta(seconds=30))
+    assert early.sent == 0 and smtp_server.inbox.messages == []
+
+    later = send_once(smtp_app, now=t0 + timedelta(seconds=61))
+    assert later.sent == 1
+    assert len(smtp_server.inbox.messages) == 1 and smtp_server.inbox.refused == 1
+    [row] = store.outbox()
+    assert row["status"] == "sent" and row["attempts"] == 2
+    attempts = store.email_attempts(row["id"])
+    assert [a["ok"] for a in attempts] == [0, 1] and "451" in attempts[0]["error"]
+
+
+def test_backoff_doubles_and_the_email_fails_after_max_attempts(make_app, smtp_server) -> None:  # noqa: F811
+    app = make_app(RATE_LIMIT="off", MAIL_MAX_ATTEMPTS=3, MAIL_RETRY_SECONDS=10, **smtp_server.settings())
+    submit(app.test_client(), EBOOK, "ann@example.com", **EBOOK_FIELDS)
+    store = app.extensions["leadmagnet"].store
+    smtp_server.inbox.refuse_next = 100
+    now = datetime.now(UTC)
+    waits = []
+    for _ in range(3):
+        send_once(app, now=now)
+        [row] = store.outbox()
+        if row["status"] == "queued":
+            due = datetime.fromisoformat(row["next_attempt_at"])
+            waits.append((due - now).total_seconds())
+            now = due
+    assert waits == [10, 20]
+    [row] = store.outbox()
+    assert row["status"] == "failed" and row["attempts"] == 3
+    assert len(store.email_attempts(row["id"])) == 3
+    assert send_once(app, now=now + timedelta(days=1)).sent == 0  # failed for good: not retried
+
+
+def test_no_email_is_lost_when_the_sender_dies_between_claim_and_send(smtp_app, smtp_server, tmp_path) -> None:  # noqa: F811
+    client = smtp_app.test_client()
+    submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS)
+    submit(client, EBOOK, "bob@example.com", **EBOOK_FIELDS)
+    cfg = smtp_app.config
+    # A real sender process claims the due emails, then dies before sending any (kill -9 alike).
+    script = textwrap.dedent(
+        f"""
+        import os
+        from leadmagnet import create_app, mail
+        app = create_app({{"CONTENT_DIR": {cfg["CONTENT_DIR"]!r}, "INSTANCE_DIR": {cfg["INSTANCE_DIR"]!r},
+                          "THEMES_DIR": {cfg["THEMES_DIR"]!r}, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": {cfg["SMTP_PORT"]}}})
+        mail.send_due(app.extensions["leadmagnet"].store, app.config, after_claim=lambda rows: os._exit(9))
+        """
+    )
+    died = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, timeout=60)
+    assert died.returncode == 9
+    store = smtp_app.extensions["leadmagnet"].store
+    assert [r["status"] for r in store.outbox()] == ["sending", "sending"]
+    assert smtp_server.inbox.messages == []
+
+    # While the dead sender's lease runs, nobody else sends them (no duplicates)...
+    assert send_once(smtp_app).sent == 0
+    # ...and once it has run out, the next pass delivers both.
+    after_lease = datetime.now(UTC) + timedelta(seconds=mail.LEASE_SECONDS + 1)
+    assert send_once(smtp_app, now=after_lease).sent == 2
+    assert sorted(m["To"] for m in smtp_server.inbox.messages) == ["ann@example.com", "bob@example.com"]
+    assert [r["status"] for r in store.outbox()] == ["sent", "sent"]
+
+
+def test_without_smtp_emails_are_written_as_eml_files_by_the_send_command(make_app, cli_runner, content_dir, instance_dir) -> None:
+    app = make_app(RATE_LIMIT="off")
+    submit(app.test_client(), EBOOK, "ann@example.com", **EBOOK_FIELDS)
+    from leadmagnet.cli import cli
+
+    result = cli_runner.invoke(cli, ["--content", str(content_dir), "--instance", str(instance_dir), "send"])
+    assert result.exit_code == 0, result.output
+    [eml] = sorted((instance_dir / "outbox").glob("*.eml"))
+    assert str(eml) in result.output
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert msg["To"] == "ann@example.com" and "/download/" in body_text(msg)
+    # a second run finds nothing left to send
+    again = cli_runner.invoke(cli, ["--content", str(content_dir), "--instance", str(instance_dir), "send"])
+    assert again.exit_code == 0 and "0 sent" in again.output and len(list((instance_dir / "outbox").glob("*.eml"))) == 1
+
+
+def test_emails_echo_only_the_first_name_stripped_of_links_and_markup(smtp_app, smtp_server) -> None:  # noqa: F811
+    fields = dict(
+        EBOOK_FIELDS, first_name="Eve <a href='http://spam.example/x'>CLICK</a> www.cheap-pills.biz", company="BUY http://spam.example"
+    )
+    submit(smtp_app.test_client(), EBOOK, "eve@example.com", **fields)
+    send_once(smtp_app)
+    [msg] = smtp_server.inbox.messages
+    for text in (body_text(msg), body_text(msg, "html")):
+        assert "Hi Eve CLICK," in text
+        assert "spam.example" not in text and "cheap-pills" not in text and "<a href='http" not in text and "BUY" not in text
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("Ann", "Ann"),
+        ("  Jean-Luc  ", "Jean-Luc"),
+        ("Zoë", "Zoë"),
+        ("<script>alert(1)</script>Bob", "alert(1) Bob"),
+        ("Win at http://spam.example now", "Win at now"),
+        ("visit www.spam.biz", "visit"),
+        ("casino.com", ""),
+        ("mail me@spam.example", "mail"),
+        ("x" * 100, "x" * 40),
+        (None, ""),
+    ],
+)
+def test_safe_first_name(raw, shown) -> None:
+    assert safe_first_name(raw) == shown
+
+
+def test_reminders_are_queued_once_per_registrant_before_the_start(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    starts = (datetime.now(UTC) + timedelta(minutes=30)).replace(microsecond=0)
+    write_webinar(content_dir, "soon", starts)
+    app = make_app(RATE_LIMIT="off", REMINDER_MINUTES=60, **smtp_server.settings())
+    client = app.test_client()
+    submit(client, "soon", "ann@example.com", first_name="Ann")
+    submit(client, "soon", "bob@example.com", first_name="Bob")
+    first = send_once(app)
+    assert first.reminders == 2 and first.sent == 4  # two confirmations, two reminders
+    assert send_once(app).reminders == 0  # once per registrant
+    reminders = [m for m in smtp_server.inbox.messages if m["Subject"].startswith("Starting soon")]
+    assert sorted(m["To"] for m in reminders) == ["ann@example.com", "bob@example.com"]
+    assert JOIN_URL in body_text(reminders[0])
+    [ics] = [part for part in reminders[0].iter_attachments() if part.get_content_type() == "text/calendar"]
+    assert "BEGIN:VEVENT" in ics.get_content()
+
+
+def test_no_reminder_for_unsubscribed_registrants_or_far_webinars(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    write_webinar(content_dir, "soon", datetime.now(UTC) + timedelta(minutes=30))
+    write_webinar(content_dir, "later", datetime.now(UTC) + timedelta(days=3))
+    app = make_app(RATE_LIMIT="off", REMINDER_MINUTES=60, **smtp_server.settings())
+    client = app.test_client()
+    submit(client, "soon", "ann@example.com")
+    submit(client, "later", "bob@example.com")
+    store = app.extensions["leadmagnet"].store
+    store.unsubscribe(store.get_contact_by_email("ann@example.com")["id"], datetime.now(UTC).isoformat())
+    assert send_once(app).reminders == 0
+    assert not [m for m in smtp_server.inbox.messages if m["Subject"].startswith("Starting soon")]
