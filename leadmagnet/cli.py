@@ -157,11 +157,11 @@ def settings(markdown: bool) -> None:
     if markdown:
         click.echo("| Setting | Default | Meaning |\n|---|---|---|")
     for s in config.SETTINGS:
-        default = "(generated)" if s.name == "SECRET_KEY" else ("(instance)/leadmagnet.db" if s.name == "DATABASE" else s.default)
+        default = config.shown_default(s)
         if markdown:
             click.echo(f"| `{s.env}` | `{default}` | {s.help} |")
         else:
-            click.echo(f"{s.env} = {default!r}\n    {s.help}")
+            click.echo(f"{s.env} = {default}\n    {s.help}")
 
 
 @cli.command()

@@ -113,6 +113,20 @@ SETTINGS: list[Setting] = [
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
+# How a default reads in the README and ``leadmagnet settings`` when its value says too little.
+_SHOWN_DEFAULTS = {"SECRET_KEY": "(generated)", "DATABASE": "(instance)/leadmagnet.db"}
+
+
+def shown_default(setting: Setting) -> str:
+    """A setting's default as a person would write it in ``config.toml`` or the environment."""
+    if setting.name in _SHOWN_DEFAULTS:
+        return _SHOWN_DEFAULTS[setting.name]
+    if isinstance(setting.default, bool):
+        return "true" if setting.default else "false"
+    if setting.default is None:
+        return "(unset)"
+    return "(empty)" if setting.default == "" else str(setting.default)
+
 
 def defaults() -> dict[str, Any]:
     """Return every setting's default, keyed by its bare name (``CONTENT_DIR``)."""
