@@ -275,6 +275,7 @@ def export_command(ctx: Context, preset: str, output: str, kind: str, out: Path 
       leadmagnet export -f mailchimp --consented-only --since-last mailchimp -o new.csv
       leadmagnet export --submissions --jsonl --offer growth-playbook > subs.jsonl
     """
+    import io
     import os
     from dataclasses import replace
 
@@ -311,7 +312,15 @@ def export_command(ctx: Context, preset: str, output: str, kind: str, out: Path 
                 task = progress.add_task("Exporting", total=total)
                 result = exporting.export(store, request, out, site_presets, on_row=lambda n: progress.update(task, completed=n) if n % 1000 == 0 else None)
         else:
-            result = exporting.export(store, request, out if out is not None else click.get_text_stream("stdout"), site_presets)
+            if out is not None:
+                result = exporting.export(store, request, out, site_presets)
+            else:
+                # UTF-8 and no newline translation, whatever the terminal's locale says.
+                stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+                try:
+                    result = exporting.export(store, request, stdout, site_presets)
+                finally:
+                    stdout.detach()
     except exporting.ExportError as exc:
         raise click.ClickException(str(exc)) from None
     except BrokenPipeError:

@@ -108,7 +108,7 @@ def test_mailchimp_tags_cell_is_quoted_and_text_clipped_at_255_bytes(store) -> N
 
 def test_salesforce_header_placeholder_and_opt_out(sample) -> None:
     add(sample, "nobody@example.com")
-    sample.conn.execute("UPDATE contacts SET unsubscribed_at = '2026-03-06T00:00:00+00:00' WHERE email = 'nobody@example.com'")
+    sample.unsubscribe(sample.get_contact_by_email("nobody@example.com")["id"], "2026-03-06T00:00:00+00:00")
     header, ada, nobody = export_rows(sample, "salesforce", filters=Filters(include_unsubscribed=True))
     assert header == [
         "First Name",

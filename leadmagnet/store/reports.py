@@ -42,24 +42,28 @@ class Filters:
     search: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def submission_where(self) -> tuple[str, list[Any]]:
-        """SQL conditions on submissions ``s`` and their parameters."""
-        where, params = ["s.id > ?"], [self.after_id]
+    def submission_where(self, alias: str = "s", with_cursor: bool = True) -> tuple[str, list[Any]]:
+        """SQL conditions on submissions ``alias`` and their parameters."""
+        where: list[str] = []
+        params: list[Any] = []
+        if with_cursor:
+            where.append(f"{alias}.id > ?")
+            params.append(self.after_id)
         if not self.include_spam:
-            where.append("s.spam = 0")
+            where.append(f"{alias}.spam = 0")
         if self.offers:
-            where.append(f"s.offer_slug IN ({', '.join('?' for _ in self.offers)})")
+            where.append(f"{alias}.offer_slug IN ({', '.join('?' for _ in self.offers)})")
             params += list(self.offers)
         if self.tag:
-            where.append("EXISTS (SELECT 1 FROM json_each(s.tags) WHERE json_each.value = ?)")
+            where.append(f"EXISTS (SELECT 1 FROM json_each({alias}.tags) WHERE json_each.value = ?)")
             params.append(self.tag)
         if self.since:
-            where.append("s.created_at >= ?")
+            where.append(f"{alias}.created_at >= ?")
             params.append(self.since)
         if self.until:
-            where.append("s.created_at < ?")
+            where.append(f"{alias}.created_at < ?")
             params.append(self.until)
-        return " AND ".join(where), params
+        return " AND ".join(where) or "1 = 1", params
 
     def contact_where(self) -> str:
         """SQL conditions on contacts ``c`` (and the consent aggregate ``consent_at``)."""
@@ -67,8 +71,8 @@ class Filters:
         if not self.include_unsubscribed:
             where.append("c.unsubscribed_at IS NULL")
         if self.consented_only:
-            # Consent ticked on a form, and not a double opt-in still waiting for its click.
-            where.append("consent_at IS NOT NULL AND c.opt_in_status != 'pending'")
+            # Consent ticked on a form, not a double opt-in still waiting for its click, not withdrawn.
+            where.append("consent_at IS NOT NULL AND c.opt_in_status NOT IN ('pending', 'unsubscribed')")
         return " AND ".join(where) or "1 = 1"
 
 
@@ -82,8 +86,14 @@ class ReportVerbs:
 
         ``offers``/``tags`` are lists, ``stage`` the furthest funnel stage reached,
         ``last_submission_id`` the highest matching submission id (the incremental cursor).
+        An incremental run (``after_id``) picks the contacts with a newer submission, but their
+        row still sums up every matching submission: a CRM update must not forget older offers.
         """
-        sub_where, params = filters.submission_where()
+        sub_where, params = filters.submission_where(with_cursor=False)
+        if filters.after_id:
+            newer, newer_params = filters.submission_where("n")
+            sub_where += f" AND s.contact_id IN (SELECT n.contact_id FROM submissions n WHERE {newer})"
+            params += newer_params
         sql = f"""
             SELECT c.id, c.email, c.first_name, c.last_name, c.company, c.job_title, c.phone, c.country,
                    c.first_seen, c.last_seen, c.opt_in_status, c.opt_in_at, c.unsubscribed_at,
