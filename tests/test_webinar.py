@@ -1,0 +1,260 @@
+"""Webinars: seats under concurrency, the registration window, the replay switch, the .ics file,
+the Google Calendar link, and the join link kept off every public response.
+
+Every test writes its own webinar with times relative to now, so nothing depends on the samples'
+dates.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar
+
+from leadmagnet import webinar
+from leadmagnet.delivery import plan_submission
+from tests.conftest import start_live_server
+from tests.delivery_support import JOIN_URL, REPLAY_URL, submit, write_webinar
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _future(days: int = 7) -> datetime:
+    return (datetime.now(UTC) + timedelta(days=days)).replace(hour=15, minute=0, second=0, microsecond=0)
+
+
+def _thanks(client, response) -> str:
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+# -- seats -----------------------------------------------------------------------------------
+
+
+def test_fifty_concurrent_registrations_for_the_last_ten_seats_over_http(make_app, content_dir) -> None:
+    write_webinar(content_dir, "seats", _future(), capacity=15)
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    for n in range(5):  # five seats already taken: ten left
+        assert submit(client, "seats", f"early{n}@example.com").status_code == 303
+    server = start_live_server(app)
+    pages: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(50)
+
+    def register(n: int) -> None:
+        body = urllib.parse.urlencode({"email": f"racer{n}@example.com"}).encode()
+        try:
+            start.wait(timeout=30)
+            with urllib.request.urlopen(f"{server.url}/seats", data=body, timeout=60) as response:  # follows the 303
+                html = response.read().decode()
+            with lock:
+                pages.append(html)
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=register, args=(n,)) for n in range(50)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        server.stop()
+    assert errors == []
+    store = app.extensions["leadmagnet"].store
+    assert store.count_by_status("seats") == {"ok": 15, "waitlisted": 40}
+    assert sum("Your seat" in p for p in pages) == 10
+    assert sum("This webinar is full" in p for p in pages) == 40
+    # every registration is stored, and each got its own email (registered or waitlist)
+    kinds = [row["subject"].split(":")[0].split(" for ")[0] for row in store.outbox()]
+    assert kinds.count("You're registered") == 15 and kinds.count("You're on the waitlist") == 40
+
+
+def test_claim_seat_is_exact_with_threads_on_the_store(make_app, content_dir) -> None:
+    write_webinar(content_dir, "store-seats", _future(), capacity=10)
+    app = make_app()
+    store = app.extensions["leadmagnet"].store
+    offer = app.extensions["leadmagnet"].catalog.get("store-seats").offer
+    statuses: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(50)
+
+    def register(n: int) -> None:
+        with app.app_context():
+            status, within = plan_submission(app, offer)
+            barrier.wait(timeout=30)
+            result = store.record_submission(
+                offer_slug="store-seats", offer_type="webinar", email=f"p{n}@example.com", fields={}, status=status, within=within
+            )
+        with lock:
+            statuses.append(result["submission"]["status"])
+
+    threads = [threading.Thread(target=register, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(statuses).count("ok") == 10 and statuses.count("waitlisted") == 40
+    assert store.seats_taken("store-seats") == 10
+
+
+# -- the registration window and the replay switch ------------------------------------------
+
+
+def test_registration_state_over_time() -> None:
+    from leadmagnet.offer import Offer
+
+    start = datetime(2030, 5, 1, 14, 0, tzinfo=UTC)
+    offer = Offer(slug="w", type="webinar", title="W", source="w.md", starts_at=start, duration_minutes=60, join_url=JOIN_URL)
+    assert webinar.registration_state(offer, start - timedelta(seconds=1)) == "open"
+    assert webinar.registration_state(offer, start) == "started"
+    assert webinar.registration_state(offer, start + timedelta(minutes=59)) == "started"
+    assert webinar.registration_state(offer, start + timedelta(minutes=60)) == "ended"
+    with_replay = Offer(**{**offer.__dict__, "replay_url": REPLAY_URL})
+    assert webinar.registration_state(with_replay, start + timedelta(minutes=60)) == "replay"
+
+
+def test_registration_closes_when_the_webinar_starts(make_app, content_dir) -> None:
+    write_webinar(content_dir, "running", datetime.now(UTC) - timedelta(minutes=5), duration=60)
+    write_webinar(content_dir, "upcoming", datetime.now(UTC) + timedelta(minutes=5), duration=60)
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    closed = submit(client, "running", "late@example.com")
+    assert closed.status_code == 410
+    assert "Registration has closed" in closed.get_data(as_text=True)
+    store = app.extensions["leadmagnet"].store
+    assert store.count_submissions("running") == 0
+    assert submit(client, "upcoming", "early@example.com").status_code == 303
+
+
+def test_after_the_end_the_page_offers_the_replay_gated_by_the_form(make_app, content_dir) -> None:
+    write_webinar(content_dir, "past-replay", datetime.now(UTC) - timedelta(hours=3), duration=60, replay=True)
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    page = client.get("/past-replay")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Watch the replay" in html and 'form class="lead"' in html and "Send me the replay" in html
+    assert REPLAY_URL not in html and JOIN_URL not in html
+    thanks = _thanks(client, submit(client, "past-replay", "viewer@example.com"))
+    assert f'href="{REPLAY_URL}"' in thanks and JOIN_URL not in thanks
+    [row] = app.extensions["leadmagnet"].store.outbox()
+    assert row["subject"] == "The recording of Webinar past-replay" and REPLAY_URL.encode() in row["message"]
+
+
+def test_after_the_end_without_replay_the_page_says_ended(make_app, content_dir) -> None:
+    write_webinar(content_dir, "past", datetime.now(UTC) - timedelta(hours=3), duration=60)
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    html = client.get("/past").get_data(as_text=True)
+    assert "This webinar has ended" in html and 'form class="lead"' not in html
+    assert submit(client, "past", "late@example.com").status_code == 410
+
+
+# -- the .ics file and the Google Calendar link ---------------------------------------------
+
+
+def test_ics_parsed_back_field_by_field(make_app, content_dir) -> None:
+    starts = _future().astimezone(PARIS).replace(hour=16)
+    write_webinar(content_dir, "ical-demo", starts, duration=45)
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    thanks = _thanks(client, submit(client, "ical-demo", "ann@example.com"))
+    [ics_url] = re.findall(r'href="http://127\.0\.0\.1:5000(/calendar/[^"]+\.ics)"', thanks)
+    response = client.get(ics_url)
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="ical-demo.ics"'
+    assert "no-store" in response.headers["Cache-Control"]
+
+    cal = Calendar.from_ical(response.data)
+    [event] = cal.walk("VEVENT")
+    [sid] = [r["id"] for r in app.extensions["leadmagnet"].store.query("SELECT id FROM submissions WHERE offer_slug = ?", ("ical-demo",))]
+    assert str(event["UID"]) == f"ical-demo-{sid}@127.0.0.1"
+    start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+    assert start == starts and end == starts + timedelta(minutes=45)
+    assert str(start.tzinfo) == "Europe/Paris" and event["DTSTART"].params["TZID"] == "Europe/Paris"
+    assert event["DTEND"].params["TZID"] == "Europe/Paris"
+    assert str(event["SUMMARY"]) == "Webinar ical-demo"
+    assert JOIN_URL in str(event["DESCRIPTION"])
+    assert str(event["URL"]) == JOIN_URL
+    [alarm] = event.walk("VALARM")
+    assert str(alarm["ACTION"]) == "DISPLAY" and alarm.decoded("TRIGGER") == timedelta(minutes=-15)
+    [vtz] = cal.walk("VTIMEZONE")
+    assert str(vtz["TZID"]) == "Europe/Paris"
+    # the UID is stable: the same registration's file again updates the same calendar entry
+    again = Calendar.from_ical(client.get(ics_url).data)
+    assert str(again.walk("VEVENT")[0]["UID"]) == str(event["UID"])
+
+
+def test_ics_link_is_tamper_proof_and_needs_a_seat(make_app, content_dir) -> None:
+    write_webinar(content_dir, "full", _future(), capacity=1)
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    thanks = _thanks(client, submit(client, "full", "first@example.com"))
+    [ics_url] = re.findall(r'(/calendar/[^"]+\.ics)"', thanks)
+    assert client.get(ics_url.replace(".ics", "x.ics")).status_code == 404
+    full = _thanks(client, submit(client, "full", "second@example.com"))
+    assert "This webinar is full" in full and "/calendar/" not in full and JOIN_URL not in full
+
+
+def test_google_calendar_link_has_utc_times_and_the_timezone() -> None:
+    from leadmagnet.offer import Offer
+
+    start = datetime(2030, 3, 5, 16, 0, tzinfo=PARIS)
+    offer = Offer(
+        slug="g",
+        type="webinar",
+        title="Growth & more",
+        source="g.md",
+        starts_at=start,
+        duration_minutes=90,
+        timezone="Europe/Paris",
+        join_url=JOIN_URL,
+    )
+    url = urllib.parse.urlsplit(webinar.google_calendar_url(offer))
+    params = dict(urllib.parse.parse_qsl(url.query))
+    assert url.netloc == "calendar.google.com"
+    assert params["action"] == "TEMPLATE" and params["text"] == "Growth & more"
+    assert params["dates"] == "20300305T150000Z/20300305T163000Z"
+    assert params["ctz"] == "Europe/Paris" and JOIN_URL in params["details"]
+
+
+def test_thank_you_page_shows_time_timezone_and_offset(make_app, content_dir) -> None:
+    starts = datetime(2031, 1, 15, 16, 0, tzinfo=PARIS)
+    write_webinar(content_dir, "winter", starts)
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    thanks = _thanks(client, submit(client, "winter", "ann@example.com"))
+    assert "Wednesday 15 January 2031, 16:00 (Europe/Paris, UTC+01:00)" in thanks
+    assert f'href="{JOIN_URL}"' in thanks and "calendar.google.com" in thanks
+
+
+# -- the join link stays private -------------------------------------------------------------
+
+
+def test_join_url_absent_from_every_public_response(make_app, content_dir) -> None:
+    write_webinar(content_dir, "open-w", _future(), capacity=3, replay=True)
+    write_webinar(content_dir, "running-w", datetime.now(UTC) - timedelta(minutes=5))
+    write_webinar(content_dir, "ended-w", datetime.now(UTC) - timedelta(hours=3), replay=True)
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    public = ["/", "/sitemap.xml", "/robots.txt", "/open-w", "/running-w", "/ended-w", "/q1-product-demo", "/no-such-page"]
+    responses = [client.get(path) for path in public]
+    responses.append(client.post("/open-w", data={"email": "not-an-email"}))  # the 422 re-render
+    responses.append(client.post("/running-w", data={"email": "late@example.com"}))  # registration closed
+    for response in responses:
+        body = response.get_data(as_text=True)
+        assert JOIN_URL not in body and "meet.example.com/j/q1-demo" not in body, response.request.path
+        assert REPLAY_URL not in body and "replays/q1-demo" not in body, response.request.path
+        assert JOIN_URL not in str(response.headers)
