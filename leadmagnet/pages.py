@@ -55,8 +55,7 @@ def index() -> Response:
         body = site.renderer.render("index.html", offers=offers, canonical=current_app.config["BASE_URL"] + "/", now=now).encode()
         return Rendered(body, etag_for(body))
 
-    minute = now.strftime("%Y%m%d%H%M")  # schedule windows open and close over time
-    return page_response(site.renderer.cached(catalog, ("index", minute), produce))
+    return page_response(site.renderer.cached(catalog, ("index", window_key(catalog, now)), produce))
 
 
 @bp.get("/<slug>")
@@ -115,8 +114,17 @@ def sitemap() -> Response:
         body = sitemap_xml(cfg["BASE_URL"], catalog, datetime.now(UTC), cfg["INDEX_PAGE"]).encode()
         return Rendered(body, etag_for(body))
 
-    minute = datetime.now(UTC).strftime("%Y%m%d%H%M")
-    return page_response(site.renderer.cached(catalog, ("sitemap", minute), produce), "application/xml; charset=utf-8")
+    key = ("sitemap", window_key(catalog, datetime.now(UTC)))
+    return page_response(site.renderer.cached(catalog, key, produce), "application/xml; charset=utf-8")
+
+
+def window_key(catalog: Catalog, now: datetime) -> tuple[tuple[str, str], ...]:
+    """What the index and sitemap depend on besides the files: each offer's state right now.
+
+    Schedule windows open and close over time without a file changing; keying the cached page
+    by the states (not by the clock) re-renders exactly when one changes and keeps one entry.
+    """
+    return tuple((o.slug, o.state(now) if not o.draft else "draft") for o in catalog.offers())
 
 
 def sitemap_xml(base_url: str, catalog: Catalog, now: datetime, index_page: bool = True) -> str:
