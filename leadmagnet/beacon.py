@@ -20,19 +20,13 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, request
 
+from . import views
 from .site import current_site
 
 bp = Blueprint("beacon", __name__)
 
 # The longest utm_source kept, as in the lead form's hidden field.
 MAX_SOURCE = 200
-
-
-def count_view(slug: str, utm_source: str) -> None:
-    """Add one view of ``slug`` to the batched counter (flushed by :mod:`leadmagnet.views`)."""
-    from . import views
-
-    views.count(current_site().app, slug, utm_source)
 
 
 @bp.post("/beacon")
@@ -42,7 +36,7 @@ def beacon() -> Response:
     source = request.form.get("utm_source", "").strip()[:MAX_SOURCE]
     page = current_site().catalog.get(slug) if slug else None
     if page is not None and page.offer.is_published(datetime.now(UTC)):
-        count_view(slug, source)
+        views.count(current_site().app, slug, source)
     return Response(status=204, headers={"Cache-Control": "no-store"})
 
 

@@ -13,6 +13,7 @@ that could have been compressed, so a shared cache never hands brotli to a clien
 
 from __future__ import annotations
 
+import functools
 import gzip
 import threading
 from collections import OrderedDict
@@ -60,6 +61,7 @@ def parse_accept_encoding(header: str | None) -> dict[str, float]:
     return weights
 
 
+@functools.lru_cache(maxsize=256)
 def negotiate(header: str | None) -> str:
     """The coding to send: ``"br"``, ``"gzip"`` or ``"identity"`` (RFC 9110 section 12.5.3).
 
@@ -118,17 +120,30 @@ class CompressedCache:
 
 
 def compress_response(response: Response, cache: CompressedCache) -> Response:
-    """Compress ``response`` in place for the current request when that helps (after_request)."""
-    if response.status_code not in (200, 304) or not is_compressible(response.mimetype):
+    """Compress ``response`` in place for the current request when that helps (after_request).
+
+    This runs on every request, so it reads and writes raw header strings instead of werkzeug's
+    parsed views (``mimetype``, ``vary``, ``get_etag``), which cost more than the cache lookup.
+    """
+    status = response.status_code
+    if status not in (200, 304):
         return response
-    if "Content-Encoding" in response.headers or "Content-Range" in response.headers:
+    headers = response.headers
+    # One pass over the few response headers instead of a scan per lookup.
+    seen = {name.lower(): value for name, value in headers}
+    if not is_compressible(seen.get("content-type")) or "content-encoding" in seen or "content-range" in seen:
         return response
-    response.vary.add("Accept-Encoding")
+    vary = seen.get("vary")
+    if not vary:
+        headers.add("Vary", "Accept-Encoding")
+    elif "accept-encoding" not in vary.lower():
+        headers["Vary"] = vary + ", Accept-Encoding"
     coding = negotiate(request.headers.get("Accept-Encoding"))
-    if coding == "identity" or response.status_code == 304:
+    if coding == "identity" or status == 304:
         return response
-    etag, weak = response.get_etag()
-    body = cache.get(etag, coding) if etag and not weak else None
+    raw_etag = seen.get("etag")
+    etag = raw_etag[1:-1] if raw_etag and raw_etag.startswith('"') and raw_etag.endswith('"') and len(raw_etag) > 2 else None
+    body = cache.get(etag, coding) if etag else None
     if body is None:
         if response.direct_passthrough:
             # send_file: read the file once; the compressed copy is cached under its ETag.
@@ -137,22 +152,28 @@ def compress_response(response: Response, cache: CompressedCache) -> Response:
         if len(data) < MIN_SIZE:
             return response
         body = compress(data, coding)
-        if etag and not weak:
+        if etag:
             cache.put(etag, coding, body)
     elif response.direct_passthrough:
         response.response.close()  # the cached copy stands in for the file; release its handle
+        response.direct_passthrough = False
     response.set_data(body)
-    response.headers["Content-Encoding"] = coding
-    response.headers.pop("Accept-Ranges", None)  # byte ranges would refer to the uncompressed file
-    if etag:
-        new_etag = etag + SUFFIX[coding]
-        response.set_etag(new_etag, weak=weak)
-        if request.if_none_match.contains_weak(new_etag) and request.method in ("GET", "HEAD"):
+    headers.add("Content-Encoding", coding)
+    if "accept-ranges" in seen:
+        headers.remove("Accept-Ranges")  # byte ranges would refer to the uncompressed file
+    if raw_etag:
+        # A strong ETag names exact bytes, so the compressed body gets its own; a weak one
+        # (W/"...") only promises equivalent content and can stay as it is.
+        new_etag = etag + SUFFIX[coding] if etag else None
+        if new_etag:
+            headers["ETag"] = f'"{new_etag}"'
+        conditional = new_etag and "If-None-Match" in request.headers and request.method in ("GET", "HEAD")
+        if conditional and request.if_none_match.contains_weak(new_etag):
             # The view compared the uncompressed ETag; this is the client's copy of ours.
             response.status_code = 304
             response.set_data(b"")
             for name in ("Content-Length", "Content-Encoding"):
-                response.headers.pop(name, None)
+                headers.pop(name, None)
     return response
 
 

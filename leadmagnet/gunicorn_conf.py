@@ -40,14 +40,9 @@ loglevel = "info"
 
 def worker_exit(server: object, worker: object) -> None:
     """Flush the worker's batched page-view counts before it goes away."""
-    app = getattr(worker, "wsgi", None)
-    if app is None:
-        return
+    from leadmagnet import views
+
     try:
-        from leadmagnet import views
-    except ImportError:
-        return
-    try:
-        views.flush(app)
+        views.flush_all()
     except Exception:
         logging.getLogger("leadmagnet").exception("could not flush page views at worker exit")
