@@ -55,7 +55,7 @@ class Filters:
             where.append(f"{alias}.offer_slug IN ({', '.join('?' for _ in self.offers)})")
             params += list(self.offers)
         if self.tag:
-            where.append(f"EXISTS (SELECT 1 FROM json_each({alias}.tags) WHERE json_each.value = ?)")
+            where.append(f"EXISTS (SELECT 1 FROM json_each({alias}.tags) WHERE json_each.value = ?)")  # noqa: S608 - alias is ours
             params.append(self.tag)
         if self.since:
             where.append(f"{alias}.created_at >= ?")
@@ -92,7 +92,7 @@ class ReportVerbs:
         sub_where, params = filters.submission_where(with_cursor=False)
         if filters.after_id:
             newer, newer_params = filters.submission_where("n")
-            sub_where += f" AND s.contact_id IN (SELECT n.contact_id FROM submissions n WHERE {newer})"
+            sub_where += f" AND s.contact_id IN (SELECT n.contact_id FROM submissions n WHERE {newer})"  # noqa: S608 - our fragments
             params += newer_params
         sql = f"""
             SELECT c.id, c.email, c.first_name, c.last_name, c.company, c.job_title, c.phone, c.country,

@@ -1,0 +1,241 @@
+"""The admin over HTTP: auth on every route, login, sessions, CSRF, rate limit, dashboard, leads, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from leadmagnet.admin import add_admin
+from leadmagnet.cli import cli
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def admin_app(make_app):
+    app = make_app(WTF_CSRF_ENABLED=False, ADMIN_LOGIN_LIMIT="off")
+    add_admin(app.extensions["leadmagnet"].store, "boss@example.com", PASSWORD)
+    return app
+
+
+@pytest.fixture
+def store(admin_app):
+    return admin_app.extensions["leadmagnet"].store
+
+
+@pytest.fixture
+def logged_in(admin_app):
+    client = admin_app.test_client()
+    response = client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD})
+    assert response.status_code == 303
+    return client
+
+
+def add(store, email, offer="growth-playbook", kind="ebook", fields=None, **kw):
+    return store.record_submission(offer_slug=offer, offer_type=kind, email=email, fields=fields or {}, **kw)
+
+
+def admin_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/admin") and rule.endpoint != "admin.login":
+            yield rule
+
+
+def test_every_admin_route_requires_a_session(admin_app, store) -> None:
+    add(store, "someone@example.com")
+    client = admin_app.test_client()
+    rules = list(admin_rules(admin_app))
+    assert {r.endpoint for r in rules} >= {
+        "admin.dashboard",
+        "admin.leads",
+        "admin.contact",
+        "admin.contact_json",
+        "admin.erase",
+        "admin.export_download",
+        "admin.logout",
+    }
+    for rule in rules:
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<int:{arg}>", "1").replace(f"<{arg}>", "x")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = client.open(url, method=method)
+            if method == "GET":
+                assert response.status_code == 302, url
+                assert response.location.startswith("/admin/login"), url
+            else:
+                assert response.status_code == 401, (method, url)
+            assert b"someone@example.com" not in response.data
+    assert store.get_contact_by_email("someone@example.com") is not None  # the erase POST did nothing
+
+
+def test_login_wrong_password_and_unknown_email_look_the_same(admin_app) -> None:
+    client = admin_app.test_client()
+    wrong = client.post("/admin/login", data={"email": "boss@example.com", "password": "nope"})
+    unknown = client.post("/admin/login", data={"email": "who@example.com", "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == 422
+    assert b"do not match an admin user" in wrong.data and b"do not match an admin user" in unknown.data
+    assert "session=" not in (wrong.headers.get("Set-Cookie") or "")
+    assert client.get("/admin/").status_code == 302
+
+
+def test_login_sets_a_hardened_cookie_then_logout_ends_the_session(admin_app) -> None:
+    client = admin_app.test_client()
+    response = client.post("/admin/login?next=/admin/leads", data={"email": "Boss@Example.com", "password": PASSWORD})
+    assert response.status_code == 303 and response.location == "/admin/leads"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert client.get("/admin/").status_code == 200
+    assert client.post("/admin/logout").status_code == 303
+    assert client.get("/admin/").status_code == 302
+
+
+def test_login_refuses_an_open_redirect(admin_app) -> None:
+    response = admin_app.test_client().post(
+        "/admin/login?next=https://evil.example/", data={"email": "boss@example.com", "password": PASSWORD}
+    )
+    assert response.location == "/admin/"
+
+
+def test_secure_cookie_on_an_https_site(make_app) -> None:
+    app = make_app(WTF_CSRF_ENABLED=False, BASE_URL="https://leads.example.com")
+    add_admin(app.extensions["leadmagnet"].store, "boss@example.com", PASSWORD)
+    response = app.test_client().post(
+        "/admin/login", data={"email": "boss@example.com", "password": PASSWORD}, base_url="https://leads.example.com"
+    )
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_login_is_rate_limited(make_app) -> None:
+    app = make_app(WTF_CSRF_ENABLED=False, ADMIN_LOGIN_LIMIT="3/minute")
+    add_admin(app.extensions["leadmagnet"].store, "boss@example.com", PASSWORD)
+    client = app.test_client()
+    codes = [client.post("/admin/login", data={"email": "boss@example.com", "password": f"guess {i}"}).status_code for i in range(4)]
+    assert codes == [422, 422, 422, 429]
+    blocked = client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD})
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1  # even the right password waits
+
+
+def test_csrf_rejections(make_app) -> None:
+    app = make_app(WTF_CSRF_ENABLED=True, ADMIN_LOGIN_LIMIT="off")
+    store = app.extensions["leadmagnet"].store
+    add_admin(store, "boss@example.com", PASSWORD)
+    add(store, "victim@example.com")
+    client = app.test_client()
+    no_token = client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD})
+    assert no_token.status_code == 400 and b"form expired" in no_token.data
+    page = client.get("/admin/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD, "csrf_token": token}).status_code == 303
+    contact_id = store.get_contact_by_email("victim@example.com")["id"]
+    assert client.post(f"/admin/contacts/{contact_id}/erase").status_code == 400
+    assert client.post(f"/admin/contacts/{contact_id}/erase", data={"csrf_token": "forged"}).status_code == 400
+    assert store.get_contact_by_email("victim@example.com") is not None
+    assert client.post("/admin/logout").status_code == 400
+    page = client.get(f"/admin/contacts/{contact_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post(f"/admin/contacts/{contact_id}/erase", data={"csrf_token": token}).status_code == 303
+    assert store.get_contact_by_email("victim@example.com") is None
+
+
+def test_dashboard_numbers(logged_in, store) -> None:
+    store.add_page_views(
+        {
+            ("growth-playbook", "2026-03-01", ""): 40,
+            ("growth-playbook", "2026-03-02", "news"): 10,
+            ("q1-product-demo", "2026-03-01", ""): 20,
+        }
+    )
+    for i in range(5):
+        sub = add(store, f"e{i}@example.com", meta={"utm_source": "news" if i < 3 else "ads"}, now=f"2026-03-01T1{i}:00:00.000000+00:00")
+        store.record_download(sub["submission"]["id"], f"2026-03-01T1{i}:30:00.000000+00:00")
+    add(store, "spam@example.com", spam_reason="honeypot", now="2026-03-01T12:00:00.000000+00:00")
+    add(store, "w@example.com", offer="q1-product-demo", kind="webinar", now="2026-03-02T09:00:00.000000+00:00")
+    add(store, "late@example.com", now="2026-04-01T09:00:00.000000+00:00")
+    html = logged_in.get("/admin/?since=2026-03-01&until=2026-03-31").get_data(as_text=True)
+
+    def cell(offer, col):
+        row = re.search(rf'<tr data-offer="{offer}">(.*?)</tr>', html, re.S).group(1)
+        return re.search(rf'data-col="{col}">([^<]*)<', row).group(1)
+
+    assert cell("growth-playbook", "views") == "50"
+    assert cell("growth-playbook", "submissions") == "5"  # spam and April left out
+    assert cell("growth-playbook", "conversion") == "10.0%"
+    assert cell("growth-playbook", "downloads") == "5"
+    assert cell("q1-product-demo", "registrations") == "1"
+    assert cell("total", "submissions") == "6"
+    assert "news (3), ads (2)" in html
+    assert logged_in.get("/admin/?since=yesterday").status_code == 400
+
+
+def test_leads_search_filters_and_keyset_pages(logged_in, store) -> None:
+    for i in range(120):
+        add(store, f"lead{i:03d}@example.com", fields={"company": "Acme" if i % 2 else "Globex"}, tags=["ebook"])
+    add(
+        store,
+        "web@example.com",
+        offer="q1-product-demo",
+        kind="webinar",
+        fields={"first_name": "Wanda", "last_name": "Maximoff"},
+        tags=["webinar"],
+    )
+    seen, url = [], "/admin/leads"
+    while url:
+        html = logged_in.get(url).get_data(as_text=True)
+        seen += [int(i) for i in re.findall(r'<tr data-id="(\d+)">', html)]
+        match = re.search(r'<a rel="next" href="([^"]+)"', html)
+        url = match.group(1).replace("&amp;", "&") if match else None
+    assert seen == sorted(range(1, 122), reverse=True)  # every lead once, newest first, over 3 pages
+    html = logged_in.get("/admin/leads?q=wanda+max").get_data(as_text=True)
+    assert re.findall(r"mailto:|>([\w.]+@example\.com)<", html) == ["web@example.com"]
+    html = logged_in.get("/admin/leads?offer=q1-product-demo").get_data(as_text=True)
+    assert html.count("<tr data-id=") == 1
+    html = logged_in.get("/admin/leads?q=acme&tag=ebook").get_data(as_text=True)
+    assert html.count("<tr data-id=") == 50 and "Globex" not in html
+    html = logged_in.get("/admin/leads?q=100%25").get_data(as_text=True)  # LIKE wildcards are literal
+    assert html.count("<tr data-id=") == 0
+
+
+def test_contact_page_escapes_what_visitors_typed(logged_in, store) -> None:
+    add(
+        store,
+        "xss@example.com",
+        fields={"first_name": "<script>alert(1)</script>", "company": '"><img src=x onerror=alert(1)>'},
+        consent_text="I agree <b>",
+    )
+    cid = store.get_contact_by_email("xss@example.com")["id"]
+    for url in (f"/admin/contacts/{cid}", "/admin/leads"):
+        html = logged_in.get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert logged_in.get("/admin/contacts/999999").status_code == 404
+
+
+def test_export_download_with_filters_and_preset(logged_in, store) -> None:
+    add(store, "a@example.com", fields={"last_name": "=A"})
+    add(store, "b@example.com", offer="q1-product-demo", kind="webinar")
+    response = logged_in.get("/admin/export/download?format=salesforce&offer=growth-playbook")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"] and response.headers["Cache-Control"] == "no-store"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(r["Email"], r["Last Name"]) for r in rows] == [("a@example.com", "'=A")]
+    jsonl = logged_in.get("/admin/export/download?format=generic&output=jsonl&kind=submissions").get_data(as_text=True)
+    assert len(jsonl.splitlines()) == 2
+    bad = logged_in.get("/admin/export/download?format=zoho")
+    assert bad.status_code == 400 and b"unknown export format 'zoho'" in bad.data
+
+
+def test_cli_admin_add_reads_the_password_from_stdin(cli_runner, make_app, instance_dir, content_dir) -> None:
+    args = ["--instance", str(instance_dir), "--content", str(content_dir), "admin", "add", "new@example.com"]
+    result = cli_runner.invoke(cli, args, input="short\n")
+    assert result.exit_code != 0 and "at least 10 characters" in result.output
+    result = cli_runner.invoke(cli, args, input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    app = make_app(WTF_CSRF_ENABLED=False)
+    user = app.extensions["leadmagnet"].store.get_user(email="new@example.com")
+    assert user["password_hash"].startswith("scrypt:") and "a long enough" not in user["password_hash"]
+    ok = app.test_client().post("/admin/login", data={"email": "new@example.com", "password": "a long enough password"})
+    assert ok.status_code == 303
