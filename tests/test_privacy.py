@@ -1,0 +1,119 @@
+"""Privacy: erasing a contact leaves nothing that names them; everything about one contact as JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from leadmagnet.admin import add_admin
+from leadmagnet.cli import cli
+
+EMAIL = "erase.me@example.com"
+NAME = "Zebulon"
+
+
+@pytest.fixture
+def people(store):
+    """Two contacts with submissions, downloads, emails (and their attempts), consent and opt-out."""
+    for email, name in ((EMAIL, NAME), ("keep@example.com", "Keeper")):
+        sub = store.record_submission(
+            offer_slug="growth-playbook",
+            offer_type="ebook",
+            email=email,
+            fields={"first_name": name, "company": f"{name} Ltd", "team_size": "6+"},
+            meta={"utm_source": "news", "referrer": f"https://mail.example/?to={email}", "ip_marker": "192.0.2.0"},
+            consent_text="I agree to receive emails",
+            tags=["ebook"],
+        )
+        sid, cid = sub["submission"]["id"], sub["contact_id"]
+        store.record_download(sid, "2026-03-01T10:00:00+00:00")
+        outbox_id = store.enqueue_email(
+            submission_id=sid,
+            contact_id=cid,
+            kind="delivery",
+            to_addr=email,
+            subject=f"Your ebook, {name}",
+            message=f"To: {email}\r\nSubject: hi\r\n\r\nHello {name}".encode(),
+            now="2026-03-01T10:00:00+00:00",
+        )
+        store.mark_attempt(
+            outbox_id, at="2026-03-01T10:00:01+00:00", ok=False, error=f"550 {email} mailbox full", retry_at="2026-03-01T10:05:00+00:00"
+        )
+        store.record_submission(offer_slug="q1-product-demo", offer_type="webinar", email=email, fields={"last_name": name})
+    store.unsubscribe(store.get_contact_by_email(EMAIL)["id"], "2026-03-02T00:00:00+00:00")
+    return store
+
+
+def everything_mentioning(store, *needles: str) -> list[tuple[str, str]]:
+    """(table, column) of every text or blob cell, in every table, that contains one of ``needles``."""
+    hits = []
+    for table in store.tables():
+        for column in store.query(f'PRAGMA table_info("{table}")'):
+            name = column["name"]
+            for needle in needles:
+                sql = f'SELECT count(*) AS n FROM "{table}" WHERE instr(lower(CAST("{name}" AS TEXT)), lower(?)) > 0'  # noqa: S608
+                found = store.query(sql, (needle,))
+                if found[0]["n"]:
+                    hits.append((table, name))
+    return hits
+
+
+def test_contact_record_has_every_submission_download_email_and_consent(people) -> None:
+    record = people.contact_record(EMAIL)
+    assert record["contact"]["email"] == EMAIL and record["contact"]["custom"] == {"team_size": "6+"}
+    assert [s["offer_slug"] for s in record["submissions"]] == ["growth-playbook", "q1-product-demo"]
+    assert len(record["downloads"]) == 1 and record["downloads"][0]["offer_slug"] == "growth-playbook"
+    assert [(e["kind"], e["to_addr"]) for e in record["emails"]] == [("delivery", EMAIL)]
+    assert record["consent"]["records"][0]["consent_text"] == "I agree to receive emails"
+    assert record["consent"]["unsubscribed_at"] == "2026-03-02T00:00:00+00:00"
+    assert "keep@example.com" not in json.dumps(record)
+
+
+def test_erase_from_the_cli_leaves_nothing_behind(people, cli_runner, instance_dir, content_dir) -> None:
+    assert everything_mentioning(people, EMAIL)  # the search does find it before
+    result = cli_runner.invoke(cli, ["--instance", str(instance_dir), "--content", str(content_dir), "erase", EMAIL, "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "2 submissions" in result.output and "1 outbox" in result.output
+    assert everything_mentioning(people, EMAIL, NAME) == []
+    audit = people.query("SELECT * FROM audit_log WHERE action = 'erase_contact'")
+    assert len(audit) == 1 and audit[0]["actor"] == "cli"
+    assert json.loads(audit[0]["detail"])["deleted"]["contacts"] == 1
+    # the other contact is whole
+    kept = people.contact_record("keep@example.com")
+    assert len(kept["submissions"]) == 2 and len(kept["downloads"]) == 1 and len(kept["emails"]) == 1
+    again = cli_runner.invoke(cli, ["--instance", str(instance_dir), "--content", str(content_dir), "erase", EMAIL, "--yes"])
+    assert again.exit_code != 0 and "no contact" in again.output
+
+
+def test_erase_also_sweeps_rows_in_tables_added_later(people) -> None:
+    people.conn.execute("CREATE TABLE webhook_log (id INTEGER PRIMARY KEY, payload TEXT)")
+    people.conn.execute("INSERT INTO webhook_log (payload) VALUES (?), ('unrelated')", (json.dumps({"email": EMAIL.upper()}),))
+    people.erase_contact(EMAIL, actor="test")
+    assert everything_mentioning(people, EMAIL) == []
+    assert people.query("SELECT payload FROM webhook_log") == [{"payload": "unrelated"}]
+
+
+def test_cli_contact_prints_json(people, cli_runner, instance_dir, content_dir) -> None:
+    result = cli_runner.invoke(cli, ["--instance", str(instance_dir), "--content", str(content_dir), "contact", EMAIL])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["contact"]["first_name"] == NAME and len(data["submissions"]) == 2
+    missing = cli_runner.invoke(cli, ["--instance", str(instance_dir), "--content", str(content_dir), "contact", "nobody@example.com"])
+    assert missing.exit_code != 0 and "nobody@example.com" in missing.output
+
+
+def test_admin_json_download_and_erase(app, people) -> None:
+    app.config["WTF_CSRF_ENABLED"] = False
+    add_admin(people, "boss@example.com", "correct horse battery")
+    client = app.test_client()
+    client.post("/admin/login", data={"email": "boss@example.com", "password": "correct horse battery"})
+    cid = people.get_contact_by_email(EMAIL)["id"]
+    response = client.get(f"/admin/contacts/{cid}.json")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    assert response.get_json()["contact"]["email"] == EMAIL
+    assert client.post(f"/admin/contacts/{cid}/erase").status_code == 303
+    assert everything_mentioning(people, EMAIL, NAME) == []
+    actions = [row["action"] for row in people.query("SELECT action FROM audit_log ORDER BY id")]
+    assert actions[-2:] == ["contact_download", "erase_contact"]
+    assert client.get(f"/admin/contacts/{cid}").status_code == 404
