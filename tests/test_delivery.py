@@ -1,0 +1,196 @@
+"""Delivery end to end: a real HTTP server, a real SMTP server (aiosmtpd), and the links in the
+received emails followed over HTTP: downloads, calendar files, double opt-in, unsubscribing.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+
+from leadmagnet.delivery import send_once
+from tests.conftest import start_live_server
+from tests.delivery_support import JOIN_URL, body_text, smtp_server, write_ebook, write_webinar  # noqa: F401
+
+DATA = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
+
+
+@pytest.fixture
+def site(make_app, content_dir, smtp_server):  # noqa: F811
+    """An app with an ebook, a double opt-in ebook and a webinar, served over HTTP, mailing via aiosmtpd."""
+    write_ebook(content_dir, "handbook", DATA, filename="handbook.pdf")
+    write_ebook(content_dir, "checked", DATA, filename="checked.pdf", extra="double_opt_in: true")
+    write_webinar(content_dir, "live-demo", (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0), capacity=1)
+    app = make_app(RATE_LIMIT="off", SITE_NAME="Acme", **smtp_server.settings())
+    server = start_live_server(app)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def post(url: str, data: dict[str, str], headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """POST a form over HTTP (following the 303 like a browser); return the final status and page."""
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(data).encode(), headers=headers or {}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def get(url: str) -> tuple[int, bytes, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), dict(exc.headers)
+
+
+def link(text: str, path: str) -> str:
+    [url] = set(re.findall(rf"(http://127\.0\.0\.1:\d+/{path}/[A-Za-z0-9_.\-]+)", text))
+    return url
+
+
+def send(site) -> None:
+    report = send_once(site.app)
+    assert report.failed == 0 and report.retried == 0
+
+
+def store(site):
+    return site.app.extensions["leadmagnet"].store
+
+
+def test_ebook_email_link_downloads_the_exact_file(site, smtp_server) -> None:  # noqa: F811
+    status, page = post(f"{site.url}/handbook", {"email": "ann@example.com", "first_name": "Ann"})
+    assert status == 200 and "Your download" in page
+    send(site)
+    [msg] = smtp_server.inbox.messages
+    assert msg["Subject"] == "Your copy of Ebook handbook"
+    url = link(body_text(msg), "download")
+    assert url == link(body_text(msg, "html"), "download")
+    status, body, headers = get(url)
+    assert status == 200 and body == DATA
+    assert headers["Content-Disposition"] == "attachment; filename=handbook.pdf"
+
+
+def test_webinar_email_has_the_details_and_a_working_calendar(site, smtp_server) -> None:  # noqa: F811
+    status, page = post(f"{site.url}/live-demo", {"email": "ann@example.com"})
+    assert status == 200 and JOIN_URL in page
+    send(site)
+    [msg] = smtp_server.inbox.messages
+    assert msg["Subject"] == "You're registered: Webinar live-demo"
+    assert JOIN_URL in body_text(msg) and JOIN_URL in body_text(msg, "html")
+    [attachment] = list(msg.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar" and attachment.get_filename() == "live-demo.ics"
+    attached = Calendar.from_ical(attachment.get_content())
+    status, body, headers = get(link(body_text(msg), "calendar"))
+    assert status == 200 and headers["Content-Type"].startswith("text/calendar")
+    downloaded = Calendar.from_ical(body)
+    assert str(downloaded.walk("VEVENT")[0]["UID"]) == str(attached.walk("VEVENT")[0]["UID"])
+    assert str(downloaded.walk("VEVENT")[0]["URL"]) == JOIN_URL
+
+
+def test_double_opt_in_delivers_only_after_a_post_confirmation(site, smtp_server) -> None:  # noqa: F811
+    status, page = post(f"{site.url}/checked", {"email": "dora@example.com", "first_name": "Dora"})
+    assert status == 200 and "Check your inbox" in page and "/download/" not in page
+    send(site)
+    [confirm_msg] = smtp_server.inbox.messages
+    assert confirm_msg["Subject"] == "Please confirm your email to get Ebook checked"
+    assert "/download/" not in body_text(confirm_msg)
+    confirm_url = link(body_text(confirm_msg), "confirm")
+    contact = store(site).get_contact_by_email("dora@example.com")
+    assert contact["opt_in_status"] != "confirmed" and contact["opt_in_at"] is None
+
+    # Mail scanners open every link: GETs change nothing.
+    for _ in range(3):
+        status, body, _headers = get(confirm_url)
+        assert status == 200 and b'method="post"' in body and b"/download/" not in body
+    [submission] = store(site).query("SELECT * FROM submissions WHERE offer_slug = 'checked'")
+    assert submission["status"] == "pending" and submission["confirmed_at"] is None
+    assert len(store(site).outbox()) == 1
+
+    status, page = post(confirm_url, {})
+    assert status == 200 and "you're confirmed" in page
+    direct = link(page, "download")
+    contact = store(site).get_contact_by_email("dora@example.com")
+    assert contact["opt_in_status"] == "confirmed" and contact["opt_in_at"]
+    [submission] = store(site).query("SELECT * FROM submissions WHERE offer_slug = 'checked'")
+    assert submission["status"] == "ok" and submission["confirmed_at"]
+    # confirming twice sends nothing more
+    assert post(confirm_url, {})[0] == 200
+    send(site)
+    assert len(smtp_server.inbox.messages) == 2
+    delivery_msg = smtp_server.inbox.messages[1]
+    assert delivery_msg["Subject"] == "Your copy of Ebook checked"
+    assert get(link(body_text(delivery_msg), "download"))[1] == DATA
+    assert get(direct)[1] == DATA
+
+
+def test_site_setting_turns_double_opt_in_on_and_an_offer_can_turn_it_off(make_app, content_dir) -> None:
+    write_ebook(content_dir, "site-wide", DATA)
+    write_ebook(content_dir, "opted-out", DATA, filename="b.pdf", extra="double_opt_in: false")
+    app = make_app(RATE_LIMIT="off", DOUBLE_OPT_IN=True)
+    client = app.test_client()
+    client.post("/site-wide", data={"email": "a@example.com"})
+    client.post("/opted-out", data={"email": "b@example.com"})
+    statuses = {r["offer_slug"]: r["status"] for r in app.extensions["leadmagnet"].store.query("SELECT * FROM submissions")}
+    assert statuses == {"site-wide": "pending", "opted-out": "ok"}
+
+
+def test_webinar_seat_is_taken_at_confirmation(make_app, content_dir) -> None:
+    write_webinar(content_dir, "tiny", datetime.now(UTC) + timedelta(days=2), capacity=1, extra="double_opt_in: true")
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    client.post("/tiny", data={"email": "first@example.com"})
+    client.post("/tiny", data={"email": "second@example.com"})
+    db = app.extensions["leadmagnet"].store
+    first_confirm, second_confirm = (re.search(rb"/confirm/([A-Za-z0-9_.-]+)", r["message"]).group(1).decode() for r in db.outbox())
+    second = client.post(f"/confirm/{second_confirm}").get_data(as_text=True)
+    first = client.post(f"/confirm/{first_confirm}").get_data(as_text=True)
+    assert JOIN_URL in second
+    assert "This webinar is full" in first and JOIN_URL not in first
+    assert db.count_by_status("tiny") == {"ok": 1, "waitlisted": 1}
+
+
+def test_unsubscribe_one_click_post_and_the_get_page(site, smtp_server) -> None:  # noqa: F811
+    post(f"{site.url}/handbook", {"email": "ann@example.com"})
+    send(site)
+    [msg] = smtp_server.inbox.messages
+    url = msg["List-Unsubscribe"].strip()[1:-1]
+    assert url == link(body_text(msg), "unsubscribe")
+    status, body, _headers = get(url)  # what a scanner or the person opening the link sees
+    assert status == 200 and b"Press the button" in body
+    assert store(site).get_contact_by_email("ann@example.com")["unsubscribed_at"] is None
+    # RFC 8058: the mail program POSTs List-Unsubscribe=One-Click to the header's URL.
+    status, page = post(url, {"List-Unsubscribe": "One-Click"}, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and "You're unsubscribed" in page
+    contact = store(site).get_contact_by_email("ann@example.com")
+    assert contact["unsubscribed_at"] and contact["opt_in_status"] == "unsubscribed"
+    first = contact["unsubscribed_at"]
+    assert post(url, {})[0] == 200
+    assert store(site).get_contact_by_email("ann@example.com")["unsubscribed_at"] == first  # the first time is kept
+
+
+def test_unsubscribe_and_confirm_links_are_tamper_proof(site) -> None:
+    for path in ("/unsubscribe/abc.def.ghi", "/confirm/abc.def.ghi"):
+        assert get(site.url + path)[0] == 404
+        assert post(site.url + path, {})[0] == 404
+
+
+def test_a_broken_email_template_never_costs_the_lead(make_app, content_dir, tmp_path) -> None:
+    write_ebook(content_dir, "handbook", DATA, extra="theme: broken")
+    theme = tmp_path / "themes" / "broken" / "templates" / "email"
+    theme.mkdir(parents=True)
+    (theme / "download.txt").write_text("{{ nothing.here.at_all() }}")
+    app = make_app(RATE_LIMIT="off")
+    response = app.test_client().post("/handbook", data={"email": "ann@example.com"})
+    assert response.status_code == 303
+    db = app.extensions["leadmagnet"].store
+    assert db.count_submissions("handbook") == 1
+    assert db.outbox() == []
