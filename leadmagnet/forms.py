@@ -21,6 +21,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, EmailField, Form, SelectField, StringField, TelField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 from .offer import DEFAULT_MAX_LENGTH, FieldSpec, Offer
@@ -115,7 +116,12 @@ def build_field(spec: FieldSpec, check_deliverability: bool = False) -> Any:
     if spec.type == "select":
         validators.append(_choices(spec))
         # validate_choice=False: our own validator gives the friendlier message above.
-        return SelectField(spec.label, choices=[("", "Choose…"), *spec.choices], validate_choice=False, **kwargs)
+        return SelectField(
+            spec.label,
+            choices=[SelectChoice("", "Choose…"), *(SelectChoice(k, v) for k, v in spec.choices)],
+            validate_choice=False,
+            **kwargs,
+        )
     if spec.type == "tel":
         validators.append(_phone)
         return TelField(spec.label, **kwargs)
