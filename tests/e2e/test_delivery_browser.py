@@ -1,0 +1,71 @@
+"""Delivery in a real Chromium: fill an ebook form, click the download link and receive the file's
+exact bytes; register for a webinar and download its .ics. The thank-you pages pass axe-core.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from icalendar import Calendar
+from playwright.sync_api import Page, expect
+
+from tests.conftest import start_live_server
+from tests.delivery_support import JOIN_URL, write_ebook, write_webinar
+
+pytestmark = pytest.mark.e2e
+
+DATA = b"%PDF-1.4\n" + bytes(range(256)) * 16 + b"\n%%EOF\n"
+
+
+@pytest.fixture
+def server(make_app, content_dir):
+    write_ebook(content_dir, "browser-guide", DATA, filename="browser-guide.pdf")
+    write_webinar(content_dir, "browser-demo", (datetime.now(UTC) + timedelta(days=5)).replace(microsecond=0))
+    live = start_live_server(make_app(RATE_LIMIT="off", MIN_FILL_SECONDS=0))
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def axe_violations(page: Page) -> list[str]:
+    return [f"{v['id']}: {v['help']}" for v in Axe().run(page).response["violations"]]
+
+
+def test_submit_ebook_form_then_download_the_exact_bytes(server, page: Page, tmp_path) -> None:
+    page.goto(f"{server.url}/browser-guide")
+    page.get_by_label("Work email").fill("reader@example.com")
+    page.get_by_label("First name").fill("Rea")
+    page.get_by_role("button", name="Get the free ebook").click()
+    expect(page.locator("h1")).to_have_text("Thank you")
+    link = page.get_by_role("link", name="Download browser-guide.pdf")
+    expect(link).to_be_visible()
+    assert axe_violations(page) == []
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == "browser-guide.pdf"
+    saved = tmp_path / "got.pdf"
+    download.save_as(saved)
+    assert saved.read_bytes() == DATA
+
+
+def test_register_for_a_webinar_and_download_the_ics(server, page: Page, tmp_path) -> None:
+    page.goto(f"{server.url}/browser-demo")
+    assert JOIN_URL not in page.content()
+    page.get_by_label("Work email").fill("attendee@example.com")
+    page.get_by_role("button", name="Save my seat").click()
+    expect(page.locator("h1")).to_have_text("You're registered")
+    expect(page.get_by_role("link", name=JOIN_URL)).to_be_visible()
+    expect(page.locator(".delivery .when")).to_contain_text("Europe/Paris, UTC+0")
+    assert axe_violations(page) == []
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Add to calendar (.ics)").click()
+    download = info.value
+    assert download.suggested_filename == "browser-demo.ics"
+    saved = tmp_path / "event.ics"
+    download.save_as(saved)
+    [event] = Calendar.from_ical(saved.read_bytes()).walk("VEVENT")
+    assert str(event["URL"]) == JOIN_URL and str(event["SUMMARY"]) == "Webinar browser-demo"
