@@ -1,0 +1,45 @@
+"""POST /beacon counts a view of an exported page in the batched counter; /_ping is constant."""
+
+from __future__ import annotations
+
+from leadmagnet import views
+
+
+def total_views(store) -> int:
+    return store.query_one("SELECT coalesce(sum(views), 0) AS n FROM page_views")["n"]
+
+
+def test_beacon_counts_a_published_offer_with_its_source(app, client, store) -> None:
+    for _ in range(3):
+        response = client.post("/beacon", data={"slug": "growth-playbook", "utm_source": "Newsletter"})
+        assert response.status_code == 204 and response.data == b""
+        assert response.headers["Cache-Control"] == "no-store"
+    assert total_views(store) == 0  # batched: no write on the request path
+    assert views.flush(app) == 3
+    rows = store.query("SELECT offer_slug, utm_source, views FROM page_views")
+    assert rows == [{"offer_slug": "growth-playbook", "utm_source": "newsletter", "views": 3}]
+
+
+def test_beacon_ignores_unknown_unpublished_and_empty_slugs(app, client, store, content_dir) -> None:
+    (content_dir / "draft.md").write_text(
+        "---\ntitle: Draft\ntype: ebook\nfile: files/growth-playbook.pdf\ndraft: true\n---\nNot yet.\n", encoding="utf-8"
+    )
+    for data in ({"slug": "no-such-offer"}, {"slug": "draft"}, {}, {"slug": "../etc/passwd"}):
+        assert client.post("/beacon", data=data).status_code == 204
+    assert client.get("/draft").status_code == 404  # the draft really is unpublished
+    views.flush(app)
+    assert total_views(store) == 0
+
+
+def test_beacon_caps_the_source_and_accepts_only_post(app, client, store) -> None:
+    client.post("/beacon", data={"slug": "seo-checklist", "utm_source": "x" * 5000})
+    views.flush(app)
+    (row,) = store.query("SELECT utm_source FROM page_views")
+    assert 0 < len(row["utm_source"]) <= 200
+    assert client.get("/beacon").status_code in (404, 405)
+
+
+def test_ping_is_constant_and_uncached(client) -> None:
+    response = client.get("/_ping")
+    assert response.status_code == 200 and response.data == b"ok"
+    assert response.headers["Cache-Control"] == "no-store"
