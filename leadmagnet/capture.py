@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("capture", __name__)
 
 MAX_FIELDS = 100  # more pairs than any form has: a malformed or hostile body (400)
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")  # "%zz" or a trailing "%": not form encoding
 UA_CAP = 500
 UTM_FIELDS = forms.UTM_FIELDS
 
@@ -70,11 +72,14 @@ def read_form() -> MultiDict:
     if mimetype == "application/x-www-form-urlencoded":
         body = request.get_data(cache=False)
         try:
-            pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS)
+            text = body.decode("ascii")
+            if _BAD_ESCAPE.search(text):
+                abort(400)
+            pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS)
         except (UnicodeDecodeError, ValueError):
             abort(400)
         return MultiDict(pairs)
-    if mimetype == "multipart/form-data":
+    if mimetype == "multipart/form-data" and request.mimetype_params.get("boundary"):
         form = request.form
         if len(form) > MAX_FIELDS or any("\ufffd" in v for v in form.values()):
             abort(400)

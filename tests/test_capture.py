@@ -290,6 +290,9 @@ def test_ip_marker_hash_is_salted_and_never_the_address(make_app) -> None:
         (b"&".join(b"f%d=1" % i for i in range(150)), "application/x-www-form-urlencoded"),  # too many fields
         (b'{"email": "ada@example.com"}', "application/json"),
         (b"email=ada@example.com", "text/plain"),
+        (b"email=ada%zz@example.com", "application/x-www-form-urlencoded"),  # not a percent escape
+        (b"email=ada@example.com&first_name=50%", "application/x-www-form-urlencoded"),
+        (b"email=ada@example.com", "multipart/form-data"),  # no boundary
     ],
 )
 def test_malformed_bodies_get_a_themed_400_and_store_nothing(client, store, body: bytes, content_type: str) -> None:
