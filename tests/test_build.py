@@ -1,0 +1,198 @@
+"""``leadmagnet build``: what the static export holds (and never holds), its twins, its forms and
+beacon, incremental rebuilds, and the folders it refuses. Run through the real CLI."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import brotli
+import pytest
+
+from leadmagnet.build import MANIFEST
+from leadmagnet.cli import cli
+from tests.servers import static_server
+
+BASE = "https://offers.example.com"
+PUBLISHED = ["growth-playbook", "seo-checklist", "q1-product-demo", "scaling-content-2026"]
+
+
+def run_build(cli_runner, content_dir: Path, instance_dir: Path, out: Path, base_url: str = BASE):
+    args = ["--content", str(content_dir), "--instance", str(instance_dir), "build", str(out)]
+    if base_url:
+        args[5:5] = ["--base-url", base_url]
+    return cli_runner.invoke(cli, args, catch_exceptions=False)
+
+
+@pytest.fixture
+def built(cli_runner, content_dir: Path, instance_dir: Path, tmp_path: Path) -> Path:
+    # Valid offers that are not public yet: a draft and one scheduled for 2099.
+    for name, extra in (("draft", "draft: true"), ("scheduled", "publish_at: 2099-01-01T00:00:00Z")):
+        (content_dir / f"{name}.md").write_text(
+            f"---\ntitle: Not public {name}\ntype: ebook\nfile: files/growth-playbook.pdf\n{extra}\n---\nSecret pitch of {name}.\n"
+        )
+    out = tmp_path / "out"
+    result = run_build(cli_runner, content_dir, instance_dir, out)
+    assert result.exit_code == 0, result.output
+    assert "files written" in result.output
+    return out
+
+
+def exported(out: Path) -> dict[str, bytes]:
+    """Every file of the export (twins decompressed too), by relative path."""
+    files = {}
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.suffix == ".gz":
+                data = gzip.decompress(data)
+            elif path.suffix == ".br":
+                data = brotli.decompress(data)
+            files[path.relative_to(out).as_posix()] = data
+    return files
+
+
+def test_export_holds_pages_sitemap_robots_media_and_theme_files(built: Path) -> None:
+    files = exported(built)
+    for slug in PUBLISHED:
+        assert f"{slug}.html" in files
+    for name in ("index.html", "404.html", "sitemap.xml", "robots.txt", "media/assets/growth-playbook-cover.svg", "media/assets/ada.png"):
+        assert name in files, name
+    assert re.search(rb"<loc>https://offers\.example\.com/growth-playbook</loc>", files["sitemap.xml"])
+    assert b"Sitemap: https://offers.example.com/sitemap.xml" in files["robots.txt"]
+    # Every URL a page links under /static/ or /media/ is in the export.
+    for slug in PUBLISHED:
+        html = files[f"{slug}.html"].decode()
+        for url in re.findall(r'(?:src|href)="/((?:static|media)/[^"]+)"', html):
+            assert urllib.parse.unquote(url) in files, (slug, url)
+        assert re.search(r'src="/static/default/[0-9a-f]{10}/lead\.js"', html) or slug == "scaling-content-2026"
+
+
+def test_text_files_have_identical_gz_and_br_twins(built: Path) -> None:
+    for rel in ("growth-playbook.html", "sitemap.xml", "robots.txt", "media/assets/q1-demo.svg"):
+        original = (built / rel).read_bytes()
+        assert gzip.decompress((built / f"{rel}.gz").read_bytes()) == original
+        assert brotli.decompress((built / f"{rel}.br").read_bytes()) == original
+    assert not (built / "media/assets/ada.png.gz").exists()  # PNGs are already compressed
+
+
+def test_no_gated_file_draft_source_or_join_url_is_exported(built: Path, content_dir: Path) -> None:
+    files = exported(built)
+    names = set(files)
+    assert not any(name.endswith((".pdf", ".epub", ".md")) for name in names), names
+    gated = [(content_dir / "files" / n).read_bytes() for n in ("growth-playbook.pdf", "seo-checklist.epub")]
+    assert not any(data in gated for data in files.values())
+    join_urls = re.findall(r"^join_url:\s*(\S+)", "".join(p.read_text() for p in content_dir.glob("*.md")), re.M)
+    assert join_urls
+    for name, data in files.items():
+        for url in join_urls:
+            assert url.encode() not in data, f"{url} leaked into {name}"
+        assert b"join_url" not in data, name
+    assert "draft.html" not in names and "scheduled.html" not in names
+    assert b"/draft" not in files["sitemap.xml"] and b"/draft" not in files["index.html"]
+    assert not any(b"Secret pitch" in data for data in files.values())
+
+
+def test_exported_forms_and_beacon_point_to_the_live_server(built: Path) -> None:
+    html = (built / "growth-playbook.html").read_text()
+    assert re.search(r'<form class="lead" method="post" action="https://offers\.example\.com/growth-playbook"', html)
+    beacon = re.search(r'<script src="(/static/default/[0-9a-f]{10}/beacon\.js)" data-endpoint="([^"]+)" data-slug="([^"]+)"', html)
+    assert beacon and beacon.group(2) == f"{BASE}/beacon" and beacon.group(3) == "growth-playbook"
+    assert (built / beacon.group(1).lstrip("/")).is_file()
+    assert '<link rel="canonical" href="https://offers.example.com/growth-playbook">' in html
+
+
+def test_second_build_rewrites_only_the_changed_page(cli_runner, built: Path, content_dir: Path, instance_dir: Path) -> None:
+    manifest = json.loads((built / MANIFEST).read_text())["files"]
+    before = {p: p.stat().st_mtime_ns for p in built.rglob("*") if p.is_file() and p.name != MANIFEST}
+
+    again = run_build(cli_runner, content_dir, instance_dir, built)
+    assert again.exit_code == 0 and "0 files written" in again.output, again.output
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+    source = content_dir / "seo-checklist.md"
+    source.write_text(source.read_text() + "\nOne more paragraph, added for the rebuild.\n")
+    changed = run_build(cli_runner, content_dir, instance_dir, built)
+    assert changed.exit_code == 0 and "1 files written" in changed.output, changed.output
+    rewritten = {p.relative_to(built).as_posix() for p, mtime in before.items() if p.stat().st_mtime_ns != mtime}
+    assert rewritten == {"seo-checklist.html", "seo-checklist.html.gz", "seo-checklist.html.br"}
+    assert b"added for the rebuild" in (built / "seo-checklist.html").read_bytes()
+    new_manifest = json.loads((built / MANIFEST).read_text())["files"]
+    assert {k for k in manifest if manifest[k] != new_manifest.get(k)} == {"seo-checklist.html"}
+
+
+def test_unpublished_offer_is_removed_with_its_twins(cli_runner, built: Path, content_dir: Path, instance_dir: Path) -> None:
+    source = content_dir / "seo-checklist.md"
+    source.write_text(source.read_text().replace("---\n", "---\ndraft: true\n", 1))
+    result = run_build(cli_runner, content_dir, instance_dir, built)
+    assert result.exit_code == 0 and "removed" in result.output
+    for name in ("seo-checklist.html", "seo-checklist.html.gz", "seo-checklist.html.br", "media/assets/seo-checklist-cover.svg"):
+        assert not (built / name).exists(), name
+    assert b"seo-checklist" not in (built / "sitemap.xml").read_bytes()
+    assert (built / "growth-playbook.html").exists()
+
+
+def test_refuses_a_foreign_folder_and_the_content_folder(cli_runner, content_dir: Path, instance_dir: Path, tmp_path: Path) -> None:
+    foreign = tmp_path / "site"
+    foreign.mkdir()
+    (foreign / "keep-me.html").write_text("mine")
+    result = cli_runner.invoke(cli, ["--content", str(content_dir), "--instance", str(instance_dir), "build", str(foreign)])
+    assert result.exit_code != 0
+    assert "not empty" in result.output and str(foreign) in result.output
+    assert (foreign / "keep-me.html").read_text() == "mine" and len(list(foreign.iterdir())) == 1
+
+    inside = run_build_expect_error(cli_runner, content_dir, instance_dir, content_dir / "public")
+    assert "outside the content folder" in inside
+    assert not (content_dir / "public").exists()
+
+
+def run_build_expect_error(cli_runner, content_dir: Path, instance_dir: Path, out: Path) -> str:
+    result = cli_runner.invoke(cli, ["--content", str(content_dir), "--instance", str(instance_dir), "build", str(out)])
+    assert result.exit_code != 0
+    return result.output
+
+
+def test_default_base_url_is_warned_about(cli_runner, content_dir: Path, instance_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("LEADMAGNET_BASE_URL", raising=False)
+    result = run_build(cli_runner, content_dir, instance_dir, tmp_path / "out", base_url="")
+    assert result.exit_code == 0
+    assert "LEADMAGNET_BASE_URL" in result.output
+
+
+def test_form_posted_from_an_exported_page_is_captured(make_app, tmp_path: Path, content_dir: Path, instance_dir: Path) -> None:
+    """The exported page, served by another server, posts a plain form to the live leadmagnet."""
+    from tests.conftest import start_live_server
+
+    app = make_app(MIN_FILL_SECONDS=0)
+    live = start_live_server(app)
+    try:
+        from leadmagnet.build import build
+
+        app.config["BASE_URL"] = live.url
+        build(app, tmp_path / "out")
+        with static_server(tmp_path / "out") as static_url:
+            with urllib.request.urlopen(f"{static_url}/seo-checklist", timeout=10) as response:
+                html = response.read().decode()
+            action = re.search(r'<form class="lead" method="post" action="([^"]+)"', html).group(1)
+            assert action == f"{live.url}/seo-checklist" and not action.startswith(static_url)
+            fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+            fields.update({"email": "reader@example.com", "utm_source": "cdn"})
+            if 'name="consent"' in html:
+                fields["consent"] = "y"
+            body = urllib.parse.urlencode(fields).encode()
+            request = urllib.request.Request(action, data=body, headers={"Origin": static_url, "Referer": f"{static_url}/seo-checklist"})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.status == 200
+                assert answer.url.startswith(f"{live.url}/seo-checklist/thanks/")
+        store = app.extensions["leadmagnet"].store
+        assert store.count_submissions("seo-checklist") == 1
+        contact = store.get_contact_by_email("reader@example.com")
+        assert contact is not None
+        (submission,) = store.query("SELECT utm_source FROM submissions")
+        assert submission["utm_source"] == "cdn"
+    finally:
+        live.stop()
