@@ -15,6 +15,7 @@ catalog, so no parameter can name a file. Every answer here is private and never
 from __future__ import annotations
 
 import mimetypes
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,10 +31,26 @@ from .store.delivery import DELIVERED, PENDING
 bp = Blueprint("downloads", __name__)
 
 
-@bp.record_once
-def _start_sender(state: Any) -> None:
-    if state.app.config.get("SEND_IN_SERVER"):
-        delivery.start_background_sender(state.app)
+_sender_lock = threading.Lock()
+
+
+@bp.before_app_request
+def _start_sender() -> None:
+    """With ``SEND_IN_SERVER``, start this process's sender on its first request.
+
+    On the first request rather than in the factory, so that CLI commands building the app never
+    start one; each gunicorn worker runs its own, and the outbox leases keep them from sending an
+    email twice.
+    """
+    app = current_app
+    if not app.config.get("SEND_IN_SERVER"):
+        return
+    extras = app.extensions["leadmagnet"].extras
+    if "sender" in extras:
+        return
+    with _sender_lock:
+        if "sender" not in extras:
+            delivery.start_background_sender(app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _private(response: Response) -> Response:

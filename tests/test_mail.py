@@ -11,6 +11,7 @@ import email
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime, timedelta
 from email import policy
 
@@ -207,3 +208,20 @@ def test_no_reminder_for_unsubscribed_registrants_or_far_webinars(make_app, cont
     store.unsubscribe(store.get_contact_by_email("ann@example.com")["id"], datetime.now(UTC).isoformat())
     assert send_once(app).reminders == 0
     assert not [m for m in smtp_server.inbox.messages if m["Subject"].startswith("Starting soon")]
+
+
+def test_the_sender_can_run_inside_the_server_process(make_app, smtp_server) -> None:  # noqa: F811
+    app = make_app(RATE_LIMIT="off", SEND_IN_SERVER=True, SEND_INTERVAL=0.1, **smtp_server.settings())
+    assert "sender" not in app.extensions["leadmagnet"].extras  # building the app (as the CLI does) starts nothing
+    client = app.test_client()
+    try:
+        submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS)
+        sender = app.extensions["leadmagnet"].extras["sender"]
+        for _ in range(300):  # bounded wait for the background pass (at most ~30 s)
+            if smtp_server.inbox.messages:
+                break
+            time.sleep(0.1)
+        assert [m["To"] for m in smtp_server.inbox.messages] == ["ann@example.com"]
+    finally:
+        app.extensions["leadmagnet"].extras["sender"].stop()
+    assert not sender._thread.is_alive()
