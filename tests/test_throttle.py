@@ -76,3 +76,30 @@ def test_unwritable_counter_file_fails_open(tmp_path: Path) -> None:
     t.hit("k", "1/minute")
     t.store.conn.execute("PRAGMA query_only = ON")  # the file cannot be written any more
     assert t.hit("k", "1/minute") == (True, 0)
+
+
+@pytest.mark.slow
+def test_the_form_limit_is_shared_by_every_gunicorn_worker(tmp_path: Path) -> None:
+    """Through real HTTP: 4 workers, a new connection per request, still 3 allowed in all."""
+    import http.client
+    import urllib.parse
+
+    from tests.gunicorn_proc import ROOT, gunicorn
+
+    env = {
+        "LEADMAGNET_CONTENT_DIR": str(ROOT / "content"),
+        "LEADMAGNET_INSTANCE_DIR": str(tmp_path / "i"),
+        "LEADMAGNET_RATE_LIMIT": "3/hour",
+    }
+    codes = []
+    with gunicorn(env, workers=4) as (port, _proc):
+        for i in range(12):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            body = urllib.parse.urlencode({"email": f"p{i}@example.com"})
+            conn.request("POST", "/seo-checklist", body=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+            response = conn.getresponse()
+            codes.append(response.status)
+            if response.status == 429:
+                assert int(response.getheader("Retry-After")) >= 1
+            conn.close()
+    assert codes == [303] * 3 + [429] * 9
