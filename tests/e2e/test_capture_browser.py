@@ -170,3 +170,21 @@ def test_a_form_filled_by_a_script_in_no_time_is_stored_as_spam_but_thanked(make
         assert row["spam"] == 1 and row["spam_reason"].startswith("too fast")
     finally:
         server.stop()
+
+
+def test_a_visitor_without_javascript_submits_the_plain_form_and_is_a_lead(make_app, browser) -> None:
+    server = start_live_server(make_app())  # the default fill timer: an untimed form is a person
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/seo-checklist?utm_source=print&utm_campaign=flyer")
+        fill(page, FILL["seo-checklist"])
+        page.locator("form.lead button[type=submit]").click()
+        page.wait_for_url("**/seo-checklist/thanks/**")
+        expect(page.locator("h1")).to_have_text("Thank you")
+        [row] = server.app.extensions["leadmagnet"].store.query("SELECT * FROM submissions")
+        assert row["spam"] == 0
+        assert (row["utm_source"], row["utm_campaign"]) == ("print", "flyer")  # from the landing URL
+    finally:
+        context.close()
+        server.stop()
