@@ -130,6 +130,7 @@ def plan_submission(app: Flask, offer: Offer, now: datetime | None = None) -> tu
 
     def within(conn: sqlite3.Connection, submission: dict[str, Any]) -> None:
         if pending:
+            app.extensions["leadmagnet"].store.mark_opt_in_pending_in(conn, submission["contact_id"])
             queue_email_in(app, conn, offer, submission, "confirm", now)
         else:
             deliver_in(app, conn, offer, submission, now)

@@ -61,6 +61,13 @@ class DeliveryVerbs:
 
     # -- double opt-in and unsubscribe ------------------------------------------------------
 
+    def mark_opt_in_pending_in(self, conn: sqlite3.Connection, contact_id: int) -> None:
+        """A double opt-in submission awaits confirmation: a contact never asked before is ``pending``.
+
+        A contact already ``confirmed`` (or ``unsubscribed``) keeps that status.
+        """
+        conn.execute("UPDATE contacts SET opt_in_status = 'pending' WHERE id = ? AND opt_in_status = 'single'", (contact_id,))
+
     def confirm_opt_in(self, submission_id: int, now: str, within: WithinTransaction | None = None) -> dict[str, Any] | None:
         """Confirm a pending submission and its contact; return the submission (None if unknown).
 
