@@ -55,6 +55,10 @@ class Catalog:
     public_files: frozenset[str] = frozenset()
     version: int = 0
     media_owners: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # What each file parsed to, keyed by path, with the (mtime, size) it was parsed at and the
+    # signature of the other files it may refer to: the next reload re-reads only what changed.
+    parsed: dict[Path, tuple[tuple[float, int], Page | None, tuple[Problem, ...]]] = field(default_factory=dict, repr=False)
+    assets: tuple[tuple[str, float, int], ...] = ()
 
     def media_shown(self, path: str, now: datetime) -> bool:
         """True if ``path`` is a file that a page published at ``now`` shows.
@@ -123,12 +127,21 @@ def read_file(path: Path, content_dir: Path) -> tuple[Page | None, list[Problem]
     return Page(offer, pitch.html, thanks.html, frozenset(pitch.images | thanks.images)), problems
 
 
-def load_catalog(content_dir: Path, version: int = 0, check_theme: Callable[[str], str | None] | None = None) -> Catalog:
+def load_catalog(
+    content_dir: Path,
+    version: int = 0,
+    check_theme: Callable[[str], str | None] | None = None,
+    previous: Catalog | None = None,
+) -> Catalog:
     """Read every ``*.md`` file in ``content_dir`` (recursively) into a catalog.
 
     ``check_theme(name)`` returns what is wrong with a theme (missing, broken ``extends``) or
     None, so an offer naming an unusable theme is an error instead of a 500 at request time.
     Slug clashes are decided by path order: the alphabetically first file keeps the slug.
+
+    With ``previous`` (the catalog being replaced), a file whose mtime and size are unchanged
+    is not parsed again, as long as no other file (an image, a gated file) changed either: with
+    a thousand offers, saving one re-renders one Markdown body, not a thousand.
     """
     content_dir = Path(content_dir)
     pages: dict[str, Page] = {}
@@ -137,10 +150,16 @@ def load_catalog(content_dir: Path, version: int = 0, check_theme: Callable[[str
     if not content_dir.is_dir():
         problems.append(Problem(str(content_dir), None, "content folder does not exist"))
         return Catalog(content_dir, problems=tuple(problems), version=version)
-    for path in sorted(content_dir.rglob("*.md")):
-        if any(part.startswith((".", "_")) for part in path.relative_to(content_dir).parts):
-            continue
-        page, found = read_file(path, content_dir)
+    sources, assets = _scan(content_dir)
+    reusable = previous.parsed if previous is not None and previous.assets == assets else {}
+    parsed: dict[Path, tuple[tuple[float, int], Page | None, tuple[Problem, ...]]] = {}
+    for path, stamp in sources:
+        hit = reusable.get(path)
+        if hit is not None and hit[0] == stamp:
+            page, found = hit[1], list(hit[2])
+        else:
+            page, found = read_file(path, content_dir)
+        parsed[path] = (stamp, page, tuple(found))
         problems.extend(found)
         if page is None:
             continue
@@ -162,7 +181,24 @@ def load_catalog(content_dir: Path, version: int = 0, check_theme: Callable[[str
     owners = {rel: slugs for rel, slugs in owners.items() if rel not in private and not rel.lower().endswith(".md")}
     for problem in problems:
         (log.error if problem.level == "error" else log.warning)("%s", problem)
-    return Catalog(content_dir, pages, tuple(problems), frozenset(owners), version, {rel: tuple(slugs) for rel, slugs in owners.items()})
+    media_owners = {rel: tuple(slugs) for rel, slugs in owners.items()}
+    return Catalog(content_dir, pages, tuple(problems), frozenset(owners), version, media_owners, parsed, assets)
+
+
+def _scan(content_dir: Path) -> tuple[list[tuple[Path, tuple[float, int]]], tuple[tuple[str, float, int], ...]]:
+    """The offer files (sorted, with mtime and size) and a signature of every other file."""
+    sources: list[tuple[Path, tuple[float, int]]] = []
+    assets: list[tuple[str, float, int]] = []
+    for path in sorted(content_dir.rglob("*")):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if path.suffix == ".md" and not any(part.startswith((".", "_")) for part in path.relative_to(content_dir).parts):
+            sources.append((path, (st.st_mtime, st.st_size)))
+        elif not path.is_dir():
+            assets.append((str(path), st.st_mtime, st.st_size))
+    return sources, tuple(assets)
 
 
 def signature(*folders: Path) -> tuple[tuple[str, float, int], ...]:
@@ -218,7 +254,7 @@ class CatalogCache:
                     current = signature(*self.watch)
                     if current != self._signature:
                         self._signature = current
-                        self._catalog = load_catalog(self.content_dir, self._catalog.version + 1, self.check_theme)
+                        self._catalog = load_catalog(self.content_dir, self._catalog.version + 1, self.check_theme, self._catalog)
                         for listener in self.listeners:
                             listener(self._catalog)
         return self._catalog

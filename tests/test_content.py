@@ -204,3 +204,30 @@ def test_listeners_hear_about_each_reload(tmp_path: Path) -> None:
     bump(content / "valid-ebook.md", (content / "valid-ebook.md").read_text() + "\nMore.\n")
     cache.get()
     assert heard == [2]
+
+
+def test_reload_parses_only_the_changed_file(tmp_path: Path) -> None:
+    content = build_content(tmp_path, "valid-ebook", "valid-webinar", "custom-fields")
+    cache = CatalogCache(content, interval=0)
+    first = cache.get()
+    bump(content / "valid-webinar.md", (content / "valid-webinar.md").read_text().replace("Join us.", "Join us now."))
+    second = cache.get()
+    assert second.pages["valid-ebook"] is first.pages["valid-ebook"]  # not parsed again
+    assert second.pages["custom-fields"] is first.pages["custom-fields"]
+    assert second.pages["valid-webinar"] is not first.pages["valid-webinar"]
+    assert "Join us now." in second.pages["valid-webinar"].body_html
+
+
+def test_a_changed_asset_revalidates_every_offer(tmp_path: Path) -> None:
+    content = build_content(tmp_path, "valid-ebook", "long-description")
+    cache = CatalogCache(content, interval=0)
+    assert set(cache.get().pages) == {"valid-ebook", "long-description"}
+    (content / "files" / "guide.pdf").unlink()  # both offers gate this file
+    catalog = cache.get()
+    assert catalog.pages == {}
+    assert {str(p) for p in catalog.errors} >= {
+        f"content/valid-ebook.md: file: 'files/guide.pdf' does not exist under {content}; add the file or fix the path"
+    }
+    assert [str(p) for p in catalog.problems if p.level == "warning"] == [
+        "content/long-description.md: description: warning: is 163 characters; search engines cut it at about 160"
+    ]  # kept problems are reported again, not lost
