@@ -205,5 +205,8 @@ def local_time(value: datetime, offer: Offer, fmt: str = "%A %d %B %Y, %H:%M") -
     offset = local.strftime("%z")
     offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
     zone = offer.timezone or local.tzname() or ""
-    label = f"{zone}, {offset}" if zone and zone != offset else offset
+    if offset == "UTC+00:00" and zone.upper() in {"UTC", "ETC/UTC", "GMT", "Z"}:
+        label = "UTC"  # not "UTC, UTC+00:00"
+    else:
+        label = f"{zone}, {offset}" if zone and zone != offset else offset
     return f"{local.strftime(fmt)} ({label})"

@@ -454,3 +454,20 @@ def test_themed_500_page_links_back_to_the_offers(make_app, caplog: pytest.LogCa
 def test_405_keeps_allow_header(client) -> None:
     response = client.delete("/growth-playbook")
     assert response.status_code == 405 and "GET" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "zone", "shown"),
+    [
+        ("2029-06-01T15:00:00Z", None, "Friday 01 June 2029, 15:00 (UTC)"),
+        ("2029-06-01T15:00:00", "UTC", "Friday 01 June 2029, 15:00 (UTC)"),
+        ("2029-06-01T15:00:00", "America/New_York", "Friday 01 June 2029, 15:00 (America/New_York, UTC-04:00)"),
+        ("2029-06-01T15:00:00+05:30", "Europe/London", "Friday 01 June 2029, 10:30 (Europe/London, UTC+01:00)"),
+    ],
+)
+def test_webinar_time_label(cases_app, starts_at: str, zone: str | None, shown: str) -> None:
+    app = cases_app("valid-webinar")
+    source = Path(app.config["CONTENT_DIR"]) / "valid-webinar.md"
+    text = source.read_text().replace("2029-06-01T15:00:00+02:00", starts_at)
+    source.write_text(text.replace("duration_minutes:", f"timezone: {zone}\nduration_minutes:") if zone else text)
+    assert shown in app.test_client().get("/valid-webinar").get_data(as_text=True)
