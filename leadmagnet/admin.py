@@ -14,6 +14,7 @@ take the same time. Passwords are hashed with scrypt (memory-hard), werkzeug's d
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -91,6 +92,8 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         user_id = session.get("admin_user")
         user = current_site().store.get_user(user_id=user_id) if user_id else None
+        if user is not None and session.get("admin_key") != _session_key(user):
+            user = None  # the password changed since this session logged in: log in again
         if user is None:
             if request.method != "GET":
                 abort(401)
@@ -99,6 +102,11 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def _session_key(user: dict[str, Any]) -> str:
+    """A short digest of the password hash: setting a new password ends every older session."""
+    return hashlib.sha256(user["password_hash"].encode()).hexdigest()[:16]
 
 
 def render(template: str, **context: Any) -> Response:
@@ -134,10 +142,13 @@ def login() -> Response:
             if user is not None:
                 session.clear()  # a fresh session: nothing from before the login carries over
                 session["admin_user"] = user["id"]
+                session["admin_key"] = _session_key(user)
                 session.permanent = True
                 current_site().store.audit(user["email"], "admin_login", {"user_id": user["id"]})
                 return redirect(_safe_next(request.args.get("next")), code=303)
             error = "That email and password do not match an admin user. Check both and try again."
+        elif form.email.errors or form.password.errors:
+            error = " ".join([*form.email.errors, *form.password.errors])
         csrf_failed = bool(form.errors.get("csrf_token"))
         status = 400 if csrf_failed else 422
         if csrf_failed:

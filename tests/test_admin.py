@@ -239,3 +239,15 @@ def test_cli_admin_add_reads_the_password_from_stdin(cli_runner, make_app, insta
     assert user["password_hash"].startswith("scrypt:") and "a long enough" not in user["password_hash"]
     ok = app.test_client().post("/admin/login", data={"email": "new@example.com", "password": "a long enough password"})
     assert ok.status_code == 303
+
+
+def test_a_new_password_ends_older_sessions(logged_in, store) -> None:
+    assert logged_in.get("/admin/").status_code == 200
+    add_admin(store, "boss@example.com", "a brand new password")
+    assert logged_in.get("/admin/").status_code == 302
+
+
+def test_empty_login_says_what_is_missing(admin_app) -> None:
+    response = admin_app.test_client().post("/admin/login", data={"email": "", "password": ""})
+    assert response.status_code == 422
+    assert b"Enter your admin email." in response.data and b"Enter your password." in response.data
