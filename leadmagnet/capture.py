@@ -21,6 +21,7 @@ import ipaddress
 import json
 import logging
 import re
+import threading
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("capture", __name__)
 
 MAX_FIELDS = 100  # more pairs than any form has: a malformed or hostile body (400)
+_write_lock = threading.Lock()
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")  # "%zz" or a trailing "%": not form encoding
 UA_CAP = 500
 UTM_FIELDS = forms.UTM_FIELDS
@@ -173,21 +175,24 @@ def submit(slug: str) -> Response:
     # The seat and the confirmation email are written inside the submission's transaction.
     status, within = delivery.plan_submission(current_app._get_current_object(), offer, now)  # type: ignore[attr-defined]
     try:
-        # The store answers only after COMMIT: the 303 below means the lead is on disk.
-        outcome = site.store.record_submission(
-            offer_slug=offer.slug,
-            offer_type=offer.type,
-            email=email,
-            fields=fields,
-            meta=meta,
-            tags=offer.tags,
-            stage=offer.stage,
-            consent_text=offer.consent if consented else None,
-            spam_reason=reason,
-            dedupe_seconds=int(cfg.get("DUPLICATE_WINDOW") or 0),
-            status=status,
-            within=within,
-        )
+        # The store answers only after COMMIT: the 303 below means the lead is on disk. SQLite
+        # has one writer at a time; threads of this worker queue on a lock (woken at once, in
+        # turn) instead of SQLite's busy handler, which sleeps and polls and starves some writers.
+        with _write_lock:
+            outcome = site.store.record_submission(
+                offer_slug=offer.slug,
+                offer_type=offer.type,
+                email=email,
+                fields=fields,
+                meta=meta,
+                tags=offer.tags,
+                stage=offer.stage,
+                consent_text=offer.consent if consented else None,
+                spam_reason=reason,
+                dedupe_seconds=int(cfg.get("DUPLICATE_WINDOW") or 0),
+                status=status,
+                within=within,
+            )
     except DatabaseError:
         log.exception("could not store a submission to %s (database unwritable?)", offer.slug)
         return render_error(503)
