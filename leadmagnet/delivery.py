@@ -162,12 +162,10 @@ def template_for(offer: Offer, kind: str, submission: dict[str, Any], now: datet
     return "registered", f"You're registered: {offer.title}"
 
 
-def build_email(app: Flask, offer: Offer, submission: dict[str, Any], kind: str, now: datetime) -> tuple[str, str, bytes]:
-    """``(to, subject, raw message)`` of one email about one submission."""
+def build_email(app: Flask, offer: Offer, submission: dict[str, Any], template: str, subject: str, now: datetime) -> bytes:
+    """The raw message of one email about one submission, from ``email/<template>.*``."""
     cfg = app.config
     data = _data(submission)
-    to_addr = data["email"]
-    template, subject = template_for(offer, kind, submission, now)
     context = owed(cfg, offer, submission, now) if template not in ("confirm", "waitlist") else {"state": template}
     context.update(links(cfg, offer, submission))
     context["first_name"] = safe_first_name(data.get("first_name"))
@@ -182,34 +180,45 @@ def build_email(app: Flask, offer: Offer, submission: dict[str, Any], kind: str,
         app,
         offer,
         template,
-        to_addr=to_addr,
+        to_addr=data["email"],
         subject=subject,
         context=context,
         unsubscribe_url=context["unsubscribe_url"],
         attachments=attachments,
     )
-    return to_addr, subject, msg.as_bytes()
+    return msg.as_bytes()
 
 
 def queue_email_in(app: Flask, conn: sqlite3.Connection, offer: Offer, submission: dict[str, Any], kind: str, now: datetime) -> int | None:
-    """Build and queue one email in the caller's transaction; None if already queued."""
+    """Queue one email in the caller's transaction; None if this submission already has one of ``kind``.
+
+    Only a small row is written here (address, subject, template): the sender builds the message
+    (templates, .ics: ~15 ms) later, so the submission's write lock is held for microseconds.
+    """
     store: Store = app.extensions["leadmagnet"].store
-    try:
-        to_addr, subject, raw = build_email(app, offer, submission, kind, now)
-    except Exception:
-        # A broken email template must not cost the lead: keep the submission, log loudly.
-        log.exception("could not build the %s email of submission %s (%s); the submission is kept", kind, submission["id"], offer.slug)
-        return None
+    template, subject = template_for(offer, kind, submission, now)
     return store.enqueue_email_in(
         conn,
         submission_id=submission["id"],
         contact_id=submission["contact_id"],
         kind=kind,
-        to_addr=to_addr,
+        to_addr=_data(submission)["email"],
         subject=subject,
-        message=raw,
+        template=template,
         now=now.isoformat(timespec="microseconds"),
     )
+
+
+def render_queued(app: Flask, row: dict[str, Any], now: datetime | None = None) -> bytes:
+    """Build the message of an outbox row queued with a template (called by the sender)."""
+    site = app.extensions["leadmagnet"]
+    submission = site.store.get_submission(row["submission_id"]) if row["submission_id"] else None
+    if submission is None:
+        raise LookupError("its submission no longer exists")
+    page = site.catalog.get(submission["offer_slug"])
+    if page is None:
+        raise LookupError(f"offer {submission['offer_slug']!r} is no longer in the content folder")
+    return build_email(app, page.offer, submission, row["template"], row["subject"], now or datetime.now(UTC))
 
 
 def confirm(app: Flask, offer: Offer, submission_id: int, now: datetime | None = None) -> dict[str, Any] | None:
@@ -227,14 +236,14 @@ def resend_download(app: Flask, offer: Offer, submission: dict[str, Any], now: d
     """Queue a fresh download link to the submission's address (from an expired link's page)."""
     now = now or datetime.now(UTC)
     store: Store = app.extensions["leadmagnet"].store
-    to_addr, subject, raw = build_email(app, offer, submission, "delivery", now)
+    template, subject = template_for(offer, "delivery", submission, now)
     return store.enqueue_email(
         submission_id=submission["id"],
         contact_id=submission["contact_id"],
         kind=f"resend:{now.isoformat(timespec='microseconds')}",
-        to_addr=to_addr,
+        to_addr=_data(submission)["email"],
         subject=subject,
-        message=raw,
+        template=template,
         now=now.isoformat(timespec="microseconds"),
     )
 
@@ -266,7 +275,7 @@ def send_once(app: Flask, now: datetime | None = None) -> mail.SendReport:
     """One pass of ``leadmagnet send``: queue due reminders, then deliver every due email."""
     with app.app_context():
         reminders = queue_reminders(app, now)
-        report = mail.send_due(app.extensions["leadmagnet"].store, app.config, now)
+        report = mail.send_due(app.extensions["leadmagnet"].store, app.config, now, render=lambda row: render_queued(app, row, now))
     report.reminders = reminders
     return report
 

@@ -92,6 +92,10 @@ def compose(
 # -- sending ---------------------------------------------------------------------------------
 
 
+class RenderError(Exception):
+    """A queued email could not be built from its template (a broken theme, a removed offer)."""
+
+
 @dataclass
 class SendReport:
     """What one pass over the outbox did."""
@@ -174,9 +178,13 @@ def send_due(
     now: datetime | None = None,
     limit: int = 100,
     after_claim: Callable[[list[dict[str, Any]]], None] | None = None,
+    render: Callable[[dict[str, Any]], bytes] | None = None,
 ) -> SendReport:
     """Deliver every email due at ``now``; record each attempt. One pass; returns the counts.
 
+    Rows queued with a ``template`` are built by ``render(row)`` first (and kept, so a retry
+    sends the same bytes); a row that cannot be built counts as a failed attempt, retried
+    later like a refused one, so fixing the template lets it go out.
     ``after_claim`` is called with the claimed rows before any is sent (tests use it to stop a
     sender right there, as a crash would).
     """
@@ -189,8 +197,16 @@ def send_due(
     try:
         for row in rows:
             try:
+                if row.get("template"):
+                    if render is None:
+                        raise RenderError(f"no renderer for template {row['template']!r}")
+                    try:
+                        row["message"] = render(row)
+                    except Exception as exc:
+                        raise RenderError(f"could not build the email from template {row['template']!r}: {exc}") from exc
+                    store.save_rendered(row["id"], row["message"])
                 written = transport.deliver(row)
-            except (smtplib.SMTPException, OSError) as exc:
+            except (smtplib.SMTPException, OSError, RenderError) as exc:
                 attempts = row["attempts"] + 1
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 if attempts >= int(cfg["MAIL_MAX_ATTEMPTS"]):

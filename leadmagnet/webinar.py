@@ -70,8 +70,9 @@ def calendar_ics(offer: Offer, submission_id: int, base_url: str, site_name: str
     event.add_component(alarm)
     cal.add_component(event)
     if offer.timezone:
+        # Only the observances around the event: enough for calendars, and a small file.
         start = offer.starts_at.date()
-        cal.add_missing_timezones(first_date=start - timedelta(days=366), last_date=start + timedelta(days=366))
+        cal.add_missing_timezones(first_date=start - timedelta(days=1), last_date=start + timedelta(days=2))
     return cal.to_ical()
 
 

@@ -150,6 +150,7 @@ def test_webinar_seat_is_taken_at_confirmation(make_app, content_dir) -> None:
     client.post("/tiny", data={"email": "first@example.com"})
     client.post("/tiny", data={"email": "second@example.com"})
     db = app.extensions["leadmagnet"].store
+    send_once(app)  # no SMTP configured: written as .eml files
     first_confirm, second_confirm = (re.search(rb"/confirm/([A-Za-z0-9_.-]+)", r["message"]).group(1).decode() for r in db.outbox())
     second = client.post(f"/confirm/{second_confirm}").get_data(as_text=True)
     first = client.post(f"/confirm/{first_confirm}").get_data(as_text=True)
@@ -193,4 +194,12 @@ def test_a_broken_email_template_never_costs_the_lead(make_app, content_dir, tmp
     assert response.status_code == 303
     db = app.extensions["leadmagnet"].store
     assert db.count_submissions("handbook") == 1
-    assert db.outbox() == []
+    report = send_once(app)
+    assert (report.sent, report.retried) == (0, 1)
+    [row] = db.outbox()
+    assert row["status"] == "queued" and "could not build the email from template 'download'" in row["last_error"]
+    # the marketer fixes the template: the retry goes out
+    (theme / "download.txt").write_text("{% autoescape false %}Your link: {{ download_url }}{% endautoescape %}")
+    app.extensions["leadmagnet"].renderer.reset()
+    assert send_once(app, now=datetime.now(UTC) + timedelta(hours=1)).sent == 1
+    assert b"Your link: http://127.0.0.1:5000/download/" in db.outbox()[0]["message"]

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 
 from leadmagnet import webinar
-from leadmagnet.delivery import plan_submission
+from leadmagnet.delivery import plan_submission, send_once
 from tests.conftest import start_live_server
 from tests.delivery_support import JOIN_URL, REPLAY_URL, submit, write_webinar
 
@@ -148,6 +148,7 @@ def test_after_the_end_the_page_offers_the_replay_gated_by_the_form(make_app, co
     assert REPLAY_URL not in html and JOIN_URL not in html
     thanks = _thanks(client, submit(client, "past-replay", "viewer@example.com"))
     assert f'href="{REPLAY_URL}"' in thanks and JOIN_URL not in thanks
+    assert send_once(app).sent == 1  # written as an .eml file: no SMTP configured
     [row] = app.extensions["leadmagnet"].store.outbox()
     assert row["subject"] == "The recording of Webinar past-replay" and REPLAY_URL.encode() in row["message"]
 

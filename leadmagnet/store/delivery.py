@@ -134,16 +134,25 @@ class DeliveryVerbs:
         kind: str,
         to_addr: str,
         subject: str,
-        message: bytes,
         now: str,
+        message: bytes = b"",
+        template: str | None = None,
     ) -> int | None:
-        """Queue one email; None if this submission already has an email of this ``kind``."""
+        """Queue one email; None if this submission already has an email of this ``kind``.
+
+        Either ``message`` is the whole raw message, or ``template`` names the email template the
+        sender renders it from (see :meth:`save_rendered`).
+        """
         cursor = conn.execute(
-            "INSERT INTO outbox (submission_id, contact_id, kind, to_addr, subject, message, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind) DO NOTHING",
-            (submission_id, contact_id, kind, to_addr, subject, message, now, now),
+            "INSERT INTO outbox (submission_id, contact_id, kind, to_addr, subject, message, template, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind) DO NOTHING",
+            (submission_id, contact_id, kind, to_addr, subject, message, template, now, now),
         )
         return cursor.lastrowid if cursor.rowcount else None
+
+    def save_rendered(self, outbox_id: int, message: bytes) -> None:
+        """Keep the message the sender built from the row's template (retries reuse it)."""
+        self.conn.execute("UPDATE outbox SET message = ?, template = NULL WHERE id = ?", (message, outbox_id))  # type: ignore[attr-defined]
 
     def enqueue_email(self, **kwargs: Any) -> int | None:
         """:meth:`enqueue_email_in` in a transaction of its own."""

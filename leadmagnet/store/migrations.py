@@ -171,3 +171,13 @@ def m004_admin(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX contacts_last_seen ON contacts(last_seen, id)")
+
+
+@migrations()
+def m005_outbox_template(db: Database) -> None:
+    """Emails are rendered by the sender, not under the submission's write lock.
+
+    ``template`` names the email template of a queued row whose ``message`` is not built yet
+    (NULL once it is): the submission's transaction then only writes a small row.
+    """
+    db.execute("ALTER TABLE outbox ADD COLUMN template TEXT")
