@@ -17,7 +17,6 @@ Emails never echo what a visitor typed, except the first name with markup and UR
 from __future__ import annotations
 
 import json
-import logging
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -31,8 +30,6 @@ from .offer import Offer
 from .rendering import local_time
 from .store import Store
 from .store.delivery import DELIVERED, PENDING, WAITLISTED, WithinTransaction
-
-log = logging.getLogger(__name__)
 
 FIRST_NAME_MAX = 40
 _TAG_RE = re.compile(r"<[^>]*>?")

@@ -119,7 +119,8 @@ def download(token: str) -> Response:
     except RequestedRangeNotSatisfiable:
         size = path.stat().st_size
         return _private(Response(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"}))
-    current_site().store.record_download(submission_id, utcnow(), range_request=request.range is not None)
+    if request.method == "GET":  # a HEAD (link checkers) downloads nothing
+        current_site().store.record_download(submission_id, utcnow(), range_request=request.range is not None)
     return _private(response)
 
 

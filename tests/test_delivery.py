@@ -203,3 +203,21 @@ def test_a_broken_email_template_never_costs_the_lead(make_app, content_dir, tmp
     app.extensions["leadmagnet"].renderer.reset()
     assert send_once(app, now=datetime.now(UTC) + timedelta(hours=1)).sent == 1
     assert b"Your link: http://127.0.0.1:5000/download/" in db.outbox()[0]["message"]
+
+
+def test_expired_confirmation_link_says_what_to_do_and_confirms_nothing(make_app, content_dir) -> None:
+    import time
+
+    from leadmagnet import tokens
+
+    write_ebook(content_dir, "checked", DATA, extra="double_opt_in: true")
+    app = make_app(RATE_LIMIT="off", DOWNLOAD_TTL=60)
+    client = app.test_client()
+    client.post("/checked", data={"email": "late@example.com"})
+    db = app.extensions["leadmagnet"].store
+    [sid] = [r["id"] for r in db.query("SELECT id FROM submissions")]
+    old = tokens.dump(app.config["SECRET_KEY"], "confirm", [sid], issued_at=time.time() - 120)
+    for response in (client.get(f"/confirm/{old}"), client.post(f"/confirm/{old}")):
+        assert response.status_code == 410
+        assert "This confirmation link has expired" in response.get_data(as_text=True)
+    assert db.get_submission(sid)["status"] == "pending"

@@ -181,3 +181,12 @@ def test_pending_and_spam_submissions_get_no_file(make_app, content_dir) -> None
     [sid] = [r["id"] for r in store.query("SELECT id FROM submissions")]
     token = tokens.dump(app.config["SECRET_KEY"], "download", [sid])
     assert client.get(f"/download/{token}").status_code == 404
+
+
+def test_head_requests_are_answered_but_not_counted(ebook_app, server) -> None:
+    path = _download_path(ebook_app)
+    status, headers, body = _get(server, path, method="HEAD")
+    assert status == 200 and body == b"" and headers["content-length"] == str(len(DATA))
+    store = ebook_app.extensions["leadmagnet"].store
+    [sid] = [r["id"] for r in store.query("SELECT id FROM submissions")]
+    assert store.downloads_of(sid) == []

@@ -69,3 +69,40 @@ def test_register_for_a_webinar_and_download_the_ics(server, page: Page, tmp_pat
     download.save_as(saved)
     [event] = Calendar.from_ical(saved.read_bytes()).walk("VEVENT")
     assert str(event["URL"]) == JOIN_URL and str(event["SUMMARY"]) == "Webinar browser-demo"
+
+
+def test_double_opt_in_and_unsubscribe_buttons(make_app, content_dir, page: Page, tmp_path) -> None:
+    import re
+
+    from leadmagnet.delivery import send_once
+
+    write_ebook(content_dir, "browser-checked", DATA, filename="checked.pdf", extra="double_opt_in: true")
+    app = make_app(RATE_LIMIT="off", MIN_FILL_SECONDS=0)
+    live = start_live_server(app)
+    try:
+        page.goto(f"{live.url}/browser-checked")
+        page.get_by_label("Work email").fill("dora@example.com")
+        page.get_by_role("button", name="Get the free ebook").click()
+        expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+        send_once(app)  # no SMTP configured: the confirmation is written as an .eml file
+        [row] = app.extensions["leadmagnet"].store.outbox()
+        confirm = re.search(rb"/confirm/[A-Za-z0-9_.-]+", row["message"]).group(0).decode()
+        unsubscribe = re.search(rb"/unsubscribe/[A-Za-z0-9_.-]+", row["message"]).group(0).decode()
+
+        page.goto(live.url + confirm)
+        assert axe_violations(page) == []
+        page.get_by_role("button", name="Confirm my email").click()
+        expect(page.locator("h1")).to_have_text("Thank you, you're confirmed")
+        with page.expect_download() as info:
+            page.get_by_role("link", name="Download checked.pdf").click()
+        saved = tmp_path / "checked.pdf"
+        info.value.save_as(saved)
+        assert saved.read_bytes() == DATA
+
+        page.goto(live.url + unsubscribe)
+        assert axe_violations(page) == []
+        page.get_by_role("button", name="Unsubscribe").click()
+        expect(page.locator("h1")).to_have_text("You're unsubscribed")
+        assert app.extensions["leadmagnet"].store.get_contact_by_email("dora@example.com")["unsubscribed_at"]
+    finally:
+        live.stop()
