@@ -7,6 +7,7 @@ dates.
 
 from __future__ import annotations
 
+import gzip
 import re
 import threading
 import urllib.parse
@@ -14,6 +15,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import brotli
 from icalendar import Calendar
 
 from leadmagnet import webinar
@@ -259,3 +261,23 @@ def test_join_url_absent_from_every_public_response(make_app, content_dir) -> No
         assert JOIN_URL not in body and "meet.example.com/j/q1-demo" not in body, response.request.path
         assert REPLAY_URL not in body and "replays/q1-demo" not in body, response.request.path
         assert JOIN_URL not in str(response.headers)
+
+
+def test_join_url_absent_from_the_static_export(make_app, content_dir, instance_dir, tmp_path, cli_runner) -> None:
+    write_webinar(content_dir, "exported-w", _future(), replay=True)
+    write_webinar(content_dir, "exported-past", datetime.now(UTC) - timedelta(hours=3), replay=True)
+    from leadmagnet.cli import cli
+
+    out = tmp_path / "site"
+    result = cli_runner.invoke(cli, ["--content", str(content_dir), "--instance", str(instance_dir), "build", str(out)])
+    assert result.exit_code == 0, result.output
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert any("exported-w" in str(p) for p in files)
+    for path in files:
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        elif path.suffix == ".br":
+            data = brotli.decompress(data)
+        assert JOIN_URL.encode() not in data and REPLAY_URL.encode() not in data, path
+        assert b"meet.example.com/j/q1-demo" not in data, path
