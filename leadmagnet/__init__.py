@@ -54,7 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin.bp)  # /admin: login, dashboard, leads, exports, erasure
     app.register_blueprint(downloads.bp)  # signed downloads, .ics, confirm, unsubscribe
-    capture.init_app(app)  # the form POST, thank-you page, page-view counter, ProxyFix
+    capture.init_app(app)  # the form POST, thank-you page, page-view counter
     app.register_blueprint(beacon.bp)
     errors.register(app)
     headers.register(app)
