@@ -146,7 +146,7 @@ def test_after_the_end_the_page_offers_the_replay_gated_by_the_form(make_app, co
     page = client.get("/past-replay")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Watch the replay" in html and 'form class="lead"' in html and "Send me the replay" in html
+    assert "This webinar has ended: watch the replay" in html and 'form class="lead"' in html and "Send me the replay" in html
     assert REPLAY_URL not in html and JOIN_URL not in html
     thanks = _thanks(client, submit(client, "past-replay", "viewer@example.com"))
     assert f'href="{REPLAY_URL}"' in thanks and JOIN_URL not in thanks
