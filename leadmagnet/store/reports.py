@@ -120,10 +120,13 @@ class ReportVerbs:
                        group_concat(s.tags, char(31)) AS tags, max({STAGE_RANK}) AS stage_rank,
                        count(*) AS submissions, max(s.consent_at) AS consent_at, max(s.id) AS last_submission_id
                 FROM submissions s WHERE {sub_where} GROUP BY s.contact_id
-            ) AS a JOIN contacts c ON c.id = a.contact_id
+            ) AS a CROSS JOIN contacts c ON c.id = a.contact_id
             WHERE {filters.contact_where()}
-            ORDER BY c.id
         """  # noqa: S608 - only our own fragments; values are parameters
+        # Streaming on purpose: CROSS JOIN keeps the grouped submissions as the outer loop, which
+        # SQLite runs as a co-routine over the submissions_contact index, so rows come out one by
+        # one in contact id order. An ORDER BY here made SQLite materialise and sort every row
+        # first (12 s before the first of 1,000,000 rows, against 0.06 s without).
         for row in self.conn.execute(sql, params):  # type: ignore[attr-defined]
             item = dict(row)
             item["offers"] = _offer_list(item["offers"])
