@@ -471,3 +471,37 @@ def test_webinar_time_label(cases_app, starts_at: str, zone: str | None, shown: 
     text = source.read_text().replace("2029-06-01T15:00:00+02:00", starts_at)
     source.write_text(text.replace("duration_minutes:", f"timezone: {zone}\nduration_minutes:") if zone else text)
     assert shown in app.test_client().get("/valid-webinar").get_data(as_text=True)
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class Nesting(HTMLParser):
+    """Checks that every element is closed in order and that ids are unique."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.ids += [v for k, v in attrs if k == "id" and v]
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+            return
+        self.stack.pop()
+
+
+@pytest.mark.parametrize("path", ["/", "/no-such-offer", *[f"/{s}" for s in SAMPLES]])
+def test_pages_are_well_formed_html5(client, path: str) -> None:
+    html = client.get(path).get_data(as_text=True)
+    assert html.startswith("<!doctype html>\n<html lang=")
+    checker = Nesting()
+    checker.feed(html)
+    assert checker.problems == [] and checker.stack == []
+    assert len(checker.ids) == len(set(checker.ids)), sorted(i for i in checker.ids if checker.ids.count(i) > 1)
