@@ -191,7 +191,7 @@ def build(ctx: Context, out_dir: Path, base_url: str | None) -> None:
     if base_url:
         ctx.overrides["BASE_URL"] = base_url.rstrip("/")
     try:
-        report = build_site(ctx.app, out_dir)
+        report = build_site(config.resolve(ctx.overrides), out_dir)
     except BuildError as exc:
         raise click.ClickException(str(exc)) from None
     for problem in report.problems:
@@ -209,20 +209,19 @@ def send(ctx: Context, watch: bool) -> None:
     With no LEADMAGNET_SMTP_HOST, emails are written to instance/outbox/*.eml instead.
     Example: leadmagnet send --watch
     """
-    import time
+    from .delivery import run_sender
 
-    from .delivery import send_once
-
-    app = ctx.app
-    interval = float(app.config["SEND_INTERVAL"])
-    while True:
-        report = send_once(app)
-        click.echo(str(report), err=True)
+    def show(report: Any) -> None:
+        if report.busy or not watch:
+            click.echo(str(report), err=True)
         for path in report.written:
             click.echo(f"wrote {path}")
-        if not watch:
-            sys.exit(1 if report.failed else 0)
-        time.sleep(interval)
+
+    try:
+        report = run_sender(ctx.app, watch=watch, on_pass=show)
+    except KeyboardInterrupt:
+        return
+    sys.exit(1 if report.failed else 0)
 
 
 def _export_filters(fn: Any) -> Any:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -275,6 +277,18 @@ def send_once(app: Flask, now: datetime | None = None) -> mail.SendReport:
         report = mail.send_due(app.extensions["leadmagnet"].store, app.config, now, render=lambda row: render_queued(app, row, now))
     report.reminders = reminders
     return report
+
+
+def run_sender(app: Flask, watch: bool = False, on_pass: Callable[[mail.SendReport], None] | None = None) -> mail.SendReport:
+    """``leadmagnet send``: one :func:`send_once` pass, or (``watch``) one every ``SEND_INTERVAL`` seconds, forever."""
+    interval = float(app.config["SEND_INTERVAL"])
+    while True:
+        report = send_once(app)
+        if on_pass is not None:
+            on_pass(report)
+        if not watch:
+            return report
+        time.sleep(interval)
 
 
 def start_background_sender(app: Flask) -> mail.BackgroundSender:

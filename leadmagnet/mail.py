@@ -106,6 +106,11 @@ class SendReport:
     reminders: int = 0
     written: list[Path] = field(default_factory=list)
 
+    @property
+    def busy(self) -> bool:
+        """Something happened in this pass."""
+        return bool(self.sent or self.retried or self.failed or self.reminders)
+
     def __str__(self) -> str:
         return f"{self.reminders} reminders queued, {self.sent} sent, {self.retried} to retry, {self.failed} failed"
 

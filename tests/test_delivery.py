@@ -221,3 +221,15 @@ def test_expired_confirmation_link_says_what_to_do_and_confirms_nothing(make_app
         assert response.status_code == 410
         assert "This confirmation link has expired" in response.get_data(as_text=True)
     assert db.get_submission(sid)["status"] == "pending"
+
+
+def test_spam_gets_the_check_your_inbox_page_and_nothing_else(make_app, content_dir) -> None:
+    write_ebook(content_dir, "handbook", DATA)
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    response = client.post("/handbook", data={"email": "bot@example.com", "website": "http://spam.example"})  # the honeypot
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Check your inbox" in page and "/download/" not in page
+    db = app.extensions["leadmagnet"].store
+    assert db.count_submissions("handbook", include_spam=True) == 1 and db.outbox() == []

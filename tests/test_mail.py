@@ -225,3 +225,40 @@ def test_the_sender_can_run_inside_the_server_process(make_app, smtp_server) -> 
     finally:
         app.extensions["leadmagnet"].extras["sender"].stop()
     assert not sender._thread.is_alive()
+
+
+def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, instance_dir, tmp_path) -> None:
+    import os
+    import signal
+    from pathlib import Path
+
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS)
+    exe = Path(sys.executable).with_name("leadmagnet")
+    env = {**os.environ, "LEADMAGNET_SEND_INTERVAL": "0.2", "LEADMAGNET_THEMES_DIR": str(tmp_path / "themes")}
+    proc = subprocess.Popen(
+        [str(exe), "--content", str(content_dir), "--instance", str(instance_dir), "send", "--watch"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        outbox = instance_dir / "outbox"
+        for _ in range(300):  # bounded: at most ~30 s
+            if len(list(outbox.glob("*.eml"))) == 1:
+                break
+            time.sleep(0.1)
+        assert len(list(outbox.glob("*.eml"))) == 1
+        submit(client, EBOOK, "bob@example.com", **EBOOK_FIELDS)  # a later email goes out too
+        for _ in range(300):
+            if len(list(outbox.glob("*.eml"))) == 2:
+                break
+            time.sleep(0.1)
+        assert len(list(outbox.glob("*.eml"))) == 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().count("wrote ") == 2
