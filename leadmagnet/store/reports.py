@@ -82,14 +82,14 @@ class Filters:
             params.append(self.until)
         return " AND ".join(where) or "1 = 1", params
 
-    def contact_where(self) -> str:
-        """SQL conditions on contacts ``c`` (and the consent aggregate ``consent_at``)."""
+    def contact_where(self, consent: str = "a.consent_at") -> str:
+        """SQL conditions on contacts ``c`` (and ``consent``: the submission's or aggregate's consent time)."""
         where = []
         if not self.include_unsubscribed:
             where.append("c.unsubscribed_at IS NULL")
         if self.consented_only:
             # Consent ticked on a form, not a double opt-in still waiting for its click, not withdrawn.
-            where.append("consent_at IS NOT NULL AND c.opt_in_status NOT IN ('pending', 'unsubscribed')")
+            where.append(f"{consent} IS NOT NULL AND c.opt_in_status NOT IN ('pending', 'unsubscribed')")
         return " AND ".join(where) or "1 = 1"
 
 
@@ -143,10 +143,9 @@ class ReportVerbs:
                    s.consent_text, s.consent_at, s.utm_source, s.utm_medium, s.utm_campaign, s.utm_term,
                    s.utm_content, s.referrer, s.spam, c.opt_in_status, c.unsubscribed_at
             FROM submissions s JOIN contacts c ON c.id = s.contact_id
-            WHERE {sub_where} AND {filters.contact_where()}
+            WHERE {sub_where} AND {filters.contact_where("s.consent_at")}
             ORDER BY s.id
         """  # noqa: S608 - only our own fragments; values are parameters
-        sql = sql.replace("consent_at IS NOT NULL", "s.consent_at IS NOT NULL")
         for row in self.conn.execute(sql, params):  # type: ignore[attr-defined]
             item = dict(row)
             item["tags"] = json.loads(item["tags"] or "[]")
@@ -157,7 +156,7 @@ class ReportVerbs:
         """How many rows an export with these filters writes (for a progress bar)."""
         sub_where, params = filters.submission_where()
         if kind == "submissions":
-            sql = f"SELECT count(*) FROM submissions s JOIN contacts c ON c.id = s.contact_id WHERE {sub_where} AND {filters.contact_where().replace('consent_at IS', 's.consent_at IS')}"  # noqa: S608
+            sql = f"SELECT count(*) FROM submissions s JOIN contacts c ON c.id = s.contact_id WHERE {sub_where} AND {filters.contact_where('s.consent_at')}"  # noqa: S608
         else:
             sql = (
                 f"SELECT count(*) FROM (SELECT s.contact_id, max(s.consent_at) AS consent_at FROM submissions s"  # noqa: S608
@@ -271,7 +270,7 @@ class ReportVerbs:
         every earlier row). ``filters.search`` matches email, first/last name and company.
         """
         sub_where, params = filters.submission_where()
-        where = [sub_where, filters.contact_where().replace("consent_at IS", "s.consent_at IS")]
+        where = [sub_where, filters.contact_where("s.consent_at")]
         if before_id is not None:
             where.append("s.id < ?")
             params.append(before_id)
