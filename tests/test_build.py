@@ -173,7 +173,7 @@ def test_form_posted_from_an_exported_page_is_captured(make_app, tmp_path: Path,
         from leadmagnet.build import build
 
         app.config["BASE_URL"] = live.url
-        build(app, tmp_path / "out")
+        build(app.config, tmp_path / "out")
         with static_server(tmp_path / "out") as static_url:
             with urllib.request.urlopen(f"{static_url}/seo-checklist", timeout=10) as response:
                 html = response.read().decode()

@@ -83,7 +83,7 @@ def test_the_policy_blocks_injected_inline_script(live_server, page: Page) -> No
 
 def test_exported_page_on_another_server_posts_to_and_beacons_the_live_server(live_server, page: Page, tmp_path) -> None:
     app = live_server.app
-    build(app, tmp_path / "out")  # BASE_URL is the live server's address
+    build(app.config, tmp_path / "out")  # BASE_URL is the live server's address
     with static_server(tmp_path / "out") as static_url:
         console = watch(page)
         beacons: list[str] = []
