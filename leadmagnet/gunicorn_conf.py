@@ -18,7 +18,8 @@ import logging
 import multiprocessing
 import os
 
-bind = os.environ.get("LEADMAGNET_BIND", "127.0.0.1:8000")
+# Behind a reverse proxy on the same machine; pass --bind 0.0.0.0:8000 to listen on every interface.
+bind = "127.0.0.1:8000"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
 worker_class = "gthread"
 threads = 4
@@ -33,7 +34,8 @@ max_requests = 10_000
 max_requests_jitter = 1_000
 # X-Forwarded-Proto from these addresses marks a request as HTTPS (HSTS, secure cookies).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
-accesslog = os.environ.get("LEADMAGNET_ACCESS_LOG") or None
+# No access log by default (the reverse proxy keeps one); --access-logfile - turns it on.
+accesslog = None
 errorlog = "-"
 loglevel = "info"
 
