@@ -30,8 +30,18 @@ class Context:
     @property
     def app(self) -> Flask:
         if self._app is None:
-            self._app = create_app(self.overrides)
+            try:
+                self._app = create_app(self.overrides)
+            except ValueError as exc:  # a bad setting or config file: its message names it
+                raise click.ClickException(str(exc)) from None
         return self._app
+
+    def settings(self) -> dict[str, Any]:
+        """The resolved settings, without building the app; a bad value exits with its message."""
+        try:
+            return config.resolve(self.overrides)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -88,7 +98,7 @@ def check(ctx: Context, strict: bool) -> None:
 
     Example: leadmagnet check --strict
     """
-    settings = config.resolve(ctx.overrides)
+    settings = ctx.settings()
     content_dir = Path(settings["CONTENT_DIR"])
     from .themes import Themes
 
@@ -117,7 +127,7 @@ def new(ctx: Context, offer_type: str, slug: str, force: bool) -> None:
         raise click.BadParameter("use lower-case letters, digits and single hyphens, such as q1-demo", param_hint="SLUG")
     if slug in RESERVED_SLUGS:
         raise click.BadParameter(f"/{slug} is used by leadmagnet itself; pick another slug", param_hint="SLUG")
-    content_dir = Path(config.resolve(ctx.overrides)["CONTENT_DIR"])
+    content_dir = Path(ctx.settings()["CONTENT_DIR"])
     path = content_dir / f"{slug}.md"
     if path.exists() and not force:
         raise click.ClickException(f"{path} already exists; pick another slug or pass --force")

@@ -46,6 +46,11 @@ class Renderer:
         self._cache_version = -1
         self._lock = threading.Lock()
         self.style_hashes: set[str] = set()
+        # Every offer without `theme:` and every error page uses this theme: a typo in the setting
+        # stops the start with a message, instead of a 500 on every page.
+        problem = themes.problem(app.config["DEFAULT_THEME"])
+        if problem:
+            raise ValueError(f"LEADMAGNET_DEFAULT_THEME: {problem}")
 
     # -- environments -----------------------------------------------------------------------
 

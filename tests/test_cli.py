@@ -174,3 +174,18 @@ def test_serve_starts_and_answers_http(tmp_path: Path) -> None:
     assert f"Serving 1 offers from {content} on http://127.0.0.1:{port}/" in output
     assert "content/invalid-yaml.md: front matter is not valid YAML" in output
     assert (tmp_path / "instance" / "leadmagnet.db").is_file()
+
+
+def test_bad_setting_exits_with_a_message_naming_it(cli_runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADMAGNET_INDEX_PAGE", "maybe")
+    for args in (["check"], ["new", "ebook", "x"], ["serve", "--port", "1"]):
+        result = cli_runner.invoke(cli, ["--content", str(tmp_path / "c"), "--instance", str(tmp_path / "i"), *args])
+        assert result.exit_code == 1, args
+        assert "Error: LEADMAGNET_INDEX_PAGE: 'maybe' is not a boolean (use true or false)" in result.output, args
+
+
+def test_broken_config_toml_exits_with_a_message_naming_it(cli_runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "i").mkdir()
+    (tmp_path / "i" / "config.toml").write_text("SITE_NAME = \n")
+    result = cli_runner.invoke(cli, ["--content", str(tmp_path / "c"), "--instance", str(tmp_path / "i"), "check"])
+    assert result.exit_code == 1 and f"Error: {tmp_path / 'i' / 'config.toml'}: " in result.output

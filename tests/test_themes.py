@@ -173,3 +173,17 @@ def test_editing_a_theme_template_shows_on_the_next_request(make_app, content_di
     st = template.stat()
     os.utime(template, (st.st_atime, st.st_mtime + 2))
     assert "TWO" in client.get("/seo-checklist").get_data(as_text=True)
+
+
+def test_missing_default_theme_setting_stops_the_start_with_its_name(make_app) -> None:
+    with pytest.raises(ValueError, match=r"^LEADMAGNET_DEFAULT_THEME: theme 'nope' not found .*; available themes: default$"):
+        make_app(DEFAULT_THEME="nope")
+
+
+def test_serve_with_a_missing_default_theme_exits_with_the_message(cli_runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from leadmagnet.cli import cli
+
+    monkeypatch.setenv("LEADMAGNET_DEFAULT_THEME", "nope")
+    result = cli_runner.invoke(cli, ["--content", str(tmp_path), "--instance", str(tmp_path / "i"), "serve", "--port", "1"])
+    assert result.exit_code != 0
+    assert "LEADMAGNET_DEFAULT_THEME: theme 'nope' not found" in result.output
