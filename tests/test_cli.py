@@ -189,3 +189,12 @@ def test_broken_config_toml_exits_with_a_message_naming_it(cli_runner: CliRunner
     (tmp_path / "i" / "config.toml").write_text("SITE_NAME = \n")
     result = cli_runner.invoke(cli, ["--content", str(tmp_path / "c"), "--instance", str(tmp_path / "i"), "check"])
     assert result.exit_code == 1 and f"Error: {tmp_path / 'i' / 'config.toml'}: " in result.output
+
+
+def test_check_validates_drafts_and_scheduled_offers_too(cli_runner: CliRunner, tmp_path: Path) -> None:
+    content = build_content(tmp_path, "draft", "scheduled")
+    (content / "draft.md").write_text((content / "draft.md").read_text().replace("file: files/guide.pdf", "file: files/missing.pdf"))
+    result = run(cli_runner, "--content", str(content), "--instance", str(tmp_path / "i"), "check")
+    assert result.exit_code == 1
+    assert "content/draft.md: file: 'files/missing.pdf' does not exist under" in result.output
+    assert "1 offers OK, 1 errors, 0 warnings" in result.output
