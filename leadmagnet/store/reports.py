@@ -23,7 +23,7 @@ NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views"}
 @functools.lru_cache(maxsize=4096)
 def _offer_list(joined: str | None) -> tuple[str, ...]:
     """``"b,a"`` -> ``["a", "b"]``. Cached: a million contacts share a handful of combinations."""
-    return tuple(sorted(joined.split(","))) if joined else ()
+    return tuple(sorted(set(joined.split(",")))) if joined else ()  # deduplicated here: DISTINCT costs a b-tree per contact
 
 
 @functools.lru_cache(maxsize=4096)
@@ -116,7 +116,7 @@ class ReportVerbs:
                    c.first_seen, c.last_seen, c.opt_in_status, c.opt_in_at, c.unsubscribed_at,
                    a.offers, a.tags, a.stage_rank, a.submissions, a.consent_at, a.last_submission_id
             FROM (
-                SELECT s.contact_id, group_concat(DISTINCT s.offer_slug) AS offers,
+                SELECT s.contact_id, group_concat(s.offer_slug) AS offers,
                        group_concat(s.tags, char(31)) AS tags, max({STAGE_RANK}) AS stage_rank,
                        count(*) AS submissions, max(s.consent_at) AS consent_at, max(s.id) AS last_submission_id
                 FROM submissions s WHERE {sub_where} GROUP BY s.contact_id
@@ -127,8 +127,12 @@ class ReportVerbs:
         # SQLite runs as a co-routine over the submissions_contact index, so rows come out one by
         # one in contact id order. An ORDER BY here made SQLite materialise and sort every row
         # first (12 s before the first of 1,000,000 rows, against 0.06 s without).
-        for row in self.conn.execute(sql, params):  # type: ignore[attr-defined]
-            item = dict(row)
+        cursor = self.conn.cursor()  # type: ignore[attr-defined]
+        cursor.row_factory = None  # plain tuples: zip with the names is cheaper than sqlite3.Row
+        cursor.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        for values in cursor:
+            item = dict(zip(names, values, strict=True))
             item["offers"] = _offer_list(item["offers"])
             item["tags"] = _tag_list(item.pop("tags"))
             item["stage"] = RANK_STAGE.get(item.pop("stage_rank") or 0)
