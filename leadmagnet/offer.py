@@ -31,7 +31,7 @@ DEFAULT_CTA = {"ebook": "Get the free ebook", "webinar": "Save my seat"}
 # Top-level addresses the site itself answers (or may answer): an offer there would be shadowed.
 RESERVED_SLUGS = frozenset(
     {"admin", "api", "confirm", "download", "downloads", "healthz", "login", "logout", "media", "robots", "sitemap", "static"}
-    | {"thanks", "unsubscribe", "webinar", "ics"}
+    | {"beacon", "calendar", "thanks", "unsubscribe", "webinar", "ics"}
 )
 
 

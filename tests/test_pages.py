@@ -505,3 +505,12 @@ def test_pages_are_well_formed_html5(client, path: str) -> None:
     checker.feed(html)
     assert checker.problems == [] and checker.stack == []
     assert len(checker.ids) == len(set(checker.ids)), sorted(i for i in checker.ids if checker.ids.count(i) > 1)
+
+
+def test_every_address_the_site_answers_is_a_reserved_slug(app) -> None:
+    from leadmagnet.offer import RESERVED_SLUGS, SLUG_RE
+
+    first_segments = {rule.rule.strip("/").split("/")[0] for rule in app.url_map.iter_rules()}
+    routes = {s for s in first_segments if SLUG_RE.match(s)}
+    assert routes, "the site answers /healthz at least"
+    assert routes <= RESERVED_SLUGS, f"add {sorted(routes - RESERVED_SLUGS)} to offer.RESERVED_SLUGS: an offer there would be shadowed"
