@@ -261,6 +261,7 @@ def test_cli_writes_file_and_reports_count(mixed, cli_runner, instance_dir, cont
     result = invoke(cli_runner, instance_dir, content_dir, "-f", "hubspot", "-o", str(out), "--since-last", "hub")
     assert result.exit_code == 0, result.output
     assert "exported 2 contacts" in result.stderr
+    assert "Exporting" not in result.stderr and "\x1b[" not in result.stderr  # no progress bar when not on a terminal
     assert [r["Email"] for r in csv_rows(out.read_text())] == ["ebook@example.com", "webinar@example.com"]
     result = invoke(cli_runner, instance_dir, content_dir, "-f", "hubspot", "-o", str(out), "--since-last", "hub")
     assert "exported 0 contacts" in result.stderr
