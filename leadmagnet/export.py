@@ -249,6 +249,12 @@ def _write_files(
     for tmp, final in temps:
         os.replace(tmp, final)  # atomic on POSIX: a reader sees the old file or the whole new one
         result.files.append(final)
+    if split:
+        # Numbered files left by an earlier, longer export would be imported again by mistake.
+        index = len(temps) + 1
+        while numbered(target, index).exists():
+            numbered(target, index).unlink()
+            index += 1
     _fsync_dir(target.parent)
 
 

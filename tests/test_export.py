@@ -166,6 +166,9 @@ def test_split_writes_numbered_files_each_with_a_header(store, tmp_path) -> None
     tmp_path = tmp_path / "out"
     for i in range(5):
         add(store, f"s{i}@example.com", fields={"last_name": f"L{i}"})
+    tmp_path.mkdir()
+    for stale in ("leads-004.csv", "leads-005.csv"):  # from an earlier, longer export
+        (tmp_path / stale).write_text("old rows\n")
     result = export.export(store, export.ExportRequest(preset="salesforce", split=2), tmp_path / "leads.csv")
     assert [p.name for p in result.files] == ["leads-001.csv", "leads-002.csv", "leads-003.csv"]
     parts = [csv_rows(p.read_text(encoding="utf-8")) for p in result.files]
