@@ -117,3 +117,18 @@ def test_admin_json_download_and_erase(app, people) -> None:
     actions = [row["action"] for row in people.query("SELECT action FROM audit_log ORDER BY id")]
     assert actions[-2:] == ["contact_download", "erase_contact"]
     assert client.get(f"/admin/contacts/{cid}").status_code == 404
+
+
+def test_erasing_the_newest_contact_does_not_make_incremental_exports_skip_a_reused_id(store, tmp_path) -> None:
+    from leadmagnet import export
+
+    for email in ("first@example.com", "newest@example.com"):
+        store.record_submission(offer_slug="growth-playbook", offer_type="ebook", email=email, fields={})
+    export.export(store, export.ExportRequest(kind="submissions", since_last="crm"), tmp_path / "1.csv")
+    erased_id = store.get_contact_by_email("newest@example.com")["id"]
+    store.erase_contact("newest@example.com")
+    sub = store.record_submission(offer_slug="growth-playbook", offer_type="ebook", email="later@example.com", fields={})
+    assert sub["submission"]["id"] == 2 and erased_id  # SQLite reused the erased submission's id
+    result = export.export(store, export.ExportRequest(kind="submissions", since_last="crm"), tmp_path / "2.csv")
+    assert result.rows == 1
+    assert "later@example.com" in (tmp_path / "2.csv").read_text()

@@ -366,6 +366,11 @@ class ReportVerbs:
             ]
             for table, sql, params in steps:
                 deleted[table] = conn.execute(sql, params).rowcount
+            # Submission ids are rowids: once the newest rows are gone, SQLite hands their ids out
+            # again. Pull incremental export cursors back to the newest id still stored, so a new
+            # submission reusing an erased id is not skipped (the erased rows cannot be repeated).
+            newest = conn.execute("SELECT coalesce(max(id), 0) FROM submissions").fetchone()[0]
+            conn.execute("UPDATE export_cursors SET last_id = ? WHERE last_id > ?", (newest, newest))
             needle = email.lower()
             for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
                 if table.startswith(("sqlite_", "_")) or table in NOT_PERSONAL:
