@@ -58,6 +58,8 @@ def log_in(page: Page, url: str) -> None:
 
 def test_admin_journey(live_server, page: Page, seeded, tmp_path) -> None:
     url = live_server.url
+    console_errors: list[str] = []
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
     log_in(page, url)
 
     # Dashboard numbers match the database.
@@ -109,3 +111,4 @@ def test_admin_journey(live_server, page: Page, seeded, tmp_path) -> None:
     expect(page.locator("h1")).to_have_text("Admin log in")
     page.goto(url + "/admin/leads")
     expect(page).to_have_url(url + "/admin/login?next=/admin/leads")
+    assert console_errors == []  # no CSP violation or script error on any admin page
