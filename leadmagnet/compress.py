@@ -125,6 +125,23 @@ class CompressedCache:
         return len(self._data)
 
 
+def for_client(etag: str, body: bytes, accept_encoding: str | None, cache: CompressedCache) -> tuple[bytes, str, str | None]:
+    """The bytes, ETag and ``Content-Encoding`` (None: identity) to send for a cached page.
+
+    For views that already hold their body and its ETag (the landing pages): negotiating here
+    lets the view build its response once, with the right ETag to compare ``If-None-Match``
+    against, instead of :func:`compress_response` rewriting it afterwards.
+    """
+    coding = negotiate(accept_encoding)
+    if coding == "identity" or len(body) < MIN_SIZE:
+        return body, etag, None
+    compressed = cache.get(etag, coding)
+    if compressed is None:
+        compressed = compress(body, coding)
+        cache.put(etag, coding, compressed)
+    return compressed, etag + SUFFIX[coding], coding
+
+
 def compress_response(response: Response, cache: CompressedCache) -> Response:
     """Compress ``response`` in place for the current request when that helps (after_request).
 

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
+from . import compress
 from .content import Catalog
 from .rendering import Rendered, etag_for
 from .site import current_site
@@ -28,11 +29,25 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
     # Hot path: raw header strings and one ETag compare. werkzeug's set_etag, cache_control
     # and make_conditional parse and re-serialise headers on every call (profiled: they cost
     # more than the whole cached page lookup); byte ranges are not needed for pages.
-    cache_control = f"public, max-age={current_app.config['PAGE_MAX_AGE']}"
-    etag = f'"{rendered.etag}"'
-    if rendered.status == 200 and "If-None-Match" in request.headers and request.if_none_match.contains_weak(rendered.etag):
-        return Response(status=304, headers={"ETag": etag, "Cache-Control": cache_control, "Content-Type": content_type})
-    return Response(rendered.body, status=rendered.status, headers={"ETag": etag, "Cache-Control": cache_control, "Content-Type": content_type})
+    # The compressed variant (cached per page version) is chosen here, so that its own ETag is
+    # the one compared and the response is built once.
+    # Proxies and header lookups are resolved once (each costs microseconds on every view).
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    environ = request.environ
+    body, etag, coding = compress.for_client(
+        rendered.etag, rendered.body, environ.get("HTTP_ACCEPT_ENCODING"), app.extensions["leadmagnet.compress"]
+    )
+    headers = {
+        "ETag": f'"{etag}"',
+        "Cache-Control": f"public, max-age={app.config['PAGE_MAX_AGE']}",
+        "Content-Type": content_type,
+        "Vary": "Accept-Encoding",
+    }
+    if rendered.status == 200 and "HTTP_IF_NONE_MATCH" in environ and request.if_none_match.contains_weak(etag):
+        return Response(status=304, headers=headers)
+    if coding:
+        headers["Content-Encoding"] = coding
+    return Response(body, status=rendered.status, headers=headers)
 
 
 def published_page(slug: str):
