@@ -41,7 +41,7 @@ import logging
 import os
 import pickle
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -306,6 +306,7 @@ def write_files(out_dir: Path, files: dict[str, bytes], kept: set[str], old: dic
         if (out_dir / rel).is_file():
             new[rel] = old[rel]
             report.unchanged.append(rel)
+    changed: list[tuple[Path, bytes]] = []
     for rel, data in sorted(files.items()):
         digest = hashlib.sha256(data).hexdigest()
         new[rel] = digest
@@ -313,15 +314,12 @@ def write_files(out_dir: Path, files: dict[str, bytes], kept: set[str], old: dic
         if old.get(rel) == digest and target.is_file():
             report.unchanged.append(rel)
             continue
-        write_atomic(target, data)
-        stale_twins = set(TWINS.values())
-        if is_compressible(MIME_BY_SUFFIX.get(target.suffix)):
-            for coding, suffix in TWINS.items():
-                write_atomic(target.with_name(target.name + suffix), compress(data, coding, best=True))
-                stale_twins.discard(suffix)
-        for suffix in stale_twins:
-            target.with_name(target.name + suffix).unlink(missing_ok=True)
+        changed.append((target, data))
         report.written.append(rel)
+    # zlib, brotli and file writes release the GIL, so threads overlap them on every core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for _ in pool.map(lambda item: write_with_twins(*item), changed):
+            pass
     for rel in sorted(set(old) - set(new)):
         target = out_dir / rel
         if not target.resolve().is_relative_to(out_dir):
@@ -332,6 +330,18 @@ def write_files(out_dir: Path, files: dict[str, bytes], kept: set[str], old: dic
         prune_empty_dirs(target.parent, out_dir)
     manifest = {"generator": "leadmagnet build", "built_at": datetime.now(UTC).isoformat(timespec="seconds"), "files": new}
     write_atomic(out_dir / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+
+
+def write_with_twins(target: Path, data: bytes) -> None:
+    """Write one file and, for text, its ``.gz`` and ``.br`` twins (removing twins it no longer has)."""
+    write_atomic(target, data)
+    stale_twins = set(TWINS.values())
+    if is_compressible(MIME_BY_SUFFIX.get(target.suffix)):
+        for coding, suffix in TWINS.items():
+            write_atomic(target.with_name(target.name + suffix), compress(data, coding, best=True))
+            stale_twins.discard(suffix)
+    for suffix in stale_twins:
+        target.with_name(target.name + suffix).unlink(missing_ok=True)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
