@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from jinja2 import FileSystemBytecodeCache
 
 from . import __version__
 from .compress import compress, is_compressible
@@ -127,7 +128,8 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
     app = render_app(settings)
     themes: Themes = app.extensions["leadmagnet.build.themes"]
     renderer: Renderer = app.extensions["leadmagnet.build.renderer"]
-    cache_path = Path(settings["INSTANCE_DIR"]) / "build-cache" / (hashlib.sha256(str(out_dir).encode()).hexdigest()[:16] + ".pickle")
+    cache_dir = Path(settings["INSTANCE_DIR"]) / "build-cache"
+    cache_path = cache_dir / (hashlib.sha256(str(out_dir).encode()).hexdigest()[:16] + ".pickle")
     cache = read_cache(cache_path)
     catalog = parse_catalog(content_dir, themes, cache.catalog, report)
     render_key = hashlib.sha256(
@@ -138,10 +140,15 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
     # Pages still on disk as the manifest says may be kept without rendering them again.
     present = {rel for rel in manifest if rel.endswith(".html") and (out_dir / rel).is_file()}
 
+    # Compiled templates are kept between builds (Jinja checks each template's source is unchanged).
+    (cache_dir / "templates").mkdir(parents=True, exist_ok=True)
+    bytecode = FileSystemBytecodeCache(str(cache_dir / "templates"))
+    for name in {renderer.theme_for(p.offer).name for p in catalog.pages.values()} | {settings["DEFAULT_THEME"]}:
+        renderer.env(themes.get(name)).bytecode_cache = bytecode
     with app.app_context():
         files, kept, rendered = export_files(app, renderer, themes, catalog, now, previous_pages, present)
     report.problems = catalog.problems
-    report.rendered = len(rendered)
+    report.rendered = len(rendered) - len(kept)
     write_files(out_dir, files, kept, manifest, report)
     write_cache(cache_path, BuildCache(__version__, catalog, render_key, rendered))
     return report
@@ -165,25 +172,26 @@ def themes_folders(themes: Themes, settings: Mapping[str, Any]) -> tuple[Path, .
 
 def parse_catalog(content_dir: Path, themes: Themes, previous: Catalog | None, report: BuildReport) -> Catalog:
     """The catalog, parsing only files changed since ``previous``; a cold parse uses every core."""
+    if previous is not None and previous.content_dir == content_dir:
+        catalog = load_catalog(content_dir, check_theme=themes.problem, previous=previous)
+        before = {path: entry[1] for path, entry in previous.parsed.items()}
+        report.parsed = sum(1 for path, entry in catalog.parsed.items() if entry[1] is None or before.get(path) is not entry[1])
+        return catalog
     sources, assets = _scan(content_dir)
-    reusable = previous.parsed if previous is not None and previous.assets == assets and previous.content_dir == content_dir else {}
-    stale = [path for path, stamp in sources if (hit := reusable.get(path)) is None or hit[0] != stamp]
-    report.parsed = len(stale)
-    if len(stale) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1:
-        parsed = dict(reusable)
+    report.parsed = len(sources)
+    if len(sources) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1:
+        paths = [path for path, _stamp in sources]
         try:
             with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-                results = pool.map(read_file, stale, [content_dir] * len(stale), chunksize=32)
-                stamps = dict(sources)
-                for path, (page, found) in zip(stale, results, strict=True):
-                    parsed[path] = (stamps[path], page, tuple(found))
+                results = list(pool.map(read_file, paths, [content_dir] * len(paths), chunksize=32))
         except (OSError, RuntimeError, pickle.PicklingError) as exc:
             log.warning("parallel parsing failed (%s); parsing in one process", exc)
         else:
-            # load_catalog reuses every entry of `parsed`, so it only assembles the catalog.
-            reusable_catalog = Catalog(content_dir, parsed=parsed, assets=assets)
-            return load_catalog(content_dir, check_theme=themes.problem, previous=reusable_catalog)
-    return load_catalog(content_dir, check_theme=themes.problem, previous=previous if reusable else None)
+            parsed = {path: (stamp, page, tuple(found)) for (path, stamp), (page, found) in zip(sources, results, strict=True)}
+            # load_catalog reuses every entry of `parsed` (same mtime and size), so it only
+            # assembles the catalog: slugs, themes, media owners and problems, as always.
+            return load_catalog(content_dir, check_theme=themes.problem, previous=Catalog(content_dir, parsed=parsed, assets=assets))
+    return load_catalog(content_dir, check_theme=themes.problem)
 
 
 def export_files(

@@ -208,7 +208,10 @@ def build(ctx: Context, out_dir: Path, base_url: str | None) -> None:
         click.echo(f"  {problem}", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"{len(report.written)} files written, {len(report.unchanged)} unchanged, {len(report.removed)} removed in {report.out_dir}")
+    click.echo(
+        f"{len(report.written)} files written, {len(report.unchanged)} unchanged, {len(report.removed)} removed in {report.out_dir}"
+        f" ({report.parsed} offer files parsed, {report.rendered} pages rendered)"
+    )
 
 @cli.command()
 @click.option("--watch", is_flag=True, help="Keep running: check the outbox every LEADMAGNET_SEND_INTERVAL seconds until stopped.")

@@ -112,12 +112,14 @@ def test_second_build_rewrites_only_the_changed_page(cli_runner, built: Path, co
 
     again = run_build(cli_runner, content_dir, instance_dir, built)
     assert again.exit_code == 0 and "0 files written" in again.output, again.output
+    assert "(0 offer files parsed, 0 pages rendered)" in again.output
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
     source = content_dir / "seo-checklist.md"
     source.write_text(source.read_text() + "\nOne more paragraph, added for the rebuild.\n")
     changed = run_build(cli_runner, content_dir, instance_dir, built)
     assert changed.exit_code == 0 and "1 files written" in changed.output, changed.output
+    assert "(1 offer files parsed, 1 pages rendered)" in changed.output
     rewritten = {p.relative_to(built).as_posix() for p, mtime in before.items() if p.stat().st_mtime_ns != mtime}
     assert rewritten == {"seo-checklist.html", "seo-checklist.html.gz", "seo-checklist.html.br"}
     assert b"added for the rebuild" in (built / "seo-checklist.html").read_bytes()
