@@ -141,13 +141,16 @@ class Offer:
         return UTC
 
     def state(self, now: datetime) -> str:
-        """``scheduled`` (before publish_at), ``live``, or ``ended`` (expired, or webinar over)."""
+        """``scheduled`` (before publish_at), ``live``, ``started`` (a webinar under way:
+        registration closed) or ``ended`` (expired, or webinar over)."""
         if self.publish_at and now < self.publish_at:
             return "scheduled"
         if self.expires_at and now >= self.expires_at:
             return "ended"
         if self.type == "webinar" and self.ends_at and now >= self.ends_at:
             return "ended"
+        if self.type == "webinar" and self.starts_at and now >= self.starts_at:
+            return "started"
         return "live"
 
     def is_published(self, now: datetime) -> bool:

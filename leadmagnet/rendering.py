@@ -176,7 +176,7 @@ def json_ld(offer: Offer, canonical: str, image_url: str | None, site_name: str,
                 "price": "0",
                 "priceCurrency": "USD",
                 "url": canonical,
-                "availability": "https://schema.org/SoldOut" if state == "ended" else "https://schema.org/InStock",
+                "availability": "https://schema.org/SoldOut" if state in ("ended", "started") else "https://schema.org/InStock",
             },
             "url": canonical,
         }

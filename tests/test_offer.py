@@ -382,10 +382,12 @@ def test_state_and_publication_follow_the_window(content: Path) -> None:
     assert (offer.state(after), offer.is_published(after)) == ("ended", True)
 
 
-def test_webinar_is_ended_after_its_end_time(content: Path) -> None:
+def test_webinar_is_live_then_started_then_ended(content: Path) -> None:
     offer, _ = parse(content, WEBINAR)
-    assert offer is not None and offer.ends_at is not None
-    assert offer.state(offer.ends_at - timedelta(seconds=1)) == "live"
+    assert offer is not None and offer.starts_at is not None and offer.ends_at is not None
+    assert offer.state(offer.starts_at - timedelta(seconds=1)) == "live"
+    assert offer.state(offer.starts_at) == "started"
+    assert offer.state(offer.ends_at - timedelta(seconds=1)) == "started"
     assert offer.state(offer.ends_at) == "ended"
 
 

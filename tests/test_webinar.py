@@ -139,6 +139,19 @@ def test_registration_closes_when_the_webinar_starts(make_app, content_dir) -> N
     assert submit(client, "upcoming", "early@example.com").status_code == 303
 
 
+def test_while_the_webinar_runs_its_page_says_registration_closed(make_app, content_dir) -> None:
+    write_webinar(content_dir, "running", datetime.now(UTC) - timedelta(minutes=5), duration=60, replay=True)
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    page = client.get("/running")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "This webinar is under way" in html and "registration has closed" in html
+    assert 'form class="lead"' not in html and "lead.js" not in html
+    assert JOIN_URL not in html and REPLAY_URL not in html
+    assert "under way" in client.get("/").get_data(as_text=True)
+
+
 def test_after_the_end_the_page_offers_the_replay_gated_by_the_form(make_app, content_dir) -> None:
     write_webinar(content_dir, "past-replay", datetime.now(UTC) - timedelta(hours=3), duration=60, replay=True)
     app = make_app(RATE_LIMIT="off")
