@@ -1,4 +1,4 @@
-"""Themed error pages (404, 410, 429, 500, 503) with the right status codes.
+"""Themed error pages (400, 401, 403, 404, 405, 410, 413, 429, 500, 503 and any other status) with the right status codes.
 
 Each page links back to the offers. Error pages are rendered with the default theme so that a
 broken offer theme cannot break the error page too.
@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("Bad request", "Your browser sent something we could not read. Go back, check the form and try again."),
+    401: ("Please sign in", "This page needs you to sign in first."),
+    403: ("Not allowed", "You are not allowed to do that. If you followed a link, ask whoever sent it for a new one."),
     404: ("Page not found", "This page does not exist, or the offer is not published."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
     410: ("This offer has ended", "This offer is no longer available."),
@@ -43,7 +45,9 @@ def render_error(status: int, title: str | None = None, message: str | None = No
 def handle_http(exc: HTTPException) -> Response:
     if exc.code is None or exc.code < 400:
         return exc.get_response()
-    response = render_error(exc.code)
+    # A status without our own wording keeps werkzeug's name and description, which are clear too.
+    known = exc.code in MESSAGES
+    response = render_error(exc.code, title=None if known else exc.name, message=None if known else exc.description)
     for key in ("Retry-After", "Allow"):
         original = exc.get_response().headers.get(key)
         if original:

@@ -451,6 +451,24 @@ def test_themed_500_page_links_back_to_the_offers(make_app, caplog: pytest.LogCa
     assert any("unhandled error on GET /boom" in r.getMessage() for r in caplog.records)
 
 
+def test_every_error_status_gets_a_themed_page_with_a_clear_title(make_app) -> None:
+    from flask import abort
+
+    app = make_app()
+
+    @app.get("/needs/<int:code>")
+    def needs(code: int):
+        abort(code)
+
+    client = app.test_client()
+    for code, title in [(401, "Please sign in"), (403, "Not allowed"), (418, "I&#39;m a teapot")]:
+        response = client.get(f"/needs/{code}")
+        html = response.get_data(as_text=True)
+        assert response.status_code == code
+        assert f"<h1>{title}</h1>" in html, html[html.find("<h1") : html.find("<h1") + 80]
+        assert 'href="/"' in html, code
+
+
 def test_405_keeps_allow_header(client) -> None:
     response = client.delete("/growth-playbook")
     assert response.status_code == 405 and "GET" in response.headers["Allow"]
