@@ -130,10 +130,11 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
     renderer: Renderer = app.extensions["leadmagnet.build.renderer"]
     cache_dir = Path(settings["INSTANCE_DIR"]) / "build-cache"
     cache_path = cache_dir / (hashlib.sha256(str(out_dir).encode()).hexdigest()[:16] + ".pickle")
-    cache = read_cache(cache_path)
+    version = code_version()
+    cache = read_cache(cache_path, version)
     catalog = parse_catalog(content_dir, themes, cache.catalog, report)
     render_key = hashlib.sha256(
-        repr(([settings.get(k) for k in RENDER_SETTINGS], signature(*themes_folders(themes, settings)), __version__)).encode()
+        repr(([settings.get(k) for k in RENDER_SETTINGS], signature(*themes_folders(themes, settings)), version)).encode()
     ).hexdigest()
     previous_pages = cache.pages if cache.render_key == render_key else {}
     manifest = read_manifest(out_dir)
@@ -150,8 +151,18 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
     report.problems = catalog.problems
     report.rendered = len(rendered) - len(kept)
     write_files(out_dir, files, kept, manifest, report)
-    write_cache(cache_path, BuildCache(__version__, catalog, render_key, rendered))
+    write_cache(cache_path, BuildCache(version, catalog, render_key, rendered))
     return report
+
+
+def code_version() -> str:
+    """leadmagnet's version plus the mtime and size of its modules: a code change invalidates the cache."""
+    package = Path(__file__).resolve().parent
+    stamps = []
+    for path in sorted(package.rglob("*.py")):
+        st = path.stat()
+        stamps.append((path.relative_to(package).as_posix(), st.st_mtime_ns, st.st_size))
+    return __version__ + "-" + hashlib.sha256(repr(stamps).encode()).hexdigest()[:16]
 
 
 def render_app(settings: Mapping[str, Any]) -> Flask:
@@ -275,7 +286,7 @@ def check_out_dir(out_dir: Path, content_dir: Path) -> None:
         )
 
 
-def read_cache(path: Path) -> BuildCache:
+def read_cache(path: Path, version: str) -> BuildCache:
     """The previous build's cache, or an empty one if it is missing, stale or unreadable."""
     try:
         # Security: the cache lives in the private instance folder, which is trusted as much as
@@ -284,7 +295,7 @@ def read_cache(path: Path) -> BuildCache:
             cache = pickle.load(fh)  # noqa: S301 - see above
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return BuildCache()
-    if not isinstance(cache, BuildCache) or cache.version != __version__:
+    if not isinstance(cache, BuildCache) or cache.version != version:
         return BuildCache()
     return cache
 

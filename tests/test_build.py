@@ -198,3 +198,16 @@ def test_form_posted_from_an_exported_page_is_captured(make_app, tmp_path: Path,
         assert submission["utm_source"] == "cdn"
     finally:
         live.stop()
+
+
+def test_a_theme_change_rerenders_every_page(cli_runner, content_dir: Path, instance_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    themes = tmp_path / "site-themes"
+    (themes / "default" / "static").mkdir(parents=True)
+    monkeypatch.setenv("LEADMAGNET_THEMES_DIR", str(themes))
+    out = tmp_path / "out"
+    assert "(4 offer files parsed, 4 pages rendered)" in run_build(cli_runner, content_dir, instance_dir, out).output
+    (themes / "default" / "static" / "lead.js").write_text("// a site's own lead.js\n")
+    again = run_build(cli_runner, content_dir, instance_dir, out)
+    assert "(0 offer files parsed, 4 pages rendered)" in again.output, again.output
+    new_url = re.search(r'src="/(static/default/[0-9a-f]{10}/lead\.js)"', (out / "growth-playbook.html").read_text()).group(1)
+    assert (out / new_url).read_text() == "// a site's own lead.js\n"
