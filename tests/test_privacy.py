@@ -132,3 +132,33 @@ def test_erasing_the_newest_contact_does_not_make_incremental_exports_skip_a_reu
     result = export.export(store, export.ExportRequest(kind="submissions", since_last="crm"), tmp_path / "2.csv")
     assert result.rows == 1
     assert "later@example.com" in (tmp_path / "2.csv").read_text()
+
+
+def test_erasing_an_address_that_is_part_of_another_leaves_the_other_contacts_alone(store) -> None:
+    for email in ("ada@example.co", "ada@example.com", "bada@example.co", "ada@example.co.uk"):
+        store.record_submission(offer_slug="growth-playbook", offer_type="ebook", email=email, fields={"first_name": "Ada"})
+    store.erase_contact("ada@example.co", actor="test")
+    assert sorted(r["email"] for r in store.query("SELECT email FROM contacts")) == [
+        "ada@example.co.uk",
+        "ada@example.com",
+        "bada@example.co",
+    ]
+    assert store.count_submissions("growth-playbook") == 3
+    assert store.query("PRAGMA foreign_key_check") == []
+
+
+def test_erasing_redacts_a_mention_in_someone_elses_submission_without_deleting_it(store) -> None:
+    store.record_submission(offer_slug="growth-playbook", offer_type="ebook", email="ada@example.org", fields={})
+    bob = store.record_submission(
+        offer_slug="growth-playbook",
+        offer_type="ebook",
+        email="bob@corp.com",
+        fields={},
+        meta={"referrer": "https://mail.example/?fwd=ADA@example.org"},
+    )
+    store.erase_contact("ada@example.org", actor="test")
+    assert everything_mentioning(store, "ada@example.org") == []
+    [kept] = store.query("SELECT id FROM submissions")
+    assert kept["id"] == bob["submission"]["id"]
+    assert store.get_contact_by_email("bob@corp.com") is not None
+    assert "?fwd=[erased]" in json.dumps(store.query("SELECT * FROM submissions"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ STAGE_RANK = "CASE s.stage WHEN 'bofu' THEN 3 WHEN 'mofu' THEN 2 WHEN 'tofu' THE
 RANK_STAGE = {3: "bofu", 2: "mofu", 1: "tofu", 0: None}
 # Tables whose rows never name a contact: their own bookkeeping, and admin users.
 NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views"}
+# Tables erase_contact clears by key: what is left of an address in them belongs to someone else.
+KEYED_TABLES = {"contacts", "submissions", "outbox", "downloads", "email_attempts"}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -338,11 +341,56 @@ class ReportVerbs:
             },
         }
 
+    @staticmethod
+    def _sweep(conn: Any, email: str, deleted: dict[str, int]) -> None:
+        """Remove the address wherever it is still written, without touching anyone else's data.
+
+        The address must appear as a whole token (``ada@example.co`` is not found inside
+        ``ada@example.com`` or ``bada@example.co``). In the tables cleared by key, a leftover
+        mention sits in another person's row (a referrer or campaign naming the erased address):
+        that cell is redacted to ``[erased]``, the row stays. In any other table (a log added
+        later) the row is about the person and is deleted.
+        """
+        token = r"(?<![\w.+-])" + re.escape(email) + r"(?![\w-]|\.\w)"
+        text_re, bytes_re = re.compile(token, re.IGNORECASE), re.compile(token.encode(), re.IGNORECASE)
+        needle = email.lower()
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            if table.startswith(("sqlite_", "_")) or table in NOT_PERSONAL:
+                continue
+            columns = [c[1] for c in conn.execute(f'PRAGMA table_info("{table}")') if (c[2] or "").upper() in ("TEXT", "BLOB", "")]
+            if not columns:
+                continue
+            cond = " OR ".join(f'instr(lower(CAST("{c}" AS TEXT)), ?) > 0' for c in columns)
+            names = ", ".join(f'"{c}"' for c in columns)
+            candidates = conn.execute(f'SELECT rowid, {names} FROM "{table}" WHERE {cond}', [needle] * len(columns)).fetchall()  # noqa: S608
+            for rowid, *values in candidates:
+                changed = {}
+                for column, value in zip(columns, values, strict=True):
+                    if isinstance(value, str):
+                        redacted = text_re.sub("[erased]", value)
+                    elif isinstance(value, bytes):
+                        redacted = bytes_re.sub(b"[erased]", value)
+                    else:
+                        continue
+                    if redacted != value:
+                        changed[column] = redacted
+                if not changed:
+                    continue  # only a longer address that contains this one
+                if table in KEYED_TABLES:
+                    sets = ", ".join(f'"{c}" = ?' for c in changed)
+                    conn.execute(f'UPDATE "{table}" SET {sets} WHERE rowid = ?', [*changed.values(), rowid])  # noqa: S608
+                    key = f"{table} (redacted)"
+                else:
+                    conn.execute(f'DELETE FROM "{table}" WHERE rowid = ?', (rowid,))  # noqa: S608
+                    key = table
+                deleted[key] = deleted.get(key, 0) + 1
+
     def erase_contact(self, email: str, actor: str | None = None) -> dict[str, int] | None:
         """Delete every row that names this contact, outbox included; audit it without personal data.
 
-        Known tables are cleared by key; then every other table's text columns are swept for the
-        address, so a table added later cannot keep a copy. One transaction: all or nothing.
+        Known tables are cleared by key; then every table's text columns are swept for the
+        address (see :meth:`_sweep`), so a table added later cannot keep a copy. One transaction:
+        all or nothing.
         Returns the number of rows deleted per table, or None when no such contact exists.
         """
         deleted: dict[str, int] = {}
@@ -371,17 +419,7 @@ class ReportVerbs:
             # submission reusing an erased id is not skipped (the erased rows cannot be repeated).
             newest = conn.execute("SELECT coalesce(max(id), 0) FROM submissions").fetchone()[0]
             conn.execute("UPDATE export_cursors SET last_id = ? WHERE last_id > ?", (newest, newest))
-            needle = email.lower()
-            for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
-                if table.startswith(("sqlite_", "_")) or table in NOT_PERSONAL:
-                    continue
-                columns = [c[1] for c in conn.execute(f'PRAGMA table_info("{table}")') if (c[2] or "").upper() in ("TEXT", "BLOB", "")]
-                if not columns:
-                    continue
-                cond = " OR ".join(f'instr(lower(CAST("{c}" AS TEXT)), ?) > 0' for c in columns)
-                n = conn.execute(f'DELETE FROM "{table}" WHERE {cond}', [needle] * len(columns)).rowcount  # noqa: S608
-                if n:
-                    deleted[table] = deleted.get(table, 0) + n
+            self._sweep(conn, email, deleted)
             conn.execute(
                 "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
                 (_now(), actor, "erase_contact", json.dumps({"contact_id": cid, "deleted": deleted})),
