@@ -44,6 +44,7 @@ _write_lock = threading.Lock()
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")  # "%zz" or a trailing "%": not form encoding
 UA_CAP = 500
 UTM_FIELDS = forms.UTM_FIELDS
+INBOX_ONLY = "inbox"  # a thank-you token for a repeat under double opt-in: "check your inbox", no links
 
 
 def init_app(app: Flask) -> None:
@@ -122,7 +123,10 @@ def attribution(hidden: dict[str, str]) -> dict[str, str]:
     """
     meta = {name: hidden.get(name, "") for name in (*UTM_FIELDS, "referrer")}
     if not any(meta[name] for name in UTM_FIELDS) and request.referrer:
-        landing = urlsplit(request.referrer)
+        try:
+            landing = urlsplit(request.referrer)
+        except ValueError:  # "http://[oops/...": a malformed header costs the attribution, never the lead
+            return meta
         if landing.netloc == request.host:
             query = dict(parse_qsl(landing.query, keep_blank_values=False, errors="replace"))
             for name in UTM_FIELDS:
@@ -198,7 +202,12 @@ def submit(slug: str) -> Response:
         return render_error(503)
     if reason:
         log.info("submission %s to %s stored as spam: %s", outcome["submission"]["id"], offer.slug, reason)
-    token = tokens.dump(secret, "thanks", outcome["submission"]["id"])
+    payload: Any = outcome["submission"]["id"]
+    if outcome["result"] == "duplicate" and delivery.needs_opt_in(cfg, offer):
+        # Whoever types a confirmed address again must not see its owner's links: "check your
+        # inbox" only. (Without opt-in anyone gets a link for any address, so nothing is hidden.)
+        payload = [payload, INBOX_ONLY]
+    token = tokens.dump(secret, "thanks", payload)
     return redirect(f"/{offer.slug}/thanks/{token}", code=303)
 
 
@@ -227,6 +236,9 @@ def thanks(slug: str, token: str) -> Response:
         submission_id = tokens.load(current_app.config["SECRET_KEY"], "thanks", token)
     except tokens.BadToken:
         abort(404)
+    inbox_only = isinstance(submission_id, list) and len(submission_id) == 2 and submission_id[1] == INBOX_ONLY
+    if inbox_only:
+        submission_id = submission_id[0]
     try:
         submission = site.store.get_submission(int(submission_id))
     except (TypeError, ValueError):
@@ -237,7 +249,7 @@ def thanks(slug: str, token: str) -> Response:
     if submission is None or submission["offer_slug"] != slug:
         abort(404)
     submission["fields"] = json.loads(submission["data"])
-    owed = delivery.owed(current_app.config, page.offer, submission)
+    owed = {"offer": page.offer, "state": "pending"} if inbox_only else delivery.owed(current_app.config, page.offer, submission)
     template = ["full.html"] if owed["state"] == "waitlisted" else templates_for(page.offer, "thank_you")
     html = site.renderer.render(template, page.offer, page=page, submission=submission, thank_you_html=page.thank_you_html, delivery=owed)
     response = Response(html, content_type="text/html; charset=utf-8")

@@ -151,6 +151,13 @@ def test_duplicate_window_zero_keeps_every_submission(make_app) -> None:
     assert app.extensions["leadmagnet"].store.count_submissions("seo-checklist") == 2
 
 
+def test_a_malformed_referer_header_costs_the_attribution_not_the_lead(client, store) -> None:
+    response = client.post("/seo-checklist", data=VALID["seo-checklist"], headers={"Referer": "http://[oops/seo-checklist?utm_source=x"})
+    assert response.status_code == 303
+    [row] = submissions(store)
+    assert row["utm_source"] in ("", None)
+
+
 def test_utm_values_and_referrer_from_the_hidden_fields_are_stored(client, store) -> None:
     client.post(
         "/seo-checklist",

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
+from leadmagnet import delivery
 from leadmagnet.delivery import send_once
 from tests.conftest import start_live_server
 from tests.delivery_support import JOIN_URL, body_text, smtp_server, write_ebook, write_webinar  # noqa: F401
@@ -233,3 +234,21 @@ def test_spam_gets_the_check_your_inbox_page_and_nothing_else(make_app, content_
     assert "Check your inbox" in page and "/download/" not in page
     db = app.extensions["leadmagnet"].store
     assert db.count_submissions("handbook", include_spam=True) == 1 and db.outbox() == []
+
+
+def test_a_repeat_under_double_opt_in_never_shows_the_owners_links(make_app, content_dir) -> None:
+    """Typing someone's confirmed address again gives "check your inbox", not their download link."""
+    write_ebook(content_dir, "guarded", DATA, extra="double_opt_in: true")
+    app = make_app(RATE_LIMIT="off")
+    owner = app.test_client()
+    first = owner.post("/guarded", data={"email": "owner@example.com"})
+    [submission] = app.extensions["leadmagnet"].store.query("SELECT * FROM submissions")
+    assert delivery.confirm(app, app.extensions["leadmagnet"].catalog.get("guarded").offer, submission["id"]) is not None
+    assert "/download/" in owner.get(first.headers["Location"]).get_data(as_text=True)  # the owner's own page
+
+    stranger = app.test_client()
+    repeat = stranger.post("/guarded", data={"email": "owner@example.com"})
+    assert repeat.status_code == 303 and repeat.headers["Location"] != first.headers["Location"]
+    page = stranger.get(repeat.headers["Location"]).get_data(as_text=True)
+    assert "Check your inbox" in page and "/download/" not in page
+    assert app.extensions["leadmagnet"].store.count_submissions("guarded") == 1
