@@ -11,8 +11,10 @@ Settings are read, later winning over earlier: the defaults below, then ``instan
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,14 +88,16 @@ SETTINGS: list[Setting] = [
         2.0,
         "A form filled faster than this (measured in the browser by `lead.js`) is stored as spam. Forms sent without JavaScript are never timed.",
     ),
-    Setting(
-        "CHECK_DELIVERABILITY", False, "Also check that an email address's domain can receive mail (a DNS look-up per submission)."
-    ),
+    Setting("CHECK_DELIVERABILITY", False, "Also check that an email address's domain can receive mail (a DNS look-up per submission)."),
     Setting("MAX_CONTENT_LENGTH", 65536, "Largest form submission accepted, in bytes; larger ones get a 413 page."),
     Setting("VIEW_FLUSH_SECONDS", 10.0, "Seconds between writes of the batched landing-page view counts to the database."),
     # -- delivery (issue 4)
-    Setting("DOWNLOAD_TTL", 604800, "Seconds a download or confirmation link stays valid (default 7 days); an expired link offers a fresh one."),
-    Setting("DOUBLE_OPT_IN", False, "Ask every visitor to confirm their address by email before delivering (an offer's `double_opt_in:` wins)."),
+    Setting(
+        "DOWNLOAD_TTL", 604800, "Seconds a download or confirmation link stays valid (default 7 days); an expired link offers a fresh one."
+    ),
+    Setting(
+        "DOUBLE_OPT_IN", False, "Ask every visitor to confirm their address by email before delivering (an offer's `double_opt_in:` wins)."
+    ),
     Setting("SMTP_HOST", "", "SMTP server for outgoing email. Empty: emails are written as `.eml` files under `instance/outbox/`."),
     Setting("SMTP_PORT", 587, "Port of the SMTP server."),
     Setting("SMTP_USERNAME", "", "SMTP login name (empty: no login)."),
@@ -104,10 +108,16 @@ SETTINGS: list[Setting] = [
     Setting("MAIL_RETRY_SECONDS", 60, "Wait before the first retry of a failed email; doubles after each further failure."),
     Setting("SEND_IN_SERVER", False, "Also run the email sender inside the web server process (instead of `leadmagnet send --watch`)."),
     Setting("SEND_INTERVAL", 10.0, "Seconds between outbox checks of `leadmagnet send --watch` and of the in-server sender."),
-    Setting("REMINDER_MINUTES", 60, "Minutes before a webinar starts when `leadmagnet send` queues a reminder to each registrant (0: none)."),
+    Setting(
+        "REMINDER_MINUTES", 60, "Minutes before a webinar starts when `leadmagnet send` queues a reminder to each registrant (0: none)."
+    ),
     Setting("RESEND_RATE_LIMIT", "3/hour", "Fresh download links a visitor may ask for per submission, from an expired link's page."),
     # -- export and admin (issue 5)
-    Setting("ADMIN_LOGIN_LIMIT", "5/minute", "Admin login attempts allowed per visitor address (and per email), like `5/minute`; `off` disables the limit."),
+    Setting(
+        "ADMIN_LOGIN_LIMIT",
+        "5/minute",
+        "Admin login attempts allowed per visitor address (and per email), like `5/minute`; `off` disables the limit.",
+    ),
     Setting("ADMIN_SESSION_HOURS", 8, "Hours an admin stays logged in without activity before having to log in again."),
 ]
 
@@ -217,18 +227,34 @@ def resolve(overrides: dict[str, Any] | None = None, environ: dict[str, str] | N
     return merged
 
 
+MIN_SECRET_KEY_LENGTH = 32  # characters; a generated key has 64 hex digits
+
+
 def ensure_secret_key(instance_dir: Path) -> str:
-    """Return the install's secret key, creating ``instance/secret_key`` (mode 0600) if needed."""
+    """Return the install's secret key, creating ``instance/secret_key`` (mode 0600) if needed.
+
+    Workers starting at once race here. The key is written whole to a private temporary file and
+    then hard-linked into place (``os.link`` fails if the name exists), so a reader never sees a
+    half-written file, and every worker ends up with the one key that won. An empty or short key
+    is refused: tokens signed with it could be forged.
+    """
     instance_dir.mkdir(parents=True, exist_ok=True)
     path = instance_dir / "secret_key"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    key = secrets.token_hex(32)
-    # O_EXCL: two workers starting at once must not both write (and disagree on) the key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key + "\n")
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=instance_dir)  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(FileExistsError):  # another worker won: use its key
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ValueError(
+            f"{path}: the secret key is empty or shorter than {MIN_SECRET_KEY_LENGTH} characters; "
+            "delete the file to have a new one generated (links already sent stop working), or write a long random key into it"
+        )
     return key

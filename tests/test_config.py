@@ -117,3 +117,24 @@ def test_explicit_missing_content_folder_is_not_replaced(tmp_path: Path) -> None
     app = create_app({"INSTANCE_DIR": str(tmp_path / "i"), "CONTENT_DIR": str(tmp_path / "none")})
     assert app.test_client().get("/growth-playbook").status_code == 404
     assert app.test_client().get("/healthz").status_code == 503
+
+
+def test_workers_starting_at_once_all_get_the_same_whole_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from leadmagnet.config import ensure_secret_key
+
+    for attempt in range(20):
+        folder = tmp_path / str(attempt)
+        with ThreadPoolExecutor(8) as pool:
+            keys = set(pool.map(ensure_secret_key, [folder] * 8))
+        assert len(keys) == 1 and len(keys.pop()) == 64
+        assert [p.name for p in folder.iterdir()] == ["secret_key"]  # no temporary file left
+
+
+def test_an_empty_secret_key_file_is_refused_not_used(tmp_path: Path) -> None:
+    from leadmagnet.config import ensure_secret_key
+
+    (tmp_path / "secret_key").write_text("\n")
+    with pytest.raises(ValueError, match="secret_key: the secret key is empty"):
+        ensure_secret_key(tmp_path)
