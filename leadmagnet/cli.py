@@ -319,7 +319,8 @@ def export_command(ctx: Context, preset: str, output: str, kind: str, out: Path 
             from rich.progress import Progress
 
             after_id = store.get_export_cursor(since_last) if since_last else 0
-            total = store.count_export_rows(kind, replace(filters, after_id=after_id))
+            confirmed_after = store.get_export_cursor_time(since_last) if since_last else None
+            total = store.count_export_rows(kind, replace(filters, after_id=after_id, confirmed_after=confirmed_after))
             with Progress(transient=True) as progress:
                 task = progress.add_task("Exporting", total=total)
                 result = exporting.export(store, request, out, site_presets, on_row=lambda n: progress.update(task, completed=n) if n % 1000 == 0 else None)

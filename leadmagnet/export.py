@@ -167,8 +167,13 @@ def export(
     """
     preset = resolve_preset(request, site_presets)
     filters = request.filters
+    as_of = store.now()  # before any row is read: a confirmation after this comes next run
     if request.since_last:
-        filters = replace(filters, after_id=max(filters.after_id, store.get_export_cursor(request.since_last)))
+        filters = replace(
+            filters,
+            after_id=max(filters.after_id, store.get_export_cursor(request.since_last)),
+            confirmed_after=store.get_export_cursor_time(request.since_last),
+        )
     request = replace(request, filters=filters)
     split = preset.split if request.split is None else request.split
     if split and not isinstance(out, Path):
@@ -190,7 +195,7 @@ def export(
         write_rows(preset, rows, out, request.output, count, header=True)
         out.flush()
     if request.since_last and result.cursor:
-        store.save_export_cursor(request.since_last, result.cursor)
+        store.save_export_cursor(request.since_last, result.cursor, as_of=as_of)
     return result
 
 

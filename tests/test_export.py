@@ -16,6 +16,7 @@ import pytest
 
 from leadmagnet import crm, export
 from leadmagnet.cli import cli
+from leadmagnet.store import utcnow
 from leadmagnet.store.reports import Filters
 
 PAYLOADS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@SUM(1)", "\tTAB", "\rCR", '=HYPERLINK("http://x","y")']
@@ -279,3 +280,26 @@ def test_export_streams_rows_from_a_cursor(store) -> None:
     assert not isinstance(rows, list)
     assert next(rows)["email"] == "g0@example.com"
     assert Path(store.path).exists()
+
+
+@pytest.mark.parametrize("kind", ["contacts", "submissions"])
+def test_incremental_consented_export_picks_up_a_contact_who_confirms_later(store, kind) -> None:
+    """Pending double opt-in is left out of --consented-only; once confirmed, the next run has it."""
+    pending = store.record_submission(
+        offer_slug="growth-playbook",
+        offer_type="ebook",
+        email="a@example.com",
+        fields={},
+        consent_text="yes",
+        status="pending",
+        within=lambda conn, sub: store.mark_opt_in_pending_in(conn, sub["contact_id"]),
+    )
+    add(store, "b@example.com", consent_text="yes")
+
+    def emails() -> list[str]:
+        return [r["email"] for r in csv_rows(run(store, kind=kind, filters=Filters(consented_only=True), since_last="mc"))]
+
+    assert emails() == ["b@example.com"]
+    assert store.confirm_opt_in(pending["submission"]["id"], utcnow()) is not None
+    assert emails() == ["a@example.com"]
+    assert emails() == []  # and not repeated afterwards

@@ -48,7 +48,10 @@ class Filters:
     """Which submissions count: the same filters for CLI exports, admin exports and the leads list.
 
     ``since``/``until`` are ISO 8601 times compared with the submission's ``created_at``;
-    ``after_id`` is an incremental export's cursor (only submissions with a larger id).
+    ``after_id`` is an incremental export's cursor (only submissions with a larger id);
+    ``confirmed_after`` (the time of the previous incremental run) also brings back submissions
+    confirmed by double opt-in since then: their contact changed, and a ``--consented-only``
+    export left them out while they were pending.
     """
 
     offers: tuple[str, ...] = ()
@@ -59,6 +62,7 @@ class Filters:
     include_unsubscribed: bool = False
     consented_only: bool = False
     after_id: int = 0
+    confirmed_after: str | None = None
     search: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -66,7 +70,10 @@ class Filters:
         """SQL conditions on submissions ``alias`` and their parameters."""
         where: list[str] = []
         params: list[Any] = []
-        if with_cursor:
+        if with_cursor and self.confirmed_after:
+            where.append(f"({alias}.id > ? OR {alias}.confirmed_at > ?)")
+            params += [self.after_id, self.confirmed_after]
+        elif with_cursor:
             where.append(f"{alias}.id > ?")
             params.append(self.after_id)
         if not self.include_spam:
@@ -110,7 +117,7 @@ class ReportVerbs:
         row still sums up every matching submission: a CRM update must not forget older offers.
         """
         sub_where, params = filters.submission_where(with_cursor=False)
-        if filters.after_id:
+        if filters.after_id or filters.confirmed_after:
             newer, newer_params = filters.submission_where("n")
             sub_where += f" AND s.contact_id IN (SELECT n.contact_id FROM submissions n WHERE {newer})"  # noqa: S608 - our fragments
             params += newer_params
@@ -176,14 +183,28 @@ class ReportVerbs:
         row = self.conn.execute("SELECT last_id FROM export_cursors WHERE name = ?", (name,)).fetchone()  # type: ignore[attr-defined]
         return int(row[0]) if row else 0
 
-    def save_export_cursor(self, name: str, last_id: int) -> None:
-        """Remember ``last_id`` for ``name``; called only once the export file is safely on disk."""
+    def get_export_cursor_time(self, name: str) -> str | None:
+        """When the rows of incremental export ``name``'s last run were read (None if never run)."""
+        row = self.conn.execute("SELECT updated_at FROM export_cursors WHERE name = ?", (name,)).fetchone()  # type: ignore[attr-defined]
+        return row[0] if row else None
+
+    def save_export_cursor(self, name: str, last_id: int, as_of: str | None = None) -> None:
+        """Remember ``last_id`` and ``as_of`` (when the rows were read) for ``name``.
+
+        Called only once the export file is safely on disk. ``updated_at`` holds ``as_of``: the
+        next run also exports submissions confirmed after it.
+        """
         with self.transaction() as conn:  # type: ignore[attr-defined]
             conn.execute(
                 "INSERT INTO export_cursors (name, last_id, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET last_id = max(last_id, excluded.last_id), updated_at = excluded.updated_at",
-                (name, last_id, _now()),
+                (name, last_id, as_of or _now()),
             )
+
+    @staticmethod
+    def now() -> str:
+        """The store's timestamp format (ISO 8601 UTC, microseconds), for ``as_of``."""
+        return _now()
 
     def max_submission_id(self) -> int:
         return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM submissions").fetchone()[0])  # type: ignore[attr-defined]
