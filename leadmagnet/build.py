@@ -266,7 +266,7 @@ def export_files(
                 continue
             for file in sorted(static.rglob("*")):
                 rel = file.relative_to(static).as_posix()
-                if file.is_file() and rel not in seen and not any(part.startswith(".") for part in file.parts):
+                if file.is_file() and rel not in seen and not any(part.startswith(".") for part in file.relative_to(static).parts):
                     seen.add(rel)
                     resolved = theme.static_file(rel)
                     if resolved is not None:

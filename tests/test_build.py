@@ -211,3 +211,22 @@ def test_a_theme_change_rerenders_every_page(cli_runner, content_dir: Path, inst
     assert "(0 offer files parsed, 4 pages rendered)" in again.output, again.output
     new_url = re.search(r'src="/(static/default/[0-9a-f]{10}/lead\.js)"', (out / "growth-playbook.html").read_text()).group(1)
     assert (out / new_url).read_text() == "// a site's own lead.js\n"
+
+
+def test_theme_files_are_exported_when_the_themes_live_under_a_dot_folder(cli_runner, tmp_path: Path) -> None:
+    """A wheel installed in .venv/ keeps its bundled theme under a dot-folder: its files still ship."""
+    import shutil
+
+    site = tmp_path / ".site"
+    shutil.copytree(Path(__file__).parent.parent / "content", site / "content")
+    (site / "themes" / "brand" / "static").mkdir(parents=True)
+    (site / "themes" / "brand" / "static" / "brand.css").write_text("h1{color:#123}")
+    (site / "themes" / "brand" / "static" / ".hidden").write_text("not shipped")
+    (site / "themes" / "brand" / "theme.toml").write_text('extends = "default"\n')
+    args = ["--content", str(site / "content"), "--instance", str(site / "instance"), "build", "--base-url", BASE, str(tmp_path / "out")]
+    result = cli_runner.invoke(cli, args, env={"LEADMAGNET_THEMES_DIR": str(site / "themes"), "LEADMAGNET_DEFAULT_THEME": "brand"})
+    assert result.exit_code == 0, result.output
+    names = [p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert any(n.startswith("static/brand/") and n.endswith("/brand.css") for n in names)
+    assert any(n.endswith("/lead.js") for n in names)  # the default theme's files, through the chain
+    assert not any(n.endswith(".hidden") for n in names)
