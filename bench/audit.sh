@@ -154,6 +154,7 @@ for i, label in enumerate(labels):
                         detail = " / ".join(str(it.get("description") or it.get("url") or "")[:120] for it in items[:3])
                         failures.append(f"{label}: {key}: {audit['title']} ({audit['score']})" + (f" [{detail}]" if detail else ""))
     text = ", ".join(f"{k} {v:.2f}" if v is not None else f"{k} n/a" for k, v in scores.items()) or "lighthouse failed"
+    text += f" (median of {len(runs)} runs)"
     worst = min((v for v in scores.values() if v is not None), default=0.0)
     rows.append({
         "figure": f"{label}: Lighthouse mobile (performance, accessibility, best practices, SEO) and Nu HTML errors",
