@@ -84,6 +84,18 @@ def _submission_and_offer(submission_id: int) -> tuple[dict[str, Any], Offer]:
     return submission, page.offer
 
 
+def _delivered(purpose: str, token: str, offer_type: str) -> tuple[int, dict[str, Any], Offer]:
+    """The delivered submission of an ``offer_type`` offer that a non-expiring token names; else 404."""
+    try:
+        submission_id = _load(purpose, token, None)
+    except tokens.BadToken:
+        abort(404)
+    submission, offer = _submission_and_offer(submission_id)
+    if offer.type != offer_type or submission["status"] != DELIVERED:
+        abort(404)
+    return submission_id, submission, offer
+
+
 def _ttl() -> int:
     return int(current_app.config["DOWNLOAD_TTL"])
 
@@ -127,13 +139,7 @@ def download(token: str) -> Response:
 @bp.post("/download/<token>/renew")
 def renew(token: str) -> Response:
     """Email a fresh download link to the submission's own address (rate limited)."""
-    try:
-        submission_id = _load("download", token, None)
-    except tokens.BadToken:
-        abort(404)
-    submission, offer = _submission_and_offer(submission_id)
-    if offer.type != "ebook" or submission["status"] != DELIVERED:
-        abort(404)
+    submission_id, submission, offer = _delivered("download", token, "ebook")
     allowed, retry_after = throttle.hit(f"resend:{submission_id}", current_app.config["RESEND_RATE_LIMIT"])
     if not allowed:
         response = _page(
@@ -148,13 +154,7 @@ def renew(token: str) -> Response:
 @bp.get("/calendar/<token>.ics")
 def calendar(token: str) -> Response:
     """The registration's calendar file (no expiry: it is only useful until the webinar)."""
-    try:
-        submission_id = _load("calendar", token, None)
-    except tokens.BadToken:
-        abort(404)
-    submission, offer = _submission_and_offer(submission_id)
-    if offer.type != "webinar" or submission["status"] != DELIVERED:
-        abort(404)
+    submission_id, _submission, offer = _delivered("calendar", token, "webinar")
     cfg = current_app.config
     body = webinar.calendar_ics(offer, submission_id, cfg["BASE_URL"], cfg["SITE_NAME"])
     response = Response(body, content_type="text/calendar; charset=utf-8; method=PUBLISH")
