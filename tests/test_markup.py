@@ -83,3 +83,41 @@ def test_resolve_relative_strips_query_and_fragment() -> None:
 def test_typography_and_raw_html_are_the_marketer_s_choice() -> None:
     html = render('"Quoted" -- and <span class="x">raw</span>').html
     assert "&ldquo;Quoted&rdquo;" in html and '<span class="x">raw</span>' in html
+
+
+SMARTY_SAMPLES = [
+    "He said \"hi\" -- then 'left'... in the '90s --- or not.",
+    "```\n'code' -- stays...\n```\n\nInline `'code' --` too; don't \\\"escape\\\" me.",
+    "Notes[^a] and more[^b].\n\n[^a]: 'One' -- first.\n[^b]: \"Two\"...",
+    "<b>'raw'</b> \"quoted\" & <em>it's</em>",
+    "![a 'b'](img/x.png \"t\") and [link 'x'](https://example.com \"It's\")",
+    '| \'a\' | "b" |\n|---|---|\n| c -- d | e... |\n\n> "Quote" -- someone',
+    "No quotes, no dashes, no ellipsis here.\n\n- one\n- two",
+]
+
+
+def stock(text: str, base: str) -> tuple[str, set[str]]:
+    """What Python-Markdown's own smarty extension makes of ``text``, in a fresh converter."""
+    import markdown
+
+    from leadmagnet import markup
+
+    ext = markup._ImageExtension()
+    md = markdown.Markdown(extensions=[*markup.EXTENSIONS, ext], output_format="html")
+    images: set[str] = set()
+    assert ext.resolver is not None
+    ext.resolver.base, ext.resolver.images = base, images
+    return md.convert(text), images
+
+
+@pytest.mark.parametrize("text", [*SMARTY_SAMPLES, *(p.read_text().split("---\n", 2)[-1] for p in sorted(CASES.glob("*.md")))])
+def test_output_is_python_markdown_s_own_smarty_output(text: str) -> None:
+    rendered = render(text, "sub")
+    assert (rendered.html, rendered.images) == stock(text, "sub")
+
+
+def test_a_reused_converter_renders_like_a_fresh_one() -> None:
+    # Footnotes, stashed HTML and images from one pitch must not leak into the next.
+    for text in [*SMARTY_SAMPLES, *SMARTY_SAMPLES[::-1]]:
+        rendered = render(text, "")
+        assert (rendered.html, rendered.images) == stock(text, "")
