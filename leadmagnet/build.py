@@ -28,9 +28,10 @@ Builds are incremental, at three levels:
    part of the site are deleted. Files the build did not write are never touched: a non-empty
    ``OUT_DIR`` without a manifest is refused instead of mixed into.
 
-A cold build parses the offer files in parallel, one process per core. Everything is rendered
-before the first file is written (as in Pelican), so a build that fails leaves the previous
-export whole.
+A cold build parses the offer files and renders the pages in parallel, one process per core
+(forked, so the workers share the parsed catalog and the app without pickling them). Everything
+is rendered before the first file is written (as in Pelican), so a build that fails leaves the
+previous export whole.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import pickle
 from collections.abc import Mapping
@@ -65,7 +67,7 @@ TWINS = {"gzip": ".gz", "br": ".br"}
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 # Settings that change what a page looks like; a change re-renders every page.
 RENDER_SETTINGS = ("BASE_URL", "SITE_NAME", "DEFAULT_THEME", "INDEX_PAGE", "THEMES_DIR", "PAGE_MAX_AGE")
-# Below this many changed files, parsing in one process beats starting a pool.
+# Below this many files to parse or pages to render, one process beats starting a pool.
 PARALLEL_MIN = 64
 MIME_BY_SUFFIX = {
     ".html": "text/html",
@@ -147,10 +149,10 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
     for name in {renderer.theme_for(p.offer).name for p in catalog.pages.values()} | {settings["DEFAULT_THEME"]}:
         renderer.env(themes.get(name)).bytecode_cache = bytecode
     with app.app_context():
-        files, kept, rendered = export_files(app, renderer, themes, catalog, now, previous_pages, present)
+        files, kept, rendered, twins = export_files(app, renderer, themes, catalog, now, previous_pages, present, manifest)
     report.problems = catalog.problems
     report.rendered = len(rendered) - len(kept)
-    write_files(out_dir, files, kept, manifest, report)
+    write_files(out_dir, files, kept, manifest, report, twins)
     write_cache(cache_path, BuildCache(version, catalog, render_key, rendered))
     return report
 
@@ -213,17 +215,20 @@ def export_files(
     now: datetime,
     previous_pages: dict[str, tuple[Page, str, str]],
     present: set[str],
-) -> tuple[dict[str, bytes], set[str], dict[str, tuple[Page, str, str]]]:
+    manifest: Mapping[str, str] | None = None,
+) -> tuple[dict[str, bytes], set[str], dict[str, tuple[Page, str, str]], dict[str, dict[str, bytes]]]:
     """Every file of the export rendered in memory, by path relative to OUT_DIR.
 
     Returns the new files, the paths kept as they are (an unchanged page that was not rendered
-    again), and what was rendered per slug for the next build's cache.
+    again), what was rendered per slug for the next build's cache, and the twins of the pages
+    already compressed (by path; ``manifest`` says which pages changed and need them).
     """
     cfg = app.config
     files: dict[str, bytes] = {}
     kept: set[str] = set()
     rendered: dict[str, tuple[Page, str, str]] = {}
     published = [p for p in catalog.pages.values() if p.offer.is_published(now)]
+    to_render: list[str] = []
     for page in published:
         slug = page.offer.slug
         state = page.offer.state(now)
@@ -235,8 +240,11 @@ def export_files(
         if before is not None and before[0] is page and before[1] == state and name in present:
             kept.add(name)  # same parsed offer, same state, same theme and settings: same bytes
         else:
-            files[name] = renderer.offer_page(catalog, page, now).body
+            to_render.append(slug)
         rendered[slug] = (page, state, name)
+    bodies, twins = render_pages(app, renderer, catalog, to_render, now, manifest or {})
+    for slug, body in zip(to_render, bodies, strict=True):
+        files[f"{slug}.html"] = body
     if cfg["INDEX_PAGE"]:
         offers = sorted((p.offer for p in published), key=lambda o: (o.type, o.title))
         files["index.html"] = renderer.render("index.html", offers=offers, canonical=cfg["BASE_URL"] + "/", now=now).encode()
@@ -271,7 +279,53 @@ def export_files(
                     resolved = theme.static_file(rel)
                     if resolved is not None:
                         files[f"static/{name}/{theme.fingerprint(rel)}/{rel}"] = resolved.read_bytes()
-    return files, kept, rendered
+    return files, kept, rendered, twins
+
+
+def render_pages(
+    app: Flask, renderer: Renderer, catalog: Catalog, slugs: list[str], now: datetime, old: Mapping[str, str]
+) -> tuple[list[bytes], dict[str, dict[str, bytes]]]:
+    """The offer pages of ``slugs``, in order, and the twins of those already compressed.
+
+    Many pages are rendered on every core, by forked workers that also compress each page whose
+    bytes differ from ``old`` (the previous manifest): compressing is the other half of the work
+    per page. Few pages are rendered here, and :func:`write_files` compresses them.
+    """
+    global _forked
+    if len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        workers = os.cpu_count() or 1
+        size = -(-len(slugs) // (workers * 4))  # a few chunks per worker evens out the load
+        chunks = [slugs[i : i + size] for i in range(0, len(slugs), size)]
+        # Forked workers inherit this (the app, its templates and the catalog): nothing to pickle
+        # but the slugs there and the bytes back.
+        _forked = (app, renderer, catalog, now, old)
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                done = [item for items in pool.map(_render_chunk, chunks) for item in items]
+        except Exception as exc:
+            log.warning("parallel rendering failed (%s); rendering in one process", exc)
+        else:
+            twins = {f"{slug}.html": packed for slug, (_body, packed) in zip(slugs, done, strict=True) if packed}
+            return [body for body, _packed in done], twins
+        finally:
+            _forked = None
+    return [renderer.offer_page(catalog, catalog.pages[slug], now).body for slug in slugs], {}
+
+
+# What forked render workers need, set by render_pages for the life of its pool.
+_forked: tuple[Flask, Renderer, Catalog, datetime, Mapping[str, str]] | None = None
+
+
+def _render_chunk(slugs: list[str]) -> list[tuple[bytes, dict[str, bytes] | None]]:
+    assert _forked is not None, "render workers must be forked from render_pages"
+    app, renderer, catalog, now, old = _forked
+    done = []
+    with app.app_context():
+        for slug in slugs:
+            body = renderer.offer_page(catalog, catalog.pages[slug], now).body
+            changed = old.get(f"{slug}.html") != hashlib.sha256(body).hexdigest()
+            done.append((body, compress_twins(body) if changed else None))
+    return done
 
 
 def check_out_dir(out_dir: Path, content_dir: Path) -> None:
@@ -317,15 +371,22 @@ def read_manifest(out_dir: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
 
 
-def write_files(out_dir: Path, files: dict[str, bytes], kept: set[str], old: dict[str, str], report: BuildReport) -> None:
-    """Write changed files (and twins), delete stale ones, then the manifest."""
+def write_files(
+    out_dir: Path,
+    files: dict[str, bytes],
+    kept: set[str],
+    old: dict[str, str],
+    report: BuildReport,
+    twins: Mapping[str, dict[str, bytes]] | None = None,
+) -> None:
+    """Write changed files (and twins, compressing those not in ``twins``), delete stale ones, then the manifest."""
     new: dict[str, str] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
     for rel in sorted(kept):
         if (out_dir / rel).is_file():
             new[rel] = old[rel]
             report.unchanged.append(rel)
-    changed: list[tuple[Path, bytes]] = []
+    changed: list[tuple[Path, bytes, dict[str, bytes] | None]] = []
     for rel, data in sorted(files.items()):
         digest = hashlib.sha256(data).hexdigest()
         new[rel] = digest
@@ -333,8 +394,10 @@ def write_files(out_dir: Path, files: dict[str, bytes], kept: set[str], old: dic
         if old.get(rel) == digest and target.is_file():
             report.unchanged.append(rel)
             continue
-        changed.append((target, data))
+        changed.append((target, data, (twins or {}).get(rel)))
         report.written.append(rel)
+    for folder in sorted({target.parent for target, _data, _twins in changed}):
+        folder.mkdir(parents=True, exist_ok=True)
     # zlib, brotli and file writes release the GIL, so threads overlap them on every core.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for _ in pool.map(lambda item: write_with_twins(*item), changed):
@@ -351,24 +414,40 @@ def write_files(out_dir: Path, files: dict[str, bytes], kept: set[str], old: dic
     write_atomic(out_dir / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
 
 
-def write_with_twins(target: Path, data: bytes) -> None:
-    """Write one file and, for text, its ``.gz`` and ``.br`` twins (removing twins it no longer has)."""
-    write_atomic(target, data)
+def write_with_twins(target: Path, data: bytes, twins: dict[str, bytes] | None = None) -> None:
+    """Write one file and, for text, its ``.gz`` and ``.br`` twins (removing twins it no longer has).
+
+    ``twins`` are the twins already compressed, by suffix. The folder exists already (made by
+    :func:`write_files`): this runs a thousand times a build.
+    """
+    folder, name = os.path.split(target)
+    replace_file(folder, name, data)
     stale_twins = set(TWINS.values())
     if is_compressible(MIME_BY_SUFFIX.get(target.suffix)):
-        for coding, suffix in TWINS.items():
-            write_atomic(target.with_name(target.name + suffix), compress(data, coding, best=True))
+        for suffix, packed in (twins or compress_twins(data)).items():
+            replace_file(folder, name + suffix, packed)
             stale_twins.discard(suffix)
     for suffix in stale_twins:
         target.with_name(target.name + suffix).unlink(missing_ok=True)
 
 
+def compress_twins(data: bytes) -> dict[str, bytes]:
+    """The ``.gz`` and ``.br`` twins of a text file, compressed as hard as a build affords."""
+    return {suffix: compress(data, coding, best=True) for coding, suffix in TWINS.items()}
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary file and rename, so a server never sends a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    replace_file(str(path.parent), path.name, data)
+
+
+def replace_file(folder: str, name: str, data: bytes) -> None:
+    """:func:`write_atomic` into an existing folder, on plain strings (cheaper than pathlib)."""
+    tmp = os.path.join(folder, f".{name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, os.path.join(folder, name))
 
 
 def prune_empty_dirs(folder: Path, root: Path) -> None:

@@ -74,7 +74,7 @@ class _SkippingInlineProcessor(InlineProcessor):
 
     # Overrides InlineProcessor's private __handleInline (name-mangled). Should a release of
     # Python-Markdown rename it, this stops being called: slower again, never different.
-    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
         if not self.triggers.search(data):
             return data
         return super()._InlineProcessor__handleInline(data, patternIndex)  # type: ignore[misc]

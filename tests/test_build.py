@@ -230,3 +230,49 @@ def test_theme_files_are_exported_when_the_themes_live_under_a_dot_folder(cli_ru
     assert any(n.startswith("static/brand/") and n.endswith("/brand.css") for n in names)
     assert any(n.endswith("/lead.js") for n in names)  # the default theme's files, through the chain
     assert not any(n.endswith(".hidden") for n in names)
+
+
+def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_path: Path, monkeypatch, caplog) -> None:
+    """Many files are parsed and rendered by forked workers (which also compress the pages): the
+    export, the problems and the next incremental build must be those of the one-process path."""
+    from datetime import UTC, datetime
+
+    from leadmagnet import build as building
+    from leadmagnet import config
+    from tests.cases import PNG, all_cases, build_content
+
+    now = datetime(2027, 6, 1, tzinfo=UTC)
+
+    content = build_content(tmp_path / "site", *all_cases())  # broken files, a slug clash, drafts...
+    (content / "sub").mkdir()
+    for n in range(12):
+        (content / "sub" / f"many-{n:02d}.md").write_text(
+            f"---\ntitle: Offer {n}\ntype: ebook\nfile: files/guide.pdf\ndescription: Number {n}.\n---\n"
+            f"It's *offer* {n} -- with [a link](https://example.com) and ![a cover](cover-{n}.png)...\n"
+        )
+        (content / "sub" / f"cover-{n}.png").write_bytes(PNG)
+
+    def run(label: str, parallel_min: int, out: Path) -> building.BuildReport:
+        monkeypatch.setattr(building, "PARALLEL_MIN", parallel_min)
+        settings = config.resolve({"CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp_path / f"instance-{label}"), "BASE_URL": BASE})
+        return building.build(settings, out, now=now)
+
+    def raw(out: Path) -> dict[str, bytes]:
+        return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST}
+
+    monkeypatch.setattr(building.os, "cpu_count", lambda: 2)
+    serial = run("serial", 10**9, tmp_path / "serial")
+    with caplog.at_level("WARNING", logger="leadmagnet.build"):
+        parallel = run("parallel", 1, tmp_path / "parallel")
+    assert not [r for r in caplog.records if "parallel" in r.getMessage()], "the parallel path fell back to one process"
+    assert raw(tmp_path / "parallel") == raw(tmp_path / "serial")
+    assert len(raw(tmp_path / "serial")) > 3 * 12
+    assert parallel.problems == serial.problems and any(p.key == "slug" for p in serial.problems)
+    assert (parallel.parsed, parallel.rendered, sorted(parallel.written)) == (serial.parsed, serial.rendered, sorted(serial.written))
+
+    # The incremental build after the parallel one reuses its cache and rewrites one page.
+    (content / "sub" / "many-03.md").write_text((content / "sub" / "many-03.md").read_text() + "\nEdited.\n")
+    again = run("parallel", 1, tmp_path / "parallel")
+    assert again.rendered == 1
+    assert [w for w in again.written if w.endswith(".html")] == ["many-03.html"]
+    assert b"Edited." in gzip.decompress((tmp_path / "parallel" / "many-03.html.gz").read_bytes())
