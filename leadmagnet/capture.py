@@ -8,9 +8,8 @@ duplicate (same email and offer within ``LEADMAGNET_DUPLICATE_WINDOW``) goes to 
 submission's thank-you page. Spam gets the same 303 (bots learn nothing) and is stored marked.
 If the database cannot be written the visitor gets a 503 asking to try again.
 
-:func:`init_app` also installs the page-view counter
-(:mod:`leadmagnet.views`), counted in an ``after_request`` hook on landing-page GETs so that the
-pages blueprint and its cached bytes stay untouched.
+Landing-page views are counted by the landing-page view itself (:mod:`leadmagnet.pages`), not by
+a hook here: an ``after_request`` hook ran on every request of the site to count one route.
 """
 
 from __future__ import annotations
@@ -48,17 +47,9 @@ INBOX_ONLY = "inbox"  # a thank-you token for a repeat under double opt-in: "che
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the page-view counter (ProxyFix is installed by :mod:`headers`)."""
+    """Register the blueprint and create the app's page-view counter (ProxyFix: :mod:`headers`)."""
     views.counter_for(app)
-    app.after_request(_count_view)
     app.register_blueprint(bp)
-
-
-def _count_view(response: Response) -> Response:
-    # Hot path: a landing-page view is one in-memory increment; the batch is written later.
-    if request.endpoint == "pages.offer" and request.method == "GET" and response.status_code in (200, 304):
-        views.count(current_app, request.view_args["slug"], request.args.get("utm_source"))  # type: ignore[index]
-    return response
 
 
 # -- reading the request ------------------------------------------------------------------------

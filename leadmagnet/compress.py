@@ -161,7 +161,8 @@ def compress_response(response: Response, cache: CompressedCache) -> Response:
         headers.add("Vary", "Accept-Encoding")
     elif "accept-encoding" not in vary.lower():
         headers["Vary"] = vary + ", Accept-Encoding"
-    coding = negotiate(request.headers.get("Accept-Encoding"))
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per read
+    coding = negotiate(req.environ.get("HTTP_ACCEPT_ENCODING"))
     if coding == "identity" or status == 304:
         return response
     raw_etag = seen.get("etag")
@@ -190,8 +191,8 @@ def compress_response(response: Response, cache: CompressedCache) -> Response:
         new_etag = etag + SUFFIX[coding] if etag else None
         if new_etag:
             headers["ETag"] = f'"{new_etag}"'
-        conditional = new_etag and "If-None-Match" in request.headers and request.method in ("GET", "HEAD")
-        if conditional and request.if_none_match.contains_weak(new_etag):
+        conditional = new_etag and "HTTP_IF_NONE_MATCH" in req.environ and req.method in ("GET", "HEAD")
+        if conditional and req.if_none_match.contains_weak(new_etag):
             # The view compared the uncompressed ETag; this is the client's copy of ours.
             response.status_code = 304
             response.set_data(b"")

@@ -3,18 +3,24 @@
 Every response here is the same for every visitor, so each carries an ``ETag`` and a short
 ``Cache-Control`` and answers ``If-None-Match`` with 304. Only files a page shows (the offer's
 ``image``, presenter photos, images in the Markdown) are served from the content folder.
+
+A landing-page GET (200 or 304) also counts one view (offer, UTC day, ``utm_source``) in the
+batched in-memory counter of :mod:`leadmagnet.views`; the page's bytes never depend on it.
 """
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
+from werkzeug.http import parse_etags
 
-from . import compress
+from . import compress, views
 from .content import Catalog
 from .rendering import Rendered, etag_for
 from .site import current_site
@@ -31,31 +37,24 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
     # more than the whole cached page lookup); byte ranges are not needed for pages.
     # The compressed variant (cached per page version) is chosen here, so that its own ETag is
     # the one compared and the response is built once.
-    # Proxies and header lookups are resolved once (each costs microseconds on every view).
+    # The proxies are resolved once: each attribute read through ``request`` or ``current_app``
+    # costs about as much as the compressed-body lookup itself.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    environ = request.environ
+    environ = request._get_current_object().environ  # type: ignore[attr-defined]
     body, etag, coding = compress.for_client(
         rendered.etag, rendered.body, environ.get("HTTP_ACCEPT_ENCODING"), app.extensions["leadmagnet.compress"]
     )
-    headers = {
-        "ETag": f'"{etag}"',
-        "Cache-Control": f"public, max-age={app.config['PAGE_MAX_AGE']}",
-        "Content-Type": content_type,
-        "Vary": "Accept-Encoding",
-    }
-    if rendered.status == 200 and "HTTP_IF_NONE_MATCH" in environ and request.if_none_match.contains_weak(etag):
+    headers = [
+        ("ETag", f'"{etag}"'),
+        ("Cache-Control", f"public, max-age={app.config['PAGE_MAX_AGE']}"),
+        ("Content-Type", content_type),
+        ("Vary", "Accept-Encoding"),
+    ]
+    if rendered.status == 200 and "HTTP_IF_NONE_MATCH" in environ and parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains_weak(etag):
         return Response(status=304, headers=headers)
     if coding:
-        headers["Content-Encoding"] = coding
+        headers.append(("Content-Encoding", coding))
     return Response(body, status=rendered.status, headers=headers)
-
-
-def published_page(slug: str):
-    """The catalog page for ``slug`` if it is published now, else None."""
-    page = current_site().catalog.get(slug)
-    if page is None or not page.offer.is_published(datetime.now(UTC)):
-        return None
-    return page
 
 
 @bp.get("/")
@@ -76,11 +75,37 @@ def index() -> Response:
 
 @bp.get("/<slug>")
 def offer(slug: str) -> Response:
-    page = published_page(slug)
-    if page is None:
+    """A landing page; a GET answered 200 or 304 counts one view (in memory, written in batches)."""
+    # The hottest route: the app, site and catalog are looked up once, not through a proxy each.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    site = app.extensions["leadmagnet"]
+    catalog = site.catalog
+    page = catalog.get(slug)
+    now = datetime.now(UTC)
+    if page is None or not page.offer.is_published(now):
         abort(404)
-    site = current_site()
-    return page_response(site.renderer.offer_page(site.catalog, page))
+    response = page_response(site.renderer.offer_page(catalog, page, now))
+    environ = request._get_current_object().environ  # type: ignore[attr-defined]
+    if response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
+        query = environ.get("QUERY_STRING")
+        views.count(app, slug, utm_source(query) if query else None)
+    return response
+
+
+@functools.lru_cache(maxsize=1024)
+def utm_source(query_string: str) -> str | None:
+    """The first ``utm_source`` of a raw ``QUERY_STRING``, decoded as ``request.args`` does.
+
+    Parsed here, only for a non-empty query, and cached: a campaign link is the same string on
+    every view, and building ``request.args`` for a counter cost more than serving the page.
+    """
+    # WSGI carries the query as latin-1 characters of the raw bytes; undecodable escapes stay
+    # percent-encoded, as werkzeug keeps them.
+    text = query_string.encode("latin-1", "replace").decode("utf-8", "replace")
+    for name, value in parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"):
+        if name == "utm_source":
+            return value
+    return None
 
 
 @bp.get("/media/<path:path>")

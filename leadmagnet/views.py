@@ -17,9 +17,11 @@ a crawler inventing sources cannot grow memory or the table without bound.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
+import time
 import unicodedata
 import weakref
 from collections.abc import Callable
@@ -35,11 +37,34 @@ OTHER = "(other)"
 
 _counters: weakref.WeakSet[ViewCounter] = weakref.WeakSet()
 
+# The UTC day being counted: (first second, first second of the next day, "YYYY-MM-DD").
+_day: tuple[float, float, str] = (0.0, 0.0, "")
+
+
+def today() -> str:
+    """Today's UTC date as ``YYYY-MM-DD``, formatted once per day rather than once per view."""
+    global _day
+    start, end, name = _day
+    now = time.time()
+    if start <= now < end:
+        return name
+    moment = datetime.fromtimestamp(now, UTC)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    name = moment.strftime("%Y-%m-%d")
+    _day = (midnight, midnight + 86400, name)  # one tuple: threads see the old or the new day whole
+    return name
+
 
 def clean_source(value: str | None) -> str:
     """``utm_source`` as stored: NFC, printable characters only, lower-cased, at most 100 long."""
     if not value:
         return ""
+    return _clean(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _clean(value: str) -> str:
+    # Cached: a campaign's source comes back on every view, and cleaning costs microseconds.
     value = unicodedata.normalize("NFC", value)
     value = "".join(ch for ch in value if ch.isprintable()).strip().lower()
     return value[:SOURCE_CAP]
@@ -60,7 +85,7 @@ class ViewCounter:
 
     def count(self, offer_slug: str, utm_source: str | None = None, day: str | None = None) -> None:
         """Count one view of ``offer_slug`` today (UTC) from ``utm_source``. No I/O."""
-        key = (offer_slug, day or datetime.now(UTC).strftime("%Y-%m-%d"), clean_source(utm_source))
+        key = (offer_slug, day or today(), clean_source(utm_source))
         with self._lock:
             if key not in self._counts and len(self._counts) >= MAX_KEYS:
                 key = (key[0], key[1], OTHER)

@@ -42,6 +42,48 @@ def test_other_requests_are_not_views(app, client, store) -> None:
     assert page_views(store) == {}
 
 
+def test_utm_source_is_read_from_the_query_as_request_args_reads_it(app, client, store) -> None:
+    client.get("/growth-playbook?utm%5Fsource=Ads&utm_source=second")  # an escaped name; the first value wins
+    client.get("/growth-playbook?utm_source=news+letter&x=1")  # "+" is a space
+    client.get("/growth-playbook?utm_source=%FFbad")  # an undecodable escape stays percent-encoded
+    client.get("/growth-playbook?utm_source=")  # empty: no source
+    client.get("/growth-playbook?ref=x")  # no utm_source at all
+    assert views.flush(app) == 5
+    assert page_views(store) == {
+        ("growth-playbook", "ads"): 1,
+        ("growth-playbook", "news letter"): 1,
+        ("growth-playbook", "%ffbad"): 1,
+        ("growth-playbook", ""): 2,
+    }
+
+
+def test_a_raw_undecodable_query_still_serves_and_counts_the_page(app) -> None:
+    # A broken client can send raw non-UTF-8 bytes (WSGI hands them over as latin-1 characters).
+    response = app.test_client().get("/growth-playbook", environ_overrides={"QUERY_STRING": "utm_source=\xff"})
+    assert response.status_code == 200
+    assert views.flush(app) == 1
+
+
+def test_head_requests_and_pages_that_are_not_served_are_not_views(app, client, store) -> None:
+    assert client.head("/growth-playbook").status_code == 200
+    assert client.get("/growth-playbook/").status_code == 404
+    assert client.get("/_ping").status_code == 200
+    assert views.flush(app) == 0
+
+
+def test_the_day_changes_at_utc_midnight(monkeypatch) -> None:
+    midnight = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+    clock = [midnight - 0.5]
+    monkeypatch.setattr(views.time, "time", lambda: clock[0])
+    counter = ViewCounter(lambda batch: None, interval=0)
+    counter.count("a")
+    clock[0] = midnight
+    counter.count("a")
+    clock[0] = midnight - 10  # a clock stepped back is believed too
+    counter.count("a")
+    assert counter.pending() == {("a", "2025-12-31", ""): 2, ("a", "2026-01-01", ""): 1}
+
+
 def test_a_failed_write_keeps_the_counts_for_the_next_flush() -> None:
     written: list[dict] = []
     fail = [True]
