@@ -141,7 +141,7 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
     previous_pages = cache.pages if cache.render_key == render_key else {}
     manifest = read_manifest(out_dir)
     # Pages still on disk as the manifest says may be kept without rendering them again.
-    present = {rel for rel in manifest if rel.endswith(".html") and (out_dir / rel).is_file()}
+    present = {rel for rel in manifest if rel.endswith(".html") and os.path.isfile(os.path.join(out_dir, rel))}
 
     # Compiled templates are kept between builds (Jinja checks each template's source is unchanged).
     (cache_dir / "templates").mkdir(parents=True, exist_ok=True)
@@ -383,7 +383,7 @@ def write_files(
     new: dict[str, str] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
     for rel in sorted(kept):
-        if (out_dir / rel).is_file():
+        if os.path.isfile(os.path.join(out_dir, rel)):
             new[rel] = old[rel]
             report.unchanged.append(rel)
     changed: list[tuple[Path, bytes, dict[str, bytes] | None]] = []

@@ -9,6 +9,8 @@ most once per ``interval`` seconds so the hot path costs nothing.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -218,18 +220,44 @@ def load_catalog(
 
 
 def _scan(content_dir: Path) -> tuple[list[tuple[Path, tuple[float, int]]], tuple[tuple[str, float, int], ...]]:
-    """The offer files (sorted, with mtime and size) and a signature of every other file."""
+    """The offer files (sorted, with mtime and size) and a signature of every other file.
+
+    Walks the folder as ``sorted(content_dir.rglob("*"))`` would (same order, symlinked folders
+    listed but not entered), on ``os.scandir`` and plain strings: with a thousand offers this
+    runs on every incremental build, and pathlib made it three times slower.
+    """
+    found: list[tuple[tuple[str, ...], str]] = []
+
+    def walk(folder: str, parts: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except PermissionError:
+            return
+        for entry in entries:
+            rel = (*parts, entry.name)
+            found.append((rel, entry.path))
+            try:
+                inside = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                inside = False
+            if inside:
+                walk(entry.path, rel)
+
+    walk(str(content_dir), ())
+    found.sort()  # by path parts, as pathlib sorts paths
     sources: list[tuple[Path, tuple[float, int]]] = []
     assets: list[tuple[str, float, int]] = []
-    for path in sorted(content_dir.rglob("*")):
+    for rel, path in found:
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError:
             continue
-        if path.suffix == ".md" and not any(part.startswith((".", "_")) for part in path.relative_to(content_dir).parts):
-            sources.append((path, (st.st_mtime, st.st_size)))
-        elif not path.is_dir():
-            assets.append((str(path), st.st_mtime, st.st_size))
+        name = rel[-1]
+        if name.endswith(".md") and len(name) > 3 and not any(part.startswith((".", "_")) for part in rel):
+            sources.append((Path(path), (st.st_mtime, st.st_size)))
+        elif not stat.S_ISDIR(st.st_mode):
+            assets.append((path, st.st_mtime, st.st_size))
     return sources, tuple(assets)
 
 

@@ -282,3 +282,33 @@ def test_broken_yaml_gets_the_pure_loader_s_message(text: str, tmp_path: Path) -
 def test_without_libyaml_the_pure_loader_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(content, "_CLoader", None)
     assert content.load_front_matter("when: 2027-01-01\nn: 3\n") == {"when": "2027-01-01", "n": 3}
+
+
+def test_scan_lists_files_in_pathlib_order_with_the_same_skips(tmp_path: Path) -> None:
+    """``_scan`` walks with os.scandir; it must find, skip and order files as ``sorted(rglob)`` did
+    (the order decides which of two files claiming a slug keeps it)."""
+    root = tmp_path / "content"
+    for rel in ["a.md", "a-b/x.md", "a/b.md", "a/b/c.md", "_drafts/d.md", ".hidden/e.md", "sub/.f.md", "sub/_g.md"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x")
+    for rel in ["sub/h.MD", ".md", "..md", "x.md.", "img/p.png", "Z.md", "z.md", "dir.md/inner.md"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x")
+    (root / "link-to-a").symlink_to(root / "a")
+    (root / "link.md").symlink_to(root / "a.md")
+    (root / "broken.md").symlink_to(root / "nowhere.md")
+    (root / "loop").symlink_to(root)
+
+    expected_sources, expected_assets = [], []
+    for path in sorted(root.rglob("*")):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if path.suffix == ".md" and not any(part.startswith((".", "_")) for part in path.relative_to(root).parts):
+            expected_sources.append((path, (st.st_mtime, st.st_size)))
+        elif not path.is_dir():
+            expected_assets.append((str(path), st.st_mtime, st.st_size))
+    sources, assets = content._scan(root)
+    assert sources == expected_sources and assets == tuple(expected_assets)
+    assert [p.relative_to(root).as_posix() for p, _ in sources][:4] == ["Z.md", "a/b.md", "a/b/c.md", "a-b/x.md"]
