@@ -311,4 +311,4 @@ def test_scan_lists_files_in_pathlib_order_with_the_same_skips(tmp_path: Path) -
             expected_assets.append((str(path), st.st_mtime, st.st_size))
     sources, assets = content._scan(root)
     assert sources == expected_sources and assets == tuple(expected_assets)
-    assert [p.relative_to(root).as_posix() for p, _ in sources][:4] == ["Z.md", "a/b.md", "a/b/c.md", "a-b/x.md"]
+    assert [p.relative_to(root).as_posix() for p, _ in sources][:4] == ["Z.md", "a/b/c.md", "a/b.md", "a-b/x.md"]
