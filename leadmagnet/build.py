@@ -29,9 +29,10 @@ Builds are incremental, at three levels:
    ``OUT_DIR`` without a manifest is refused instead of mixed into.
 
 A cold build parses the offer files and renders the pages in parallel, one process per core
-(forked, so the workers share the parsed catalog and the app without pickling them). Everything
-is rendered before the first file is written (as in Pelican), so a build that fails leaves the
-previous export whole.
+(forked, so the workers share the parsed catalog and the app without pickling them); the render
+workers also compress the changed pages and write them to a staging folder inside ``OUT_DIR``.
+Everything is rendered before the first file of the export is replaced (as in Pelican), so a
+build that fails leaves the previous export whole.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import shutil
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -148,11 +150,17 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
     bytecode = FileSystemBytecodeCache(str(cache_dir / "templates"))
     for name in {renderer.theme_for(p.offer).name for p in catalog.pages.values()} | {settings["DEFAULT_THEME"]}:
         renderer.env(themes.get(name)).bytecode_cache = bytecode
-    with app.app_context():
-        files, kept, rendered, twins = export_files(app, renderer, themes, catalog, now, previous_pages, present, manifest)
-    report.problems = catalog.problems
-    report.rendered = len(rendered) - len(kept)
-    write_files(out_dir, files, kept, manifest, report, twins)
+    # Render workers write the pages that changed (and their twins) here; write_files moves them
+    # into place with the rest. Removed whatever happens: nothing half-done stays in the export.
+    staging = out_dir / f".leadmagnet-staging-{os.getpid()}"
+    try:
+        with app.app_context():
+            files, kept, rendered, staged = export_files(app, renderer, themes, catalog, now, previous_pages, present, manifest, staging)
+        report.problems = catalog.problems
+        report.rendered = len(rendered) - len(kept)
+        write_files(out_dir, files, kept, manifest, report, staging, staged)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     write_cache(cache_path, BuildCache(version, catalog, render_key, rendered))
     return report
 
@@ -216,12 +224,13 @@ def export_files(
     previous_pages: dict[str, tuple[Page, str, str]],
     present: set[str],
     manifest: Mapping[str, str] | None = None,
-) -> tuple[dict[str, bytes], set[str], dict[str, tuple[Page, str, str]], dict[str, dict[str, bytes]]]:
+    staging: Path | None = None,
+) -> tuple[dict[str, bytes], set[str], dict[str, tuple[Page, str, str]], set[str]]:
     """Every file of the export rendered in memory, by path relative to OUT_DIR.
 
     Returns the new files, the paths kept as they are (an unchanged page that was not rendered
-    again), what was rendered per slug for the next build's cache, and the twins of the pages
-    already compressed (by path; ``manifest`` says which pages changed and need them).
+    again), what was rendered per slug for the next build's cache, and the pages already written
+    with their twins into ``staging`` (those whose bytes differ from ``manifest``'s).
     """
     cfg = app.config
     files: dict[str, bytes] = {}
@@ -242,7 +251,7 @@ def export_files(
         else:
             to_render.append(slug)
         rendered[slug] = (page, state, name)
-    bodies, twins = render_pages(app, renderer, catalog, to_render, now, manifest or {})
+    bodies, staged = render_pages(app, renderer, catalog, to_render, now, manifest or {}, staging)
     for slug, body in zip(to_render, bodies, strict=True):
         files[f"{slug}.html"] = body
     if cfg["INDEX_PAGE"]:
@@ -279,52 +288,60 @@ def export_files(
                     resolved = theme.static_file(rel)
                     if resolved is not None:
                         files[f"static/{name}/{theme.fingerprint(rel)}/{rel}"] = resolved.read_bytes()
-    return files, kept, rendered, twins
+    return files, kept, rendered, staged
 
 
 def render_pages(
-    app: Flask, renderer: Renderer, catalog: Catalog, slugs: list[str], now: datetime, old: Mapping[str, str]
-) -> tuple[list[bytes], dict[str, dict[str, bytes]]]:
-    """The offer pages of ``slugs``, in order, and the twins of those already compressed.
+    app: Flask, renderer: Renderer, catalog: Catalog, slugs: list[str], now: datetime, old: Mapping[str, str], staging: Path | None
+) -> tuple[list[bytes], set[str]]:
+    """The offer pages of ``slugs``, in order, and the names of those already written to ``staging``.
 
-    Many pages are rendered on every core, by forked workers that also compress each page whose
-    bytes differ from ``old`` (the previous manifest): compressing is the other half of the work
-    per page. Few pages are rendered here, and :func:`write_files` compresses them.
+    Many pages are rendered on every core by forked workers, which also compress each page whose
+    bytes differ from ``old`` (the previous manifest) and write it with its twins to ``staging``:
+    compressing and writing are the other half of the work per page. Few pages are rendered
+    here, and :func:`write_files` compresses and writes them.
     """
     global _forked
-    if len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    parallel = len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
+    if parallel and staging is not None:
         workers = os.cpu_count() or 1
         size = -(-len(slugs) // (workers * 4))  # a few chunks per worker evens out the load
         chunks = [slugs[i : i + size] for i in range(0, len(slugs), size)]
+        staging.mkdir(parents=True, exist_ok=True)
         # Forked workers inherit this (the app, its templates and the catalog): nothing to pickle
         # but the slugs there and the bytes back.
-        _forked = (app, renderer, catalog, now, old)
+        _forked = (app, renderer, catalog, now, old, staging)
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
                 done = [item for items in pool.map(_render_chunk, chunks) for item in items]
         except Exception as exc:
             log.warning("parallel rendering failed (%s); rendering in one process", exc)
         else:
-            twins = {f"{slug}.html": packed for slug, (_body, packed) in zip(slugs, done, strict=True) if packed}
-            return [body for body, _packed in done], twins
+            staged = {f"{slug}.html" for slug, (_body, wrote) in zip(slugs, done, strict=True) if wrote}
+            return [body for body, _wrote in done], staged
         finally:
             _forked = None
-    return [renderer.offer_page(catalog, catalog.pages[slug], now).body for slug in slugs], {}
+    return [renderer.offer_page(catalog, catalog.pages[slug], now).body for slug in slugs], set()
 
 
 # What forked render workers need, set by render_pages for the life of its pool.
-_forked: tuple[Flask, Renderer, Catalog, datetime, Mapping[str, str]] | None = None
+_forked: tuple[Flask, Renderer, Catalog, datetime, Mapping[str, str], Path] | None = None
 
 
-def _render_chunk(slugs: list[str]) -> list[tuple[bytes, dict[str, bytes] | None]]:
+def _render_chunk(slugs: list[str]) -> list[tuple[bytes, bool]]:
     assert _forked is not None, "render workers must be forked from render_pages"
-    app, renderer, catalog, now, old = _forked
+    app, renderer, catalog, now, old, staging = _forked
     done = []
     with app.app_context():
         for slug in slugs:
             body = renderer.offer_page(catalog, catalog.pages[slug], now).body
-            changed = old.get(f"{slug}.html") != hashlib.sha256(body).hexdigest()
-            done.append((body, compress_twins(body) if changed else None))
+            name = f"{slug}.html"
+            changed = old.get(name) != hashlib.sha256(body).hexdigest()
+            if changed:
+                for path, data in ((name, body), *((name + suffix, packed) for suffix, packed in compress_twins(body).items())):
+                    with open(os.path.join(staging, path), "wb") as fh:
+                        fh.write(data)
+            done.append((body, changed))
     return done
 
 
@@ -377,16 +394,21 @@ def write_files(
     kept: set[str],
     old: dict[str, str],
     report: BuildReport,
-    twins: Mapping[str, dict[str, bytes]] | None = None,
+    staging: Path | None = None,
+    staged: set[str] | frozenset[str] = frozenset(),
 ) -> None:
-    """Write changed files (and twins, compressing those not in ``twins``), delete stale ones, then the manifest."""
+    """Write changed files (and twins), delete stale ones, then the manifest.
+
+    The files named in ``staged`` are already written, with their twins, in ``staging``: they
+    are moved into place instead.
+    """
     new: dict[str, str] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
     for rel in sorted(kept):
         if os.path.isfile(os.path.join(out_dir, rel)):
             new[rel] = old[rel]
             report.unchanged.append(rel)
-    changed: list[tuple[Path, bytes, dict[str, bytes] | None]] = []
+    changed: list[tuple[Path, bytes, str | None]] = []
     for rel, data in sorted(files.items()):
         digest = hashlib.sha256(data).hexdigest()
         new[rel] = digest
@@ -394,9 +416,9 @@ def write_files(
         if old.get(rel) == digest and target.is_file():
             report.unchanged.append(rel)
             continue
-        changed.append((target, data, (twins or {}).get(rel)))
+        changed.append((target, data, os.path.join(staging, rel) if staging is not None and rel in staged else None))
         report.written.append(rel)
-    for folder in sorted({target.parent for target, _data, _twins in changed}):
+    for folder in sorted({target.parent for target, _data, _staged in changed}):
         folder.mkdir(parents=True, exist_ok=True)
     # zlib, brotli and file writes release the GIL, so threads overlap them on every core.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -414,17 +436,22 @@ def write_files(
     write_atomic(out_dir / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
 
 
-def write_with_twins(target: Path, data: bytes, twins: dict[str, bytes] | None = None) -> None:
+def write_with_twins(target: Path, data: bytes, staged: str | None = None) -> None:
     """Write one file and, for text, its ``.gz`` and ``.br`` twins (removing twins it no longer has).
 
-    ``twins`` are the twins already compressed, by suffix. The folder exists already (made by
-    :func:`write_files`): this runs a thousand times a build.
+    ``staged``: the file, and its twins beside it, already written there; they are moved into
+    place (a rename, atomic too). The folder exists already (made by :func:`write_files`): this
+    runs a thousand times a build.
     """
     folder, name = os.path.split(target)
+    if staged is not None:
+        for suffix in ("", *TWINS.values()):
+            os.replace(staged + suffix, os.path.join(folder, name + suffix))
+        return
     replace_file(folder, name, data)
     stale_twins = set(TWINS.values())
     if is_compressible(MIME_BY_SUFFIX.get(target.suffix)):
-        for suffix, packed in (twins or compress_twins(data)).items():
+        for suffix, packed in compress_twins(data).items():
             replace_file(folder, name + suffix, packed)
             stale_twins.discard(suffix)
     for suffix in stale_twins:

@@ -276,3 +276,13 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     assert again.rendered == 1
     assert [w for w in again.written if w.endswith(".html")] == ["many-03.html"]
     assert b"Edited." in gzip.decompress((tmp_path / "parallel" / "many-03.html.gz").read_bytes())
+    assert not [p.name for p in (tmp_path / "parallel").iterdir() if p.name.startswith(".leadmagnet-staging")]
+
+    # A build that fails after the workers wrote their pages leaves nothing of them behind.
+    def broken_sitemap(*args, **kwargs):
+        raise RuntimeError("sitemap failed")
+
+    monkeypatch.setattr(building, "sitemap_xml", broken_sitemap)
+    with pytest.raises(RuntimeError, match="sitemap failed"):
+        run("failed", 1, tmp_path / "failed")
+    assert not (tmp_path / "failed").exists() or not any((tmp_path / "failed").iterdir())
