@@ -84,6 +84,18 @@ def test_sample_page_is_cacheable_and_answers_304(client, slug: str) -> None:
     assert client.get(f"/{slug}", headers={"If-None-Match": '"other"'}).status_code == 200
 
 
+def test_if_none_match_lists_weak_tags_and_star_are_understood(client) -> None:
+    etag = client.get("/growth-playbook", headers={"Accept-Encoding": "br"}).headers["ETag"]
+    for header in (f'"other", {etag}', f"W/{etag}", "*"):
+        response = client.get("/growth-playbook", headers={"Accept-Encoding": "br", "If-None-Match": header})
+        assert response.status_code == 304, header
+        assert response.headers["ETag"] == etag and response.headers["Vary"] == "Accept-Encoding"
+        assert "Content-Security-Policy" in response.headers
+    # the identity variant's copy does not match the brotli bytes
+    plain = client.get("/growth-playbook").headers["ETag"]
+    assert client.get("/growth-playbook", headers={"Accept-Encoding": "br", "If-None-Match": plain}).status_code == 200
+
+
 @pytest.mark.parametrize("url", ["/", "/sitemap.xml", "/robots.txt", "/media/assets/funnel.svg"])
 def test_other_cacheable_responses_answer_304(client, url: str) -> None:
     response = client.get(url)
