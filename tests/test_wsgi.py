@@ -20,6 +20,8 @@ def test_config_has_documented_production_defaults() -> None:
     assert gunicorn_conf.timeout > 0 and gunicorn_conf.keepalive > 0
     assert gunicorn_conf.graceful_timeout >= gunicorn_conf.timeout
     assert callable(gunicorn_conf.worker_exit)
+    # Recycled workers restart now and then, not all at once, and not every few seconds under load.
+    assert gunicorn_conf.max_requests >= 100_000 and 0 < gunicorn_conf.max_requests_jitter < gunicorn_conf.max_requests
 
 
 def test_views_counted_in_memory_are_written_when_gunicorn_stops(tmp_path, content_dir) -> None:
