@@ -44,6 +44,8 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import sys
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -302,30 +304,33 @@ def render_pages(
     here, and :func:`write_files` compresses and writes them.
     """
     global _forked
-    parallel = len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
-    if parallel and staging is not None:
+    # fork is what shares the catalog; macOS offers it but calls it unsafe (its system libraries).
+    can_fork = "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+    if len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and can_fork and staging is not None:
         workers = os.cpu_count() or 1
         size = -(-len(slugs) // (workers * 4))  # a few chunks per worker evens out the load
         chunks = [slugs[i : i + size] for i in range(0, len(slugs), size)]
         staging.mkdir(parents=True, exist_ok=True)
         # Forked workers inherit this (the app, its templates and the catalog): nothing to pickle
         # but the slugs there and the bytes back.
-        _forked = (app, renderer, catalog, now, old, staging)
-        try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                done = [item for items in pool.map(_render_chunk, chunks) for item in items]
-        except Exception as exc:
-            log.warning("parallel rendering failed (%s); rendering in one process", exc)
-        else:
-            staged = {f"{slug}.html" for slug, (_body, wrote) in zip(slugs, done, strict=True) if wrote}
-            return [body for body, _wrote in done], staged
-        finally:
-            _forked = None
+        with _fork_lock:  # two builds in one process must not hand their workers each other's catalog
+            _forked = (app, renderer, catalog, now, old, staging)
+            try:
+                with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                    done = [item for items in pool.map(_render_chunk, chunks) for item in items]
+            except Exception as exc:
+                log.warning("parallel rendering failed (%s); rendering in one process", exc)
+            else:
+                staged = {f"{slug}.html" for slug, (_body, wrote) in zip(slugs, done, strict=True) if wrote}
+                return [body for body, _wrote in done], staged
+            finally:
+                _forked = None
     return [renderer.offer_page(catalog, catalog.pages[slug], now).body for slug in slugs], set()
 
 
 # What forked render workers need, set by render_pages for the life of its pool.
 _forked: tuple[Flask, Renderer, Catalog, datetime, Mapping[str, str], Path] | None = None
+_fork_lock = threading.Lock()
 
 
 def _render_chunk(slugs: list[str]) -> list[tuple[bytes, bool]]:
