@@ -155,6 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--note", default="", help="appended to the notes in RESULTS.md (say how other runs of the same code went)")
     args = parser.parse_args()
     if not shutil.which("wrk") or not shutil.which("nginx"):
         sys.exit("bench/serve.py needs wrk and nginx: apt-get install wrk nginx-light")
@@ -246,7 +247,7 @@ def main() -> None:
         "p50 the median of the rounds' p50, p99 the worst round's. "
         f"(a)/(b) per round (page round vs the ping round right after it): {', '.join(f'{r:.2f}' for r in per_round)} "
         f"(median {statistics.median(per_round):.2f})."
-    )
+    ) + (f" {args.note}" if args.note else "")
     record("serve", command, rows, notes)
 
 
