@@ -213,6 +213,7 @@ def build(ctx: Context, out_dir: Path, base_url: str | None) -> None:
         f" ({report.parsed} offer files parsed, {report.rendered} pages rendered)"
     )
 
+
 @cli.command()
 @click.option("--watch", is_flag=True, help="Keep running: check the outbox every LEADMAGNET_SEND_INTERVAL seconds until stopped.")
 @pass_ctx
@@ -259,25 +260,62 @@ def _iso_option(name: str, value: str | None) -> str | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 date or time; write 2026-01-31 or 2026-01-31T09:00:00Z", param_hint=name) from None
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date or time; write 2026-01-31 or 2026-01-31T09:00:00Z", param_hint=name
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @cli.command("export")
-@click.option("-f", "--format", "preset", default="generic", show_default=True, help="Preset: generic, hubspot, mailchimp, salesforce, or one from instance/config.toml.")
+@click.option(
+    "-f",
+    "--format",
+    "preset",
+    default="generic",
+    show_default=True,
+    help="Preset: generic, hubspot, mailchimp, salesforce, or one from instance/config.toml.",
+)
 @click.option("--jsonl", "output", flag_value="jsonl", help="Write JSON Lines instead of CSV.")
 @click.option("--csv", "output", flag_value="csv", default=True, help="Write CSV (the default).")
 @click.option("--submissions", "kind", flag_value="submissions", help="One row per form submission instead of one per contact.")
 @click.option("--contacts", "kind", flag_value="contacts", default=True, help="One row per contact (the default).")
-@click.option("-o", "--output-file", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (safely: temp file, fsync, rename) instead of stdout.")
+@click.option(
+    "-o",
+    "--output-file",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (safely: temp file, fsync, rename) instead of stdout.",
+)
 @click.option("--excel", is_flag=True, help="Start the CSV with a UTF-8 byte-order mark, so Excel reads accents right.")
-@click.option("--split", type=click.IntRange(min=0), help="At most N rows per file, written as FILE-001.csv, FILE-002.csv… (salesforce: 50000; 0: one file).")
-@click.option("--since-last", metavar="NAME", help="Only what arrived since the last run with this NAME; the cursor moves once the file is written.")
+@click.option(
+    "--split",
+    type=click.IntRange(min=0),
+    help="At most N rows per file, written as FILE-001.csv, FILE-002.csv… (salesforce: 50000; 0: one file).",
+)
+@click.option(
+    "--since-last", metavar="NAME", help="Only what arrived since the last run with this NAME; the cursor moves once the file is written."
+)
 @_export_filters
 @pass_ctx
-def export_command(ctx: Context, preset: str, output: str, kind: str, out: Path | None, excel: bool, split: int | None, since_last: str | None, offers: tuple[str, ...], tag: str | None, since: str | None, until: str | None, consented_only: bool, include_spam: bool, include_unsubscribed: bool) -> None:
+def export_command(
+    ctx: Context,
+    preset: str,
+    output: str,
+    kind: str,
+    out: Path | None,
+    excel: bool,
+    split: int | None,
+    since_last: str | None,
+    offers: tuple[str, ...],
+    tag: str | None,
+    since: str | None,
+    until: str | None,
+    consented_only: bool,
+    include_spam: bool,
+    include_unsubscribed: bool,
+) -> None:
     """Export contacts (or submissions) as CSV or JSON Lines for a CRM, streaming.
 
     \b
@@ -303,7 +341,9 @@ def export_command(ctx: Context, preset: str, output: str, kind: str, out: Path 
         include_unsubscribed=include_unsubscribed,
         consented_only=consented_only,
     )
-    request = exporting.ExportRequest(filters=filters, kind=kind, preset=preset, output=output, excel=excel, split=split, since_last=since_last)
+    request = exporting.ExportRequest(
+        filters=filters, kind=kind, preset=preset, output=output, excel=excel, split=split, since_last=since_last
+    )
     app = ctx.app
     store = app.extensions["leadmagnet"].store
     site_presets = app.config.get("CRM")
@@ -323,7 +363,9 @@ def export_command(ctx: Context, preset: str, output: str, kind: str, out: Path 
             total = store.count_export_rows(kind, replace(filters, after_id=after_id, confirmed_after=confirmed_after))
             with Progress(transient=True) as progress:
                 task = progress.add_task("Exporting", total=total)
-                result = exporting.export(store, request, out, site_presets, on_row=lambda n: progress.update(task, completed=n) if n % 1000 == 0 else None)
+                result = exporting.export(
+                    store, request, out, site_presets, on_row=lambda n: progress.update(task, completed=n) if n % 1000 == 0 else None
+                )
         else:
             if out is not None:
                 result = exporting.export(store, request, out, site_presets)
@@ -343,7 +385,11 @@ def export_command(ctx: Context, preset: str, output: str, kind: str, out: Path 
     except OSError as exc:
         raise click.ClickException(f"{out or 'stdout'}: {exc.strerror or exc}") from None
     files = ", ".join(str(f) for f in result.files) or "stdout"
-    click.echo(f"exported {result.rows} {kind} to {files}" + (f" (cursor {since_last!r} at submission {result.cursor})" if since_last and result.cursor else ""), err=True)
+    click.echo(
+        f"exported {result.rows} {kind} to {files}"
+        + (f" (cursor {since_last!r} at submission {result.cursor})" if since_last and result.cursor else ""),
+        err=True,
+    )
 
 
 @cli.group()
