@@ -63,5 +63,4 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     headers.register(app)
     compress.register(app)
-    app.teardown_appcontext(lambda _exc: None)
     return app

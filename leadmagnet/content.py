@@ -219,20 +219,20 @@ def load_catalog(
     return Catalog(content_dir, pages, tuple(problems), frozenset(owners), version, media_owners, parsed, assets)
 
 
-def _scan(content_dir: Path) -> tuple[list[tuple[Path, tuple[float, int]]], tuple[tuple[str, float, int], ...]]:
-    """The offer files (sorted, with mtime and size) and a signature of every other file.
+def _walk(folder: Path) -> list[tuple[tuple[str, ...], str]]:
+    """``(relative parts, path)`` of everything under ``folder``, in ``sorted(folder.rglob("*"))`` order.
 
-    Walks the folder as ``sorted(content_dir.rglob("*"))`` would (same order, symlinked folders
-    listed but not entered), on ``os.scandir`` and plain strings: with a thousand offers this
-    runs on every incremental build, and pathlib made it three times slower.
+    Symlinked folders are listed but not entered, as with ``rglob``. Built on ``os.scandir`` and
+    plain strings: with a thousand offers this runs on every reload check and incremental build,
+    and pathlib made it three times slower.
     """
     found: list[tuple[tuple[str, ...], str]] = []
 
-    def walk(folder: str, parts: tuple[str, ...]) -> None:
+    def walk(path: str, parts: tuple[str, ...]) -> None:
         try:
-            with os.scandir(folder) as listing:
+            with os.scandir(path) as listing:
                 entries = list(listing)
-        except PermissionError:
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
             return
         for entry in entries:
             rel = (*parts, entry.name)
@@ -244,11 +244,16 @@ def _scan(content_dir: Path) -> tuple[list[tuple[Path, tuple[float, int]]], tupl
             if inside:
                 walk(entry.path, rel)
 
-    walk(str(content_dir), ())
+    walk(str(folder), ())
     found.sort()  # by path parts, as pathlib sorts paths
+    return found
+
+
+def _scan(content_dir: Path) -> tuple[list[tuple[Path, tuple[float, int]]], tuple[tuple[str, float, int], ...]]:
+    """The offer files (sorted, with mtime and size) and a signature of every other file."""
     sources: list[tuple[Path, tuple[float, int]]] = []
     assets: list[tuple[str, float, int]] = []
-    for rel, path in found:
+    for rel, path in _walk(content_dir):
         try:
             st = os.stat(path)
         except OSError:
@@ -262,18 +267,15 @@ def _scan(content_dir: Path) -> tuple[list[tuple[Path, tuple[float, int]]], tupl
 
 
 def signature(*folders: Path) -> tuple[tuple[str, float, int], ...]:
-    """mtime and size of every file under the folders: changes whenever a file is saved."""
+    """mtime and size of every file and folder under the folders: changes whenever a file is saved."""
     entries = []
     for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in folder.rglob("*"):
+        for _rel, path in _walk(folder):
             try:
-                st = path.stat()
+                st = os.stat(path)
             except OSError:
                 continue
-            entries.append((str(path), st.st_mtime, st.st_size))
-    entries.sort()
+            entries.append((path, st.st_mtime, st.st_size))
     return tuple(entries)
 
 
@@ -294,7 +296,8 @@ class CatalogCache:
     ) -> None:
         self.content_dir = Path(content_dir)
         self.check_theme = check_theme
-        self.watch = (self.content_dir, *watch)
+        # Each folder once: the site's themes folder is often the bundled one (a checkout).
+        self.watch = tuple(dict.fromkeys(p.resolve() for p in (self.content_dir, *watch)))
         self.interval = interval
         self.clock = clock
         self.scans = 0
