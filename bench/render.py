@@ -216,49 +216,46 @@ def main() -> None:
     args = parser.parse_args()
     rounds = [one_round(args.offers) for _ in range(args.rounds)]
     med = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+
+    def row(figure: str, key: str, baseline: str, base: str) -> dict:
+        return {
+            "figure": figure,
+            "value": ms(med[key]),
+            "baseline": baseline,
+            "baseline_value": ms(med[base]),
+            "ratio": med[key] / med[base],
+        }
+
+    page_kb = med["baseline_bytes"] / 1024
     rows = [
-        {
-            "figure": f"load: create_app per offer ({args.offers} offers; lower is better)",
-            "value": ms(med["load"]),
-            "baseline": "Python-Markdown converting the same body",
-            "baseline_value": ms(med["markdown"]),
-            "ratio": med["load"] / med["markdown"],
-        },
-        {
-            "figure": "cold: first request per page (lower is better)",
-            "value": ms(med["cold"]),
-            "baseline": "Python-Markdown converting the same body (what rendering per request would at least cost)",
-            "baseline_value": ms(med["markdown"]),
-            "ratio": med["cold"] / med["markdown"],
-        },
-        {
-            "figure": "cold: first request per page (lower is better)",
-            "value": ms(med["cold"]),
-            "baseline": f"minimal Jinja2 page of the same size ({med['baseline_bytes'] / 1024:.1f} KB), rendered directly, no app",
-            "baseline_value": ms(med["jinja"]),
-            "ratio": med["cold"] / med["jinja"],
-        },
-        {
-            "figure": "warm: cached request per page (lower is better)",
-            "value": ms(med["warm"]),
-            "baseline": "bare Flask route returning the same bytes, same test client",
-            "baseline_value": ms(med["bare"]),
-            "ratio": med["warm"] / med["bare"],
-        },
-        {
-            "figure": f"reload after saving one of {args.offers} offers (lower is better)",
-            "value": ms(med["reload_one"]),
-            "baseline": "reading the whole content folder (load_catalog)",
-            "baseline_value": ms(med["load_all"]),
-            "ratio": med["reload_one"] / med["load_all"],
-        },
-        {
-            "figure": "warm vs cold (lower is better)",
-            "value": ms(med["warm"]),
-            "baseline": "cold request",
-            "baseline_value": ms(med["cold"]),
-            "ratio": med["warm"] / med["cold"],
-        },
+        row(
+            f"load: create_app per offer ({args.offers} offers; lower is better)",
+            "load",
+            "Python-Markdown converting the same body",
+            "markdown",
+        ),
+        row(
+            "cold: first request per page (lower is better)",
+            "cold",
+            "Python-Markdown converting the same body (what rendering per request would at least cost)",
+            "markdown",
+        ),
+        row(
+            "cold: first request per page (lower is better)",
+            "cold",
+            f"minimal Jinja2 page of the same size ({page_kb:.1f} KB), rendered directly, no app",
+            "jinja",
+        ),
+        row(
+            "warm: cached request per page (lower is better)", "warm", "bare Flask route returning the same bytes, same test client", "bare"
+        ),
+        row(
+            f"reload after saving one of {args.offers} offers (lower is better)",
+            "reload_one",
+            "reading the whole content folder (load_catalog)",
+            "load_all",
+        ),
+        row("warm vs cold (lower is better)", "warm", "cold request", "cold"),
     ]
     notes = (
         f"CPU time of the benchmark process. Pages average {med['page_bytes'] / 1024:.1f} KB. Through the Flask test client with the default "
