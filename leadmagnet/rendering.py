@@ -117,7 +117,7 @@ class Renderer:
                 self._cache[key] = rendered
         return rendered
 
-    def offer_page(self, catalog: Catalog, page: Page, now: datetime | None = None, **extra: Any) -> Rendered:
+    def offer_page(self, catalog: Catalog, page: Page, now: datetime | None = None) -> Rendered:
         """The public landing page (or its ended state) of an offer: identical for every visitor."""
         now = now or datetime.now(UTC)
         state = page.offer.state(now)
@@ -129,8 +129,6 @@ class Renderer:
                 body, etag_for(body), 410 if state == "ended" and page.offer.expires_at and now >= page.offer.expires_at else 200
             )
 
-        if extra:
-            return produce()
         return self.cached(catalog, ("offer", page.offer.slug, state, self.app.config.get("FORM_BASE", "")), produce)
 
 
