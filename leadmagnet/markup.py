@@ -7,24 +7,29 @@ resolved paths are returned so that exactly those files, and no others, are serv
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import posixpath
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element
 
 import markdown
+from markdown import util
 from markdown.extensions import Extension
+from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.extensions.smarty import SmartyExtension
-from markdown.treeprocessors import InlineProcessor, Treeprocessor
+from markdown.extensions.tables import TableProcessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor, UnescapeTreeprocessor
 
 # "smarty" (smart quotes, dashes, ellipses) is loaded as _Smarty, its faster equivalent.
 EXTENSIONS = ["tables", "fenced_code", "attr_list", "footnotes", "sane_lists", "smarty"]
 MEDIA_PREFIX = "/media/"
-# Every pattern of the smarty extension needs one of these: a quote, "--" or "...".
-_EDUCABLE = re.compile(r"['\"]|--|\.\.\.")
 # What each inline pattern (Python-Markdown's, and footnotes') needs in a text to match at all.
 _TRIGGERS: dict[str, tuple[str, ...]] = {
     "backtick": ("`",),
@@ -49,6 +54,54 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "strong2": ("_",),
     "emphasis2": ("_",),
 }
+# The same for the smarty extension's patterns: a quote, "--" or "...".
+_SMARTY_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "smarty-ellipses": ("...",),
+    "smarty-em-dashes": ("--",),
+    "smarty-en-dashes": ("--",),
+    **{f"smarty-quotes-{i}": ("'", '"') for i in range(15)},
+}
+
+# The stock code that each fast path below stands in for or relies on, as in Python-Markdown
+# 3.11.3 (first 12 hex digits of the sha256 of its source). A release that changes any of it
+# turns the fast paths that depend on it off: slower again, never different.
+_STOCK_SOURCE = {
+    "InlineProcessor.run": "f6c93631f287",
+    "InlineProcessor.__handleInline": "fe27babc114a",
+    "InlineProcessor.__processPlaceholders": "3f4a6088e773",
+    "InlineProcessor.__applyPattern": "8862b35197c0",
+    "UnescapeTreeprocessor.run": "5752b9f6937e",
+    "UnescapeTreeprocessor.unescape": "e39bc0842698",
+    "AttrListTreeprocessor.run": "fb126cccd79a",
+    "TableProcessor.test": "399019a4927e",
+    "Markdown.is_block_level": "dc551fffd52a",
+}
+
+
+@functools.cache
+def _unchanged(*functions: Callable[..., Any]) -> bool:
+    """True if the source of each stock function is the one :data:`_STOCK_SOURCE` was taken from."""
+    for function in functions:
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):  # no source shipped: cannot tell, so assume it changed
+            return False
+        if hashlib.sha256(source.encode()).hexdigest()[:12] != _STOCK_SOURCE.get(function.__qualname__):
+            return False
+    return True
+
+
+def _inline_unchanged() -> bool:
+    return _unchanged(
+        InlineProcessor.run,
+        InlineProcessor._InlineProcessor__handleInline,  # type: ignore[attr-defined]
+        InlineProcessor._InlineProcessor__processPlaceholders,  # type: ignore[attr-defined]
+        InlineProcessor._InlineProcessor__applyPattern,  # type: ignore[attr-defined]
+    )
+
+
+def _any_of(strings: set[str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(s) for s in sorted(strings)))
 
 
 @dataclass
@@ -62,22 +115,102 @@ class Rendered:
 class _SkippingInlineProcessor(InlineProcessor):
     """An inline pass that leaves alone text in which none of its patterns can match.
 
-    Python-Markdown tries every inline pattern on every text node; most text in a pitch (list
-    items, table cells, plain sentences) holds none of the characters the patterns start with.
-    Text that does holds one goes through the unchanged patterns, so the output is the same.
+    Python-Markdown tries every inline pattern on every text node of the tree, and before that
+    builds a map of the whole tree and a copy of the ancestor list per element; most text in a
+    pitch (list items, table cells, plain sentences) holds none of the characters the patterns
+    start with. Here a text or tail with none of them, and no placeholder of this pass (what
+    the stock pass would expand), is left as it is, which is what the stock pass makes of it;
+    every other one goes through the stock code, trying only the patterns whose characters it
+    holds (the others cannot match), in the stock order, so the output is the same.
+
+    Build it with :meth:`create`, which returns None when a pattern has no known trigger or
+    the stock code is not the one this mirrors.
     """
 
-    def __init__(self, md: markdown.Markdown, patterns: Any, triggers: re.Pattern[str]) -> None:
+    def __init__(self, md: markdown.Markdown, patterns: util.Registry[Any], triggers: dict[str, tuple[str, ...]]) -> None:
         super().__init__(md)
         self.inlinePatterns = patterns
-        self.triggers = triggers
+        self.pattern_triggers = [_any_of(set(triggers[item.name])) for item in sorted(patterns._priority, key=lambda item: -item.priority)]
+        every = {t for item in patterns._priority for t in triggers[item.name]}
+        self.needs_work = _any_of({*every, util.INLINE_PLACEHOLDER_PREFIX})
+        self.patterns: list[Any] = []
 
-    # Overrides InlineProcessor's private __handleInline (name-mangled). Should a release of
-    # Python-Markdown rename it, this stops being called: slower again, never different.
+    @classmethod
+    def create(
+        cls, md: markdown.Markdown, patterns: util.Registry[Any], triggers: dict[str, tuple[str, ...]]
+    ) -> _SkippingInlineProcessor | None:
+        if not _inline_unchanged() or any(item.name not in triggers for item in patterns._priority):
+            return None
+        return cls(md, patterns, triggers)
+
+    # Overrides InlineProcessor's private __handleInline (name-mangled, called by __applyPattern
+    # too): the stock loop, minus the patterns whose trigger is absent. Those would not match,
+    # and a pattern that does not match leaves the text as it is and restarts the next at 0.
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
-        if not self.triggers.search(data):
+        if isinstance(data, util.AtomicString):
             return data
-        return super()._InlineProcessor__handleInline(data, patternIndex)  # type: ignore[misc]
+        apply = self._InlineProcessor__applyPattern  # type: ignore[attr-defined]
+        startIndex = 0
+        count = len(self.patterns)
+        while patternIndex < count:
+            if self.pattern_triggers[patternIndex].search(data) is None:
+                patternIndex += 1
+                startIndex = 0
+                continue
+            data, matched, startIndex = apply(self.patterns[patternIndex], data, patternIndex, startIndex)
+            if not matched:
+                patternIndex += 1
+        return data
+
+    def run(self, tree: Element, ancestors: list[str] | None = None) -> Element:
+        """Stock ``InlineProcessor.run``, skipping the text and tails that need no work.
+
+        For such a text the stock pass sets it to None, finds no pattern and no placeholder, and
+        sets it back; for a tail, likewise through a dummy element. Its ``parent_map`` (only
+        read to find the root's ancestors, and the root has no parent in its own tree) is not
+        built.
+        """
+        self.patterns = list(self.inlinePatterns)
+        needs_work = self.needs_work.search
+        handle = self._InlineProcessor__handleInline
+        expand = self._InlineProcessor__processPlaceholders  # type: ignore[attr-defined]
+        self.stashed_nodes: dict[str, Element | str] = {}
+        tree_parents = [] if ancestors is None else ancestors[:]
+        tree_parents.append(tree.tag.lower())
+        stack = [(tree, tree_parents)]
+        while stack:
+            currElement, parents = stack.pop(0)
+            self.ancestors = parents
+            if currElement is not tree:
+                parents.append(currElement.tag.lower())
+            insertQueue = []
+            for child in currElement:
+                text = child.text
+                if text and not isinstance(text, util.AtomicString) and needs_work(text):
+                    parents.append(child.tag.lower())
+                    child.text = None
+                    lst = expand(handle(text), child)
+                    stack += lst
+                    insertQueue.append((child, lst))
+                    parents.pop()
+                tail = child.tail
+                if tail and needs_work(tail):
+                    tail = handle(tail)
+                    dumby = Element("d")
+                    child.tail = None
+                    tailResult = expand(tail, dumby, False)
+                    if dumby.tail:
+                        child.tail = dumby.tail
+                    pos = list(currElement).index(child) + 1
+                    tailResult.reverse()
+                    for newChild in tailResult:
+                        currElement.insert(pos, newChild[0])
+                if len(child):
+                    stack.append((child, parents[:]))
+            for element, lst in insertQueue:
+                for i, obj in enumerate(lst):
+                    element.insert(i, obj[0])
+        return tree
 
 
 class _Smarty(SmartyExtension):
@@ -88,21 +221,99 @@ class _Smarty(SmartyExtension):
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         super().extendMarkdown(md)
-        md.treeprocessors.register(_SkippingInlineProcessor(md, self.inlinePatterns, _EDUCABLE), "smarty", 6)
+        fast = _SkippingInlineProcessor.create(md, self.inlinePatterns, _SMARTY_TRIGGERS)
+        if fast is not None:
+            md.treeprocessors.register(fast, "smarty", 6)
 
 
-def _skip_plain_text(md: markdown.Markdown) -> None:
-    """Make the main inline pass skip text that no registered pattern can match.
+class _Tables(TableProcessor):
+    """The ``tables`` block processor, answering at once for a block without a pipe.
 
-    Only when every registered pattern is one of :data:`_TRIGGERS`: an unknown one (a new
-    extension, a new Python-Markdown) leaves the stock pass in place.
+    Every block is tested for a table; the stock test splits its first rows into cells first.
+    A table needs a pipe in its header row (two cells, or a border), so without one the stock
+    test returns False too; what else it sets (``border``) is only used after a True.
     """
-    names = [name for name in _TRIGGERS if name in md.inlinePatterns]
-    if len(names) != len(md.inlinePatterns):
-        return
-    triggers = sorted({t for name in names for t in _TRIGGERS[name]})
-    pattern = re.compile("|".join(re.escape(t) for t in triggers))
-    md.treeprocessors.register(_SkippingInlineProcessor(md, md.inlinePatterns, pattern), "inline", 20)
+
+    def test(self, parent: Element, block: str) -> bool:
+        return "|" in block and super().test(parent, block)
+
+
+class _AttrList(AttrListTreeprocessor):
+    """The ``attr_list`` pass, skipped when no text in the tree holds a "{".
+
+    Each change the stock pass makes follows a match of one of its patterns, in an element's
+    text or tail, and every one of them starts with "{".
+    """
+
+    def run(self, doc: Element) -> None:
+        for elem in doc.iter():
+            if "{" in (elem.text or "") or "{" in (elem.tail or ""):
+                super().run(doc)
+                return
+
+
+class _Unescape(UnescapeTreeprocessor):
+    """The ``unescape`` pass, not rewriting text without an escaped character (an STX).
+
+    The stock pass assigns every text the result of ``re.sub``: the same text, as a plain
+    ``str``, when there is nothing to replace. So do we, without running the pattern.
+    """
+
+    def run(self, root: Element) -> None:
+        unescape = self.unescape
+        for elem in root.iter():
+            text = elem.text
+            if text and elem.tag != "code" and (util.STX in text or type(text) is not str):
+                elem.text = unescape(text)
+            tail = elem.tail
+            if tail and (util.STX in tail or type(tail) is not str):
+                elem.tail = unescape(tail)
+
+
+def _remember_block_level(md: markdown.Markdown) -> None:
+    """Answer ``md.is_block_level(tag)`` from memory: prettify and attr_list ask it of every element.
+
+    The answer depends only on the tag and on ``md.block_level_elements``, which none of
+    :data:`EXTENSIONS` changes once the converter is built.
+    """
+    stock = md.is_block_level
+    known: dict[Any, bool] = {}
+
+    def is_block_level(tag: Any) -> bool:
+        try:
+            return known[tag]
+        except KeyError:
+            if len(known) > 1000:  # tags of raw HTML are the marketer's: keep the memory bounded
+                known.clear()
+            answer = known[tag] = stock(tag)
+            return answer
+        except TypeError:  # an unhashable tag
+            return stock(tag)
+
+    md.is_block_level = is_block_level  # type: ignore[method-assign]
+
+
+def _speed_up(md: markdown.Markdown) -> None:
+    """Swap in the faster equivalents above wherever the stock code is the one they mirror.
+
+    The main inline pass is swapped only when every registered pattern is one of
+    :data:`_TRIGGERS`: an unknown one (a new extension, a new Python-Markdown) leaves the stock
+    pass in place.
+    """
+    inline = _SkippingInlineProcessor.create(md, md.inlinePatterns, _TRIGGERS)
+    if inline is not None:
+        md.treeprocessors.register(inline, "inline", 20)
+    if _unchanged(TableProcessor.test) and type(md.parser.blockprocessors["table"]) is TableProcessor:
+        md.parser.blockprocessors.register(_Tables(md.parser, md.parser.blockprocessors["table"].config), "table", 75)
+    if _unchanged(AttrListTreeprocessor.run) and type(md.treeprocessors["attr_list"]) is AttrListTreeprocessor:
+        md.treeprocessors.register(_AttrList(md), "attr_list", 8)
+    if (
+        _unchanged(UnescapeTreeprocessor.run, UnescapeTreeprocessor.unescape)
+        and type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor
+    ):
+        md.treeprocessors.register(_Unescape(md), "unescape", 0)
+    if _unchanged(markdown.Markdown.is_block_level):
+        _remember_block_level(md)
 
 
 class _ImageResolver(Treeprocessor):
@@ -160,7 +371,7 @@ def _converter() -> tuple[markdown.Markdown, _ImageResolver]:
         images = _ImageExtension()
         extensions = [_Smarty() if name == "smarty" else name for name in EXTENSIONS]
         md = markdown.Markdown(extensions=[*extensions, images], output_format="html")
-        _skip_plain_text(md)
+        _speed_up(md)
         _local.md, _local.resolver = md, images.resolver
     return md, _local.resolver
 
