@@ -29,7 +29,7 @@ Builds are incremental, at three levels:
    ``OUT_DIR`` without a manifest is refused instead of mixed into.
 
 A cold build parses the offer files and renders the pages in parallel, one process per core
-(forked, so the workers share the parsed catalog and the app without pickling them); the render
+(forked, so the workers share the parsed catalog and the renderer without pickling them); the render
 workers also compress the changed pages and write them to a staging folder inside ``OUT_DIR``.
 Everything is rendered before the first file of the export is replaced (as in Pelican), so a
 build that fails leaves the previous export whole.
@@ -40,28 +40,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import pickle
 import shutil
 import sys
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
 from jinja2 import FileSystemBytecodeCache
 
 from . import __version__
 from .compress import compress, is_compressible
 from .content import Catalog, Page, _scan, load_catalog, read_file, signature
 from .offer import Problem
-from .pages import robots_txt, sitemap_xml
-from .rendering import Renderer
+from .rendering import Renderer, robots_txt, sitemap_xml
 from .themes import Themes
 
 log = logging.getLogger(__name__)
@@ -131,9 +128,8 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
             f"LEADMAGNET_BASE_URL is the default {DEFAULT_BASE_URL}: exported forms will post there; set it to your live server's address"
         )
 
-    app = render_app(settings)
-    themes: Themes = app.extensions["leadmagnet.build.themes"]
-    renderer: Renderer = app.extensions["leadmagnet.build.renderer"]
+    renderer = build_renderer(settings)
+    themes = renderer.themes
     cache_dir = Path(settings["INSTANCE_DIR"]) / "build-cache"
     cache_path = cache_dir / (hashlib.sha256(str(out_dir).encode()).hexdigest()[:16] + ".pickle")
     version = code_version()
@@ -156,8 +152,7 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
     # into place with the rest. Removed whatever happens: nothing half-done stays in the export.
     staging = out_dir / f".leadmagnet-staging-{os.getpid()}"
     try:
-        with app.app_context():
-            files, kept, rendered, staged = export_files(app, renderer, themes, catalog, now, previous_pages, present, manifest, staging)
+        files, kept, rendered, staged = export_files(renderer, catalog, now, previous_pages, present, manifest, staging)
         report.problems = catalog.problems
         report.rendered = len(rendered) - len(kept)
         write_files(out_dir, files, kept, manifest, report, staging, staged)
@@ -177,16 +172,12 @@ def code_version() -> str:
     return __version__ + "-" + hashlib.sha256(repr(stamps).encode()).hexdigest()[:16]
 
 
-def render_app(settings: Mapping[str, Any]) -> Flask:
-    """A bare Flask app holding the settings, for the renderer: no database, no blueprints."""
-    app = Flask("leadmagnet", static_folder=None)
-    app.config.update(settings)
+def build_renderer(settings: Mapping[str, Any]) -> Renderer:
+    """The renderer of the live pages, on the settings alone: no app, no database, no Flask."""
     # Exported forms (and the view beacon) go to the live server, not to the static host.
-    app.config["FORM_BASE"] = str(settings["BASE_URL"]).rstrip("/")
-    themes = Themes(Path(settings["THEMES_DIR"]))
-    app.extensions["leadmagnet.build.themes"] = themes
-    app.extensions["leadmagnet.build.renderer"] = Renderer(app, themes)
-    return app
+    config = {**settings, "FORM_BASE": str(settings["BASE_URL"]).rstrip("/")}
+    # Templates cannot change under a build that takes a second: no check of their files per page.
+    return Renderer(config, Themes(Path(settings["THEMES_DIR"])), auto_reload=False)
 
 
 def themes_folders(themes: Themes, settings: Mapping[str, Any]) -> tuple[Path, ...]:
@@ -203,6 +194,8 @@ def parse_catalog(content_dir: Path, themes: Themes, previous: Catalog | None, r
     sources, assets = _scan(content_dir)
     report.parsed = len(sources)
     if len(sources) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1:
+        from concurrent.futures import ProcessPoolExecutor  # loads multiprocessing: only for big builds
+
         paths = [path for path, _stamp in sources]
         try:
             with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
@@ -218,9 +211,7 @@ def parse_catalog(content_dir: Path, themes: Themes, previous: Catalog | None, r
 
 
 def export_files(
-    app: Flask,
     renderer: Renderer,
-    themes: Themes,
     catalog: Catalog,
     now: datetime,
     previous_pages: dict[str, tuple[Page, str, str]],
@@ -234,7 +225,8 @@ def export_files(
     again), what was rendered per slug for the next build's cache, and the pages already written
     with their twins into ``staging`` (those whose bytes differ from ``manifest``'s).
     """
-    cfg = app.config
+    cfg = renderer.config
+    themes = renderer.themes
     files: dict[str, bytes] = {}
     kept: set[str] = set()
     rendered: dict[str, tuple[Page, str, str]] = {}
@@ -253,7 +245,7 @@ def export_files(
         else:
             to_render.append(slug)
         rendered[slug] = (page, state, name)
-    bodies, staged = render_pages(app, renderer, catalog, to_render, now, manifest or {}, staging)
+    bodies, staged = render_pages(renderer, catalog, to_render, now, manifest or {}, staging)
     for slug, body in zip(to_render, bodies, strict=True):
         files[f"{slug}.html"] = body
     if cfg["INDEX_PAGE"]:
@@ -294,7 +286,7 @@ def export_files(
 
 
 def render_pages(
-    app: Flask, renderer: Renderer, catalog: Catalog, slugs: list[str], now: datetime, old: Mapping[str, str], staging: Path | None
+    renderer: Renderer, catalog: Catalog, slugs: list[str], now: datetime, old: Mapping[str, str], staging: Path | None
 ) -> tuple[list[bytes], set[str]]:
     """The offer pages of ``slugs``, in order, and the names of those already written to ``staging``.
 
@@ -304,19 +296,20 @@ def render_pages(
     here, and :func:`write_files` compresses and writes them.
     """
     global _forked
-    # fork is what shares the catalog; macOS offers it but calls it unsafe (its system libraries).
-    can_fork = "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
-    if len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and can_fork and staging is not None:
+    if len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and staging is not None and _can_fork():
+        from concurrent.futures import ProcessPoolExecutor  # loads multiprocessing: only for big builds
+        from multiprocessing import get_context
+
         workers = os.cpu_count() or 1
         size = -(-len(slugs) // (workers * 4))  # a few chunks per worker evens out the load
         chunks = [slugs[i : i + size] for i in range(0, len(slugs), size)]
         staging.mkdir(parents=True, exist_ok=True)
-        # Forked workers inherit this (the app, its templates and the catalog): nothing to pickle
+        # Forked workers inherit this (the renderer, its templates and the catalog): nothing to pickle
         # but the slugs there and the bytes back.
         with _fork_lock:  # two builds in one process must not hand their workers each other's catalog
-            _forked = (app, renderer, catalog, now, old, staging)
+            _forked = (renderer, catalog, now, old, staging)
             try:
-                with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
                     done = [item for items in pool.map(_render_chunk, chunks) for item in items]
             except Exception as exc:
                 log.warning("parallel rendering failed (%s); rendering in one process", exc)
@@ -328,25 +321,31 @@ def render_pages(
     return [renderer.offer_page(catalog, catalog.pages[slug], now).body for slug in slugs], set()
 
 
+def _can_fork() -> bool:
+    """fork is what shares the catalog; macOS offers it but calls it unsafe (its system libraries)."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+
+
 # What forked render workers need, set by render_pages for the life of its pool.
-_forked: tuple[Flask, Renderer, Catalog, datetime, Mapping[str, str], Path] | None = None
+_forked: tuple[Renderer, Catalog, datetime, Mapping[str, str], Path] | None = None
 _fork_lock = threading.Lock()
 
 
 def _render_chunk(slugs: list[str]) -> list[tuple[bytes, bool]]:
     assert _forked is not None, "render workers must be forked from render_pages"
-    app, renderer, catalog, now, old, staging = _forked
+    renderer, catalog, now, old, staging = _forked
     done = []
-    with app.app_context():
-        for slug in slugs:
-            body = renderer.offer_page(catalog, catalog.pages[slug], now).body
-            name = f"{slug}.html"
-            changed = old.get(name) != hashlib.sha256(body).hexdigest()
-            if changed:
-                for path, data in ((name, body), *((name + suffix, packed) for suffix, packed in compress_twins(body).items())):
-                    with open(os.path.join(staging, path), "wb") as fh:
-                        fh.write(data)
-            done.append((body, changed))
+    for slug in slugs:
+        body = renderer.offer_page(catalog, catalog.pages[slug], now).body
+        name = f"{slug}.html"
+        changed = old.get(name) != hashlib.sha256(body).hexdigest()
+        if changed:
+            for path, data in ((name, body), *((name + suffix, packed) for suffix, packed in compress_twins(body).items())):
+                with open(os.path.join(staging, path), "wb") as fh:
+                    fh.write(data)
+        done.append((body, changed))
     return done
 
 

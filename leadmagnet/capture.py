@@ -208,7 +208,7 @@ def invalid(page: Any, form: forms.LeadForm, hidden: dict[str, str]) -> Response
     offer = page.offer
     values: dict[str, Any] = {name: form[name].raw_data[0] if form[name].raw_data else "" for name in form.spec_names}
     values.update({k: v for k, v in hidden.items() if k != "website"})
-    context = offer_context(current_app, page, offer.state(datetime.now(UTC)))
+    context = offer_context(current_app.config, page, offer.state(datetime.now(UTC)))
     html = site.renderer.render(templates_for(offer, "offer"), offer, **context, values=values, errors=form.messages(), noindex=True)
     response = Response(html, status=422, content_type="text/html; charset=utf-8")
     # Per visitor: never cached anywhere.

@@ -10,14 +10,16 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from flask import Flask
 
 from . import config, create_app
 from .content import load_catalog
 from .offer import KEYS, RESERVED_SLUGS, SLUG_RE, TYPES
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 class Context:

@@ -17,16 +17,20 @@ import functools
 import gzip
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import brotli
-from flask import Flask, Response, request
+
+if TYPE_CHECKING:  # the codec half is used by ``leadmagnet build``, which does not load Flask
+    from flask import Flask, Request, Response
 
 # Smaller bodies gain nothing from compression (the headers dominate).
 MIN_SIZE = 512
 # Cached compressed bodies, most recently used last; a page version costs two entries at most.
 MAX_ENTRIES = 4096
-# Brotli quality 9 with a window fitted to the body: close to the best size at a fraction of the time.
-BROTLI_QUALITY = 9
+# Brotli quality 5 with a window fitted to the body: for pages, CSS, sitemaps as small as quality 9
+# (or smaller) and up to 5 times faster (docs/decisions.md has the figures).
+BROTLI_QUALITY = 5
 GZIP_LEVEL = 6
 SUFFIX = {"br": "-br", "gzip": "-gz"}
 COMPRESSIBLE = (
@@ -86,7 +90,7 @@ def compress(data: bytes, coding: str, *, best: bool = False) -> bytes:
 
     Brotli's window is sized to the data: with the default 4 MiB window, quality 9 spends most of
     its time setting up tables (9 ms for a 10 kB page instead of 0.6 ms, for the same size).
-    Quality 11 would save another 10% but takes 30 times longer, too slow for a thousand pages.
+    Quality 11 would save another 10% but takes 30 to 50 times longer, too slow for a thousand pages.
     """
     if coding == "br":
         lgwin = min(22, max(16, (len(data) - 1).bit_length()))
@@ -142,8 +146,8 @@ def for_client(etag: str, body: bytes, accept_encoding: str | None, cache: Compr
     return compressed, etag + SUFFIX[coding], coding
 
 
-def compress_response(response: Response, cache: CompressedCache) -> Response:
-    """Compress ``response`` in place for the current request when that helps (after_request).
+def compress_response(response: Response, cache: CompressedCache, req: Request) -> Response:
+    """Compress ``response`` in place for ``req``, the current request, when that helps (after_request).
 
     This runs on every request, so it reads and writes raw header strings instead of werkzeug's
     parsed views (``mimetype``, ``vary``, ``get_etag``), which cost more than the cache lookup.
@@ -161,7 +165,6 @@ def compress_response(response: Response, cache: CompressedCache) -> Response:
         headers.add("Vary", "Accept-Encoding")
     elif "accept-encoding" not in vary.lower():
         headers["Vary"] = vary + ", Accept-Encoding"
-    req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per read
     coding = negotiate(req.environ.get("HTTP_ACCEPT_ENCODING"))
     if coding == "identity" or status == 304:
         return response
@@ -203,6 +206,9 @@ def compress_response(response: Response, cache: CompressedCache) -> Response:
 
 def register(app: Flask) -> None:
     """Compress every eligible response of ``app``, caching by ETag."""
+    from flask import request
+
     cache = CompressedCache()
     app.extensions["leadmagnet.compress"] = cache
-    app.after_request(lambda response: compress_response(response, cache))
+    # One context lookup per response, not one per read of the request.
+    app.after_request(lambda response: compress_response(response, cache, request._get_current_object()))

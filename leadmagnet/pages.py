@@ -15,14 +15,13 @@ import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 from werkzeug.http import parse_etags
 
 from . import compress, views
 from .content import Catalog
-from .rendering import Rendered, etag_for
+from .rendering import Rendered, etag_for, robots_txt, sitemap_xml
 from .site import current_site
 
 bp = Blueprint("pages", __name__)
@@ -166,26 +165,6 @@ def window_key(catalog: Catalog, now: datetime) -> tuple[tuple[str, str], ...]:
     by the states (not by the clock) re-renders exactly when one changes and keeps one entry.
     """
     return tuple((o.slug, o.state(now) if not o.draft else "draft") for o in catalog.offers())
-
-
-def sitemap_xml(base_url: str, catalog: Catalog, now: datetime, index_page: bool = True) -> str:
-    """The sitemap of every published, unexpired offer (past webinars stay: replay pages)."""
-    urls = [f"{base_url}/"] if index_page else []
-    entries = [f"  <url><loc>{escape(u)}</loc></url>" for u in urls]
-    for offer in sorted(catalog.offers(), key=lambda o: o.slug):
-        expired = offer.expires_at is not None and now >= offer.expires_at
-        if offer.is_published(now) and not expired:
-            lastmod = datetime.fromtimestamp(offer.mtime, UTC).strftime("%Y-%m-%d")
-            entries.append(f"  <url><loc>{escape(base_url)}/{offer.slug}</loc><lastmod>{lastmod}</lastmod></url>")
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        + "\n".join(entries)
-        + "\n</urlset>\n"
-    )
-
-
-def robots_txt(base_url: str) -> str:
-    return f"User-agent: *\nDisallow: /admin\nDisallow: /download/\nAllow: /\n\nSitemap: {base_url}/sitemap.xml\n"
 
 
 @bp.get("/robots.txt")

@@ -3,25 +3,33 @@
 Landing pages are the same bytes for every visitor, so a rendered page is cached per catalog
 version and reused until a content or theme file changes. The static exporter (``build``) and
 the live server share this code, the exporter only changing the form's base URL.
+
+Nothing here needs Flask: the exporter renders from the settings alone (and so starts without
+importing the web framework). The live server passes its app, whose template globals
+(``url_for``, ``csrf_token``) and context processors the admin templates use.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from html import escape
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from flask.templating import Environment
+import jinja2
 from markupsafe import Markup
 
 from .content import Catalog, Page
-from .headers import style_hash
 from .offer import Offer
 from .themes import Theme, Themes
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 @dataclass(frozen=True)
@@ -35,35 +43,49 @@ def etag_for(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
 
 
+def style_hash(css: str) -> str:
+    """The CSP source expression for an inline ``<style>`` with exactly this text."""
+    digest = hashlib.sha256(css.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode() + "'"
+
+
 class Renderer:
     """Renders pages with the right theme, and caches what does not vary per visitor."""
 
-    def __init__(self, app: Flask, themes: Themes) -> None:
+    def __init__(self, config: Mapping[str, Any], themes: Themes, app: Flask | None = None, *, auto_reload: bool = True) -> None:
+        """``config``: the settings (an app's config); ``app``: the live app, for its template
+        globals; ``auto_reload=False`` (a build) trusts templates not to change while it runs."""
+        self.config = config
         self.app = app
         self.themes = themes
-        self._envs: dict[str, Environment] = {}
+        self.auto_reload = auto_reload
+        self._envs: dict[str, jinja2.Environment] = {}
+        self._inline: dict[tuple[str, str], Markup] = {}
         self._cache: dict[tuple, Rendered] = {}
         self._cache_version = -1
         self._lock = threading.Lock()
         self.style_hashes: set[str] = set()
         # Every offer without `theme:` and every error page uses this theme: a typo in the setting
         # stops the start with a message, instead of a 500 on every page.
-        problem = themes.problem(app.config["DEFAULT_THEME"])
+        problem = themes.problem(config["DEFAULT_THEME"])
         if problem:
             raise ValueError(f"LEADMAGNET_DEFAULT_THEME: {problem}")
 
     # -- environments -----------------------------------------------------------------------
 
     def theme_for(self, offer: Offer | None) -> Theme:
-        name = (offer.theme if offer and offer.theme else None) or self.app.config["DEFAULT_THEME"]
+        name = (offer.theme if offer and offer.theme else None) or self.config["DEFAULT_THEME"]
         return self.themes.get(name)
 
-    def env(self, theme: Theme) -> Environment:
+    def env(self, theme: Theme) -> jinja2.Environment:
         env = self._envs.get(theme.name)
         if env is None:
-            env = Environment(self.app, loader=theme.loader, autoescape=True, auto_reload=True, trim_blocks=True, lstrip_blocks=True)
-            env.globals.update(self.app.jinja_env.globals)
-            env.filters.update(self.app.jinja_env.filters)
+            env = jinja2.Environment(
+                loader=theme.loader, autoescape=True, auto_reload=self.auto_reload, trim_blocks=True, lstrip_blocks=True
+            )
+            if self.app is not None:  # url_for, csrf_token, Flask's filters, for the admin templates
+                env.globals.update(self.app.jinja_env.globals)
+                env.filters.update(self.app.jinja_env.filters)
             env.globals["asset"] = lambda path, _t=theme: self.asset_url(_t, path)
             env.globals["inline_static"] = lambda path, _t=theme: self.inline_static(_t, path)
             env.filters["local_time"] = local_time
@@ -71,18 +93,26 @@ class Renderer:
         return env
 
     def asset_url(self, theme: Theme, path: str) -> str:
-        return f"{self.app.config.get('ASSET_BASE', '')}/static/{theme.name}/{theme.fingerprint(path)}/{path}"
+        return f"{self.config.get('ASSET_BASE', '')}/static/{theme.name}/{theme.fingerprint(path)}/{path}"
 
     def inline_static(self, theme: Theme, path: str) -> Markup:
-        """A theme file's text for an inline ``<style>``; its hash joins the CSP's style-src."""
-        css = theme.read_static(path)
-        self.style_hashes.add(style_hash(css))
-        return Markup(css)  # noqa: S704 - theme files are trusted, like templates
+        """A theme file's text for an inline ``<style>``; its hash joins the CSP's style-src.
+
+        Read and hashed once per theme version (every page inlines the same critical CSS).
+        """
+        key = (theme.name, path)
+        css = self._inline.get(key)
+        if css is None:
+            text = theme.read_static(path)
+            self.style_hashes.add(style_hash(text))
+            css = self._inline[key] = Markup(text)  # noqa: S704 - theme files are trusted, like templates
+        return css
 
     def reset(self) -> None:
         """Forget environments, fingerprints and cached pages (a theme or content file changed)."""
         with self._lock:
             self._envs.clear()
+            self._inline.clear()
             self.themes.clear()
             self._cache.clear()
 
@@ -95,11 +125,12 @@ class Renderer:
         ctx = self.site_context()
         ctx.update(offer=offer, theme=theme.name)
         ctx.update(context)
-        self.app.update_template_context(ctx)
+        if self.app is not None:
+            self.app.update_template_context(ctx)
         return env.get_or_select_template(template).render(ctx)
 
     def site_context(self) -> dict[str, Any]:
-        cfg = self.app.config
+        cfg = self.config
         return {"site_name": cfg["SITE_NAME"], "base_url": cfg["BASE_URL"], "form_base": cfg.get("FORM_BASE", "")}
 
     def cached(self, catalog: Catalog, key: tuple, produce: Any) -> Rendered:
@@ -123,13 +154,13 @@ class Renderer:
         state = page.offer.state(now)
 
         def produce() -> Rendered:
-            html = self.render(templates_for(page.offer, "offer"), page.offer, **offer_context(self.app, page, state))
+            html = self.render(templates_for(page.offer, "offer"), page.offer, **offer_context(self.config, page, state))
             body = html.encode("utf-8")
             return Rendered(
                 body, etag_for(body), 410 if state == "ended" and page.offer.expires_at and now >= page.offer.expires_at else 200
             )
 
-        return self.cached(catalog, ("offer", page.offer.slug, state, self.app.config.get("FORM_BASE", "")), produce)
+        return self.cached(catalog, ("offer", page.offer.slug, state, self.config.get("FORM_BASE", "")), produce)
 
 
 def templates_for(offer: Offer, kind: str) -> list[str]:
@@ -137,10 +168,10 @@ def templates_for(offer: Offer, kind: str) -> list[str]:
     return [f"{kind}-{offer.slug}.html", f"{kind}-{offer.type}.html", f"{kind}.html"]
 
 
-def offer_context(app: Flask, page: Page, state: str) -> dict[str, Any]:
+def offer_context(config: Mapping[str, Any], page: Page, state: str) -> dict[str, Any]:
     """Everything the offer templates use beyond the site context."""
     offer = page.offer
-    base = app.config["BASE_URL"]
+    base = config["BASE_URL"]
     canonical = f"{base}/{offer.slug}"
     image_url = f"{base}/media/{offer.image}" if offer.image else None
     return {
@@ -148,7 +179,7 @@ def offer_context(app: Flask, page: Page, state: str) -> dict[str, Any]:
         "state": state,
         "canonical": canonical,
         "image_url": image_url,
-        "json_ld": Markup(json_ld(offer, canonical, image_url, app.config["SITE_NAME"], state)),  # noqa: S704 - escaped below
+        "json_ld": Markup(json_ld(offer, canonical, image_url, config["SITE_NAME"], state)),  # noqa: S704 - escaped below
     }
 
 
@@ -213,3 +244,23 @@ def local_time(value: datetime, offer: Offer, fmt: str = "%A %d %B %Y, %H:%M") -
     else:
         label = f"{zone}, {offset}" if zone and zone != offset else offset
     return f"{local.strftime(fmt)} ({label})"
+
+
+def sitemap_xml(base_url: str, catalog: Catalog, now: datetime, index_page: bool = True) -> str:
+    """The sitemap of every published, unexpired offer (past webinars stay: replay pages)."""
+    urls = [f"{base_url}/"] if index_page else []
+    entries = [f"  <url><loc>{escape(u, quote=False)}</loc></url>" for u in urls]
+    for offer in sorted(catalog.offers(), key=lambda o: o.slug):
+        expired = offer.expires_at is not None and now >= offer.expires_at
+        if offer.is_published(now) and not expired:
+            lastmod = datetime.fromtimestamp(offer.mtime, UTC).strftime("%Y-%m-%d")
+            entries.append(f"  <url><loc>{escape(base_url, quote=False)}/{offer.slug}</loc><lastmod>{lastmod}</lastmod></url>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + "\n".join(entries)
+        + "\n</urlset>\n"
+    )
+
+
+def robots_txt(base_url: str) -> str:
+    return f"User-agent: *\nDisallow: /admin\nDisallow: /download/\nAllow: /\n\nSitemap: {base_url}/sitemap.xml\n"
