@@ -130,10 +130,11 @@ class _SkippingInlineProcessor(InlineProcessor):
     def __init__(self, md: markdown.Markdown, patterns: util.Registry[Any], triggers: dict[str, tuple[str, ...]]) -> None:
         super().__init__(md)
         self.inlinePatterns = patterns
-        self.pattern_triggers = [_any_of(set(triggers[item.name])) for item in sorted(patterns._priority, key=lambda item: -item.priority)]
-        every = {t for item in patterns._priority for t in triggers[item.name]}
-        self.needs_work = _any_of({*every, util.INLINE_PLACEHOLDER_PREFIX})
+        self.triggers = triggers
+        self.names: tuple[str, ...] = ()
         self.patterns: list[Any] = []
+        self.pattern_triggers: list[re.Pattern[str] | None] = []
+        self.needs_work: re.Pattern[str] | None = None
 
     @classmethod
     def create(
@@ -142,6 +143,17 @@ class _SkippingInlineProcessor(InlineProcessor):
         if not _inline_unchanged() or any(item.name not in triggers for item in patterns._priority):
             return None
         return cls(md, patterns, triggers)
+
+    def _learn_patterns(self) -> None:
+        """The patterns in the order the stock pass indexes them, and what each needs to match."""
+        self.patterns = list(self.inlinePatterns)  # sorts the registry by priority
+        names = tuple(item.name for item in self.inlinePatterns._priority)
+        if names != self.names:  # only when a pattern was registered since: none of ours does
+            self.names = names
+            known = [self.triggers.get(name) for name in names]
+            self.pattern_triggers = [None if t is None else _any_of(set(t)) for t in known]
+            every = {t for ts in known for t in ts or ()}
+            self.needs_work = None if None in known else _any_of({*every, util.INLINE_PLACEHOLDER_PREFIX})
 
     # Overrides InlineProcessor's private __handleInline (name-mangled, called by __applyPattern
     # too): the stock loop, minus the patterns whose trigger is absent. Those would not match,
@@ -153,7 +165,8 @@ class _SkippingInlineProcessor(InlineProcessor):
         startIndex = 0
         count = len(self.patterns)
         while patternIndex < count:
-            if self.pattern_triggers[patternIndex].search(data) is None:
+            trigger = self.pattern_triggers[patternIndex]
+            if trigger is not None and trigger.search(data) is None:
                 patternIndex += 1
                 startIndex = 0
                 continue
@@ -170,7 +183,9 @@ class _SkippingInlineProcessor(InlineProcessor):
         read to find the root's ancestors, and the root has no parent in its own tree) is not
         built.
         """
-        self.patterns = list(self.inlinePatterns)
+        self._learn_patterns()
+        if self.needs_work is None:  # a pattern we know nothing of: the stock loop
+            return super().run(tree, ancestors)
         needs_work = self.needs_work.search
         handle = self._InlineProcessor__handleInline
         expand = self._InlineProcessor__processPlaceholders  # type: ignore[attr-defined]
@@ -360,6 +375,16 @@ def resolve_relative(base: str, src: str) -> str | None:
 _local = threading.local()
 
 
+def _build() -> tuple[markdown.Markdown, _ImageResolver]:
+    """A Markdown converter with :data:`EXTENSIONS` and the image resolver, sped up where possible."""
+    images = _ImageExtension()
+    extensions = [_Smarty() if name == "smarty" else name for name in EXTENSIONS]
+    md = markdown.Markdown(extensions=[*extensions, images], output_format="html")
+    _speed_up(md)
+    assert images.resolver is not None
+    return md, images.resolver
+
+
 def _converter() -> tuple[markdown.Markdown, _ImageResolver]:
     """This thread's Markdown converter, built once (building one cost a quarter of a pitch's time).
 
@@ -368,11 +393,8 @@ def _converter() -> tuple[markdown.Markdown, _ImageResolver]:
     """
     md = getattr(_local, "md", None)
     if md is None:
-        images = _ImageExtension()
-        extensions = [_Smarty() if name == "smarty" else name for name in EXTENSIONS]
-        md = markdown.Markdown(extensions=[*extensions, images], output_format="html")
-        _speed_up(md)
-        _local.md, _local.resolver = md, images.resolver
+        md, resolver = _build()
+        _local.md, _local.resolver = md, resolver
     return md, _local.resolver
 
 

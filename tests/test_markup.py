@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import random
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
 
+import markdown
 import pytest
+from markdown.inlinepatterns import SimpleTagInlineProcessor
+from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
 
+from bench.build import PITCH
+from leadmagnet import markup
 from leadmagnet.markup import render, resolve_relative
 from tests.cases import CASES
+
+SAMPLE_CONTENT = Path(__file__).resolve().parents[1] / "content"
 
 
 class Tags(HTMLParser):
@@ -98,28 +108,202 @@ INLINE_SAMPLES = [
 ]
 
 
-def stock(text: str, base: str) -> tuple[str, set[str]]:
-    """What stock Python-Markdown (its own inline and smarty passes) makes of ``text``, in a fresh converter."""
-    import markdown
-
-    from leadmagnet import markup
-
+def stock_converter() -> tuple[markdown.Markdown, Any]:
+    """A fresh stock Python-Markdown converter (its own inline and smarty passes) with our extensions."""
     ext = markup._ImageExtension()
     md = markdown.Markdown(extensions=[*markup.EXTENSIONS, ext], output_format="html")
-    images: set[str] = set()
     assert ext.resolver is not None
-    ext.resolver.base, ext.resolver.images = base, images
+    return md, ext.resolver
+
+
+def stock(text: str, base: str) -> tuple[str, set[str]]:
+    """What stock Python-Markdown makes of ``text``, in a fresh converter."""
+    md, resolver = stock_converter()
+    images: set[str] = set()
+    resolver.base, resolver.images = base, images
     return md.convert(text), images
 
 
-@pytest.mark.parametrize("text", [*INLINE_SAMPLES, *(p.read_text().split("---\n", 2)[-1] for p in sorted(CASES.glob("*.md")))])
+# Snippets that reach every fast path of leadmagnet.markup and the stock code it falls back to:
+# raw and inline HTML (stashed placeholders next to plain text), entities, nesting, tables with
+# markup, code holding trigger characters, attribute lists, footnotes in tables and lists,
+# STX/ETX characters and fake placeholders, links inside emphasis, smarty's quotes and dashes.
+SNIPPETS = [
+    '<div class="box">\n<p>raw *not em* "q"</p>\n</div>',
+    'Text with <span class="x">inline *em*</span> and <br> break -- "done".',
+    "&copy; &amp; &#169; &#xA9; AT&T a & b &nbsp;'x'",
+    "- one\n    - nested *em*\n        - deeper 'q'\n- two\n\n1. first\n2. second\n    1. inner",
+    "> quote\n>\n> - item 'a'\n> - item **b**\n>\n> > nested -- quote",
+    '| *a* | `b|c` | [l](http://x.example) |\n|:--|:-:|--:|\n| **x** | "q" | y... |\n| plain | cell | text |',
+    "Use `*not em*` and `` `tick` `` and `<b>` and `'q' -- ...` in code.",
+    '## Heading {: #hid .cls }\n\nPara text\n{: .lead data-x="1" }',
+    "*em*{: .c } and [link](/x){: target=_blank } after",
+    "| a[^1] | b |\n|---|---|\n| c | d[^2] |\n\n- item[^1]\n\n[^1]: one *em*\n[^2]: two 'q'",
+    "plain <b>bold</b> plain <i>it</i>\n\n<div>block</div>\n\nafter",
+    "",
+    "   \n\n  ",
+    "a\x02b\x03c \x02klzzwxh:0001\x03 fake \x02wzxhzdk:0\x03 x",
+    "*see [the link](http://e.example 'title') now* and **[a](b)** _[c][r]_\n\n[r]: /r",
+    "![alt *x*](img/a.png) ![ext](https://cdn.example/y.png) ![up](../u.png)",
+    "\\* \\_ \\` \\\\ \\{ \\} \\# \\| \\\" \\' \\[x\\]",
+    "line one  \nline two  \nline three",
+    "<https://e.example> and <a@b.example> mail",
+    '```python\nx = \'*\' -- "y"...\n```\n\n~~~ {.js #id}\nvar a = "{b}";\n~~~',
+    "    code *x* 'q'\n    more <b>",
+    "---\n\n***\n\n- - -",
+    "Title 'one'\n=====\n\nSub -- two\n---",
+    "'90s \"quote\" it's -- --- ... .... 'single' \"double\" don't",
+    "<!-- c -->\n\ntext <!-- inline --> more",
+    '[a][] [b] [c][d] [e]\n\n[a]: /a\n[b]: /b "T"\n[d]: /d',
+    "1. a\n* b\n\n3. c\n4. d",
+    "- a\n\n    para *2*\n\n- b\n\n    > quoted 'q'",
+    "# H1 #\n### H3 'q' ###",
+    "| <b>x</b> | &amp; |\n|---|---|\n| a | b |",
+    "Ünïcödé — “quotes” … ‘x’ naïve café",
+    "*<b>x</b> y* and __<i>z</i>__",
+    "***strong em*** __*mix*__ _a_b_ snake_case_word * lone star",
+    "Tail text after **bold** with 'quote' and -- dash and `code` tail",
+    "- item {: .x }\n- other",
+    "a | b\n--|--\n1 | 2",
+    "| a |\n|---|\n| b |",
+    "a | b\nc | d",
+    "x[^n] y[^n]\n\n[^n]: note\n\n    more *para*",
+    "function() { return 1; } and {not attr} and {: .cls}",
+    "Raw <span>*x*</span> &nbsp; 1 < 2 > 0 & done",
+    "<pre>keep   *this*</pre>",
+    "\tindented\ttab\n\ntext\twith\ttabs",
+    "> ```\n> code\n> ```\n>\n> | a | b |\n> |---|---|\n> | 1 | 2 |",
+    "Setext *em*\n---\n\n1986\\. a year",
+    '<p markdown="1">*x*</p>\n\n<div>\n*not parsed*\n</div>',
+    '&copy;"quoted" and &amp;\'single\' x&nbsp;"y" &mdash;"w"',
+    "&#8212;'z' &#x2014;\"w\"",
+    "<b>x</b>\"q\" 'a'<i>b</i> <span>'s'</span>--<em>e</em>...",
+    "a | b\n: | :\n1 | 2",
+]
+
+
+def generated(count: int, seed: int) -> list[str]:
+    """``count`` documents mixing :data:`SNIPPETS`: joined by blank lines, line breaks or spaces,
+    some nested in a list item or a blockquote."""
+    rng = random.Random(seed)
+    docs = []
+    for _ in range(count):
+        parts = []
+        for snippet in rng.choices(SNIPPETS, k=rng.randint(1, 6)):
+            wrap = rng.random()
+            if wrap < 0.1:
+                snippet = "- " + snippet.replace("\n", "\n    ")
+            elif wrap < 0.2:
+                snippet = "> " + snippet.replace("\n", "\n> ")
+            parts.append(snippet)
+            parts.append(rng.choice(["\n\n", "\n\n", "\n", " ", "\n\n\n"]))
+        docs.append("".join(parts))
+    return docs
+
+
+PITCHES = [PITCH.format(topic=topic, n=n) for topic, n in [("growth", 7), ("SEO 'basics'", 0), ("*em* -- <b>x</b>", 42)]]
+CORPUS = [
+    *INLINE_SAMPLES,
+    *SNIPPETS,
+    *PITCHES,
+    *(p.read_text().split("---\n", 2)[-1] for p in sorted(CASES.glob("*.md"))),
+    *(p.read_text().split("---\n", 2)[-1] for p in sorted(SAMPLE_CONTENT.glob("*.md"))),
+]
+
+
+@pytest.mark.parametrize("text", CORPUS)
 def test_output_is_stock_python_markdown_output(text: str) -> None:
     rendered = render(text, "sub")
     assert (rendered.html, rendered.images) == stock(text, "sub")
 
 
+@pytest.mark.parametrize("text", generated(300, seed=20261123))
+def test_generated_documents_render_as_stock(text: str) -> None:
+    rendered = render(text, "a/b")
+    assert (rendered.html, rendered.images) == stock(text, "a/b")
+
+
+class Counting:
+    """Stands in for a compiled pattern, counting the texts it finds something in, and not."""
+
+    def __init__(self, pattern: Any) -> None:
+        self.pattern = pattern
+        self.found = self.not_found = 0
+
+    def search(self, text: str) -> Any:
+        match = self.pattern.search(text)
+        if match:
+            self.found += 1
+        else:
+            self.not_found += 1
+        return match
+
+
+def test_the_corpus_goes_through_both_branches_of_the_fast_passes() -> None:
+    assert len(list(SAMPLE_CONTENT.glob("*.md"))) >= 4
+    md, _ = markup._build()
+    md.convert("warm-up")  # the passes learn their patterns on their first run
+    counters = {}
+    for name in ("inline", "smarty"):
+        counters[name] = md.treeprocessors[name].needs_work = Counting(md.treeprocessors[name].needs_work)
+    for text in [*CORPUS, *generated(300, seed=20261123)]:
+        md.reset().convert(text)
+    for counter in counters.values():
+        assert counter.found > 100 and counter.not_found > 100
+
+
+def test_the_fast_paths_are_in_place() -> None:
+    """Fails after an upgrade of Python-Markdown that changed the stock code a fast path mirrors:
+    the converter is then stock (same output, slower). Check each fast path against the new
+    code, then update ``markup._STOCK_SOURCE``."""
+    md, _ = markup._build()
+    assert type(md.treeprocessors["inline"]) is markup._SkippingInlineProcessor
+    assert type(md.treeprocessors["smarty"]) is markup._SkippingInlineProcessor
+    assert type(md.treeprocessors["attr_list"]) is markup._AttrList
+    assert type(md.treeprocessors["unescape"]) is markup._Unescape
+    assert type(md.parser.blockprocessors["table"]) is markup._Tables
+    assert "md.is_block_level" not in repr(md.is_block_level) and "_remember_block_level" in repr(md.is_block_level)
+
+
+def test_changed_stock_code_leaves_the_stock_converter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(markup, "_STOCK_SOURCE", {})
+    markup._unchanged.cache_clear()
+    try:
+        md, resolver = markup._build()
+    finally:
+        markup._unchanged.cache_clear()
+    assert type(md.treeprocessors["inline"]) is InlineProcessor
+    assert type(md.treeprocessors["smarty"]) is InlineProcessor
+    assert type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor
+    assert type(md.parser.blockprocessors["table"]).__name__ == "TableProcessor"
+    for text in SNIPPETS:
+        resolver.base, resolver.images = "", set()
+        assert md.reset().convert(text) == stock(text, "")[0]
+
+
+STRIKE = ["a ~~b~~ c", "~~*x* 'q'~~ -- y", "| ~~a~~ | b |\n|---|---|\n| c | ~~d~~ |", *SNIPPETS]
+
+
+def strike(md: markdown.Markdown) -> markdown.Markdown:
+    md.inlinePatterns.register(SimpleTagInlineProcessor(r"()~~(.+?)~~", "del"), "del", 65)
+    return md
+
+
+def test_a_pattern_without_known_trigger_gets_the_stock_loop() -> None:
+    md, _ = markup._build()
+    plain = markdown.Markdown()
+    assert markup._SkippingInlineProcessor.create(plain, plain.inlinePatterns, markup._TRIGGERS) is not None
+    assert markup._SkippingInlineProcessor.create(strike(plain), plain.inlinePatterns, markup._TRIGGERS) is None
+    strike(md)  # registered after the fast pass was: it sees the pattern on its next run
+    reference, _ = stock_converter()
+    strike(reference)
+    for text in STRIKE:
+        assert md.reset().convert(text) == reference.reset().convert(text)
+    assert "<del>b</del>" in md.reset().convert(STRIKE[0])
+
+
 def test_a_reused_converter_renders_like_a_fresh_one() -> None:
     # Footnotes, stashed HTML and images from one pitch must not leak into the next.
-    for text in [*INLINE_SAMPLES, *INLINE_SAMPLES[::-1]]:
+    for text in [*INLINE_SAMPLES, *INLINE_SAMPLES[::-1], *SNIPPETS, *SNIPPETS[::-1]]:
         rendered = render(text, "")
         assert (rendered.html, rendered.images) == stock(text, "")
