@@ -30,7 +30,10 @@ from markdown.treeprocessors import InlineProcessor, Treeprocessor, UnescapeTree
 # "smarty" (smart quotes, dashes, ellipses) is loaded as _Smarty, its faster equivalent.
 EXTENSIONS = ["tables", "fenced_code", "attr_list", "footnotes", "sane_lists", "smarty"]
 MEDIA_PREFIX = "/media/"
-# What each inline pattern (Python-Markdown's, and footnotes') needs in a text to match at all.
+# What each inline pattern needs in a text to match at all: a string its regular expression
+# cannot match without. Python-Markdown's patterns and footnotes' (the "inline" pass), then
+# the smarty extension's (the "smarty" pass). Valid for exactly these patterns: see
+# _STOCK_SOURCE.
 _TRIGGERS: dict[str, tuple[str, ...]] = {
     "backtick": ("`",),
     "escape": ("\\",),
@@ -47,19 +50,14 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "html": ("<",),
     "entity": ("&",),
     "em_strong": ("*", "_"),
-    "em_strong2": ("_",),
-    "not_strong": ("*", "_"),
-    "strong": ("*",),
-    "emphasis": ("*",),
-    "strong2": ("_",),
-    "emphasis2": ("_",),
 }
-# The same for the smarty extension's patterns: a quote, "--" or "...".
+# The quotes in smarty's 15 quote patterns, in the order of SmartyExtension.educateQuotes.
+_SMARTY_QUOTES = ["'", '"', "\"'", "'\"", "'\"", "\"'", "'", "'", "'", "'", "'", '"', '"', '"', '"']
 _SMARTY_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "smarty-ellipses": ("...",),
     "smarty-em-dashes": ("--",),
     "smarty-en-dashes": ("--",),
-    **{f"smarty-quotes-{i}": ("'", '"') for i in range(15)},
+    **{f"smarty-quotes-{i}": (quotes,) for i, quotes in enumerate(_SMARTY_QUOTES)},
+    "smarty-ellipses": ("...",),
 }
 
 # The stock code that each fast path below stands in for or relies on, as in Python-Markdown
@@ -75,6 +73,11 @@ _STOCK_SOURCE = {
     "AttrListTreeprocessor.run": "fb126cccd79a",
     "TableProcessor.test": "399019a4927e",
     "Markdown.is_block_level": "dc551fffd52a",
+    "TableProcessor._split": "d211f03a810f",
+    "TableProcessor regexes": "c4efdeec3059",
+    # The inline patterns the trigger tables are for: names, priorities, classes and regexes.
+    "inline patterns": "374b6667a4f5",
+    "smarty patterns": "489f569b5e2f",
 }
 
 
@@ -86,7 +89,7 @@ def _unchanged(*functions: Callable[..., Any]) -> bool:
             source = inspect.getsource(function)
         except (OSError, TypeError):  # no source shipped: cannot tell, so assume it changed
             return False
-        if hashlib.sha256(source.encode()).hexdigest()[:12] != _STOCK_SOURCE.get(function.__qualname__):
+        if _digest(source) != _STOCK_SOURCE.get(function.__qualname__):
             return False
     return True
 
@@ -98,6 +101,20 @@ def _inline_unchanged() -> bool:
         InlineProcessor._InlineProcessor__processPlaceholders,  # type: ignore[attr-defined]
         InlineProcessor._InlineProcessor__applyPattern,  # type: ignore[attr-defined]
     )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _patterns_known(registry: util.Registry[Any], key: str) -> bool:
+    """True if ``registry`` holds exactly the inline patterns ``_STOCK_SOURCE[key]`` was taken from."""
+    lines = []
+    for item in sorted(registry._priority, key=lambda item: -item.priority):
+        pattern = registry._data[item.name]
+        regex = getattr(getattr(pattern, "compiled_re", None), "pattern", None)
+        lines.append(f"{item.name} {item.priority} {type(pattern).__name__} {regex!r}")
+    return _digest("\n".join(lines)) == _STOCK_SOURCE[key]
 
 
 def _any_of(strings: set[str]) -> re.Pattern[str]:
@@ -123,37 +140,42 @@ class _SkippingInlineProcessor(InlineProcessor):
     every other one goes through the stock code, trying only the patterns whose characters it
     holds (the others cannot match), in the stock order, so the output is the same.
 
-    Build it with :meth:`create`, which returns None when a pattern has no known trigger or
-    the stock code is not the one this mirrors.
+    Build it with :meth:`create`, which returns None unless the patterns are the ones the
+    trigger table is for and the stock code is the one this mirrors.
     """
 
-    def __init__(self, md: markdown.Markdown, patterns: util.Registry[Any], triggers: dict[str, tuple[str, ...]]) -> None:
+    def __init__(self, md: markdown.Markdown, patterns: util.Registry[Any], triggers: dict[str, tuple[str, ...]], key: str) -> None:
         super().__init__(md)
         self.inlinePatterns = patterns
         self.triggers = triggers
-        self.names: tuple[str, ...] = ()
+        self.key = key
         self.patterns: list[Any] = []
         self.pattern_triggers: list[re.Pattern[str] | None] = []
         self.needs_work: re.Pattern[str] | None = None
 
     @classmethod
     def create(
-        cls, md: markdown.Markdown, patterns: util.Registry[Any], triggers: dict[str, tuple[str, ...]]
+        cls, md: markdown.Markdown, patterns: util.Registry[Any], triggers: dict[str, tuple[str, ...]], key: str
     ) -> _SkippingInlineProcessor | None:
-        if not _inline_unchanged() or any(item.name not in triggers for item in patterns._priority):
+        """The faster pass, or None if its patterns or the stock code are not the ones it knows."""
+        if not _inline_unchanged() or not _patterns_known(patterns, key):
             return None
-        return cls(md, patterns, triggers)
+        return cls(md, patterns, triggers, key)
 
     def _learn_patterns(self) -> None:
-        """The patterns in the order the stock pass indexes them, and what each needs to match."""
-        self.patterns = list(self.inlinePatterns)  # sorts the registry by priority
-        names = tuple(item.name for item in self.inlinePatterns._priority)
-        if names != self.names:  # only when a pattern was registered since: none of ours does
-            self.names = names
-            known = [self.triggers.get(name) for name in names]
-            self.pattern_triggers = [None if t is None else _any_of(set(t)) for t in known]
-            every = {t for ts in known for t in ts or ()}
-            self.needs_work = None if None in known else _any_of({*every, util.INLINE_PLACEHOLDER_PREFIX})
+        """The patterns in the order the stock pass indexes them, and what each needs to match.
+
+        Should the registry change after :meth:`create` (none of our extensions does that), to
+        patterns other than the known ones, no pattern is skipped and the stock loop runs.
+        """
+        patterns = list(self.inlinePatterns)  # sorts the registry by priority
+        if patterns != self.patterns:
+            known = _patterns_known(self.inlinePatterns, self.key)
+            names = [item.name for item in self.inlinePatterns._priority]
+            self.pattern_triggers = [_any_of(set(self.triggers[name])) if known else None for name in names]
+            every = {t for name in names for t in self.triggers[name]} if known else set()
+            self.needs_work = _any_of({*every, util.INLINE_PLACEHOLDER_PREFIX}) if known else None
+        self.patterns = patterns
 
     # Overrides InlineProcessor's private __handleInline (name-mangled, called by __applyPattern
     # too): the stock loop, minus the patterns whose trigger is absent. Those would not match,
@@ -236,21 +258,30 @@ class _Smarty(SmartyExtension):
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         super().extendMarkdown(md)
-        fast = _SkippingInlineProcessor.create(md, self.inlinePatterns, _SMARTY_TRIGGERS)
+        fast = _SkippingInlineProcessor.create(md, self.inlinePatterns, _SMARTY_TRIGGERS, "smarty patterns")
         if fast is not None:
             md.treeprocessors.register(fast, "smarty", 6)
 
 
 class _Tables(TableProcessor):
-    """The ``tables`` block processor, answering at once for a block without a pipe.
+    """The ``tables`` block processor, quicker with blocks and rows that need no care.
 
     Every block is tested for a table; the stock test splits its first rows into cells first.
     A table needs a pipe in its header row (two cells, or a border), so without one the stock
     test returns False too; what else it sets (``border``) is only used after a True.
+
+    The stock split of a row into cells scans it for backslashes, backticks (code spans may
+    hold pipes) and pipes; in a row without a backslash or a backtick it finds only pipes and
+    splits at each of them, as ``str.split`` does.
     """
 
     def test(self, parent: Element, block: str) -> bool:
         return "|" in block and super().test(parent, block)
+
+    def _split(self, row: str) -> list[str]:
+        if "`" in row or "\\" in row:
+            return super()._split(row)
+        return row.split("|")
 
 
 class _AttrList(AttrListTreeprocessor):
@@ -311,14 +342,19 @@ def _remember_block_level(md: markdown.Markdown) -> None:
 def _speed_up(md: markdown.Markdown) -> None:
     """Swap in the faster equivalents above wherever the stock code is the one they mirror.
 
-    The main inline pass is swapped only when every registered pattern is one of
-    :data:`_TRIGGERS`: an unknown one (a new extension, a new Python-Markdown) leaves the stock
+    The main inline pass is swapped only when the registered patterns are exactly those of
+    :data:`_TRIGGERS`: another one (a new extension, a new Python-Markdown) leaves the stock
     pass in place.
     """
-    inline = _SkippingInlineProcessor.create(md, md.inlinePatterns, _TRIGGERS)
+    inline = _SkippingInlineProcessor.create(md, md.inlinePatterns, _TRIGGERS, "inline patterns")
     if inline is not None:
         md.treeprocessors.register(inline, "inline", 20)
-    if _unchanged(TableProcessor.test) and type(md.parser.blockprocessors["table"]) is TableProcessor:
+    table_regexes = f"{TableProcessor.RE_CODE_PIPES.pattern} {TableProcessor.RE_END_BORDER.pattern}"
+    if (
+        _unchanged(TableProcessor.test, TableProcessor._split)
+        and _digest(table_regexes) == _STOCK_SOURCE["TableProcessor regexes"]
+        and type(md.parser.blockprocessors["table"]) is TableProcessor
+    ):
         md.parser.blockprocessors.register(_Tables(md.parser, md.parser.blockprocessors["table"].config), "table", 75)
     if _unchanged(AttrListTreeprocessor.run) and type(md.treeprocessors["attr_list"]) is AttrListTreeprocessor:
         md.treeprocessors.register(_AttrList(md), "attr_list", 8)
