@@ -61,6 +61,7 @@ class Renderer:
         self.auto_reload = auto_reload
         self._envs: dict[str, jinja2.Environment] = {}
         self._inline: dict[tuple[str, str], Markup] = {}
+        self._chosen: dict[tuple[str, tuple[str, ...]], jinja2.Template] = {}
         self._cache: dict[tuple, Rendered] = {}
         self._cache_version = -1
         self._lock = threading.Lock()
@@ -113,6 +114,7 @@ class Renderer:
         with self._lock:
             self._envs.clear()
             self._inline.clear()
+            self._chosen.clear()
             self.themes.clear()
             self._cache.clear()
 
@@ -127,7 +129,21 @@ class Renderer:
         ctx.update(context)
         if self.app is not None:
             self.app.update_template_context(ctx)
-        return env.get_or_select_template(template).render(ctx)
+        return self.template(env, theme, template).render(ctx)
+
+    def template(self, env: jinja2.Environment, theme: Theme, names: str | list[str]) -> jinja2.Template:
+        """The first of ``names`` the theme has (most specific first, see :func:`templates_for`).
+
+        Without auto-reload (a build), the choice is remembered: each name a theme lacks costs a
+        file lookup and an exception, six for every offer page of the default theme.
+        """
+        if self.auto_reload or isinstance(names, str):
+            return env.get_or_select_template(names)
+        key = (theme.name, tuple(names))
+        chosen = self._chosen.get(key)
+        if chosen is None:
+            chosen = self._chosen[key] = env.select_template(names)
+        return chosen
 
     def site_context(self) -> dict[str, Any]:
         cfg = self.config
