@@ -20,7 +20,8 @@ from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element
 
 import markdown
-from markdown import util
+from markdown import inlinepatterns, util
+from markdown.blockprocessors import BlockProcessor, BlockQuoteProcessor, HashHeaderProcessor, HRProcessor, SetextHeaderProcessor
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.extensions.smarty import SmartyExtension
@@ -75,6 +76,11 @@ _STOCK_SOURCE = {
     "Markdown.is_block_level": "dc551fffd52a",
     "TableProcessor._split": "d211f03a810f",
     "TableProcessor regexes": "c4efdeec3059",
+    "HashHeaderProcessor.test": "b05b7970153b",
+    "SetextHeaderProcessor.test": "f4517c337dec",
+    "HRProcessor.test": "d97db1d673f1",
+    "BlockQuoteProcessor.test": "342a21ffb26b",
+    "block regexes": "2f22d4304027",
     # The inline patterns the trigger tables are for: names, priorities, classes and regexes.
     "inline patterns": "374b6667a4f5",
     "smarty patterns": "489f569b5e2f",
@@ -114,7 +120,7 @@ def _patterns_known(registry: util.Registry[Any], key: str) -> bool:
         pattern = registry._data[item.name]
         regex = getattr(getattr(pattern, "compiled_re", None), "pattern", None)
         lines.append(f"{item.name} {item.priority} {type(pattern).__name__} {regex!r}")
-    return _digest("\n".join(lines)) == _STOCK_SOURCE[key]
+    return _digest("\n".join(lines)) == _STOCK_SOURCE.get(key)
 
 
 def _any_of(strings: set[str]) -> re.Pattern[str]:
@@ -151,6 +157,7 @@ class _SkippingInlineProcessor(InlineProcessor):
         self.key = key
         self.patterns: list[Any] = []
         self.pattern_triggers: list[re.Pattern[str] | None] = []
+        self.regexes: list[re.Pattern[str] | None] = []
         self.needs_work: re.Pattern[str] | None = None
 
     @classmethod
@@ -175,11 +182,14 @@ class _SkippingInlineProcessor(InlineProcessor):
             self.pattern_triggers = [_any_of(set(self.triggers[name])) if known else None for name in names]
             every = {t for name in names for t in self.triggers[name]} if known else set()
             self.needs_work = _any_of({*every, util.INLINE_PLACEHOLDER_PREFIX}) if known else None
+            self.regexes = [p.getCompiledRegExp() if isinstance(p, inlinepatterns.InlineProcessor) else None for p in patterns]
         self.patterns = patterns
 
     # Overrides InlineProcessor's private __handleInline (name-mangled, called by __applyPattern
-    # too): the stock loop, minus the patterns whose trigger is absent. Those would not match,
-    # and a pattern that does not match leaves the text as it is and restarts the next at 0.
+    # too): the stock loop, minus the patterns that cannot match: their trigger is absent, or
+    # their regular expression finds nothing in the whole text (the stock __applyPattern looks
+    # from startIndex on, at fewer places). A pattern that does not match leaves the text as it
+    # is and restarts the next one at 0.
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
         if isinstance(data, util.AtomicString):
             return data
@@ -188,7 +198,8 @@ class _SkippingInlineProcessor(InlineProcessor):
         count = len(self.patterns)
         while patternIndex < count:
             trigger = self.pattern_triggers[patternIndex]
-            if trigger is not None and trigger.search(data) is None:
+            regex = self.regexes[patternIndex]
+            if (trigger is not None and trigger.search(data) is None) or (regex is not None and regex.search(data) is None):
                 patternIndex += 1
                 startIndex = 0
                 continue
@@ -284,6 +295,28 @@ class _Tables(TableProcessor):
         return row.split("|")
 
 
+# Block processors whose stock test is a search for a regular expression that cannot match a
+# block without one of these strings, and does nothing else when it fails.
+_BLOCK_NEEDS: dict[str, tuple[type[BlockProcessor], tuple[str, ...]]] = {
+    "hashheader": (HashHeaderProcessor, ("#",)),
+    "setextheader": (SetextHeaderProcessor, ("\n=", "\n-")),  # an underline of = or -
+    "hr": (HRProcessor, ("-", "_", "*")),
+    "quote": (BlockQuoteProcessor, (">",)),
+}
+
+
+def _quick_test(stock: type[BlockProcessor], needs: tuple[str, ...]) -> type[BlockProcessor]:
+    """``stock``, its test answering False at once for a block holding none of ``needs``."""
+
+    def test(self: BlockProcessor, parent: Element, block: str) -> bool:
+        for string in needs:
+            if string in block:
+                return stock.test(self, parent, block)
+        return False
+
+    return type(f"_Quick{stock.__name__}", (stock,), {"test": test, "__doc__": _quick_test.__doc__})
+
+
 class _AttrList(AttrListTreeprocessor):
     """The ``attr_list`` pass, skipped when no text in the tree holds a "{".
 
@@ -352,10 +385,17 @@ def _speed_up(md: markdown.Markdown) -> None:
     table_regexes = f"{TableProcessor.RE_CODE_PIPES.pattern} {TableProcessor.RE_END_BORDER.pattern}"
     if (
         _unchanged(TableProcessor.test, TableProcessor._split)
-        and _digest(table_regexes) == _STOCK_SOURCE["TableProcessor regexes"]
+        and _digest(table_regexes) == _STOCK_SOURCE.get("TableProcessor regexes")
         and type(md.parser.blockprocessors["table"]) is TableProcessor
     ):
         md.parser.blockprocessors.register(_Tables(md.parser, md.parser.blockprocessors["table"].config), "table", 75)
+    blocks = md.parser.blockprocessors
+    regexes = [HashHeaderProcessor.RE, SetextHeaderProcessor.RE, HRProcessor.SEARCH_RE, BlockQuoteProcessor.RE]
+    if _digest(" ".join(regex.pattern for regex in regexes)) == _STOCK_SOURCE.get("block regexes"):
+        for name, (stock, needs) in _BLOCK_NEEDS.items():
+            if _unchanged(stock.test) and type(blocks[name]) is stock:
+                priority = next(item.priority for item in blocks._priority if item.name == name)
+                blocks.register(_quick_test(stock, needs)(md.parser), name, priority)
     if _unchanged(AttrListTreeprocessor.run) and type(md.treeprocessors["attr_list"]) is AttrListTreeprocessor:
         md.treeprocessors.register(_AttrList(md), "attr_list", 8)
     if (

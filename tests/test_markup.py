@@ -150,7 +150,7 @@ SNIPPETS = [
     "<https://e.example> and <a@b.example> mail",
     '```python\nx = \'*\' -- "y"...\n```\n\n~~~ {.js #id}\nvar a = "{b}";\n~~~',
     "    code *x* 'q'\n    more <b>",
-    "---\n\n***\n\n- - -",
+    "---\n\n***\n\n- - -\n\n___\n\n_ _ _\n\ntext\n____",
     "Title 'one'\n=====\n\nSub -- two\n---",
     "'90s \"quote\" it's -- --- ... .... 'single' \"double\" don't",
     "<!-- c -->\n\ntext <!-- inline --> more",
@@ -283,6 +283,8 @@ def test_the_fast_paths_are_in_place() -> None:
     assert type(md.treeprocessors["attr_list"]) is markup._AttrList
     assert type(md.treeprocessors["unescape"]) is markup._Unescape
     assert type(md.parser.blockprocessors["table"]) is markup._Tables
+    for name, (stock_class, _) in markup._BLOCK_NEEDS.items():
+        assert type(md.parser.blockprocessors[name]).__bases__ == (stock_class,)
     assert "md.is_block_level" not in repr(md.is_block_level) and "_remember_block_level" in repr(md.is_block_level)
 
 
@@ -297,6 +299,8 @@ def test_changed_stock_code_leaves_the_stock_converter(monkeypatch: pytest.Monke
     assert type(md.treeprocessors["smarty"]) is InlineProcessor
     assert type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor
     assert type(md.parser.blockprocessors["table"]).__name__ == "TableProcessor"
+    for name, (stock_class, _) in markup._BLOCK_NEEDS.items():
+        assert type(md.parser.blockprocessors[name]) is stock_class
     for text in SNIPPETS:
         resolver.base, resolver.images = "", set()
         assert md.reset().convert(text) == stock(text, "")[0]
