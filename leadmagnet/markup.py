@@ -21,9 +21,17 @@ from xml.etree.ElementTree import Element
 
 import markdown
 from markdown import inlinepatterns, util
-from markdown.blockprocessors import BlockProcessor, BlockQuoteProcessor, HashHeaderProcessor, HRProcessor, SetextHeaderProcessor
+from markdown.blockprocessors import (
+    BlockProcessor,
+    BlockQuoteProcessor,
+    HashHeaderProcessor,
+    HRProcessor,
+    ReferenceProcessor,
+    SetextHeaderProcessor,
+)
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import AttrListTreeprocessor
+from markdown.extensions.footnotes import FootnoteBlockProcessor
 from markdown.extensions.smarty import SmartyExtension
 from markdown.extensions.tables import TableProcessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor, UnescapeTreeprocessor
@@ -80,7 +88,15 @@ _STOCK_SOURCE = {
     "SetextHeaderProcessor.test": "f4517c337dec",
     "HRProcessor.test": "d97db1d673f1",
     "BlockQuoteProcessor.test": "342a21ffb26b",
-    "block regexes": "2f22d4304027",
+    "FootnoteBlockProcessor.test": "889d3dacebfb",
+    "ReferenceProcessor.test": "889d3dacebfb",
+    "HashHeaderProcessor.run": "93bba27a9e36",
+    "SetextHeaderProcessor.run": "c77114865c9c",
+    "HRProcessor.run": "4f6e77e2f6b0",
+    "BlockQuoteProcessor.run": "35917c91f020",
+    "FootnoteBlockProcessor.run": "62765fec9d33",
+    "ReferenceProcessor.run": "03ec47f76da0",
+    "block regexes": "74364092a522",
     # The inline patterns the trigger tables are for: names, priorities, classes and regexes.
     "inline patterns": "374b6667a4f5",
     "smarty patterns": "489f569b5e2f",
@@ -295,16 +311,22 @@ class _Tables(TableProcessor):
         return row.split("|")
 
 
-# Block processors whose stock test is a search for a regular expression that cannot match a
-# block without one of these strings, and does nothing else when it fails.
+# Block processors whose stock test cannot be True for a block without one of these strings
+# (each is a search for a regular expression that needs one) and does nothing else then; or,
+# for footnote and reference, whose test is True but whose run finds no such match, puts the
+# block back and returns False (and the parser goes on to the next processor, as after a False).
 _BLOCK_NEEDS: dict[str, tuple[type[BlockProcessor], tuple[str, ...]]] = {
     "hashheader": (HashHeaderProcessor, ("#",)),
     "setextheader": (SetextHeaderProcessor, ("\n=", "\n-")),  # an underline of = or -
-    "hr": (HRProcessor, ("-", "_", "*")),
+    # Three runs of -, _ or * with up to two spaces between them.
+    "hr": (HRProcessor, ("--", "- -", "-  -", "__", "_ _", "_  _", "**", "* *", "*  *")),
     "quote": (BlockQuoteProcessor, (">",)),
+    "footnote": (FootnoteBlockProcessor, ("[^",)),  # a definition: [^label]:
+    "reference": (ReferenceProcessor, ("]:",)),  # [label]: url
 }
 
 
+@functools.cache
 def _quick_test(stock: type[BlockProcessor], needs: tuple[str, ...]) -> type[BlockProcessor]:
     """``stock``, its test answering False at once for a block holding none of ``needs``."""
 
@@ -390,12 +412,12 @@ def _speed_up(md: markdown.Markdown) -> None:
     ):
         md.parser.blockprocessors.register(_Tables(md.parser, md.parser.blockprocessors["table"].config), "table", 75)
     blocks = md.parser.blockprocessors
-    regexes = [HashHeaderProcessor.RE, SetextHeaderProcessor.RE, HRProcessor.SEARCH_RE, BlockQuoteProcessor.RE]
+    regexes = [stock.SEARCH_RE if stock is HRProcessor else stock.RE for stock, _ in _BLOCK_NEEDS.values()]  # type: ignore[attr-defined]
     if _digest(" ".join(regex.pattern for regex in regexes)) == _STOCK_SOURCE.get("block regexes"):
         for name, (stock, needs) in _BLOCK_NEEDS.items():
-            if _unchanged(stock.test) and type(blocks[name]) is stock:
-                priority = next(item.priority for item in blocks._priority if item.name == name)
-                blocks.register(_quick_test(stock, needs)(md.parser), name, priority)
+            if _unchanged(stock.test, stock.run) and type(blocks[name]) is stock:
+                # The subclass only answers test sooner: it holds no state of its own.
+                blocks[name].__class__ = _quick_test(stock, needs)
     if _unchanged(AttrListTreeprocessor.run) and type(md.treeprocessors["attr_list"]) is AttrListTreeprocessor:
         md.treeprocessors.register(_AttrList(md), "attr_list", 8)
     if (
