@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, QName
 
 import markdown
-from markdown import inlinepatterns, util
+from markdown import inlinepatterns, serializers, util
 from markdown.blockprocessors import (
     BlockProcessor,
     BlockQuoteProcessor,
@@ -97,6 +97,10 @@ _STOCK_SOURCE = {
     "FootnoteBlockProcessor.run": "62765fec9d33",
     "ReferenceProcessor.run": "03ec47f76da0",
     "block regexes": "74364092a522",
+    "_serialize_html": "c90bfbf433c1",
+    "_write_html": "4d67b0bb48b2",
+    "to_html_string": "9b79047f3c6b",
+    "_escape_cdata": "793d4bbf9601",
     # The inline patterns the trigger tables are for: names, priorities, classes and regexes.
     "inline patterns": "374b6667a4f5",
     "smarty patterns": "489f569b5e2f",
@@ -371,6 +375,58 @@ class _Unescape(UnescapeTreeprocessor):
                 elem.tail = unescape(tail)
 
 
+def _to_html(root: Element) -> str:
+    """``markdown.serializers.to_html_string``, recursing instead of keeping a stack of pending
+    strings, and writing text without ``&``, ``<`` or ``>`` (all its escaping replaces) as it is."""
+    data: list[str] = []
+    _write_html(data.append, root, 0)
+    return "".join(data)
+
+
+def _write_html(write: Callable[[str], None], el: Element, depth: int) -> None:
+    """Write ``el``, its children and its tail, as the stock serializer does for it."""
+    tag = el.tag
+    if type(tag) is not str or depth > 100:  # comment, processing instruction, QName...; or deep
+        serializers._serialize_html(write, el, "html")  # which writes its tail too
+        return
+    items = el.items()
+    if items:
+        write(f"<{tag}")
+        for k, v in sorted(items):  # as the stock code, html format
+            if isinstance(k, QName):
+                k = k.text
+            if isinstance(v, QName):
+                v = v.text
+            if v is None:
+                write(f" {k}")
+            else:
+                v = serializers._escape_attrib_html(v)
+                if k == v and k in serializers.BOOLEAN_ATTRIBUTES["html"]:
+                    write(f" {v}")
+                else:
+                    write(f' {k}="{v}"')
+        write(">")
+    else:
+        write(f"<{tag}>")
+    lower = tag.lower()
+    text = el.text
+    if text:
+        if lower in ("script", "style") or ("&" not in text and "<" not in text and ">" not in text and type(text) is str):
+            write(text)
+        else:
+            write(serializers._escape_cdata(text))
+    for child in el:
+        _write_html(write, child, depth + 1)
+    if lower not in serializers.HTML_EMPTY:
+        write(f"</{tag}>")
+    tail = el.tail
+    if tail:
+        if "&" not in tail and "<" not in tail and ">" not in tail and type(tail) is str:
+            write(tail)
+        else:
+            write(serializers._escape_cdata(tail))
+
+
 def _remember_block_level(md: markdown.Markdown) -> None:
     """Answer ``md.is_block_level(tag)`` from memory: prettify and attr_list ask it of every element.
 
@@ -427,6 +483,9 @@ def _speed_up(md: markdown.Markdown) -> None:
         md.treeprocessors.register(_Unescape(md), "unescape", 0)
     if _unchanged(markdown.Markdown.is_block_level):
         _remember_block_level(md)
+    stock_html = (serializers._serialize_html, serializers._write_html, serializers.to_html_string, serializers._escape_cdata)
+    if md.serializer is serializers.to_html_string and _unchanged(*stock_html):
+        md.serializer = _to_html
 
 
 class _ImageResolver(Treeprocessor):

@@ -9,6 +9,7 @@ from typing import Any
 
 import markdown
 import pytest
+from markdown import serializers
 from markdown.inlinepatterns import SimpleTagInlineProcessor
 from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
 
@@ -138,6 +139,7 @@ SNIPPETS = [
     "Use `*not em*` and `` `tick` `` and `<b>` and `'q' -- ...` in code.",
     '## Heading {: #hid .cls }\n\nPara text\n{: .lead data-x="1" }',
     "*em*{: .c } and [link](/x){: target=_blank } after",
+    "# Title {: hidden=hidden .a data-x='<&\">' open }\n\nPara `a & b < c` & <b>x</b> &amp; AT&T\n{: #p1 checked=checked disabled }",
     "| a[^1] | b |\n|---|---|\n| c | d[^2] |\n\n- item[^1]\n\n[^1]: one *em*\n[^2]: two 'q'",
     "plain <b>bold</b> plain <i>it</i>\n\n<div>block</div>\n\nafter",
     "",
@@ -217,10 +219,13 @@ def fuzzed(count: int, seed: int) -> list[str]:
     return ["".join(rng.choice(TOKENS) for _ in range(rng.randint(1, 12))) for _ in range(count)]
 
 
+DEEP = ["> " * 150 + "deep *x* 'q'", "".join("    " * i + "- item *x*\n" for i in range(60))]  # past _write_html's depth
+
 PITCHES = [PITCH.format(topic=topic, n=n) for topic, n in [("growth", 7), ("SEO 'basics'", 0), ("*em* -- <b>x</b>", 42)]]
 CORPUS = [
     *INLINE_SAMPLES,
     *SNIPPETS,
+    *DEEP,
     *PITCHES,
     *(p.read_text().split("---\n", 2)[-1] for p in sorted(CASES.glob("*.md"))),
     *(p.read_text().split("---\n", 2)[-1] for p in sorted(SAMPLE_CONTENT.glob("*.md"))),
@@ -284,6 +289,7 @@ def test_the_fast_paths_are_in_place() -> None:
     assert type(md.treeprocessors["attr_list"]) is markup._AttrList
     assert type(md.treeprocessors["unescape"]) is markup._Unescape
     assert type(md.parser.blockprocessors["table"]) is markup._Tables
+    assert md.serializer is markup._to_html
     for name, (stock_class, _) in markup._BLOCK_NEEDS.items():
         assert type(md.parser.blockprocessors[name]).__bases__ == (stock_class,)
     assert "md.is_block_level" not in repr(md.is_block_level) and "_remember_block_level" in repr(md.is_block_level)
@@ -300,6 +306,7 @@ def test_changed_stock_code_leaves_the_stock_converter(monkeypatch: pytest.Monke
     assert type(md.treeprocessors["smarty"]) is InlineProcessor
     assert type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor
     assert type(md.parser.blockprocessors["table"]).__name__ == "TableProcessor"
+    assert md.serializer is serializers.to_html_string
     for name, (stock_class, _) in markup._BLOCK_NEEDS.items():
         assert type(md.parser.blockprocessors[name]) is stock_class
     for text in SNIPPETS:
