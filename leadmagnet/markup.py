@@ -13,7 +13,7 @@ import inspect
 import posixpath
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -101,6 +101,9 @@ _STOCK_SOURCE = {
     "_write_html": "4d67b0bb48b2",
     "to_html_string": "9b79047f3c6b",
     "_escape_cdata": "793d4bbf9601",
+    "Registry.__iter__": "6411f676557b",
+    "Registry.register": "83cec5b1ed54",
+    "Registry.deregister": "6ac20ffabe27",
     # The inline patterns the trigger tables are for: names, priorities, classes and regexes.
     "inline patterns": "374b6667a4f5",
     "smarty patterns": "489f569b5e2f",
@@ -427,6 +430,29 @@ def _write_html(write: Callable[[str], None], el: Element, depth: int) -> None:
             write(serializers._escape_cdata(tail))
 
 
+class _RememberingRegistry(util.Registry[Any]):
+    """A registry that keeps the sorted list of its items until one is registered or removed.
+
+    The stock one sorts and lists them for every iteration, and the block parser iterates over
+    its processors once per block. (Items are only ever added or removed by these two methods.)
+    """
+
+    _items: list[Any] | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._items is None:
+            self._items = list(super().__iter__())
+        return iter(self._items)
+
+    def register(self, item: Any, name: str, priority: float) -> None:
+        self._items = None
+        super().register(item, name, priority)
+
+    def deregister(self, name: str, strict: bool = True) -> None:
+        self._items = None
+        super().deregister(name, strict)
+
+
 def _remember_block_level(md: markdown.Markdown) -> None:
     """Answer ``md.is_block_level(tag)`` from memory: prettify and attr_list ask it of every element.
 
@@ -486,6 +512,12 @@ def _speed_up(md: markdown.Markdown) -> None:
     stock_html = (serializers._serialize_html, serializers._write_html, serializers.to_html_string, serializers._escape_cdata)
     if md.serializer is serializers.to_html_string and _unchanged(*stock_html):
         md.serializer = _to_html
+    if _unchanged(util.Registry.__iter__, util.Registry.register, util.Registry.deregister):
+        registries = [md.preprocessors, md.parser.blockprocessors, md.treeprocessors, md.inlinePatterns, md.postprocessors]
+        registries += [getattr(md.treeprocessors["smarty"], "inlinePatterns", None)] if "smarty" in md.treeprocessors else []
+        for registry in registries:
+            if type(registry) is util.Registry:
+                registry.__class__ = _RememberingRegistry
 
 
 class _ImageResolver(Treeprocessor):

@@ -12,6 +12,7 @@ import pytest
 from markdown import serializers
 from markdown.inlinepatterns import SimpleTagInlineProcessor
 from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
+from markdown.util import Registry
 
 from bench.build import PITCH
 from leadmagnet import markup
@@ -290,6 +291,7 @@ def test_the_fast_paths_are_in_place() -> None:
     assert type(md.treeprocessors["unescape"]) is markup._Unescape
     assert type(md.parser.blockprocessors["table"]) is markup._Tables
     assert md.serializer is markup._to_html
+    assert type(md.parser.blockprocessors) is type(md.treeprocessors) is markup._RememberingRegistry
     for name, (stock_class, _) in markup._BLOCK_NEEDS.items():
         assert type(md.parser.blockprocessors[name]).__bases__ == (stock_class,)
     assert "md.is_block_level" not in repr(md.is_block_level) and "_remember_block_level" in repr(md.is_block_level)
@@ -307,6 +309,7 @@ def test_changed_stock_code_leaves_the_stock_converter(monkeypatch: pytest.Monke
     assert type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor
     assert type(md.parser.blockprocessors["table"]).__name__ == "TableProcessor"
     assert md.serializer is serializers.to_html_string
+    assert type(md.parser.blockprocessors) is type(md.treeprocessors) is Registry
     for name, (stock_class, _) in markup._BLOCK_NEEDS.items():
         assert type(md.parser.blockprocessors[name]) is stock_class
     for text in SNIPPETS:
@@ -336,6 +339,16 @@ def test_other_patterns_get_the_stock_loop() -> None:
         assert md.reset().convert(text) == reference.reset().convert(text)
     assert md.treeprocessors["inline"].needs_work is None
     assert "<del>b</del>" in md.reset().convert(STRIKE[0])
+
+
+def test_a_remembering_registry_lists_what_is_registered_now() -> None:
+    registry = markup._build()[0].parser.blockprocessors
+    hr = registry["hr"]
+    assert hr in list(registry)
+    registry.deregister("hr")
+    assert hr not in list(registry)
+    registry.register(hr, "hr", 1)
+    assert list(registry)[-1] is hr
 
 
 def test_a_reused_converter_renders_like_a_fresh_one() -> None:
