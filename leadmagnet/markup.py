@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import posixpath
 import re
 import threading
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element, QName
 
 import markdown
-from markdown import inlinepatterns, serializers, util
+from markdown import blockprocessors, core, inlinepatterns, serializers, treeprocessors, util
 from markdown.blockprocessors import (
     BlockProcessor,
     BlockQuoteProcessor,
@@ -29,7 +30,7 @@ from markdown.blockprocessors import (
     ReferenceProcessor,
     SetextHeaderProcessor,
 )
-from markdown.extensions import Extension
+from markdown.extensions import Extension, attr_list, footnotes, tables
 from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.extensions.footnotes import FootnoteBlockProcessor
 from markdown.extensions.smarty import SmartyExtension
@@ -69,67 +70,39 @@ _SMARTY_TRIGGERS: dict[str, tuple[str, ...]] = {
     "smarty-ellipses": ("...",),
 }
 
-# The stock code that each fast path below stands in for or relies on, as in Python-Markdown
-# 3.11.3 (first 12 hex digits of the sha256 of its source). A release that changes any of it
-# turns the fast paths that depend on it off: slower again, never different.
+# The Python-Markdown 3.11.3 modules whose code the fast paths below stand in for or rely on
+# (first 12 hex digits of the sha256 of the file), and the inline patterns the trigger tables
+# are for (of their names, priorities, classes and regexes). When a release changes a module,
+# the fast paths relying on it are off: slower again, never different, until someone checks
+# them against the new code and updates the digest (test_the_fast_paths_are_in_place fails).
 _STOCK_SOURCE = {
-    "InlineProcessor.run": "f6c93631f287",
-    "InlineProcessor.__handleInline": "fe27babc114a",
-    "InlineProcessor.__processPlaceholders": "3f4a6088e773",
-    "InlineProcessor.__applyPattern": "8862b35197c0",
-    "UnescapeTreeprocessor.run": "5752b9f6937e",
-    "UnescapeTreeprocessor.unescape": "e39bc0842698",
-    "AttrListTreeprocessor.run": "fb126cccd79a",
-    "TableProcessor.test": "399019a4927e",
-    "Markdown.is_block_level": "dc551fffd52a",
-    "TableProcessor._split": "d211f03a810f",
-    "TableProcessor regexes": "c4efdeec3059",
-    "HashHeaderProcessor.test": "b05b7970153b",
-    "SetextHeaderProcessor.test": "f4517c337dec",
-    "HRProcessor.test": "d97db1d673f1",
-    "BlockQuoteProcessor.test": "342a21ffb26b",
-    "FootnoteBlockProcessor.test": "889d3dacebfb",
-    "ReferenceProcessor.test": "889d3dacebfb",
-    "HashHeaderProcessor.run": "93bba27a9e36",
-    "SetextHeaderProcessor.run": "c77114865c9c",
-    "HRProcessor.run": "4f6e77e2f6b0",
-    "BlockQuoteProcessor.run": "35917c91f020",
-    "FootnoteBlockProcessor.run": "62765fec9d33",
-    "ReferenceProcessor.run": "03ec47f76da0",
-    "block regexes": "74364092a522",
-    "_serialize_html": "c90bfbf433c1",
-    "_write_html": "4d67b0bb48b2",
-    "to_html_string": "9b79047f3c6b",
-    "_escape_cdata": "793d4bbf9601",
-    "Registry.__iter__": "6411f676557b",
-    "Registry.register": "83cec5b1ed54",
-    "Registry.deregister": "6ac20ffabe27",
-    # The inline patterns the trigger tables are for: names, priorities, classes and regexes.
+    "markdown.treeprocessors": "bf575e7cb994",
+    "markdown.blockprocessors": "0522d16c4dda",
+    "markdown.extensions.tables": "fb23019f3a0f",
+    "markdown.extensions.footnotes": "6bf0b9573333",
+    "markdown.extensions.attr_list": "7049a49eb61b",
+    "markdown.core": "b8fdb3a9eb5b",
+    "markdown.serializers": "7cef1af99da2",
+    "markdown.util": "908fb0650fba",
     "inline patterns": "374b6667a4f5",
     "smarty patterns": "489f569b5e2f",
 }
 
 
 @functools.cache
-def _unchanged(*functions: Callable[..., Any]) -> bool:
-    """True if the source of each stock function is the one :data:`_STOCK_SOURCE` was taken from."""
-    for function in functions:
+def _unchanged(*modules: types.ModuleType) -> bool:
+    """True if each module's file is the one :data:`_STOCK_SOURCE` was taken from.
+
+    (Hashing files, not each function's source: ``inspect.getsource`` took 80 ms a process.)
+    """
+    for module in modules:
         try:
-            source = inspect.getsource(function)
-        except (OSError, TypeError):  # no source shipped: cannot tell, so assume it changed
+            source = Path(module.__file__ or "").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):  # no source shipped: cannot tell, so assume it changed
             return False
-        if _digest(source) != _STOCK_SOURCE.get(function.__qualname__):
+        if _digest(source) != _STOCK_SOURCE.get(module.__name__):
             return False
     return True
-
-
-def _inline_unchanged() -> bool:
-    return _unchanged(
-        InlineProcessor.run,
-        InlineProcessor._InlineProcessor__handleInline,  # type: ignore[attr-defined]
-        InlineProcessor._InlineProcessor__processPlaceholders,  # type: ignore[attr-defined]
-        InlineProcessor._InlineProcessor__applyPattern,  # type: ignore[attr-defined]
-    )
 
 
 def _digest(text: str) -> str:
@@ -166,8 +139,8 @@ class _SkippingInlineProcessor(InlineProcessor):
     pitch (list items, table cells, plain sentences) holds none of the characters the patterns
     start with. Here a text or tail with none of them, and no placeholder of this pass (what
     the stock pass would expand), is left as it is, which is what the stock pass makes of it;
-    every other one goes through the stock code, trying only the patterns whose characters it
-    holds (the others cannot match), in the stock order, so the output is the same.
+    every other one goes through the stock code, in the stock order, trying only the patterns
+    that can match in it, so the output is the same.
 
     Build it with :meth:`create`, which returns None unless the patterns are the ones the
     trigger table is for and the stock code is the one this mirrors.
@@ -188,7 +161,7 @@ class _SkippingInlineProcessor(InlineProcessor):
         cls, md: markdown.Markdown, patterns: util.Registry[Any], triggers: dict[str, tuple[str, ...]], key: str
     ) -> _SkippingInlineProcessor | None:
         """The faster pass, or None if its patterns or the stock code are not the ones it knows."""
-        if not _inline_unchanged() or not _patterns_known(patterns, key):
+        if not _unchanged(treeprocessors) or not _patterns_known(patterns, key):
             return None
         return cls(md, patterns, triggers, key)
 
@@ -382,11 +355,11 @@ def _to_html(root: Element) -> str:
     """``markdown.serializers.to_html_string``, recursing instead of keeping a stack of pending
     strings, and writing text without ``&``, ``<`` or ``>`` (all its escaping replaces) as it is."""
     data: list[str] = []
-    _write_html(data.append, root, 0)
+    _write_element(data.append, root, 0)
     return "".join(data)
 
 
-def _write_html(write: Callable[[str], None], el: Element, depth: int) -> None:
+def _write_element(write: Callable[[str], None], el: Element, depth: int) -> None:
     """Write ``el``, its children and its tail, as the stock serializer does for it."""
     tag = el.tag
     if type(tag) is not str or depth > 100:  # comment, processing instruction, QName...; or deep
@@ -419,7 +392,7 @@ def _write_html(write: Callable[[str], None], el: Element, depth: int) -> None:
         else:
             write(serializers._escape_cdata(text))
     for child in el:
-        _write_html(write, child, depth + 1)
+        _write_element(write, child, depth + 1)
     if lower not in serializers.HTML_EMPTY:
         write(f"</{tag}>")
     tail = el.tail
@@ -486,33 +459,23 @@ def _speed_up(md: markdown.Markdown) -> None:
     inline = _SkippingInlineProcessor.create(md, md.inlinePatterns, _TRIGGERS, "inline patterns")
     if inline is not None:
         md.treeprocessors.register(inline, "inline", 20)
-    table_regexes = f"{TableProcessor.RE_CODE_PIPES.pattern} {TableProcessor.RE_END_BORDER.pattern}"
-    if (
-        _unchanged(TableProcessor.test, TableProcessor._split)
-        and _digest(table_regexes) == _STOCK_SOURCE.get("TableProcessor regexes")
-        and type(md.parser.blockprocessors["table"]) is TableProcessor
-    ):
+    if _unchanged(tables) and type(md.parser.blockprocessors["table"]) is TableProcessor:
         md.parser.blockprocessors.register(_Tables(md.parser, md.parser.blockprocessors["table"].config), "table", 75)
     blocks = md.parser.blockprocessors
-    regexes = [stock.SEARCH_RE if stock is HRProcessor else stock.RE for stock, _ in _BLOCK_NEEDS.values()]  # type: ignore[attr-defined]
-    if _digest(" ".join(regex.pattern for regex in regexes)) == _STOCK_SOURCE.get("block regexes"):
+    if _unchanged(blockprocessors, footnotes):
         for name, (stock, needs) in _BLOCK_NEEDS.items():
-            if _unchanged(stock.test, stock.run) and type(blocks[name]) is stock:
+            if type(blocks[name]) is stock:
                 # The subclass only answers test sooner: it holds no state of its own.
                 blocks[name].__class__ = _quick_test(stock, needs)
-    if _unchanged(AttrListTreeprocessor.run) and type(md.treeprocessors["attr_list"]) is AttrListTreeprocessor:
+    if _unchanged(attr_list) and type(md.treeprocessors["attr_list"]) is AttrListTreeprocessor:
         md.treeprocessors.register(_AttrList(md), "attr_list", 8)
-    if (
-        _unchanged(UnescapeTreeprocessor.run, UnescapeTreeprocessor.unescape)
-        and type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor
-    ):
+    if _unchanged(treeprocessors) and type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor:
         md.treeprocessors.register(_Unescape(md), "unescape", 0)
-    if _unchanged(markdown.Markdown.is_block_level):
+    if _unchanged(core):
         _remember_block_level(md)
-    stock_html = (serializers._serialize_html, serializers._write_html, serializers.to_html_string, serializers._escape_cdata)
-    if md.serializer is serializers.to_html_string and _unchanged(*stock_html):
+    if md.serializer is serializers.to_html_string and _unchanged(serializers):
         md.serializer = _to_html
-    if _unchanged(util.Registry.__iter__, util.Registry.register, util.Registry.deregister):
+    if _unchanged(util):
         registries = [md.preprocessors, md.parser.blockprocessors, md.treeprocessors, md.inlinePatterns, md.postprocessors]
         registries += [getattr(md.treeprocessors["smarty"], "inlinePatterns", None)] if "smarty" in md.treeprocessors else []
         for registry in registries:
