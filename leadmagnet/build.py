@@ -150,14 +150,25 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
         renderer.env(themes.get(name)).bytecode_cache = bytecode
     # Render workers write the pages that changed (and their twins) here; write_files moves them
     # into place with the rest. Removed whatever happens: nothing half-done stays in the export.
-    staging = out_dir / f".leadmagnet-staging-{os.getpid()}"
+    # A first build (no folder yet, or an empty one) has no previous export to keep whole: the
+    # workers write in place, saving three renames a page, and a failure removes what it wrote.
+    existed = out_dir.is_dir()
+    fresh = not existed or not any(out_dir.iterdir())
+    staging = out_dir if fresh else out_dir / f".leadmagnet-staging-{os.getpid()}"
     try:
         files, kept, rendered, staged = export_files(renderer, catalog, now, previous_pages, present, manifest, staging)
         report.problems = catalog.problems
         report.rendered = len(rendered) - len(kept)
         write_files(out_dir, files, kept, manifest, report, staging, staged)
+    except BaseException:
+        if fresh:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            if existed:
+                out_dir.mkdir(exist_ok=True)
+        raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not fresh:
+            shutil.rmtree(staging, ignore_errors=True)
     write_cache(cache_path, BuildCache(version, catalog, render_key, rendered))
     return report
 
@@ -424,9 +435,14 @@ def write_files(
         report.written.append(rel)
     for folder in sorted({target.parent for target, _data, _staged in changed}):
         folder.mkdir(parents=True, exist_ok=True)
-    # zlib, brotli and file writes release the GIL, so threads overlap them on every core.
+    # Staged pages are renamed into place here (a thousand renames cost less than handing them
+    # to threads); the rest are compressed by threads: zlib, brotli and file writes release the
+    # GIL, so they overlap on every core.
+    for item in changed:
+        if item[2] is not None:
+            write_with_twins(*item)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for _ in pool.map(lambda item: write_with_twins(*item), changed):
+        for _ in pool.map(lambda item: write_with_twins(*item), [item for item in changed if item[2] is None]):
             pass
     for rel in sorted(set(old) - set(new)):
         target = out_dir / rel
@@ -444,13 +460,14 @@ def write_with_twins(target: Path, data: bytes, staged: str | None = None) -> No
     """Write one file and, for text, its ``.gz`` and ``.br`` twins (removing twins it no longer has).
 
     ``staged``: the file, and its twins beside it, already written there; they are moved into
-    place (a rename, atomic too). The folder exists already (made by :func:`write_files`): this
-    runs a thousand times a build.
+    place (a rename, atomic too), unless that is where they are (a first build). The folder
+    exists already (made by :func:`write_files`): this runs a thousand times a build.
     """
     folder, name = os.path.split(target)
-    if staged is not None:
+    if staged is not None and staged != str(target):
         for suffix in ("", *TWINS.values()):
             os.replace(staged + suffix, os.path.join(folder, name + suffix))
+    if staged is not None:
         return
     replace_file(folder, name, data)
     stale_twins = set(TWINS.values())

@@ -286,6 +286,21 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     with pytest.raises(RuntimeError, match="sitemap failed"):
         run("failed", 1, tmp_path / "failed")
     assert not (tmp_path / "failed").exists() or not any((tmp_path / "failed").iterdir())
+    (tmp_path / "empty").mkdir()  # a first build into an empty folder leaves it empty
+    with pytest.raises(RuntimeError, match="sitemap failed"):
+        run("failed", 1, tmp_path / "empty")
+    assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
+
+    # A rebuild that fails after its workers rendered every page again (another theme setting)
+    # leaves the previous export as it was, byte for byte, and no staging folder.
+    before = raw(tmp_path / "parallel")
+    manifest = (tmp_path / "parallel" / MANIFEST).read_bytes()
+    monkeypatch.setenv("LEADMAGNET_SITE_NAME", "Another name")
+    with pytest.raises(RuntimeError, match="sitemap failed"):
+        run("parallel", 1, tmp_path / "parallel")
+    assert raw(tmp_path / "parallel") == before
+    assert (tmp_path / "parallel" / MANIFEST).read_bytes() == manifest
+    assert not [p.name for p in (tmp_path / "parallel").iterdir() if p.name.startswith(".leadmagnet-staging")]
 
 
 def test_build_command_does_not_load_the_web_stack(content_dir: Path, instance_dir: Path, tmp_path: Path) -> None:
