@@ -207,7 +207,7 @@ def parse_catalog(content_dir: Path, themes: Themes, previous: Catalog | None, r
     if len(sources) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1:
         from concurrent.futures import ProcessPoolExecutor  # loads multiprocessing: only for big builds
 
-        paths = [path for path, _stamp in sources]
+        paths = [Path(path) for path, _stamp in sources]
         try:
             with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
                 results = list(pool.map(read_file, paths, [content_dir] * len(paths), chunksize=32))

@@ -89,9 +89,10 @@ class Catalog:
     public_files: frozenset[str] = frozenset()
     version: int = 0
     media_owners: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # What each file parsed to, keyed by path, with the (mtime, size) it was parsed at and the
-    # signature of the other files it may refer to: the next reload re-reads only what changed.
-    parsed: dict[Path, tuple[tuple[float, int], Page | None, tuple[Problem, ...]]] = field(default_factory=dict, repr=False)
+    # What each file parsed to, keyed by path (a plain string: a thousand Path objects cost more
+    # than the check they serve), with the (mtime, size) it was parsed at and the signature of
+    # the other files it may refer to: the next reload re-reads only what changed.
+    parsed: dict[str, tuple[tuple[float, int], Page | None, tuple[Problem, ...]]] = field(default_factory=dict, repr=False)
     assets: tuple[tuple[str, float, int], ...] = ()
 
     def media_shown(self, path: str, now: datetime) -> bool:
@@ -186,13 +187,13 @@ def load_catalog(
         return Catalog(content_dir, problems=tuple(problems), version=version)
     sources, assets = _scan(content_dir)
     reusable = previous.parsed if previous is not None and previous.assets == assets else {}
-    parsed: dict[Path, tuple[tuple[float, int], Page | None, tuple[Problem, ...]]] = {}
+    parsed: dict[str, tuple[tuple[float, int], Page | None, tuple[Problem, ...]]] = {}
     for path, stamp in sources:
         hit = reusable.get(path)
         if hit is not None and hit[0] == stamp:
             page, found = hit[1], list(hit[2])
         else:
-            page, found = read_file(path, content_dir)
+            page, found = read_file(Path(path), content_dir)
         parsed[path] = (stamp, page, tuple(found))
         problems.extend(found)
         if page is None:
@@ -249,9 +250,9 @@ def _walk(folder: Path) -> list[tuple[tuple[str, ...], str]]:
     return found
 
 
-def _scan(content_dir: Path) -> tuple[list[tuple[Path, tuple[float, int]]], tuple[tuple[str, float, int], ...]]:
+def _scan(content_dir: Path) -> tuple[list[tuple[str, tuple[float, int]]], tuple[tuple[str, float, int], ...]]:
     """The offer files (sorted, with mtime and size) and a signature of every other file."""
-    sources: list[tuple[Path, tuple[float, int]]] = []
+    sources: list[tuple[str, tuple[float, int]]] = []
     assets: list[tuple[str, float, int]] = []
     for rel, path in _walk(content_dir):
         try:
@@ -260,7 +261,7 @@ def _scan(content_dir: Path) -> tuple[list[tuple[Path, tuple[float, int]]], tupl
             continue
         name = rel[-1]
         if name.endswith(".md") and len(name) > 3 and not any(part.startswith((".", "_")) for part in rel):
-            sources.append((Path(path), (st.st_mtime, st.st_size)))
+            sources.append((path, (st.st_mtime, st.st_size)))
         elif not stat.S_ISDIR(st.st_mode):
             assets.append((path, st.st_mtime, st.st_size))
     return sources, tuple(assets)

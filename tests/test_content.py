@@ -306,9 +306,9 @@ def test_scan_lists_files_in_pathlib_order_with_the_same_skips(tmp_path: Path) -
         except OSError:
             continue
         if path.suffix == ".md" and not any(part.startswith((".", "_")) for part in path.relative_to(root).parts):
-            expected_sources.append((path, (st.st_mtime, st.st_size)))
+            expected_sources.append((str(path), (st.st_mtime, st.st_size)))
         elif not path.is_dir():
             expected_assets.append((str(path), st.st_mtime, st.st_size))
     sources, assets = content._scan(root)
     assert sources == expected_sources and assets == tuple(expected_assets)
-    assert [p.relative_to(root).as_posix() for p, _ in sources][:4] == ["Z.md", "a/b/c.md", "a/b.md", "a-b/x.md"]
+    assert [Path(p).relative_to(root).as_posix() for p, _ in sources][:4] == ["Z.md", "a/b/c.md", "a/b.md", "a-b/x.md"]
