@@ -54,7 +54,7 @@ from typing import Any
 
 from jinja2 import FileSystemBytecodeCache
 
-from . import __version__
+from . import __version__, markup
 from .compress import compress, is_compressible
 from .content import Catalog, Page, _scan, load_catalog, read_file, signature
 from .offer import Problem
@@ -206,10 +206,14 @@ def parse_catalog(content_dir: Path, themes: Themes, previous: Catalog | None, r
     report.parsed = len(sources)
     if len(sources) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1:
         from concurrent.futures import ProcessPoolExecutor  # loads multiprocessing: only for big builds
+        from multiprocessing import get_context
 
         paths = [Path(path) for path, _stamp in sources]
+        # Forked workers inherit this process's Markdown converter, built here once, instead of
+        # each building its own: a seventh of the parse of 1,000 offers on two cores.
+        markup.render("")
         try:
-            with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+            with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=get_context("fork") if _can_fork() else None) as pool:
                 results = list(pool.map(read_file, paths, [content_dir] * len(paths), chunksize=32))
         except (OSError, RuntimeError, pickle.PicklingError) as exc:
             log.warning("parallel parsing failed (%s); parsing in one process", exc)
@@ -316,7 +320,9 @@ def render_pages(
         chunks = [slugs[i : i + size] for i in range(0, len(slugs), size)]
         staging.mkdir(parents=True, exist_ok=True)
         # Forked workers inherit this (the renderer, its templates and the catalog): nothing to pickle
-        # but the slugs there and the bytes back.
+        # but the slugs there and the bytes back. One page rendered here first loads the templates,
+        # fingerprints and inlined CSS once, for every worker (it is then a cache hit in its worker).
+        renderer.offer_page(catalog, catalog.pages[slugs[0]], now)
         with _fork_lock:  # two builds in one process must not hand their workers each other's catalog
             _forked = (renderer, catalog, now, old, staging)
             try:
