@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from html.parser import HTMLParser
-from pathlib import Path
-from typing import Any
 
-import markdown
 import pytest
-from markdown import serializers
-from markdown.inlinepatterns import SimpleTagInlineProcessor
-from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
-from markdown.util import Registry
 
-from bench.build import PITCH
 from leadmagnet import markup
 from leadmagnet.markup import render, resolve_relative
 from tests.cases import CASES
-
-SAMPLE_CONTENT = Path(__file__).resolve().parents[1] / "content"
 
 
 class Tags(HTMLParser):
@@ -97,263 +86,18 @@ def test_typography_and_raw_html_are_the_marketer_s_choice() -> None:
     assert "&ldquo;Quoted&rdquo;" in html and '<span class="x">raw</span>' in html
 
 
-INLINE_SAMPLES = [
-    "He said \"hi\" -- then 'left'... in the '90s --- or not.",
-    "```\n'code' -- stays...\n```\n\nInline `'code' --` too; don't \\\"escape\\\" me.",
-    "Notes[^a] and more[^b].\n\n[^a]: 'One' -- first.\n[^b]: \"Two\"...",
-    "<b>'raw'</b> \"quoted\" & <em>it's</em>",
-    "![a 'b'](img/x.png \"t\") and [link 'x'](https://example.com \"It's\")",
-    '| \'a\' | "b" |\n|---|---|\n| c -- d | e... |\n\n> "Quote" -- someone',
-    "No quotes, no dashes, no ellipsis here.\n\n- one\n- two",
-    "*em*\n\n__strong__\n\n_under_\n\nline  \nbreak\n\n<https://example.com>\n\n<me@example.com>\n\n&copy; x\n\n\\*x\\*\n\n`c`\n\n1986\\. a year",
-    "[ref][r]\n\n![img][i]\n\n[short]\n\n<!-- note -->\n\n<span>x</span> y[^n]\n\n[r]: https://example.com\n[i]: pic.png\n[short]: /s\n[^n]: note",
-]
-
-
-def stock_converter() -> tuple[markdown.Markdown, Any]:
-    """A fresh stock Python-Markdown converter (its own inline and smarty passes) with our extensions."""
-    ext = markup._ImageExtension()
-    md = markdown.Markdown(extensions=[*markup.EXTENSIONS, ext], output_format="html")
-    assert ext.resolver is not None
-    return md, ext.resolver
-
-
-def stock(text: str, base: str) -> tuple[str, set[str]]:
-    """What stock Python-Markdown makes of ``text``, in a fresh converter."""
-    md, resolver = stock_converter()
-    images: set[str] = set()
-    resolver.base, resolver.images = base, images
-    return md.convert(text), images
-
-
-# Snippets that reach every fast path of leadmagnet.markup and the stock code it falls back to:
-# raw and inline HTML (stashed placeholders next to plain text), entities, nesting, tables with
-# markup, code holding trigger characters, attribute lists, footnotes in tables and lists,
-# STX/ETX characters and fake placeholders, links inside emphasis, smarty's quotes and dashes.
-SNIPPETS = [
-    '<div class="box">\n<p>raw *not em* "q"</p>\n</div>',
-    'Text with <span class="x">inline *em*</span> and <br> break -- "done".',
-    "&copy; &amp; &#169; &#xA9; AT&T a & b &nbsp;'x'",
-    "- one\n    - nested *em*\n        - deeper 'q'\n- two\n\n1. first\n2. second\n    1. inner",
-    "> quote\n>\n> - item 'a'\n> - item **b**\n>\n> > nested -- quote",
-    '| *a* | `b|c` | [l](http://x.example) |\n|:--|:-:|--:|\n| **x** | "q" | y... |\n| plain | cell | text |',
-    "Use `*not em*` and `` `tick` `` and `<b>` and `'q' -- ...` in code.",
-    '## Heading {: #hid .cls }\n\nPara text\n{: .lead data-x="1" }',
-    "*em*{: .c } and [link](/x){: target=_blank } after",
-    "# Title {: hidden=hidden .a data-x='<&\">' open }\n\nPara `a & b < c` & <b>x</b> &amp; AT&T\n{: #p1 checked=checked disabled }",
-    "| a[^1] | b |\n|---|---|\n| c | d[^2] |\n\n- item[^1]\n\n[^1]: one *em*\n[^2]: two 'q'",
-    "plain <b>bold</b> plain <i>it</i>\n\n<div>block</div>\n\nafter",
-    "",
-    "   \n\n  ",
-    "a\x02b\x03c \x02klzzwxh:0001\x03 fake \x02wzxhzdk:0\x03 x",
-    "*see [the link](http://e.example 'title') now* and **[a](b)** _[c][r]_\n\n[r]: /r",
-    "![alt *x*](img/a.png) ![ext](https://cdn.example/y.png) ![up](../u.png)",
-    "\\* \\_ \\` \\\\ \\{ \\} \\# \\| \\\" \\' \\[x\\]",
-    "line one  \nline two  \nline three",
-    "<https://e.example> and <a@b.example> mail",
-    '```python\nx = \'*\' -- "y"...\n```\n\n~~~ {.js #id}\nvar a = "{b}";\n~~~',
-    "    code *x* 'q'\n    more <b>",
-    "---\n\n***\n\n- - -\n\n___\n\n_ _ _\n\ntext\n____\n\n-  -  -\n\n* * *\n\n*  *  *\n\n_  _  _",
-    "Title 'one'\n=====\n\nSub -- two\n---",
-    "'90s \"quote\" it's -- --- ... .... 'single' \"double\" don't",
-    "<!-- c -->\n\ntext <!-- inline --> more",
-    '[a][] [b] [c][d] [e]\n\n[a]: /a\n[b]: /b "T"\n[d]: /d',
-    "[x] and [y]\n\n[x]:/no-space\n[y]:\n  /next-line 'T'",
-    "1. a\n* b\n\n3. c\n4. d",
-    "- a\n\n    para *2*\n\n- b\n\n    > quoted 'q'",
-    "# H1 #\n### H3 'q' ###",
-    "| <b>x</b> | &amp; |\n|---|---|\n| a | b |",
-    "Ünïcödé — “quotes” … ‘x’ naïve café",
-    "*<b>x</b> y* and __<i>z</i>__",
-    "***strong em*** __*mix*__ _a_b_ snake_case_word * lone star",
-    "Tail text after **bold** with 'quote' and -- dash and `code` tail",
-    "- item {: .x }\n- other",
-    "a | b\n--|--\n1 | 2",
-    "| a |\n|---|\n| b |",
-    "a | b\nc | d",
-    "x[^n] y[^n]\n\n[^n]: note\n\n    more *para*",
-    "function() { return 1; } and {not attr} and {: .cls}",
-    "Raw <span>*x*</span> &nbsp; 1 < 2 > 0 & done",
-    "<pre>keep   *this*</pre>",
-    "\tindented\ttab\n\ntext\twith\ttabs",
-    "> ```\n> code\n> ```\n>\n> | a | b |\n> |---|---|\n> | 1 | 2 |",
-    "Setext *em*\n---\n\n1986\\. a year",
-    '<p markdown="1">*x*</p>\n\n<div>\n*not parsed*\n</div>',
-    '&copy;"quoted" and &amp;\'single\' x&nbsp;"y" &mdash;"w"',
-    "&#8212;'z' &#x2014;\"w\"",
-    "<b>x</b>\"q\" 'a'<i>b</i> <span>'s'</span>--<em>e</em>...",
-    "a | b\n: | :\n1 | 2",
-    "| x \\| y | `a|b` |\n|---|---|\n| \\\\| e | ``f`|`g`` |\n\n| \\`c | d\\` | e |\n|:-|-:|:-:|\n| 1 | 2 | 3 |",
-    "'., start and \".,\n\nHe said, \"'Quoted' words in a larger quote.\" and '\"Single\" too'. end'\" and end\"' ok",
-    "| a \\| b | c |\n|---|---|\n| d \\| e | f\\\\ |",
-    "The '80s, rock 'n' roll, (\"paren\") ['brackets'] {\"braces\"} -\"dash\" *em*'., tail *x*\"., it's 'tis",
-]
-
-
-def generated(count: int, seed: int) -> list[str]:
-    """``count`` documents mixing :data:`SNIPPETS`: joined by blank lines, line breaks or spaces,
-    some nested in a list item or a blockquote."""
-    rng = random.Random(seed)
-    docs = []
-    for _ in range(count):
-        parts = []
-        for snippet in rng.choices(SNIPPETS, k=rng.randint(1, 6)):
-            wrap = rng.random()
-            if wrap < 0.1:
-                snippet = "- " + snippet.replace("\n", "\n    ")
-            elif wrap < 0.2:
-                snippet = "> " + snippet.replace("\n", "\n> ")
-            parts.append(snippet)
-            parts.append(rng.choice(["\n\n", "\n\n", "\n", " ", "\n\n\n"]))
-        docs.append("".join(parts))
-    return docs
-
-
-# Short texts drawn from the characters the patterns start with, in every order: which pattern
-# is tried, skipped or matches first shows in them.
-TOKENS = ["'", '"', "a", "b", " ", ".", "...", ",", "(", ")", "-", "--", "---", "1", "80s", "s", "\n", "\n\n", "&nbsp;"]
-TOKENS += ["&amp;", "*", "**", "_", "[", "]", "(x)", "`", "\\", "<b>", "</b>", "<", ">", "|", "{", "}", "—", "  \n", "#", "> ", "- "]
-
-
-def fuzzed(count: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    return ["".join(rng.choice(TOKENS) for _ in range(rng.randint(1, 12))) for _ in range(count)]
-
-
-DEEP = ["> " * 150 + "deep *x* 'q'", "".join("    " * i + "- item *x*\n" for i in range(60))]  # past _write_element's depth
-
-PITCHES = [PITCH.format(topic=topic, n=n) for topic, n in [("growth", 7), ("SEO 'basics'", 0), ("*em* -- <b>x</b>", 42)]]
-CORPUS = [
-    *INLINE_SAMPLES,
-    *SNIPPETS,
-    *DEEP,
-    *PITCHES,
-    *(p.read_text().split("---\n", 2)[-1] for p in sorted(CASES.glob("*.md"))),
-    *(p.read_text().split("---\n", 2)[-1] for p in sorted(SAMPLE_CONTENT.glob("*.md"))),
-]
-
-
-@pytest.mark.parametrize("text", CORPUS)
-def test_output_is_stock_python_markdown_output(text: str) -> None:
-    rendered = render(text, "sub")
-    assert (rendered.html, rendered.images) == stock(text, "sub")
-
-
-@pytest.mark.parametrize("text", generated(300, seed=20261123))
-def test_generated_documents_render_as_stock(text: str) -> None:
-    rendered = render(text, "a/b")
-    assert (rendered.html, rendered.images) == stock(text, "a/b")
-
-
-class Counting:
-    """Stands in for a compiled pattern, counting the texts it finds something in, and not."""
-
-    def __init__(self, pattern: Any) -> None:
-        self.pattern = pattern
-        self.found = self.not_found = 0
-
-    def search(self, text: str) -> Any:
-        match = self.pattern.search(text)
-        if match:
-            self.found += 1
-        else:
-            self.not_found += 1
-        return match
-
-
-def test_fuzzed_short_texts_render_as_stock() -> None:
-    reference, _ = stock_converter()
-    differ = [text for text in fuzzed(3000, seed=7) if render(text).html != reference.reset().convert(text)]
-    assert differ == []
-
-
-def test_the_corpus_goes_through_both_branches_of_the_fast_passes() -> None:
-    assert len(list(SAMPLE_CONTENT.glob("*.md"))) >= 4
-    md, _ = markup._build()
-    md.convert("warm-up")  # the passes learn their patterns on their first run
-    counters = {}
-    for name in ("inline", "smarty"):
-        counters[name] = md.treeprocessors[name].needs_work = Counting(md.treeprocessors[name].needs_work)
-    for text in [*CORPUS, *generated(300, seed=20261123)]:
-        md.reset().convert(text)
-    for counter in counters.values():
-        assert counter.found > 100 and counter.not_found > 100
-
-
-def test_the_fast_paths_are_in_place() -> None:
-    """Fails after an upgrade of Python-Markdown that changed the stock code a fast path mirrors:
-    the converter is then stock (same output, slower). Check each fast path against the new
-    code, then update ``markup._STOCK_SOURCE``."""
-    md, _ = markup._build()
-    assert type(md.treeprocessors["inline"]) is markup._SkippingInlineProcessor
-    assert type(md.treeprocessors["smarty"]) is markup._SkippingInlineProcessor
-    assert type(md.treeprocessors["attr_list"]) is markup._AttrList
-    assert type(md.treeprocessors["unescape"]) is markup._Unescape
-    assert type(md.parser.blockprocessors["table"]) is markup._Tables
-    assert md.serializer is markup._to_html
-    assert type(md.parser.blockprocessors) is type(md.treeprocessors) is markup._RememberingRegistry
-    for name, (stock_class, _) in markup._BLOCK_NEEDS.items():
-        assert type(md.parser.blockprocessors[name]).__bases__ == (stock_class,)
-    assert md.is_block_level.__qualname__.startswith("_remember_block_level")
-
-
-def test_changed_stock_code_leaves_the_stock_converter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(markup, "_STOCK_SOURCE", {})
-    markup._unchanged.cache_clear()
-    try:
-        md, resolver = markup._build()
-    finally:
-        markup._unchanged.cache_clear()
-    assert type(md.treeprocessors["inline"]) is InlineProcessor
-    assert type(md.treeprocessors["smarty"]) is InlineProcessor
-    assert type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor
-    assert type(md.parser.blockprocessors["table"]).__name__ == "TableProcessor"
-    assert md.serializer is serializers.to_html_string
-    assert md.is_block_level.__func__ is markdown.Markdown.is_block_level  # type: ignore[attr-defined]
-    assert type(md.parser.blockprocessors) is type(md.treeprocessors) is Registry
-    for name, (stock_class, _) in markup._BLOCK_NEEDS.items():
-        assert type(md.parser.blockprocessors[name]) is stock_class
-    for text in SNIPPETS:
-        resolver.base, resolver.images = "", set()
-        assert md.reset().convert(text) == stock(text, "")[0]
-
-
-STRIKE = ["a ~~b~~ c", "~~*x* 'q'~~ -- y", "| ~~a~~ | b |\n|---|---|\n| c | ~~d~~ |", *SNIPPETS]
-
-
-def strike(md: markdown.Markdown) -> markdown.Markdown:
-    md.inlinePatterns.register(SimpleTagInlineProcessor(r"()~~(.+?)~~", "del"), "del", 65)
-    return md
-
-
-def test_other_patterns_get_the_stock_loop() -> None:
-    md, _ = markup._build()
-    create = markup._SkippingInlineProcessor.create
-    assert create(md, md.inlinePatterns, markup._TRIGGERS, "inline patterns") is not None
-    assert create(md, strike(stock_converter()[0]).inlinePatterns, markup._TRIGGERS, "inline patterns") is None
-    assert create(md, markdown.Markdown().inlinePatterns, markup._TRIGGERS, "inline patterns") is None  # no footnotes
-    md.convert("warm-up")
-    strike(md)  # registered after the fast pass was: it sees the pattern on its next run
-    reference, _ = stock_converter()
-    strike(reference)
-    for text in STRIKE:
-        assert md.reset().convert(text) == reference.reset().convert(text)
-    assert md.treeprocessors["inline"].needs_work is None
-    assert "<del>b</del>" in md.reset().convert(STRIKE[0])
-
-
-def test_a_remembering_registry_lists_what_is_registered_now() -> None:
-    registry = markup._build()[0].parser.blockprocessors
-    hr = registry["hr"]
-    assert hr in list(registry)
-    registry.deregister("hr")
-    assert hr not in list(registry)
-    registry.register(hr, "hr", 1)
-    assert list(registry)[-1] is hr
-
-
 def test_a_reused_converter_renders_like_a_fresh_one() -> None:
-    # Footnotes, stashed HTML and images from one pitch must not leak into the next.
-    for text in [*INLINE_SAMPLES, *INLINE_SAMPLES[::-1], *SNIPPETS, *SNIPPETS[::-1]]:
+    # Footnotes, stashed HTML, references and images from one pitch must not leak into the next.
+    texts = [
+        "Notes[^a] and more[^b].\n\n[^a]: 'One' -- first.\n[^b]: \"Two\"...",
+        '<div class="box">\n<p>raw *not em*</p>\n</div>\n\nText <span>x</span> y[^n]\n\n[^n]: note',
+        "![a](img/x.png) [ref][r] ![up](../u.png)\n\n[r]: https://example.com",
+        "[ref][r] and x[^a] ![b](b.png)",
+        "plain text, nothing to remember",
+        (CASES / "markdown-features.md").read_text().split("---\n", 2)[2],
+    ]
+    for text in [*texts, *texts[::-1]]:
         rendered = render(text, "")
-        assert (rendered.html, rendered.images) == stock(text, "")
+        md, resolver = markup._build()
+        resolver.base, resolver.images = "", set()
+        assert (rendered.html, rendered.images) == (md.convert(text), resolver.images)

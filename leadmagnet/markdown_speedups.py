@@ -1,0 +1,503 @@
+"""Faster twins of parts of Python-Markdown, swapped into a converter by :func:`speed_up`.
+
+Converting a pitch with stock Python-Markdown cost ~4.5 ms, mostly in passes that look at every
+text node for characters it does not hold. Each class or function here stands in for one piece
+of stock code and gives the same result by a shorter way (the docstring of each says why it is
+the same). The rule: **slower, never different**.
+
+- Each twin mirrors code in one or more Python-Markdown modules. :data:`STOCK_SOURCE` records the
+  sha256 (first 12 hex digits) of each of those files, as released in Python-Markdown 3.11.3,
+  and of the inline patterns the trigger tables are for. :func:`speed_up` swaps a twin in only
+  when the installed files have those digests and the converter holds the stock object it
+  replaces; anything else (another release, another extension, a patched file, no source
+  shipped) keeps the stock code: slower, same output.
+- ``tests/test_markdown_speedups.py`` proves it: a corpus of snippets, pitches, generated
+  documents and fuzzed short texts must render byte for byte as a stock converter renders them.
+
+After upgrading Python-Markdown, ``test_the_fast_paths_are_in_place`` fails if a mirrored module
+changed. Then, for each module whose digest differs (``python -c "from leadmagnet import
+markdown_speedups as s; print(s.digests())"`` prints the installed ones): read the upstream diff
+of that file, check that every twin relying on it (the comment next to its entry in
+:data:`STOCK_SOURCE` names them) still does what the new stock code does, adapt the twin if not,
+update the digest, and run the proof tests. This module imports only the standard library and
+``markdown``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import re
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, QName
+
+import markdown
+from markdown import blockprocessors, core, inlinepatterns, serializers, treeprocessors, util
+from markdown.blockprocessors import (
+    BlockProcessor,
+    BlockQuoteProcessor,
+    HashHeaderProcessor,
+    HRProcessor,
+    ReferenceProcessor,
+    SetextHeaderProcessor,
+)
+from markdown.extensions import attr_list, footnotes, tables
+from markdown.extensions.attr_list import AttrListTreeprocessor
+from markdown.extensions.footnotes import FootnoteBlockProcessor
+from markdown.extensions.tables import TableProcessor
+from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
+
+# The Python-Markdown 3.11.3 modules whose code the twins stand in for or rely on (first 12 hex
+# digits of the sha256 of the file), and the inline patterns the trigger tables are for (of
+# their names, priorities, classes and regexes: see _patterns_digest).
+STOCK_SOURCE = {
+    "markdown.treeprocessors": "bf575e7cb994",  # SkippingInlineProcessor, Unescape
+    "markdown.blockprocessors": "0522d16c4dda",  # BLOCK_NEEDS
+    "markdown.extensions.tables": "fb23019f3a0f",  # Tables
+    "markdown.extensions.footnotes": "6bf0b9573333",  # BLOCK_NEEDS["footnote"]
+    "markdown.extensions.attr_list": "7049a49eb61b",  # AttrList
+    "markdown.core": "b8fdb3a9eb5b",  # remember_block_level
+    "markdown.serializers": "7cef1af99da2",  # to_html
+    "markdown.util": "908fb0650fba",  # RememberingRegistry
+    "inline patterns": "374b6667a4f5",  # TRIGGERS
+    "smarty patterns": "489f569b5e2f",  # SMARTY_TRIGGERS
+}
+
+# What each inline pattern needs in a text to match at all: a string its regular expression
+# cannot match without. Python-Markdown's patterns and footnotes' (the "inline" pass), then
+# the smarty extension's (the "smarty" pass). Valid for exactly these patterns: see
+# STOCK_SOURCE.
+TRIGGERS: dict[str, tuple[str, ...]] = {
+    "backtick": ("`",),
+    "escape": ("\\",),
+    "footnote": ("[",),
+    "reference": ("[",),
+    "link": ("[",),
+    "image_link": ("[",),
+    "image_reference": ("[",),
+    "short_reference": ("[",),
+    "short_image_ref": ("[",),
+    "autolink": ("<",),
+    "automail": ("<",),
+    "linebreak": ("  \n",),
+    "html": ("<",),
+    "entity": ("&",),
+    "em_strong": ("*", "_"),
+}
+# The quotes in smarty's 15 quote patterns, in the order of SmartyExtension.educateQuotes.
+_SMARTY_QUOTES = ["'", '"', "\"'", "'\"", "'\"", "\"'", "'", "'", "'", "'", "'", '"', '"', '"', '"']
+SMARTY_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "smarty-em-dashes": ("--",),
+    "smarty-en-dashes": ("--",),
+    **{f"smarty-quotes-{i}": (quotes,) for i, quotes in enumerate(_SMARTY_QUOTES)},
+    "smarty-ellipses": ("...",),
+}
+
+
+def digests() -> dict[str, str | None]:
+    """The digests of the installed Python-Markdown modules named in :data:`STOCK_SOURCE`
+    (None: no readable source), to compare with the recorded ones after an upgrade."""
+    found: dict[str, str | None] = {}
+    for name in STOCK_SOURCE:
+        if name.startswith("markdown"):
+            found[name] = _file_digest(importlib.import_module(name))
+    md = markdown.Markdown(extensions=["footnotes", "smarty"])
+    found["inline patterns"] = _patterns_digest(md.inlinePatterns)
+    found["smarty patterns"] = _patterns_digest(md.treeprocessors["smarty"].inlinePatterns)
+    return found
+
+
+@functools.cache
+def unchanged(*modules: types.ModuleType) -> bool:
+    """True if each module's file is the one :data:`STOCK_SOURCE` was taken from.
+
+    (Hashing files, not each function's source: ``inspect.getsource`` took 80 ms a process.)
+    """
+    return all(_file_digest(module) == STOCK_SOURCE.get(module.__name__) for module in modules)
+
+
+def _file_digest(module: types.ModuleType) -> str | None:
+    try:
+        source = Path(module.__file__ or "").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # no source shipped: cannot tell, so count it as changed
+        return None
+    return _digest(source)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _patterns_digest(registry: util.Registry[Any]) -> str:
+    """A digest of the inline patterns in ``registry``: names, priorities, classes and regexes."""
+    lines = []
+    for item in sorted(registry._priority, key=lambda item: -item.priority):
+        pattern = registry._data[item.name]
+        regex = getattr(getattr(pattern, "compiled_re", None), "pattern", None)
+        lines.append(f"{item.name} {item.priority} {type(pattern).__name__} {regex!r}")
+    return _digest("\n".join(lines))
+
+
+def _patterns_known(registry: util.Registry[Any], key: str) -> bool:
+    """True if ``registry`` holds exactly the inline patterns ``STOCK_SOURCE[key]`` was taken from."""
+    return _patterns_digest(registry) == STOCK_SOURCE.get(key)
+
+
+def _any_of(strings: set[str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(s) for s in sorted(strings)))
+
+
+class SkippingInlineProcessor(InlineProcessor):
+    """An inline pass that leaves alone text in which none of its patterns can match.
+
+    Python-Markdown tries every inline pattern on every text node of the tree, and before that
+    builds a map of the whole tree and a copy of the ancestor list per element; most text in a
+    pitch (list items, table cells, plain sentences) holds none of the characters the patterns
+    start with. Here a text or tail with none of them, and no placeholder of this pass (what
+    the stock pass would expand), is left as it is, which is what the stock pass makes of it;
+    every other one goes through the stock code, in the stock order, trying only the patterns
+    that can match in it, so the output is the same.
+
+    Build it with :meth:`create`, which returns None unless the patterns are the ones the
+    trigger table is for and the stock code is the one this mirrors.
+    """
+
+    def __init__(self, md: markdown.Markdown, patterns: util.Registry[Any], triggers: dict[str, tuple[str, ...]], key: str) -> None:
+        super().__init__(md)
+        self.inlinePatterns = patterns
+        self.triggers = triggers
+        self.key = key
+        self.patterns: list[Any] = []
+        self.pattern_triggers: list[re.Pattern[str] | None] = []
+        self.regexes: list[re.Pattern[str] | None] = []
+        self.needs_work: re.Pattern[str] | None = None
+
+    @classmethod
+    def create(
+        cls, md: markdown.Markdown, patterns: util.Registry[Any], triggers: dict[str, tuple[str, ...]], key: str
+    ) -> SkippingInlineProcessor | None:
+        """The faster pass, or None if its patterns or the stock code are not the ones it knows."""
+        if not unchanged(treeprocessors) or not _patterns_known(patterns, key):
+            return None
+        return cls(md, patterns, triggers, key)
+
+    def _learn_patterns(self) -> None:
+        """The patterns in the order the stock pass indexes them, and what each needs to match.
+
+        Should the registry change after :meth:`create` (none of our extensions does that), to
+        patterns other than the known ones, no pattern is skipped and the stock loop runs.
+        """
+        patterns = list(self.inlinePatterns)  # sorts the registry by priority
+        if patterns != self.patterns:
+            known = _patterns_known(self.inlinePatterns, self.key)
+            names = [item.name for item in self.inlinePatterns._priority]
+            self.pattern_triggers = [_any_of(set(self.triggers[name])) if known else None for name in names]
+            every = {t for name in names for t in self.triggers[name]} if known else set()
+            self.needs_work = _any_of({*every, util.INLINE_PLACEHOLDER_PREFIX}) if known else None
+            self.regexes = [p.getCompiledRegExp() if isinstance(p, inlinepatterns.InlineProcessor) else None for p in patterns]
+        self.patterns = patterns
+
+    # Overrides InlineProcessor's private __handleInline (name-mangled, called by __applyPattern
+    # too): the stock loop, minus the patterns that cannot match: their trigger is absent, or
+    # their regular expression finds nothing in the whole text (the stock __applyPattern looks
+    # from startIndex on, at fewer places). A pattern that does not match leaves the text as it
+    # is and restarts the next one at 0.
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
+        if isinstance(data, util.AtomicString):
+            return data
+        apply = self._InlineProcessor__applyPattern  # type: ignore[attr-defined]
+        startIndex = 0
+        count = len(self.patterns)
+        while patternIndex < count:
+            trigger = self.pattern_triggers[patternIndex]
+            regex = self.regexes[patternIndex]
+            if (trigger is not None and trigger.search(data) is None) or (regex is not None and regex.search(data) is None):
+                patternIndex += 1
+                startIndex = 0
+                continue
+            data, matched, startIndex = apply(self.patterns[patternIndex], data, patternIndex, startIndex)
+            if not matched:
+                patternIndex += 1
+        return data
+
+    def run(self, tree: Element, ancestors: list[str] | None = None) -> Element:
+        """Stock ``InlineProcessor.run``, skipping the text and tails that need no work.
+
+        For such a text the stock pass sets it to None, finds no pattern and no placeholder, and
+        sets it back; for a tail, likewise through a dummy element. Its ``parent_map`` (only
+        read to find the root's ancestors, and the root has no parent in its own tree) is not
+        built.
+        """
+        self._learn_patterns()
+        if self.needs_work is None:  # a pattern we know nothing of: the stock loop
+            return super().run(tree, ancestors)
+        needs_work = self.needs_work.search
+        handle = self._InlineProcessor__handleInline
+        expand = self._InlineProcessor__processPlaceholders  # type: ignore[attr-defined]
+        self.stashed_nodes: dict[str, Element | str] = {}
+        tree_parents = [] if ancestors is None else ancestors[:]
+        tree_parents.append(tree.tag.lower())
+        stack = [(tree, tree_parents)]
+        while stack:
+            currElement, parents = stack.pop(0)
+            self.ancestors = parents
+            if currElement is not tree:
+                parents.append(currElement.tag.lower())
+            insertQueue = []
+            for child in currElement:
+                text = child.text
+                if text and not isinstance(text, util.AtomicString) and needs_work(text):
+                    parents.append(child.tag.lower())
+                    child.text = None
+                    lst = expand(handle(text), child)
+                    stack += lst
+                    insertQueue.append((child, lst))
+                    parents.pop()
+                tail = child.tail
+                if tail and needs_work(tail):
+                    tail = handle(tail)
+                    dumby = Element("d")
+                    child.tail = None
+                    tailResult = expand(tail, dumby, False)
+                    if dumby.tail:
+                        child.tail = dumby.tail
+                    pos = list(currElement).index(child) + 1
+                    tailResult.reverse()
+                    for newChild in tailResult:
+                        currElement.insert(pos, newChild[0])
+                if len(child):
+                    stack.append((child, parents[:]))
+            for element, lst in insertQueue:
+                for i, obj in enumerate(lst):
+                    element.insert(i, obj[0])
+        return tree
+
+
+class Tables(TableProcessor):
+    """The ``tables`` block processor, quicker with blocks and rows that need no care.
+
+    Every block is tested for a table; the stock test splits its first rows into cells first.
+    A table needs a pipe in its header row (two cells, or a border), so without one the stock
+    test returns False too; what else it sets (``border``) is only used after a True.
+
+    The stock split of a row into cells scans it for backslashes, backticks (code spans may
+    hold pipes) and pipes; in a row without a backslash or a backtick it finds only pipes and
+    splits at each of them, as ``str.split`` does.
+    """
+
+    def test(self, parent: Element, block: str) -> bool:
+        return "|" in block and super().test(parent, block)
+
+    def _split(self, row: str) -> list[str]:
+        if "`" in row or "\\" in row:
+            return super()._split(row)
+        return row.split("|")
+
+
+# Block processors whose stock test cannot be True for a block without one of these strings
+# (each is a search for a regular expression that needs one) and does nothing else then; or,
+# for footnote and reference, whose test is True but whose run finds no such match, puts the
+# block back and returns False (and the parser goes on to the next processor, as after a False).
+BLOCK_NEEDS: dict[str, tuple[type[BlockProcessor], tuple[str, ...]]] = {
+    "hashheader": (HashHeaderProcessor, ("#",)),
+    "setextheader": (SetextHeaderProcessor, ("\n=", "\n-")),  # an underline of = or -
+    # Three runs of -, _ or * with up to two spaces between them.
+    "hr": (HRProcessor, ("--", "- -", "-  -", "__", "_ _", "_  _", "**", "* *", "*  *")),
+    "quote": (BlockQuoteProcessor, (">",)),
+    "footnote": (FootnoteBlockProcessor, ("[^",)),  # a definition: [^label]:
+    "reference": (ReferenceProcessor, ("]:",)),  # [label]: url
+}
+
+
+@functools.cache
+def quick_test(stock: type[BlockProcessor], needs: tuple[str, ...]) -> type[BlockProcessor]:
+    """``stock``, its test answering False at once for a block holding none of ``needs``."""
+
+    def test(self: BlockProcessor, parent: Element, block: str) -> bool:
+        for string in needs:
+            if string in block:
+                return stock.test(self, parent, block)
+        return False
+
+    return type(f"_Quick{stock.__name__}", (stock,), {"test": test, "__doc__": quick_test.__doc__})
+
+
+class AttrList(AttrListTreeprocessor):
+    """The ``attr_list`` pass, skipped when no text in the tree holds a "{".
+
+    Each change the stock pass makes follows a match of one of its patterns, in an element's
+    text or tail, and every one of them starts with "{".
+    """
+
+    def run(self, doc: Element) -> None:
+        for elem in doc.iter():
+            if "{" in (elem.text or "") or "{" in (elem.tail or ""):
+                super().run(doc)
+                return
+
+
+class Unescape(UnescapeTreeprocessor):
+    """The ``unescape`` pass, not rewriting text without an escaped character (an STX).
+
+    The stock pass assigns every text the result of ``re.sub``: the same text, as a plain
+    ``str``, when there is nothing to replace. So do we, without running the pattern.
+    """
+
+    def run(self, root: Element) -> None:
+        unescape = self.unescape
+        for elem in root.iter():
+            text = elem.text
+            if text and elem.tag != "code" and (util.STX in text or type(text) is not str):
+                elem.text = unescape(text)
+            tail = elem.tail
+            if tail and (util.STX in tail or type(tail) is not str):
+                elem.tail = unescape(tail)
+
+
+def to_html(root: Element) -> str:
+    """``markdown.serializers.to_html_string``, recursing instead of keeping a stack of pending
+    strings, and writing text without ``&``, ``<`` or ``>`` (all its escaping replaces) as it is."""
+    data: list[str] = []
+    _write_element(data.append, root, 0)
+    return "".join(data)
+
+
+def _write_element(write: Callable[[str], None], el: Element, depth: int) -> None:
+    """Write ``el``, its children and its tail, as the stock serializer does for it."""
+    tag = el.tag
+    if type(tag) is not str or depth > 100:  # comment, processing instruction, QName...; or deep
+        serializers._serialize_html(write, el, "html")  # which writes its tail too
+        return
+    items = el.items()
+    if items:
+        write(f"<{tag}")
+        for k, v in sorted(items):  # as the stock code, html format
+            if isinstance(k, QName):
+                k = k.text
+            if isinstance(v, QName):
+                v = v.text
+            if v is None:
+                write(f" {k}")
+            else:
+                v = serializers._escape_attrib_html(v)
+                if k == v and k in serializers.BOOLEAN_ATTRIBUTES["html"]:
+                    write(f" {v}")
+                else:
+                    write(f' {k}="{v}"')
+        write(">")
+    else:
+        write(f"<{tag}>")
+    lower = tag.lower()
+    text = el.text
+    if text:
+        if lower in ("script", "style") or ("&" not in text and "<" not in text and ">" not in text and type(text) is str):
+            write(text)
+        else:
+            write(serializers._escape_cdata(text))
+    for child in el:
+        _write_element(write, child, depth + 1)
+    if lower not in serializers.HTML_EMPTY:
+        write(f"</{tag}>")
+    tail = el.tail
+    if tail:
+        if "&" not in tail and "<" not in tail and ">" not in tail and type(tail) is str:
+            write(tail)
+        else:
+            write(serializers._escape_cdata(tail))
+
+
+class RememberingRegistry(util.Registry[Any]):
+    """A registry that keeps the sorted list of its items until one is registered or removed.
+
+    The stock one sorts and lists them for every iteration, and the block parser iterates over
+    its processors once per block. (Items are only ever added or removed by these two methods.)
+    """
+
+    _items: list[Any] | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._items is None:
+            self._items = list(super().__iter__())
+        return iter(self._items)
+
+    def register(self, item: Any, name: str, priority: float) -> None:
+        self._items = None
+        super().register(item, name, priority)
+
+    def deregister(self, name: str, strict: bool = True) -> None:
+        self._items = None
+        super().deregister(name, strict)
+
+
+def remember_block_level(md: markdown.Markdown) -> None:
+    """Answer ``md.is_block_level(tag)`` from memory: prettify and attr_list ask it of every element.
+
+    The answer depends only on the tag and on ``md.block_level_elements``, which no extension
+    this project loads changes once the converter is built.
+    """
+    stock = md.is_block_level
+    known: dict[Any, bool] = {}
+
+    def is_block_level(tag: Any) -> bool:
+        try:
+            return known[tag]
+        except KeyError:
+            if len(known) > 1000:  # tags of raw HTML are the marketer's: keep the memory bounded
+                known.clear()
+            answer = known[tag] = stock(tag)
+            return answer
+        except TypeError:  # an unhashable tag
+            return stock(tag)
+
+    md.is_block_level = is_block_level  # type: ignore[method-assign]
+
+
+def _replace(registry: util.Registry[Any], name: str, item: Any) -> None:
+    """Register ``item`` under ``name`` in place of the stock one, at the stock one's priority."""
+    (priority,) = [entry.priority for entry in registry._priority if entry.name == name]
+    registry.register(item, name, priority)
+
+
+def speed_up(md: markdown.Markdown) -> None:
+    """Swap the twins above into a built converter wherever it holds the stock object they
+    replace and the stock code is the one they mirror; leave everything else as it is.
+
+    An inline pass (Python-Markdown's, smarty's) is swapped only when its registered patterns
+    are exactly those of its trigger table: another one (a new extension, a new Python-Markdown)
+    leaves the stock pass in place.
+    """
+    processors = md.treeprocessors
+    if type(processors["inline"]) is InlineProcessor:
+        inline = SkippingInlineProcessor.create(md, md.inlinePatterns, TRIGGERS, "inline patterns")
+        if inline is not None:
+            _replace(processors, "inline", inline)
+    if "smarty" in processors and type(processors["smarty"]) is InlineProcessor:
+        smarty = SkippingInlineProcessor.create(md, processors["smarty"].inlinePatterns, SMARTY_TRIGGERS, "smarty patterns")
+        if smarty is not None:
+            _replace(processors, "smarty", smarty)
+    blocks = md.parser.blockprocessors
+    if "table" in blocks and type(blocks["table"]) is TableProcessor and unchanged(tables):
+        _replace(blocks, "table", Tables(md.parser, blocks["table"].config))
+    if unchanged(blockprocessors, footnotes):
+        for name, (stock, needs) in BLOCK_NEEDS.items():
+            if name in blocks and type(blocks[name]) is stock:
+                # The subclass only answers test sooner: it holds no state of its own.
+                blocks[name].__class__ = quick_test(stock, needs)
+    if "attr_list" in processors and type(processors["attr_list"]) is AttrListTreeprocessor and unchanged(attr_list):
+        _replace(processors, "attr_list", AttrList(md))
+    if type(processors["unescape"]) is UnescapeTreeprocessor and unchanged(treeprocessors):
+        _replace(processors, "unescape", Unescape(md))
+    if unchanged(core):
+        remember_block_level(md)
+    if md.serializer is serializers.to_html_string and unchanged(serializers):
+        md.serializer = to_html
+    if unchanged(util):
+        registries = [md.preprocessors, blocks, processors, md.inlinePatterns, md.postprocessors]
+        registries += [getattr(processors["smarty"], "inlinePatterns", None)] if "smarty" in processors else []
+        for registry in registries:
+            if type(registry) is util.Registry:
+                registry.__class__ = RememberingRegistry
