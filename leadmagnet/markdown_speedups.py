@@ -36,7 +36,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, QName
 
 import markdown
-from markdown import blockprocessors, core, inlinepatterns, serializers, treeprocessors, util
+from markdown import blockprocessors, core, htmlparser, inlinepatterns, preprocessors, serializers, treeprocessors, util
 from markdown.blockprocessors import (
     BlockProcessor,
     BlockQuoteProcessor,
@@ -49,6 +49,7 @@ from markdown.extensions import attr_list, footnotes, tables
 from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.extensions.footnotes import FootnoteBlockProcessor
 from markdown.extensions.tables import TableProcessor
+from markdown.preprocessors import HtmlBlockPreprocessor
 from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
 
 # The Python-Markdown 3.11.3 modules whose code the twins stand in for or rely on (first 12 hex
@@ -57,6 +58,8 @@ from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
 STOCK_SOURCE = {
     "markdown.treeprocessors": "bf575e7cb994",  # SkippingInlineProcessor, Unescape
     "markdown.blockprocessors": "0522d16c4dda",  # BLOCK_NEEDS
+    "markdown.preprocessors": "a6ae4d9c72a4",  # HtmlBlocks
+    "markdown.htmlparser": "caf8d97bcf23",  # HtmlBlocks
     "markdown.extensions.tables": "fb23019f3a0f",  # Tables
     "markdown.extensions.footnotes": "6bf0b9573333",  # BLOCK_NEEDS["footnote"]
     "markdown.extensions.attr_list": "7049a49eb61b",  # AttrList
@@ -326,6 +329,21 @@ def quick_test(stock: type[BlockProcessor], needs: tuple[str, ...]) -> type[Bloc
     return type(f"_Quick{stock.__name__}", (stock,), {"test": test, "__doc__": quick_test.__doc__})
 
 
+class HtmlBlocks(HtmlBlockPreprocessor):
+    """The ``html_block`` preprocessor, not parsing a text without ``<`` or ``&`` as HTML.
+
+    The stock one feeds the whole text to an :class:`HTMLParser` that stashes raw HTML blocks.
+    With neither character in the text the parser finds no tag, comment or reference: it hands
+    the whole text to ``handle_data``, which appends it to the document unchanged.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        source = "\n".join(lines)
+        if "<" in source or "&" in source:
+            return super().run(lines)
+        return source.split("\n")
+
+
 class AttrList(AttrListTreeprocessor):
     """The ``attr_list`` pass, skipped when no text in the tree holds a "{".
 
@@ -491,6 +509,8 @@ def speed_up(md: markdown.Markdown) -> None:
         _replace(processors, "attr_list", AttrList(md))
     if type(processors["unescape"]) is UnescapeTreeprocessor and unchanged(treeprocessors):
         _replace(processors, "unescape", Unescape(md))
+    if type(md.preprocessors["html_block"]) is HtmlBlockPreprocessor and unchanged(preprocessors, htmlparser):
+        _replace(md.preprocessors, "html_block", HtmlBlocks(md))
     if unchanged(core):
         remember_block_level(md)
     if md.serializer is serializers.to_html_string and unchanged(serializers):

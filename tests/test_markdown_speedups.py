@@ -11,6 +11,7 @@ import markdown
 import pytest
 from markdown import serializers
 from markdown.inlinepatterns import SimpleTagInlineProcessor
+from markdown.preprocessors import HtmlBlockPreprocessor
 from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
 from markdown.util import Registry
 
@@ -203,6 +204,9 @@ def test_the_corpus_goes_through_both_branches_of_the_fast_passes() -> None:
         md.reset().convert(text)
     for counter in counters.values():
         assert counter.found > 100 and counter.not_found > 100
+    # HtmlBlocks: texts with and without "<" or "&" (the HTML parser runs, or not).
+    markup_free = [text for text in CORPUS if "<" not in text and "&" not in text]
+    assert len(markup_free) > 20 and len(CORPUS) - len(markup_free) > 20
 
 
 def test_the_fast_paths_are_in_place() -> None:
@@ -214,6 +218,7 @@ def test_the_fast_paths_are_in_place() -> None:
     assert type(md.treeprocessors["smarty"]) is speedups.SkippingInlineProcessor
     assert type(md.treeprocessors["attr_list"]) is speedups.AttrList
     assert type(md.treeprocessors["unescape"]) is speedups.Unescape
+    assert type(md.preprocessors["html_block"]) is speedups.HtmlBlocks
     assert type(md.parser.blockprocessors["table"]) is speedups.Tables
     assert md.serializer is speedups.to_html
     assert type(md.parser.blockprocessors) is type(md.treeprocessors) is speedups.RememberingRegistry
@@ -236,6 +241,7 @@ def test_changed_stock_code_leaves_the_stock_converter(monkeypatch: pytest.Monke
     assert type(md.treeprocessors["inline"]) is InlineProcessor
     assert type(md.treeprocessors["smarty"]) is InlineProcessor
     assert type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor
+    assert type(md.preprocessors["html_block"]) is HtmlBlockPreprocessor
     assert type(md.parser.blockprocessors["table"]).__name__ == "TableProcessor"
     assert md.serializer is serializers.to_html_string
     assert md.is_block_level.__func__ is markdown.Markdown.is_block_level  # type: ignore[attr-defined]
