@@ -45,11 +45,12 @@ from markdown.blockprocessors import (
     ReferenceProcessor,
     SetextHeaderProcessor,
 )
-from markdown.extensions import attr_list, footnotes, tables
+from markdown.extensions import attr_list, fenced_code, footnotes, tables
 from markdown.extensions.attr_list import AttrListTreeprocessor
+from markdown.extensions.fenced_code import FencedBlockPreprocessor
 from markdown.extensions.footnotes import FootnoteBlockProcessor
 from markdown.extensions.tables import TableProcessor
-from markdown.preprocessors import HtmlBlockPreprocessor
+from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
 from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
 
 # The Python-Markdown 3.11.3 modules whose code the twins stand in for or rely on (first 12 hex
@@ -58,9 +59,10 @@ from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
 STOCK_SOURCE = {
     "markdown.treeprocessors": "bf575e7cb994",  # SkippingInlineProcessor, Unescape
     "markdown.blockprocessors": "0522d16c4dda",  # BLOCK_NEEDS
-    "markdown.preprocessors": "a6ae4d9c72a4",  # HtmlBlocks
+    "markdown.preprocessors": "a6ae4d9c72a4",  # Normalize, HtmlBlocks
     "markdown.htmlparser": "caf8d97bcf23",  # HtmlBlocks
     "markdown.extensions.tables": "fb23019f3a0f",  # Tables
+    "markdown.extensions.fenced_code": "61a1d4e5b825",  # FencedBlocks
     "markdown.extensions.footnotes": "6bf0b9573333",  # BLOCK_NEEDS["footnote"]
     "markdown.extensions.attr_list": "7049a49eb61b",  # AttrList
     "markdown.core": "b8fdb3a9eb5b",  # remember_block_level
@@ -329,6 +331,38 @@ def quick_test(stock: type[BlockProcessor], needs: tuple[str, ...]) -> type[Bloc
     return type(f"_Quick{stock.__name__}", (stock,), {"test": test, "__doc__": quick_test.__doc__})
 
 
+class Normalize(NormalizeWhitespace):
+    """The ``normalize_whitespace`` preprocessor, not running its pattern over a text it cannot match.
+
+    The stock code, except that the last substitution (lines of spaces made empty) is made
+    only when the text holds a space before a line break, which its pattern needs.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        source = "\n".join(lines)
+        source = source.replace(util.STX, "").replace(util.ETX, "")
+        source = source.replace("\r\n", "\n").replace("\r", "\n") + "\n\n"
+        source = source.expandtabs(self.md.tab_length)
+        if " \n" in source:
+            source = re.sub(r"(?<=\n) +\n", "\n", source)
+        return source.split("\n")
+
+
+class FencedBlocks(FencedBlockPreprocessor):
+    """The ``fenced_code_block`` preprocessor, not searching a text without a fence for fenced code.
+
+    Its pattern needs three backticks or three tildes; without a match the stock code hands
+    back the lines joined and split again (what it first learns of other extensions is only
+    used after a match, and is learnt then).
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        if "```" in text or "~~~" in text:
+            return super().run(lines)
+        return text.split("\n")
+
+
 class HtmlBlocks(HtmlBlockPreprocessor):
     """The ``html_block`` preprocessor, not parsing a text without ``<`` or ``&`` as HTML.
 
@@ -509,8 +543,13 @@ def speed_up(md: markdown.Markdown) -> None:
         _replace(processors, "attr_list", AttrList(md))
     if type(processors["unescape"]) is UnescapeTreeprocessor and unchanged(treeprocessors):
         _replace(processors, "unescape", Unescape(md))
-    if type(md.preprocessors["html_block"]) is HtmlBlockPreprocessor and unchanged(preprocessors, htmlparser):
-        _replace(md.preprocessors, "html_block", HtmlBlocks(md))
+    pre = md.preprocessors
+    if type(pre["normalize_whitespace"]) is NormalizeWhitespace and unchanged(preprocessors):
+        _replace(pre, "normalize_whitespace", Normalize(md))
+    if "fenced_code_block" in pre and type(pre["fenced_code_block"]) is FencedBlockPreprocessor and unchanged(fenced_code):
+        pre["fenced_code_block"].__class__ = FencedBlocks  # no state of its own: keeps the stock one's
+    if type(pre["html_block"]) is HtmlBlockPreprocessor and unchanged(preprocessors, htmlparser):
+        _replace(pre, "html_block", HtmlBlocks(md))
     if unchanged(core):
         remember_block_level(md)
     if md.serializer is serializers.to_html_string and unchanged(serializers):

@@ -10,8 +10,9 @@ from typing import Any
 import markdown
 import pytest
 from markdown import serializers
+from markdown.extensions.fenced_code import FencedBlockPreprocessor
 from markdown.inlinepatterns import SimpleTagInlineProcessor
-from markdown.preprocessors import HtmlBlockPreprocessor
+from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
 from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
 from markdown.util import Registry
 
@@ -112,6 +113,7 @@ SNIPPETS = [
     "| x \\| y | `a|b` |\n|---|---|\n| \\\\| e | ``f`|`g`` |\n\n| \\`c | d\\` | e |\n|:-|-:|:-:|\n| 1 | 2 | 3 |",
     "'., start and \".,\n\nHe said, \"'Quoted' words in a larger quote.\" and '\"Single\" too'. end'\" and end\"' ok",
     "| a \\| b | c |\n|---|---|\n| d \\| e | f\\\\ |",
+    "trailing spaces   \n    \nblank lines of spaces \n \t \n\ta tab\n  \n- item  \n   \n- next",
     "The '80s, rock 'n' roll, (\"paren\") ['brackets'] {\"braces\"} -\"dash\" *em*'., tail *x*\"., it's 'tis",
 ]
 
@@ -200,13 +202,15 @@ def test_the_corpus_goes_through_both_branches_of_the_fast_passes() -> None:
     counters = {}
     for name in ("inline", "smarty"):
         counters[name] = md.treeprocessors[name].needs_work = Counting(md.treeprocessors[name].needs_work)
-    for text in [*CORPUS, *generated(300, seed=20261123)]:
+    texts = [*CORPUS, *generated(300, seed=20261123)]
+    for text in texts:
         md.reset().convert(text)
     for counter in counters.values():
         assert counter.found > 100 and counter.not_found > 100
-    # HtmlBlocks: texts with and without "<" or "&" (the HTML parser runs, or not).
-    markup_free = [text for text in CORPUS if "<" not in text and "&" not in text]
-    assert len(markup_free) > 20 and len(CORPUS) - len(markup_free) > 20
+    # The preprocessors: texts with and without what they look for.
+    for needs in (["<", "&"], [" \n"], ["```", "~~~"]):
+        found = [text for text in texts if any(string in text for string in needs)]
+        assert 20 <= len(found) <= len(texts) - 20, needs
 
 
 def test_the_fast_paths_are_in_place() -> None:
@@ -219,6 +223,8 @@ def test_the_fast_paths_are_in_place() -> None:
     assert type(md.treeprocessors["attr_list"]) is speedups.AttrList
     assert type(md.treeprocessors["unescape"]) is speedups.Unescape
     assert type(md.preprocessors["html_block"]) is speedups.HtmlBlocks
+    assert type(md.preprocessors["normalize_whitespace"]) is speedups.Normalize
+    assert type(md.preprocessors["fenced_code_block"]) is speedups.FencedBlocks
     assert type(md.parser.blockprocessors["table"]) is speedups.Tables
     assert md.serializer is speedups.to_html
     assert type(md.parser.blockprocessors) is type(md.treeprocessors) is speedups.RememberingRegistry
@@ -242,6 +248,8 @@ def test_changed_stock_code_leaves_the_stock_converter(monkeypatch: pytest.Monke
     assert type(md.treeprocessors["smarty"]) is InlineProcessor
     assert type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor
     assert type(md.preprocessors["html_block"]) is HtmlBlockPreprocessor
+    assert type(md.preprocessors["normalize_whitespace"]) is NormalizeWhitespace
+    assert type(md.preprocessors["fenced_code_block"]) is FencedBlockPreprocessor
     assert type(md.parser.blockprocessors["table"]).__name__ == "TableProcessor"
     assert md.serializer is serializers.to_html_string
     assert md.is_block_level.__func__ is markdown.Markdown.is_block_level  # type: ignore[attr-defined]
