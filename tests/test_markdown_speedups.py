@@ -293,3 +293,10 @@ def test_a_remembering_registry_lists_what_is_registered_now() -> None:
     assert hr not in list(registry)
     registry.register(hr, "hr", 1)
     assert list(registry)[-1] is hr
+
+
+def test_a_reused_converter_renders_as_stock() -> None:
+    # Footnotes, stashed HTML and images from one pitch must not leak into the next.
+    for text in [*INLINE_SAMPLES, *INLINE_SAMPLES[::-1], *SNIPPETS, *SNIPPETS[::-1]]:
+        rendered = render(text, "")
+        assert (rendered.html, rendered.images) == stock(text, "")
