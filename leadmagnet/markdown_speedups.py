@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import logging
 import re
 import types
 from collections.abc import Callable, Iterator
@@ -56,6 +57,10 @@ from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
 # The Python-Markdown 3.11.3 modules whose code the twins stand in for or rely on (first 12 hex
 # digits of the sha256 of the file), and the inline patterns the trigger tables are for (of
 # their names, priorities, classes and regexes: see _patterns_digest).
+log = logging.getLogger(__name__)
+
+# The release whose files STOCK_SOURCE holds. Another one keeps the stock code (a warning says so).
+VERSION = "3.11.3"
 STOCK_SOURCE = {
     "markdown.treeprocessors": "bf575e7cb994",  # SkippingInlineProcessor, Unescape
     "markdown.blockprocessors": "0522d16c4dda",  # BLOCK_NEEDS
@@ -554,9 +559,26 @@ def speed_up(md: markdown.Markdown) -> None:
         remember_block_level(md)
     if md.serializer is serializers.to_html_string and unchanged(serializers):
         md.serializer = to_html
+    if not _warned and digests() != STOCK_SOURCE:
+        _warn_stock()
     if unchanged(util):
         registries = [md.preprocessors, blocks, processors, md.inlinePatterns, md.postprocessors]
         registries += [getattr(processors["smarty"], "inlinePatterns", None)] if "smarty" in processors else []
         for registry in registries:
             if type(registry) is util.Registry:
                 registry.__class__ = RememberingRegistry
+
+
+_warned = False
+
+
+def _warn_stock() -> None:
+    """Say once per process that some fast paths are off (the pages are the same, built slower)."""
+    global _warned
+    _warned = True
+    log.warning(
+        "Python-Markdown %s is not %s, whose code leadmagnet's Markdown fast paths were checked against: "
+        "the changed parts render with Python-Markdown's own code (same pages, slower builds)",
+        markdown.__version__,
+        VERSION,
+    )
