@@ -11,7 +11,6 @@ This module is pure: no Flask, no file system beyond checking that referenced fi
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -507,6 +506,8 @@ def display_path(path: Path, content_dir: Path) -> str:
 
 
 def _did_you_mean(word: str, known: Any) -> str:
+    import difflib  # only for a misspelt key: not a cost of every start
+
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.7)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
