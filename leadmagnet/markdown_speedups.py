@@ -76,6 +76,7 @@ STOCK_SOURCE = {
     "inline patterns": "374b6667a4f5",  # TRIGGERS
     "smarty patterns": "489f569b5e2f",  # SMARTY_TRIGGERS
 }
+MIRRORED_MODULES = tuple(name for name in STOCK_SOURCE if name.startswith("markdown"))
 
 # What each inline pattern needs in a text to match at all: a string its regular expression
 # cannot match without. Python-Markdown's patterns and footnotes' (the "inline" pass), then
@@ -400,8 +401,9 @@ class AttrList(AttrListTreeprocessor):
 class Unescape(UnescapeTreeprocessor):
     """The ``unescape`` pass, not rewriting text without an escaped character (an STX).
 
-    The stock pass assigns every text the result of ``re.sub``: the same text, as a plain
-    ``str``, when there is nothing to replace. So do we, without running the pattern.
+    The stock pass assigns every text and attribute value the result of ``re.sub``: the same
+    text, as a plain ``str``, when there is nothing to replace. So do we, without running the
+    pattern.
     """
 
     def run(self, root: Element) -> None:
@@ -413,6 +415,9 @@ class Unescape(UnescapeTreeprocessor):
             tail = elem.tail
             if tail and (util.STX in tail or type(tail) is not str):
                 elem.tail = unescape(tail)
+            for key, value in elem.items():  # an escape in a link, an image's alt, an attr_list value
+                if value is not None and (util.STX in value or type(value) is not str):
+                    elem.set(key, unescape(value))
 
 
 def to_html(root: Element) -> str:
@@ -559,7 +564,7 @@ def speed_up(md: markdown.Markdown) -> None:
         remember_block_level(md)
     if md.serializer is serializers.to_html_string and unchanged(serializers):
         md.serializer = to_html
-    if not _warned and digests() != STOCK_SOURCE:
+    if not _warned and not unchanged(*(importlib.import_module(name) for name in MIRRORED_MODULES)):
         _warn_stock()
     if unchanged(util):
         registries = [md.preprocessors, blocks, processors, md.inlinePatterns, md.postprocessors]
@@ -577,8 +582,8 @@ def _warn_stock() -> None:
     global _warned
     _warned = True
     log.warning(
-        "Python-Markdown %s is not %s, whose code leadmagnet's Markdown fast paths were checked against: "
-        "the changed parts render with Python-Markdown's own code (same pages, slower builds)",
+        "Python-Markdown %s: some of its files differ from those of %s, which leadmagnet's Markdown fast "
+        "paths were checked against; those parts render with Python-Markdown's own code (same pages, slower builds)",
         markdown.__version__,
         VERSION,
     )

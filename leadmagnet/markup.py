@@ -59,7 +59,8 @@ class _ImageExtension(Extension):
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         self.resolver = _ImageResolver(md, "", set())
-        md.treeprocessors.register(self.resolver, "leadmagnet_images", 1)
+        # After "unescape" (priority 0): by then a backslash escape in a path (a\_b.png) is plain text.
+        md.treeprocessors.register(self.resolver, "leadmagnet_images", -1)
 
 
 def resolve_relative(base: str, src: str) -> str | None:

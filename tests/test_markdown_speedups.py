@@ -58,6 +58,10 @@ def stock(text: str, base: str) -> tuple[str, set[str]]:
 # markup, code holding trigger characters, attribute lists, footnotes in tables and lists,
 # STX/ETX characters and fake placeholders, links inside emphasis, smarty's quotes and dashes.
 SNIPPETS = [
+    # Backslash escapes inside attribute values: a link's URL and title, an image's alt and src,
+    # an autolink, attr_list values.
+    '[a](http://e.com/my\\_page) [x](/y "a \\" b") ![a\\*b](x\\_y.png) <http://a\\_b>',
+    '*x*{: title="a\\*b"}\n\n# H {: title="\\_" }\n\npara\n{: .c data-x="\\#1" }',
     '<div class="box">\n<p>raw *not em* "q"</p>\n</div>',
     'Text with <span class="x">inline *em*</span> and <br> break -- "done".',
     "&copy; &amp; &#169; &#xA9; AT&T a & b &nbsp;'x'",
@@ -141,6 +145,7 @@ def generated(count: int, seed: int) -> list[str]:
 # is tried, skipped or matches first shows in them.
 TOKENS = ["'", '"', "a", "b", " ", ".", "...", ",", "(", ")", "-", "--", "---", "1", "80s", "s", "\n", "\n\n", "&nbsp;"]
 TOKENS += ["&amp;", "*", "**", "_", "[", "]", "(x)", "`", "\\", "<b>", "</b>", "<", ">", "|", "{", "}", "—", "  \n", "#", "> ", "- "]
+TOKENS += ["](u\\_v)", '](u "t\\*")', "![", "{: #i title='\\_' }", "<http://a\\_b>"]
 
 
 def fuzzed(count: int, seed: int) -> list[str]:
@@ -323,3 +328,9 @@ def test_a_changed_python_markdown_is_said_once(monkeypatch: pytest.MonkeyPatch,
         speedups.unchanged.cache_clear()
     said = [r.getMessage() for r in caplog.records if "fast paths" in r.getMessage()]
     assert len(said) == 1 and markdown.__version__ in said[0] and "same pages" in said[0]
+
+
+def test_the_recorded_release_builds_without_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="leadmagnet.markdown_speedups"):
+        markup._build()
+    assert not [r for r in caplog.records if "fast paths" in r.getMessage()] or markdown.__version__ != speedups.VERSION

@@ -60,6 +60,12 @@ def test_relative_image_becomes_a_media_url_and_is_listed() -> None:
     assert img["alt"] == "A chart" and img["loading"] == "lazy"
 
 
+def test_a_backslash_escape_in_an_image_path_is_resolved_as_the_character() -> None:
+    out = render("![x](covers/a\\_b.png)")
+    assert out.images == {"covers/a_b.png"}
+    assert 'src="/media/covers/a_b.png"' in out.html
+
+
 def test_relative_image_from_a_file_in_a_subfolder() -> None:
     out = render("![up](../assets/chart.png) ![here](pics/a%20b.png)", base="2027/spring")
     assert out.images == {"2027/assets/chart.png", "2027/spring/pics/a b.png"}
