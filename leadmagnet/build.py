@@ -37,6 +37,7 @@ build that fails leaves the previous export whole.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -45,7 +46,7 @@ import pickle
 import shutil
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -115,8 +116,40 @@ class BuildCache:
 
 
 def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = None) -> BuildReport:
-    """Export the site described by ``settings`` (``config.resolve()`` or an app's config) into ``out_dir``."""
+    """Export the site described by ``settings`` (``config.resolve()`` or an app's config) into ``out_dir``.
+
+    Builds into one folder take turns (a second one waits for the first to finish).
+    """
     out_dir = Path(out_dir).resolve()
+    cache_path = cache_file(settings, out_dir)
+    with build_lock(cache_path.with_suffix(".lock")):
+        return _build(settings, out_dir, cache_path, now)
+
+
+def cache_file(settings: Mapping[str, Any], out_dir: Path) -> Path:
+    """Where the build cache for exports into ``out_dir`` lives (private: in the instance folder)."""
+    return Path(settings["INSTANCE_DIR"]) / "build-cache" / (hashlib.sha256(str(out_dir).encode()).hexdigest()[:16] + ".pickle")
+
+
+@contextlib.contextmanager
+def build_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (waiting for it) while a build runs; no lock where the
+    system has no ``fcntl`` (Windows)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "ab") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _build(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: datetime | None) -> BuildReport:
     content_dir = Path(settings["CONTENT_DIR"]).resolve()
     check_out_dir(out_dir, content_dir)
     if not content_dir.is_dir():
@@ -130,8 +163,7 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
 
     renderer = build_renderer(settings)
     themes = renderer.themes
-    cache_dir = Path(settings["INSTANCE_DIR"]) / "build-cache"
-    cache_path = cache_dir / (hashlib.sha256(str(out_dir).encode()).hexdigest()[:16] + ".pickle")
+    cache_dir = cache_path.parent
     version = code_version()
     cache = read_cache(cache_path, version)
     catalog = parse_catalog(content_dir, themes, cache.catalog, report)
@@ -151,7 +183,8 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
     # Render workers write the pages that changed (and their twins) here; write_files moves them
     # into place with the rest. Removed whatever happens: nothing half-done stays in the export.
     # A first build (no folder yet, or an empty one) has no previous export to keep whole: the
-    # workers write in place, saving three renames a page, and a failure removes what it wrote.
+    # workers write in place, saving three renames a page, and a failure removes what it wrote
+    # (the folder itself stays if it was there: its owner, mode and ACLs are the user's).
     existed = out_dir.is_dir()
     fresh = not existed or not any(out_dir.iterdir())
     staging = out_dir if fresh else out_dir / f".leadmagnet-staging-{os.getpid()}"
@@ -161,10 +194,14 @@ def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = Non
         report.rendered = len(rendered) - len(kept)
         write_files(out_dir, files, kept, manifest, report, staging, staged)
     except BaseException:
-        if fresh:
+        if fresh and not existed:
             shutil.rmtree(out_dir, ignore_errors=True)
-            if existed:
-                out_dir.mkdir(exist_ok=True)
+        elif fresh:
+            for entry in os.scandir(out_dir):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
         raise
     finally:
         if not fresh:

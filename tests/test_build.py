@@ -286,10 +286,12 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     with pytest.raises(RuntimeError, match="sitemap failed"):
         run("failed", 1, tmp_path / "failed")
     assert not (tmp_path / "failed").exists() or not any((tmp_path / "failed").iterdir())
-    (tmp_path / "empty").mkdir()  # a first build into an empty folder leaves it empty
+    (tmp_path / "empty").mkdir()  # a first build into an empty folder leaves it empty, as it was
+    (tmp_path / "empty").chmod(0o2775)
     with pytest.raises(RuntimeError, match="sitemap failed"):
         run("failed", 1, tmp_path / "empty")
     assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
+    assert (tmp_path / "empty").stat().st_mode & 0o7777 == 0o2775
 
     # A rebuild that fails after its workers rendered every page again (another theme setting)
     # leaves the previous export as it was, byte for byte, and no staging folder.
@@ -319,3 +321,24 @@ def test_build_command_does_not_load_the_web_stack(content_dir: Path, instance_d
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
     assert (tmp_path / "out" / "growth-playbook.html").is_file()
+
+
+def test_builds_into_one_folder_take_turns(content_dir: Path, instance_dir: Path, tmp_path: Path) -> None:
+    """A second build into the same folder waits for the first (a failing first build into a new
+    folder removes what it wrote: it must not remove another build's export)."""
+    import threading
+    import time
+
+    from leadmagnet import build as building
+    from leadmagnet import config
+
+    out = tmp_path / "site"
+    settings = config.resolve({"CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(instance_dir), "BASE_URL": BASE})
+    done: list[building.BuildReport] = []
+    with building.build_lock(building.cache_file(settings, out.resolve()).with_suffix(".lock")):
+        worker = threading.Thread(target=lambda: done.append(building.build(settings, out)))
+        worker.start()
+        time.sleep(0.5)
+        assert worker.is_alive() and not done and not (out / MANIFEST).exists()
+    worker.join(timeout=60)
+    assert done and (out / MANIFEST).is_file() and (out / "growth-playbook.html").is_file()
