@@ -59,8 +59,11 @@ class Renderer:
         self.app = app
         self.themes = themes
         self.auto_reload = auto_reload
-        self._envs: dict[str, jinja2.Environment] = {}
-        self._inline: dict[tuple[str, str], Markup] = {}
+        # Keyed by theme name, each with the Theme object it was made for: a request that began
+        # before a reload may store what it made from the old theme; the next one sees the theme
+        # object changed and makes it again, instead of serving stale files until the next reload.
+        self._envs: dict[str, tuple[Theme, jinja2.Environment]] = {}
+        self._inline: dict[tuple[str, str], tuple[Theme, Markup]] = {}
         self._chosen: dict[tuple[str, tuple[str, ...]], jinja2.Template] = {}
         self._cache: dict[tuple, Rendered] = {}
         self._cache_version = -1
@@ -79,18 +82,17 @@ class Renderer:
         return self.themes.get(name)
 
     def env(self, theme: Theme) -> jinja2.Environment:
-        env = self._envs.get(theme.name)
-        if env is None:
-            env = jinja2.Environment(
-                loader=theme.loader, autoescape=True, auto_reload=self.auto_reload, trim_blocks=True, lstrip_blocks=True
-            )
-            if self.app is not None:  # url_for, csrf_token, Flask's filters, for the admin templates
-                env.globals.update(self.app.jinja_env.globals)
-                env.filters.update(self.app.jinja_env.filters)
-            env.globals["asset"] = lambda path, _t=theme: self.asset_url(_t, path)
-            env.globals["inline_static"] = lambda path, _t=theme: self.inline_static(_t, path)
-            env.filters["local_time"] = local_time
-            self._envs[theme.name] = env
+        made = self._envs.get(theme.name)
+        if made is not None and made[0] is theme:
+            return made[1]
+        env = jinja2.Environment(loader=theme.loader, autoescape=True, auto_reload=self.auto_reload, trim_blocks=True, lstrip_blocks=True)
+        if self.app is not None:  # url_for, csrf_token, Flask's filters, for the admin templates
+            env.globals.update(self.app.jinja_env.globals)
+            env.filters.update(self.app.jinja_env.filters)
+        env.globals["asset"] = lambda path, _t=theme: self.asset_url(_t, path)
+        env.globals["inline_static"] = lambda path, _t=theme: self.inline_static(_t, path)
+        env.filters["local_time"] = local_time
+        self._envs[theme.name] = (theme, env)
         return env
 
     def asset_url(self, theme: Theme, path: str) -> str:
@@ -102,11 +104,13 @@ class Renderer:
         Read and hashed once per theme version (every page inlines the same critical CSS).
         """
         key = (theme.name, path)
-        css = self._inline.get(key)
-        if css is None:
-            text = theme.read_static(path)
-            self.style_hashes.add(style_hash(text))
-            css = self._inline[key] = Markup(text)  # noqa: S704 - theme files are trusted, like templates
+        made = self._inline.get(key)
+        if made is not None and made[0] is theme:
+            return made[1]
+        text = theme.read_static(path)
+        self.style_hashes.add(style_hash(text))
+        css = Markup(text)  # noqa: S704 - theme files are trusted, like templates
+        self._inline[key] = (theme, css)
         return css
 
     def reset(self) -> None:
