@@ -32,7 +32,9 @@ A cold build parses the offer files and renders the pages in parallel, one proce
 (forked, so the workers share the parsed catalog and the renderer without pickling them); the render
 workers also compress the changed pages and write them to a staging folder inside ``OUT_DIR``.
 Everything is rendered before the first file of the export is replaced (as in Pelican), so a
-build that fails leaves the previous export whole.
+build that fails leaves the previous export whole. A first build (a new or empty ``OUT_DIR``)
+has no export to keep whole: its workers write in place, and a failure removes what it wrote.
+Builds into one ``OUT_DIR`` take turns (a lock next to its cache in the instance folder).
 """
 
 from __future__ import annotations
@@ -201,7 +203,8 @@ def _build(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: da
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, ignore_errors=True)
                 else:
-                    os.unlink(entry.path)
+                    with contextlib.suppress(OSError):  # the build's own error is the one to report
+                        os.unlink(entry.path)
         raise
     finally:
         if not fresh:
