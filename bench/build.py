@@ -133,7 +133,6 @@ def cpu_budget(content: Path, instance: Path, env: dict[str, str]) -> dict[str, 
     from leadmagnet.build import build_renderer, compress_twins
     from leadmagnet.content import Catalog, Page, load_front_matter, read_file, split_front_matter
     from leadmagnet.offer import parse_offer
-    from leadmagnet.rendering import offer_context, templates_for
 
     def per_offer(fn) -> float:
         start = time.process_time()
@@ -161,11 +160,9 @@ def cpu_budget(content: Path, instance: Path, env: dict[str, str]) -> dict[str, 
     renderer.offer_page(catalog, pages[0], now)
     bodies: list[bytes] = []
 
-    def render(page: Page) -> bytes:  # what Renderer.offer_page produces, without its cache
-        state = page.offer.state(now)
-        return renderer.render(templates_for(page.offer, "offer"), page.offer, **offer_context(renderer.config, page, state)).encode()
-
-    budget["page template (Jinja)"] = per_offer(lambda: bodies.extend(render(p) for p in pages if p))
+    budget["page template (Jinja)"] = per_offer(
+        lambda: bodies.extend(renderer.offer_html(p, p.offer.state(now)).encode() for p in pages if p)
+    )
     budget["gzip + brotli twins"] = per_offer(lambda: [compress_twins(b) for b in bodies])
     with tempfile.TemporaryDirectory(prefix="lm-bench-write-") as out:
         twins = [(b, *compress_twins(b).values()) for b in bodies]

@@ -64,7 +64,7 @@ class Renderer:
         # object changed and makes it again, instead of serving stale files until the next reload.
         self._envs: dict[str, tuple[Theme, jinja2.Environment]] = {}
         self._inline: dict[tuple[str, str], tuple[Theme, Markup]] = {}
-        self._chosen: dict[tuple[str, tuple[str, ...]], jinja2.Template] = {}
+        self._chosen: dict[tuple[str, tuple[str, ...]], tuple[Theme, jinja2.Template]] = {}
         self._cache: dict[tuple, Rendered] = {}
         self._cache_version = -1
         self._lock = threading.Lock()
@@ -144,9 +144,11 @@ class Renderer:
         if self.auto_reload or isinstance(names, str):
             return env.get_or_select_template(names)
         key = (theme.name, tuple(names))
-        chosen = self._chosen.get(key)
-        if chosen is None:
-            chosen = self._chosen[key] = env.select_template(names)
+        made = self._chosen.get(key)
+        if made is not None and made[0] is theme:
+            return made[1]
+        chosen = env.select_template(names)
+        self._chosen[key] = (theme, chosen)
         return chosen
 
     def site_context(self) -> dict[str, Any]:
@@ -174,13 +176,16 @@ class Renderer:
         state = page.offer.state(now)
 
         def produce() -> Rendered:
-            html = self.render(templates_for(page.offer, "offer"), page.offer, **offer_context(self.config, page, state))
-            body = html.encode("utf-8")
+            body = self.offer_html(page, state).encode("utf-8")
             return Rendered(
                 body, etag_for(body), 410 if state == "ended" and page.offer.expires_at and now >= page.offer.expires_at else 200
             )
 
         return self.cached(catalog, ("offer", page.offer.slug, state, self.config.get("FORM_BASE", "")), produce)
+
+    def offer_html(self, page: Page, state: str) -> str:
+        """An offer's landing page in ``state``, rendered now (:meth:`offer_page` caches it)."""
+        return self.render(templates_for(page.offer, "offer"), page.offer, **offer_context(self.config, page, state))
 
 
 def templates_for(offer: Offer, kind: str) -> list[str]:
