@@ -361,7 +361,14 @@ def _custom_field(index: int, item: dict[str, Any]) -> FieldSpec:
     return FieldSpec(name, label.strip(), ftype, required, choices, max_length)
 
 
-RESERVED_FIELD_NAMES = {"consent", "website", "form_ts", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
+# A custom field's name must not be one of leadmagnet's own inputs (the consent box, the honeypot,
+# the attribution fields) nor a name the form object itself uses: a field called `validate` or
+# `meta` would replace it and break every submission. tests/test_offer.py keeps this list in step
+# with WTForms (listed here, not imported: the content layer and `leadmagnet build` load no WTForms).
+RESERVED_FIELD_NAMES = frozenset(
+    {"consent", "website", "form_ts", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
+    | {"cleaned", "data", "errors", "form_errors", "messages", "meta", "populate_obj", "post_process", "process", "spec_names", "validate"}
+)
 
 
 def _presenters(value: Any, ctx: Context) -> tuple[Presenter, ...]:

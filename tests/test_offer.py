@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from leadmagnet.offer import BUILTIN_FIELDS, DEFAULT_CTA, KEYS, Offer, parse_offer
+from leadmagnet.offer import BUILTIN_FIELDS, DEFAULT_CTA, KEYS, NAME_RE, RESERVED_FIELD_NAMES, Offer, parse_offer
 from tests.cases import build_content
 
 EBOOK = {"title": "Guide", "type": "ebook", "description": "A guide.", "file": "files/guide.pdf"}
@@ -368,6 +368,26 @@ def test_bad_field_names_the_item_and_rule(content: Path, fields: object, messag
     errors = errors_of(content, {**EBOOK, "fields": fields})
     assert len(errors) == 1, errors
     assert errors[0].startswith(message)
+
+
+@pytest.mark.parametrize("name", ["validate", "meta", "errors", "process", "cleaned", "spec_names"])
+def test_a_field_named_like_the_forms_own_attributes_is_refused(content: Path, name: str) -> None:
+    # Such a field would replace the form's method or attribute: every submission would fail.
+    errors = errors_of(content, {**EBOOK, "fields": [{"name": name}]})
+    assert errors == [
+        f"content/offer.md: fields: item 1 ({name}): {name} is reserved for leadmagnet's own form fields; choose another name"
+    ]
+
+
+def test_reserved_field_names_cover_every_public_name_of_the_form() -> None:
+    import flask
+
+    from leadmagnet import forms
+
+    with flask.Flask(__name__).test_request_context():
+        form = forms.LeadForm()
+    used = {name for name in dir(form) if not name.startswith("_")}
+    assert {name for name in used if NAME_RE.match(name)} <= RESERVED_FIELD_NAMES
 
 
 # -- windows and state --------------------------------------------------------------------------
