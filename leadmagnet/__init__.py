@@ -27,7 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # (a fifth of a second that ``leadmagnet build`` does not pay).
     from flask import Flask
 
-    from . import compress, errors, headers
+    from . import compress, errors, headers, throttle
     from .content import CatalogCache
     from .rendering import Renderer
     from .site import Site
@@ -35,6 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from .themes import Themes, bundled_dir
 
     settings = config.resolve(overrides)
+    throttle.check_settings(settings)
     instance_dir = Path(settings["INSTANCE_DIR"])
     app = Flask(__name__, instance_path=str(instance_dir), instance_relative_config=True, static_folder=None)
     app.config.update(settings)
@@ -42,7 +43,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = config.ensure_secret_key(instance_dir)
 
     content_dir = Path(app.config["CONTENT_DIR"])
-    if not content_dir.is_dir() and "CONTENT_DIR" not in {config.normalise_key(k) for k in (overrides or {})}:
+    # Only a folder nobody named falls back to the samples: a mistyped setting must not put the
+    # samples online in production (the catalog reports the missing folder and /healthz says 503).
+    if not content_dir.is_dir() and not config.is_set("CONTENT_DIR", overrides):
         log.warning("content folder %s does not exist: serving the bundled sample offers", content_dir)
         content_dir = bundled_dir("content")
         app.config["CONTENT_DIR"] = str(content_dir)

@@ -40,7 +40,7 @@ SETTINGS: list[Setting] = [
     Setting(
         "CONTENT_DIR",
         "content",
-        "Folder of offer Markdown files (relative to the working directory). When it does not exist, the bundled sample offers are served.",
+        "Folder of offer Markdown files (relative to the working directory). Left unset and missing: the server shows the bundled sample offers.",
     ),
     Setting("THEMES_DIR", "themes", "Folder of site themes; `themes/<name>/` overrides or extends the bundled `default` theme."),
     Setting("INSTANCE_DIR", "instance", "Per-install folder: `config.toml`, the secret key, the database, the outbox. Never committed."),
@@ -212,8 +212,7 @@ def resolve(overrides: dict[str, Any] | None = None, environ: dict[str, str] | N
     """
     overrides = {normalise_key(k): v for k, v in (overrides or {}).items()}
     env = from_environ(environ)
-    instance_dir = Path(overrides.get("INSTANCE_DIR") or env.get("INSTANCE_DIR") or _BY_NAME["INSTANCE_DIR"].default)
-    instance_dir = instance_dir.expanduser().resolve()
+    instance_dir = _instance_dir(overrides, env)
     merged = defaults()
     merged.update({k: coerce(k, v) for k, v in read_instance_file(instance_dir).items()})
     merged.update(env)
@@ -225,6 +224,17 @@ def resolve(overrides: dict[str, Any] | None = None, environ: dict[str, str] | N
         merged["DATABASE"] = str(instance_dir / "leadmagnet.db")
     merged["BASE_URL"] = str(merged["BASE_URL"]).rstrip("/")
     return merged
+
+
+def _instance_dir(overrides: dict[str, Any], env: dict[str, Any]) -> Path:
+    return Path(overrides.get("INSTANCE_DIR") or env.get("INSTANCE_DIR") or _BY_NAME["INSTANCE_DIR"].default).expanduser().resolve()
+
+
+def is_set(name: str, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> bool:
+    """Whether setting ``name`` was given (overrides, environment or instance file), not left at its default."""
+    overrides = {normalise_key(k): v for k, v in (overrides or {}).items()}
+    env = from_environ(environ)
+    return name in overrides or name in env or name in read_instance_file(_instance_dir(overrides, env))
 
 
 MIN_SECRET_KEY_LENGTH = 32  # characters; a generated key has 64 hex digits

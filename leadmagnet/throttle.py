@@ -13,7 +13,7 @@ Other blueprints reuse :func:`hit`::
         ...  # answer 429 with Retry-After: retry_after
 
 A limit is ``N/unit`` or ``N per unit`` with unit ``second``, ``minute``, ``hour`` or ``day``
-(optionally ``N/5minutes``); ``off`` disables it. If the counter file cannot be written, the
+(or ``s``/``sec``, ``min``, ``h``/``hr``, ``d``; optionally ``N/5minutes``); ``off`` disables it. If the counter file cannot be written, the
 request is allowed (and the error logged): rate limiting must never lose a lead.
 """
 
@@ -23,8 +23,10 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 
@@ -33,7 +35,12 @@ from .store import DatabaseError, Store
 log = logging.getLogger(__name__)
 
 UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-_LIMIT_RE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d*)\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
+# The usual short forms count too (10/min, 100/hr, 5/10s): each unit starts with its own letter.
+_LIMIT_RE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d*)\s*(seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|days?|d)\s*$", re.IGNORECASE)
+_UNIT_BY_LETTER = {unit[0]: seconds for unit, seconds in UNITS.items()}
+# Settings that hold a limit: read when the app starts, so a typo stops it with a message instead
+# of answering every form post with a 500.
+LIMIT_SETTINGS = ("RATE_LIMIT", "RESEND_RATE_LIMIT", "ADMIN_LOGIN_LIMIT")
 PURGE_EVERY = 500  # hits between purges of expired counters, per process
 
 
@@ -56,7 +63,16 @@ def parse_limit(text: str | None) -> Limit | None:
     if not match or int(match.group(1)) < 1:
         raise ValueError(f"rate limit {text!r} is not understood; write it like 10/minute, 100 per hour, or off")
     multiplier = int(match.group(2)) if match.group(2) else 1
-    return Limit(int(match.group(1)), multiplier * UNITS[match.group(3).lower()])
+    return Limit(int(match.group(1)), multiplier * _UNIT_BY_LETTER[match.group(3)[0].lower()])
+
+
+def check_settings(cfg: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the setting if a rate limit in ``cfg`` cannot be read."""
+    for name in LIMIT_SETTINGS:
+        try:
+            parse_limit(cfg.get(name))
+        except ValueError as exc:
+            raise ValueError(f"LEADMAGNET_{name}: {exc}") from None
 
 
 class Throttle:

@@ -113,8 +113,20 @@ def test_missing_content_folder_falls_back_to_the_bundled_samples(tmp_path: Path
     assert app.test_client().get("/growth-playbook").status_code == 200
 
 
-def test_explicit_missing_content_folder_is_not_replaced(tmp_path: Path) -> None:
-    app = create_app({"INSTANCE_DIR": str(tmp_path / "i"), "CONTENT_DIR": str(tmp_path / "none")})
+@pytest.mark.parametrize("given_by", ["override", "environment", "config.toml"])
+def test_explicit_missing_content_folder_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given_by: str) -> None:
+    # A mistyped setting in production must not quietly put the sample offers online.
+    missing = str(tmp_path / "none")
+    overrides = {"INSTANCE_DIR": str(tmp_path / "i")}
+    if given_by == "override":
+        overrides["CONTENT_DIR"] = missing
+    elif given_by == "environment":
+        monkeypatch.setenv("LEADMAGNET_CONTENT_DIR", missing)
+    else:
+        (tmp_path / "i").mkdir()
+        (tmp_path / "i" / "config.toml").write_text(f'content_dir = "{missing}"\n')
+    app = create_app(overrides)
+    assert app.config["CONTENT_DIR"] == missing
     assert app.test_client().get("/growth-playbook").status_code == 404
     assert app.test_client().get("/healthz").status_code == 503
 

@@ -19,6 +19,10 @@ from leadmagnet.throttle import Limit, Throttle, parse_limit
         ("100 per hour", Limit(100, 3600)),
         ("5/10seconds", Limit(5, 10)),
         ("3/DAY", Limit(3, 86400)),
+        ("10/min", Limit(10, 60)),
+        ("100/hr", Limit(100, 3600)),
+        ("5/30s", Limit(5, 30)),
+        ("2 per d", Limit(2, 86400)),
         ("off", None),
         ("", None),
     ],
@@ -27,10 +31,27 @@ def test_parse_limit(text: str, expected: Limit | None) -> None:
     assert parse_limit(text) == expected
 
 
-@pytest.mark.parametrize("text", ["ten per minute", "10/fortnight", "0/minute", "10"])
+@pytest.mark.parametrize("text", ["ten per minute", "10/fortnight", "0/minute", "10", "10/m"])
 def test_parse_limit_rejects_nonsense_with_an_example(text: str) -> None:
     with pytest.raises(ValueError, match="10/minute"):
         parse_limit(text)
+
+
+@pytest.mark.parametrize("name", throttle.LIMIT_SETTINGS)
+def test_an_unreadable_limit_setting_stops_the_app_at_start_naming_it(make_app, name: str) -> None:
+    # Not a 500 on every form post later, with the app apparently fine.
+    with pytest.raises(ValueError, match=f"LEADMAGNET_{name}: rate limit '10 a minute' is not understood; write it like 10/minute"):
+        make_app(**{name: "10 a minute"})
+
+
+def test_the_cli_reports_an_unreadable_limit_without_a_traceback(tmp_path: Path) -> None:
+    env = {"LEADMAGNET_INSTANCE_DIR": str(tmp_path / "instance"), "LEADMAGNET_RATE_LIMIT": "lots", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "leadmagnet.cli", "contact", "nobody@example.com"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "LEADMAGNET_RATE_LIMIT: rate limit 'lots' is not understood" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_hits_within_the_limit_pass_then_429_until_the_window_ends(tmp_path: Path) -> None:
