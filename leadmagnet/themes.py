@@ -46,9 +46,12 @@ class Theme:
         """The file behind ``/static/<theme>/<path>``, searched along the chain; None if absent."""
         for folder in self.chain:
             root = (folder / "static").resolve()
-            candidate = (root / path).resolve()
-            if candidate.is_relative_to(root) and candidate.is_file():
-                return candidate
+            try:
+                candidate = (root / path).resolve()
+                if candidate.is_relative_to(root) and candidate.is_file():
+                    return candidate
+            except (OSError, ValueError):  # a NUL byte or a name too long for the file system: no such file
+                continue
         return None
 
     def fingerprint(self, path: str) -> str:

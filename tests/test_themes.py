@@ -141,6 +141,9 @@ def test_theme_static_files_cannot_escape_the_static_folder(make_app, themes_dir
         "/static/brand/x/%2e%2e/secret.txt",
         "/static/..%2fbrand/x/lead.js",
         "/static/nope/x/lead.js",
+        "/static/default/x/lead.js%00",  # NUL: not a file name, not a 500
+        "/static/default/x/" + "a" * 300 + ".js",  # longer than a file name may be
+        "/static/default/x/" + "a" * 300 + "/lead.js",
     ):
         response = client.get(url)
         assert response.status_code == 404, url
