@@ -187,6 +187,9 @@ def _until(name: str = "until") -> str | None:
     return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat() if day else None
 
 
+FILTER_ARGS = ("offer", "tag", "since", "until", "q", "include_spam", "include_unsubscribed", "consented_only")
+
+
 def filters_from_args(for_export: bool = False) -> Filters:
     """The shared leads/export filters: ``offer`` (repeatable), ``tag``, ``since``, ``until``, ``q``…
 
@@ -225,7 +228,9 @@ def leads() -> Response:
     rows = current_site().store.list_leads(filters, before_id=before, limit=PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    kept = {key: request.args.getlist(key) for key in request.args if key != "before"}
+    # Only the filters carry over to the next page: any other query key could be one of
+    # url_for's own arguments (_scheme, _anchor, endpoint...) and break the page.
+    kept = {key: request.args.getlist(key) for key in FILTER_ARGS if key in request.args}
     next_url = url_for("admin.leads", **kept, before=rows[-1]["id"]) if more else None
     return render("leads.html", rows=rows, next_url=next_url, args=request.args, offers=_offer_slugs(), logout=ActionForm())
 
