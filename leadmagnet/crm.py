@@ -194,6 +194,10 @@ FORMATS: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {
 }
 
 
+# Formats whose cell does not come from the column's field.
+FIELDLESS_FORMATS = frozenset({"web"})
+
+
 @dataclass(frozen=True)
 class Column:
     """One output column: its header, the row field it reads, and the writer of its value."""
@@ -267,7 +271,7 @@ HUBSPOT = Preset(
         ("Lifecycle stage", "stage", "hubspot_lifecycle"),
         ("Lead magnet offers", "offers"),
         ("Lead magnet tags", "tags"),
-        ("First conversion date", "first_seen", "date"),
+        ("Lead magnet first conversion date", "first_seen", "date"),
         ("Consent date", "consent_at", "date"),
     ),
     description="Contacts import: dedupes on Email; Lifecycle stage from the offer's stage.",
@@ -349,7 +353,20 @@ def get_preset(name: str, kind: str = "contacts", site: Any = None) -> Preset:
         raise PresetError(f"unknown export format {name!r}; use one of: {', '.join(sorted(available))}")
     if name == "generic" and kind == "submissions":
         return GENERIC_SUBMISSIONS
-    return available[name]
+    preset = available[name]
+    # A column reading a field this kind of row does not have would be silently empty in every row.
+    have = SUBMISSION_FIELDS if kind == "submissions" else CONTACT_FIELDS
+    missing = [c.field for c in preset.columns if c.field not in have and c.format not in FIELDLESS_FORMATS]
+    if missing:
+        raise PresetError(
+            f"the {name} format needs {', '.join(dict.fromkeys(missing))}, which {kind} rows do not have; "
+            + (
+                "export contacts with it, or submissions with generic or a format of your own in instance/config.toml"
+                if kind == "submissions"
+                else "export submissions with it"
+            )
+        )
+    return preset
 
 
 def preset_names(site: Any = None) -> list[str]:

@@ -6,8 +6,9 @@ the preset, in every format.
 
 Files are written safely: each goes to a temporary file beside the target, is flushed and
 fsynced, then renamed into place. An incremental export (``since_last``) saves its cursor only
-after that, so an export that crashes half-way leaves no partial file and no moved cursor: it is
-simply run again, with no row skipped or repeated.
+after that, so an export that fails half-way never leaves a partial target file nor a moved
+cursor: it is simply run again, with no row skipped or repeated. (A failure Python sees removes the
+temporary file; a killed process or a power cut can leave it, hidden, beside the target.)
 
 CSV follows RFC 4180 (comma, double-quote quoting, CRLF line ends), UTF-8, with a byte-order mark
 only when asked (``excel``: Excel reads UTF-8 without it as the local code page).

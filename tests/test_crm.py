@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 
@@ -70,7 +71,7 @@ def test_hubspot_header_and_row(sample) -> None:
     assert values["First name"] == "Ada" and values["Last name"] == "Lovelace"
     assert values["Lifecycle stage"] == "Sales Qualified Lead"  # furthest stage reached: bofu
     assert values["Lead magnet offers"] == "growth-playbook, q1-product-demo"
-    assert values["First conversion date"] == "2026-03-04"
+    assert values["Lead magnet first conversion date"] == "2026-03-04"
 
 
 @pytest.mark.parametrize(
@@ -171,3 +172,32 @@ def test_bad_site_preset_names_the_field() -> None:
         crm.site_presets({"x": {"columns": [["E-mail", "mail"]]}})
     with pytest.raises(crm.PresetError, match=r"\[crm.y\]"):
         crm.site_presets({"y": {"columns": []}})
+
+
+@pytest.mark.parametrize(
+    ("name", "missing"), [("hubspot", "offers, first_seen"), ("mailchimp", "first_seen, opt_in_at"), ("salesforce", "offers")]
+)
+def test_a_contacts_format_is_refused_for_submissions_naming_what_is_missing(name: str, missing: str) -> None:
+    # Those columns would be empty in every row: a file that imports "fine" and says nothing.
+    with pytest.raises(
+        crm.PresetError, match=f"the {name} format needs {missing}, which submissions rows do not have; export contacts with it"
+    ):
+        crm.get_preset(name, "submissions")
+
+
+def test_a_site_format_works_for_the_kind_whose_fields_it_reads() -> None:
+    site = {"campaigns": {"columns": [["Email", "email"], ["Source", "utm_source"]]}}
+    assert crm.get_preset("campaigns", "submissions", site).headers == ["Email", "Source"]
+    with pytest.raises(
+        crm.PresetError, match="the campaigns format needs utm_source, which contacts rows do not have; export submissions with it"
+    ):
+        crm.get_preset("campaigns", "contacts", site)
+
+
+def test_the_cli_refuses_a_contacts_format_for_submissions(cli_runner, app, instance_dir: Path, tmp_path: Path) -> None:
+    result = cli_runner.invoke(
+        cli, ["--instance", str(instance_dir), "export", "--submissions", "-f", "hubspot", "-o", str(tmp_path / "h.csv")]
+    )
+    assert result.exit_code != 0
+    assert "the hubspot format needs offers, first_seen, which submissions rows do not have" in result.output
+    assert not (tmp_path / "h.csv").exists()
