@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
-command -v chromium >/dev/null || apt_install chromium
+[ -x /usr/bin/chromium ] || apt_install chromium  # the browser tests launch /usr/bin/chromium
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test]'
 exec "$VENV/bin/python" -m pytest "$@"
