@@ -193,12 +193,14 @@ def submit(slug: str) -> Response:
         return render_error(503)
     if reason:
         log.info("submission %s to %s stored as spam: %s", outcome["submission"]["id"], offer.slug, reason)
-    payload: Any = outcome["submission"]["id"]
+    extra: tuple[str, ...] = ()
     if outcome["result"] == "duplicate" and delivery.needs_opt_in(cfg, offer):
         # Whoever types a confirmed address again must not see its owner's links: "check your
         # inbox" only. (Without opt-in anyone gets a link for any address, so nothing is hidden.)
-        payload = [payload, INBOX_ONLY]
-    token = tokens.dump(secret, "thanks", payload)
+        extra = (INBOX_ONLY,)
+    # Privacy: the token names the row by id *and* its created_at stamp; an erased row's id is
+    # handed out again, and its old thank-you link must not show the next person's page.
+    token = tokens.dump_row(secret, "thanks", outcome["submission"]["id"], outcome["submission"]["created_at"], *extra)
     return redirect(f"/{offer.slug}/thanks/{token}", code=303)
 
 
@@ -224,18 +226,17 @@ def thanks(slug: str, token: str) -> Response:
     if page is None:
         abort(404)
     try:
-        submission_id = tokens.load(current_app.config["SECRET_KEY"], "thanks", token)
+        link = tokens.load_row(current_app.config["SECRET_KEY"], "thanks", token)
     except tokens.BadToken:
         abort(404)
-    inbox_only = isinstance(submission_id, list) and len(submission_id) == 2 and submission_id[1] == INBOX_ONLY
-    if inbox_only:
-        submission_id = submission_id[0]
-    try:
-        submission = site.store.get_submission(int(submission_id))
-    except (TypeError, ValueError):
+    if link.extra not in ((), (INBOX_ONLY,)):
         abort(404)
+    inbox_only = link.extra == (INBOX_ONLY,)
+    try:
+        # None as well when the id now names a later submission (an erased row's id reused).
+        submission = site.store.submission_for_link(link)
     except DatabaseError:
-        log.exception("could not read submission %s", submission_id)
+        log.exception("could not read submission %s", link.id)
         return render_error(503)
     if submission is None or submission["offer_slug"] != slug:
         abort(404)

@@ -64,17 +64,25 @@ def _data(submission: dict[str, Any]) -> dict[str, Any]:
 
 
 def links(cfg: dict[str, Any], offer: Offer, submission: dict[str, Any]) -> dict[str, str]:
-    """Signed links of one submission (registrant-only): download, calendar, confirm, unsubscribe."""
-    key, base, sid = cfg["SECRET_KEY"], cfg["BASE_URL"], submission["id"]
-    out = {
-        "confirm_url": f"{base}/confirm/{tokens.dump(key, 'confirm', [sid])}",
-        "unsubscribe_url": f"{base}/unsubscribe/{tokens.dump(key, 'unsubscribe', [submission['contact_id']])}",
-    }
+    """Signed links of one submission (registrant-only): confirm, and download or calendar.
+
+    Each names the submission by its id and a stamp of its ``created_at`` (``tokens.dump_row``):
+    ids come back after an erasure, and a link must never reach the next person's row.
+    """
+    key, base = cfg["SECRET_KEY"], cfg["BASE_URL"]
+    sid, created = submission["id"], submission["created_at"]
+    out = {"confirm_url": f"{base}/confirm/{tokens.dump_row(key, 'confirm', sid, created)}"}
     if offer.type == "ebook":
-        out["download_url"] = f"{base}/download/{tokens.dump(key, 'download', [sid])}"
+        out["download_url"] = f"{base}/download/{tokens.dump_row(key, 'download', sid, created)}"
     else:
-        out["calendar_url"] = f"{base}/calendar/{tokens.dump(key, 'calendar', [sid])}.ics"
+        out["calendar_url"] = f"{base}/calendar/{tokens.dump_row(key, 'calendar', sid, created)}.ics"
     return out
+
+
+def unsubscribe_url(cfg: dict[str, Any], contact: dict[str, Any]) -> str:
+    """The contact's signed unsubscribe link (never expires), stamped by its ``first_seen``."""
+    token = tokens.dump_row(cfg["SECRET_KEY"], "unsubscribe", contact["id"], contact["first_seen"])
+    return f"{cfg['BASE_URL']}/unsubscribe/{token}"
 
 
 def owed(cfg: dict[str, Any], offer: Offer, submission: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
@@ -167,6 +175,10 @@ def build_email(app: Flask, offer: Offer, submission: dict[str, Any], template: 
     data = _data(submission)
     context = owed(cfg, offer, submission, now) if template not in ("confirm", "waitlist") else {"state": template}
     context.update(links(cfg, offer, submission))
+    contact = app.extensions["leadmagnet"].store.get_contact(submission["contact_id"])
+    if contact is None:
+        raise LookupError("its contact no longer exists")
+    context["unsubscribe_url"] = unsubscribe_url(cfg, contact)
     context["first_name"] = safe_first_name(data.get("first_name"))
     attachments: tuple[Attachment, ...] = ()
     if template in ("registered", "reminder") and offer.type == "webinar":
@@ -220,14 +232,21 @@ def render_queued(app: Flask, row: dict[str, Any], now: datetime | None = None) 
     return build_email(app, page.offer, submission, row["template"], row["subject"], now or datetime.now(UTC))
 
 
-def confirm(app: Flask, offer: Offer, submission_id: int, now: datetime | None = None) -> dict[str, Any] | None:
-    """Confirm a double opt-in submission (a POST): deliver it; None if it does not exist."""
+def confirm(
+    app: Flask, offer: Offer, submission_id: int, now: datetime | None = None, created_at: str | None = None
+) -> dict[str, Any] | None:
+    """Confirm a double opt-in submission (a POST): deliver it; None if it does not exist.
+
+    ``created_at`` (the row its link was checked against) makes sure it is still that row.
+    Nothing happens for a contact who unsubscribed after submitting (``store.confirm_opt_in``).
+    """
     now = now or datetime.now(UTC)
     store: Store = app.extensions["leadmagnet"].store
     return store.confirm_opt_in(
         submission_id,
         now.isoformat(timespec="microseconds"),
         within=lambda conn, submission: deliver_in(app, conn, offer, submission, now),
+        created_at=created_at,
     )
 
 

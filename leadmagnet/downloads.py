@@ -8,8 +8,13 @@
 - ``/confirm/<token>`` and ``/unsubscribe/<token>``: a GET only shows a page with a button; the
   state changes on POST (the button, or an RFC 8058 one-click POST from a mail program).
 
-The token carries only a submission (or contact) id; the file path comes from the offer in the
-catalog, so no parameter can name a file. Every answer here is private and never cached.
+The token carries a submission (or contact) id and a stamp of that row's creation time; the
+file path comes from the offer in the catalog, so no parameter can name a file. A token whose id
+now names another row (ids come back after an erasure) is a 404 like a missing row: nothing is
+shown, changed or recorded. Every answer here is private and never cached.
+
+A download is recorded when the whole file is sent, or a range starting at byte 0 (a download
+manager's first chunk); not a HEAD, a 304 (the browser already has it), or a later chunk.
 """
 
 from __future__ import annotations
@@ -65,17 +70,17 @@ def _page(template: str, offer: Offer | None, status: int = 200, **context: Any)
     return _private(Response(html, status=status, content_type="text/html; charset=utf-8"))
 
 
-def _load(purpose: str, token: str, max_age: int | None) -> int:
-    """The id a token carries; 404 when it was not made by us for ``purpose``."""
-    payload = tokens.load(current_app.config["SECRET_KEY"], purpose, token, max_age=max_age)
-    if not isinstance(payload, list) or not payload or not isinstance(payload[0], int):
+def _load(purpose: str, token: str, max_age: int | None) -> tokens.RowLink:
+    """The row a token names; 404 when it was not made by us for ``purpose``."""
+    link = tokens.load_row(current_app.config["SECRET_KEY"], purpose, token, max_age=max_age)
+    if link.extra:
         abort(404)
-    return payload[0]
+    return link
 
 
-def _submission_and_offer(submission_id: int) -> tuple[dict[str, Any], Offer]:
+def _submission_and_offer(link: tokens.RowLink) -> tuple[dict[str, Any], Offer]:
     site = current_site()
-    submission = site.store.get_submission(submission_id)
+    submission = site.store.submission_for_link(link)
     if submission is None or submission["spam"]:
         abort(404)
     page = site.catalog.get(submission["offer_slug"])
@@ -87,13 +92,13 @@ def _submission_and_offer(submission_id: int) -> tuple[dict[str, Any], Offer]:
 def _delivered(purpose: str, token: str, offer_type: str) -> tuple[int, dict[str, Any], Offer]:
     """The delivered submission of an ``offer_type`` offer that a non-expiring token names; else 404."""
     try:
-        submission_id = _load(purpose, token, None)
+        link = _load(purpose, token, None)
     except tokens.BadToken:
         abort(404)
-    submission, offer = _submission_and_offer(submission_id)
+    submission, offer = _submission_and_offer(link)
     if offer.type != offer_type or submission["status"] != DELIVERED:
         abort(404)
-    return submission_id, submission, offer
+    return submission["id"], submission, offer
 
 
 def _ttl() -> int:
@@ -104,12 +109,12 @@ def _ttl() -> int:
 def download(token: str) -> Response:
     """Stream the gated file of the submission the token names."""
     try:
-        submission_id = _load("download", token, _ttl())
+        link = _load("download", token, _ttl())
     except tokens.ExpiredToken:
         return _page("link_expired.html", None, 410, token=token, sent=False)
     except tokens.BadToken:
         abort(404)
-    submission, offer = _submission_and_offer(submission_id)
+    submission, offer = _submission_and_offer(link)
     if offer.type != "ebook" or not offer.file or submission["status"] != DELIVERED:
         abort(404)
     root = current_site().content_dir.resolve()
@@ -131,9 +136,20 @@ def download(token: str) -> Response:
     except RequestedRangeNotSatisfiable:
         size = path.stat().st_size
         return _private(Response(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"}))
-    if request.method == "GET":  # a HEAD (link checkers) downloads nothing
-        current_site().store.record_download(submission_id, utcnow(), range_request=request.range is not None)
+    if request.method == "GET" and _counts(response):  # a HEAD (link checkers) downloads nothing
+        current_site().store.record_download(submission["id"], utcnow(), range_request=response.status_code == 206)
     return _private(response)
+
+
+def _counts(response: Response) -> bool:
+    """A download to record: the whole file (200), or a part of it that starts at byte 0 (206).
+
+    Not a 304 (the browser already has the file), nor the later parts of a file fetched in
+    chunks or resumed: one download is counted once.
+    """
+    if response.status_code == 200:
+        return True
+    return response.status_code == 206 and response.content_range.start == 0
 
 
 @bp.post("/download/<token>/renew")
@@ -166,14 +182,20 @@ def calendar(token: str) -> Response:
 def confirm(token: str) -> Response:
     """GET: a page with a "Confirm" button. POST: confirm, then show what the offer promised."""
     try:
-        submission_id = _load("confirm", token, _ttl())
+        link = _load("confirm", token, _ttl())
     except tokens.ExpiredToken:
         return _page("confirm.html", None, 410, expired=True)
     except tokens.BadToken:
         abort(404)
-    submission, offer = _submission_and_offer(submission_id)
+    submission, offer = _submission_and_offer(link)
+    store = current_site().store
+    if submission["status"] == PENDING and store.confirmation_withdrawn(submission):
+        # They unsubscribed after asking: this old link neither opts them in again nor sends the
+        # offer. The page says where they stand, as the unsubscribe page does.
+        return _page("unsubscribe.html", None, token=None, unsubscribed=True, now=datetime.now(UTC))
     if request.method == "POST" and submission["status"] == PENDING:
-        submission = delivery.confirm(current_app._get_current_object(), offer, submission_id) or submission  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        submission = delivery.confirm(app, offer, submission["id"], created_at=submission["created_at"]) or submission
     confirmed = submission["status"] != PENDING
     owed = delivery.owed(current_app.config, offer, submission) if confirmed else None
     return _page("confirm.html", offer, token=token, confirmed=confirmed, delivery=owed)
@@ -183,14 +205,14 @@ def confirm(token: str) -> Response:
 def unsubscribe(token: str) -> Response:
     """GET: a page with an "Unsubscribe" button. POST (the button or RFC 8058 one-click): unsubscribe."""
     try:
-        contact_id = _load("unsubscribe", token, None)
+        link = _load("unsubscribe", token, None)
     except tokens.BadToken:
         abort(404)
     store = current_site().store
-    contact = store.get_contact(contact_id)
+    contact = store.contact_for_link(link)
     if contact is None:
         abort(404)
     if request.method == "POST":
-        store.unsubscribe(contact_id, utcnow())
-        contact = store.get_contact(contact_id) or contact
+        store.unsubscribe(contact["id"], utcnow(), first_seen=contact["first_seen"])
+        contact = store.get_contact(contact["id"]) or contact
     return _page("unsubscribe.html", None, token=token, unsubscribed=contact["unsubscribed_at"] is not None, now=datetime.now(UTC))

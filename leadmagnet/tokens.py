@@ -4,10 +4,20 @@ itsdangerous (Flask's own signing library) signs a small payload with the app's 
 per-purpose salt, so a token made for one purpose (say, unsubscribe) never works for another
 (download). A tampered token fails :func:`load` with :class:`BadToken`; an expired one with
 :class:`ExpiredToken`, which still carries the payload so that the page can offer a fresh link.
+
+A link to a row (a submission or a contact) carries the row's id *and* a stamp of the row's
+creation time (:func:`dump_row`, :func:`load_row`). SQLite hands the ids of the newest rows out
+again once they are erased, so an id alone could reach the next person's record: the stamp makes a
+link name one row, never a later row that reuses its id. Links sent before stamps existed carry the
+bare id; :meth:`RowLink.names` accepts them only for rows created before the upgrade.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
@@ -58,3 +68,76 @@ def load(secret_key: str, purpose: str, token: str, max_age: int | None = None) 
         raise ExpiredToken(payload) from None
     except BadSignature:
         raise BadToken("bad token") from None
+
+
+# -- links to a row --------------------------------------------------------------------------
+
+STAMP_LENGTH = 8
+_STAMP_RE = re.compile(rf"[0-9a-f]{{{STAMP_LENGTH}}}")
+
+
+def row_stamp(created: str) -> str:
+    """The stamp of a row created at ``created`` (the first hex digits of its SHA-256).
+
+    A hash rather than the time itself: the payload of a signed token is readable, and a link
+    need not tell anyone when its owner signed up. Eight hex digits are plenty inside a signed
+    payload: nobody can choose them, so they only have to tell two rows with one id apart.
+    """
+    return hashlib.sha256(created.encode()).hexdigest()[:STAMP_LENGTH]
+
+
+@dataclass(frozen=True)
+class RowLink:
+    """What a row link carries: the row's id, its stamp (None on a link older than stamps), extras."""
+
+    id: int
+    stamp: str | None
+    extra: tuple[Any, ...] = ()
+
+    def names(self, created: str, unstamped_before: str | None) -> bool:
+        """True when this link was made for the row created at ``created``.
+
+        A stamped link must match the row's stamp. A stamp-less link (sent by a version before
+        stamps) names the row only if the row was created before ``unstamped_before``, the moment
+        the database was upgraded: a row created later may reuse the id of an erased one.
+        """
+        if self.stamp is not None:
+            return self.stamp == row_stamp(created)
+        if unstamped_before is None:
+            return False
+        made, cutoff = _utc(created), _utc(unstamped_before)
+        return made is not None and cutoff is not None and made < cutoff
+
+
+def _utc(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def dump_row(secret_key: str, purpose: str, row_id: int, created: str, *extra: Any, issued_at: float | None = None) -> str:
+    """Sign a link to the row ``row_id`` created at ``created`` (``[id, stamp, *extra]``)."""
+    return dump(secret_key, purpose, [row_id, row_stamp(created), *extra], issued_at)
+
+
+def row_link(payload: Any) -> RowLink:
+    """Read a row link's payload; :class:`BadToken` if it is not one.
+
+    Accepts what :func:`dump_row` makes and what earlier versions made: a bare id, ``[id]``, or
+    ``[id, *extra]`` (an extra is never eight hex digits, so it cannot pass for a stamp).
+    """
+    items = payload if isinstance(payload, list) else [payload]
+    if not items or type(items[0]) is not int:  # not isinstance: True is an int too
+        raise BadToken("not a link to a row")
+    rest = items[1:]
+    stamp = None
+    if rest and isinstance(rest[0], str) and _STAMP_RE.fullmatch(rest[0]):
+        stamp, rest = rest[0], rest[1:]
+    return RowLink(items[0], stamp, tuple(rest))
+
+
+def load_row(secret_key: str, purpose: str, token: str, max_age: int | None = None) -> RowLink:
+    """Verify a row link and return what it carries; raise :class:`BadToken` or :class:`ExpiredToken`."""
+    return row_link(load(secret_key, purpose, token, max_age=max_age))

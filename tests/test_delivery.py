@@ -216,8 +216,9 @@ def test_expired_confirmation_link_says_what_to_do_and_confirms_nothing(make_app
     client = app.test_client()
     client.post("/checked", data={"email": "late@example.com"})
     db = app.extensions["leadmagnet"].store
-    [sid] = [r["id"] for r in db.query("SELECT id FROM submissions")]
-    old = tokens.dump(app.config["SECRET_KEY"], "confirm", [sid], issued_at=time.time() - 120)
+    [row] = db.query("SELECT id, created_at FROM submissions")
+    sid = row["id"]
+    old = tokens.dump_row(app.config["SECRET_KEY"], "confirm", sid, row["created_at"], issued_at=time.time() - 120)
     for response in (client.get(f"/confirm/{old}"), client.post(f"/confirm/{old}")):
         assert response.status_code == 410
         assert "This confirmation link has expired" in response.get_data(as_text=True)

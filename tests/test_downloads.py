@@ -124,8 +124,8 @@ def test_expired_link_offers_a_fresh_one_by_post_rate_limited(make_app, content_
     client = app.test_client()
     assert submit(client, SLUG, "reader@example.com").status_code == 303
     store = app.extensions["leadmagnet"].store
-    [sid] = [r["id"] for r in store.query("SELECT id FROM submissions")]
-    old = tokens.dump(app.config["SECRET_KEY"], "download", [sid], issued_at=time.time() - 7200)
+    [row] = store.query("SELECT id, created_at FROM submissions")
+    old = tokens.dump_row(app.config["SECRET_KEY"], "download", row["id"], row["created_at"], issued_at=time.time() - 7200)
 
     expired = client.get(f"/download/{old}")
     html = expired.get_data(as_text=True)
@@ -178,8 +178,8 @@ def test_pending_and_spam_submissions_get_no_file(make_app, content_dir) -> None
     client = app.test_client()
     submit(client, SLUG, "pending@example.com")
     store = app.extensions["leadmagnet"].store
-    [sid] = [r["id"] for r in store.query("SELECT id FROM submissions")]
-    token = tokens.dump(app.config["SECRET_KEY"], "download", [sid])
+    [row] = store.query("SELECT id, created_at FROM submissions")
+    token = tokens.dump_row(app.config["SECRET_KEY"], "download", row["id"], row["created_at"])
     assert client.get(f"/download/{token}").status_code == 404
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 # Statuses of a submission that hold (or are owed) what the offer promised.
@@ -68,51 +69,79 @@ class DeliveryVerbs:
         """
         conn.execute("UPDATE contacts SET opt_in_status = 'pending' WHERE id = ? AND opt_in_status = 'single'", (contact_id,))
 
-    def confirm_opt_in(self, submission_id: int, now: str, within: WithinTransaction | None = None) -> dict[str, Any] | None:
+    def confirm_opt_in(
+        self, submission_id: int, now: str, within: WithinTransaction | None = None, created_at: str | None = None
+    ) -> dict[str, Any] | None:
         """Confirm a pending submission and its contact; return the submission (None if unknown).
+
+        ``created_at``, when given, must be the row's (the one its link was checked against):
+        otherwise the id names a later row and nothing happens (None).
 
         Idempotent: confirming twice changes nothing the second time and ``within`` (which takes
         the seat and queues the delivery email) runs only on the first, in the same transaction.
+        A contact who unsubscribed after making the submission has withdrawn it: its old link
+        changes nothing (see :meth:`confirmation_withdrawn`). A submission made *after*
+        unsubscribing (they asked again) is delivered, but the contact stays unsubscribed.
         """
         with self.transaction() as conn:  # type: ignore[attr-defined]
             row = conn.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
-            if row is None:
+            if row is None or (created_at is not None and row["created_at"] != created_at):
                 return None
             submission = dict(row)
             if submission["status"] != PENDING:
                 return submission
+            unsubscribed_at = conn.execute("SELECT unsubscribed_at FROM contacts WHERE id = ?", (submission["contact_id"],)).fetchone()[0]
+            if _withdrawn(submission["created_at"], unsubscribed_at):
+                return submission
             conn.execute("UPDATE submissions SET status = ?, confirmed_at = ? WHERE id = ?", (DELIVERED, now, submission_id))
-            conn.execute(
-                "UPDATE contacts SET opt_in_status = 'confirmed', opt_in_at = ? WHERE id = ?",
-                (now, submission["contact_id"]),
-            )
+            if unsubscribed_at is None:
+                conn.execute(
+                    "UPDATE contacts SET opt_in_status = 'confirmed', opt_in_at = ? WHERE id = ?",
+                    (now, submission["contact_id"]),
+                )
             submission.update(status=DELIVERED, confirmed_at=now)
             if within is not None:
                 within(conn, submission)
                 submission["status"] = conn.execute("SELECT status FROM submissions WHERE id = ?", (submission_id,)).fetchone()[0]
         return submission
 
-    def unsubscribe(self, contact_id: int, now: str) -> bool:
+    def confirmation_withdrawn(self, submission: dict[str, Any]) -> bool:
+        """True when the submission's contact unsubscribed after making it.
+
+        Its confirmation link is then one the person has taken back: clicking it later must not
+        opt them in again nor send the offer.
+        """
+        row = self.conn.execute("SELECT unsubscribed_at FROM contacts WHERE id = ?", (submission["contact_id"],)).fetchone()  # type: ignore[attr-defined]
+        return row is not None and _withdrawn(submission["created_at"], row[0])
+
+    def unsubscribe(self, contact_id: int, now: str, first_seen: str | None = None) -> bool:
         """Record that a contact unsubscribed (first time wins); drop its queued reminders.
 
-        Returns False when the contact does not exist. Emails already on their way are not
-        recalled; reminders not yet sent are cancelled.
+        Returns False when the contact does not exist, or when ``first_seen`` is given and is
+        not the row's (the id names a later contact than the link was checked against). Emails
+        already on their way are not recalled; reminders not yet sent are cancelled.
         """
         with self.transaction() as conn:  # type: ignore[attr-defined]
             found = conn.execute(
-                "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, ?), opt_in_status = 'unsubscribed' WHERE id = ?",
-                (now, contact_id),
+                "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, ?), opt_in_status = 'unsubscribed'"
+                " WHERE id = ? AND (? IS NULL OR first_seen = ?)",
+                (now, contact_id, first_seen, first_seen),
             ).rowcount
-            conn.execute(
-                "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND kind = 'reminder' AND status = 'queued'",
-                (contact_id,),
-            )
+            if found:
+                conn.execute(
+                    "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND kind = 'reminder' AND status = 'queued'",
+                    (contact_id,),
+                )
         return bool(found)
 
     # -- downloads --------------------------------------------------------------------------
 
     def record_download(self, submission_id: int, now: str, range_request: bool = False) -> int:
-        """Record one download of a submission's file; return how many it has now."""
+        """Record one download of a submission's file; return how many it has now.
+
+        The caller records only what counts as a download: the whole file, or a range from byte 0
+        (``range_request``); not a 304, nor the later chunks of a file fetched in parts.
+        """
         with self.transaction() as conn:  # type: ignore[attr-defined]
             conn.execute(
                 "INSERT INTO downloads (submission_id, created_at, range_request) VALUES (?, ?, ?)",
@@ -211,3 +240,15 @@ class DeliveryVerbs:
             " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.submission_id = s.id AND o.kind = 'reminder') ORDER BY s.id",
             (offer_slug, DELIVERED),
         )
+
+
+def _withdrawn(created_at: str, unsubscribed_at: str | None) -> bool:
+    """The contact unsubscribed at or after ``created_at`` (an unreadable time counts as withdrawn)."""
+    if unsubscribed_at is None:
+        return False
+    try:
+        made, left = (datetime.fromisoformat(t) for t in (created_at, unsubscribed_at))
+    except ValueError:
+        return True
+    made, left = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (made, left))
+    return left >= made

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .migrations import RANGE_DOWNLOADS_COUNTED_SINCE
+
 STAGE_RANK = "CASE s.stage WHEN 'bofu' THEN 3 WHEN 'mofu' THEN 2 WHEN 'tofu' THEN 1 ELSE 0 END"
 RANK_STAGE = {3: "bofu", 2: "mofu", 1: "tofu", 0: None}
 # Tables whose rows never name a contact: their own bookkeeping, and admin users.
-NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views"}
+NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views", "store_meta"}
 # Tables erase_contact clears by key: what is left of an address in them belongs to someone else.
 KEYED_TABLES = {"contacts", "submissions", "outbox", "downloads", "email_attempts"}
 
@@ -267,10 +269,13 @@ class ReportVerbs:
             e["submissions"] += int(subs)
             e["registrations"] += int(regs or 0)
             e["type"] = kind
+        # A range is recorded only when it starts at byte 0 since m006; before, every range request
+        # was recorded (later chunks too), so an older range row does not count.
         for slug, n in conn.execute(
             "SELECT s.offer_slug, count(*) FROM downloads d JOIN submissions s ON s.id = d.submission_id"
-            " WHERE d.range_request = 0 AND d.created_at >= ? AND d.created_at < ? GROUP BY s.offer_slug",
-            (lo, hi),
+            " WHERE (d.range_request = 0 OR d.created_at >= (SELECT value FROM store_meta WHERE key = ?))"
+            " AND d.created_at >= ? AND d.created_at < ? GROUP BY s.offer_slug",
+            (RANGE_DOWNLOADS_COUNTED_SINCE, lo, hi),
         ):
             entry(slug)["downloads"] = int(n)
         for slug, source, n in conn.execute(
