@@ -21,6 +21,7 @@ YYYY-MM-DD dates, two-letter country codes and text of at most 255 bytes.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +36,11 @@ NOT_PROVIDED = "[not provided]"
 # Cells starting with one of these are read as formulas by Excel, LibreOffice and Google Sheets.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRIGGER_SET = frozenset(FORMULA_TRIGGERS)
+# ...except plain numbers: a sign, then only digits, spaces and ( ) + - . /. Without a letter
+# there is no function, cell reference or DDE call, so at worst a spreadsheet does arithmetic;
+# phone numbers (+44 20 7946 0958, which our phone field allows) and negative numbers reach the
+# CRM exactly as typed instead of with an apostrophe in front.
+_ARITHMETIC = re.compile(r"[+-][0-9 ()+\-./]*")
 
 # The fields of a row that :mod:`leadmagnet.export` produces (contacts and submissions).
 CONTACT_FIELDS = (
@@ -94,11 +100,10 @@ def neutralise(value: str) -> str:
     """Make a cell inert in spreadsheets, as OWASP recommends for CSV injection.
 
     A cell that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading
-    apostrophe, which spreadsheets show as text instead of evaluating. Applied to every text cell
-    of every format and preset (``+44 20 …`` phone numbers included: better a visible apostrophe
-    than a formula).
+    apostrophe, which spreadsheets show as text instead of evaluating, unless it is a plain number
+    such as a phone number (see ``_ARITHMETIC``). Applied to every cell of every format and preset.
     """
-    if value and value[0] in _TRIGGER_SET:
+    if value and value[0] in _TRIGGER_SET and not _ARITHMETIC.fullmatch(value):
         return "'" + value
     return value
 
@@ -237,7 +242,7 @@ class Preset:
         for name, write in self._writers:
             value = get(name)
             cell = value if write is _as_text and type(value) is str else write(value, row)
-            append("'" + cell if cell and cell[0] in _TRIGGER_SET else cell)  # neutralise(), inlined
+            append(neutralise(cell) if cell and cell[0] in _TRIGGER_SET else cell)  # the common case inlined
         if self.clip:
             cells = [clip_bytes(cell, self.clip) for cell in cells]
         return cells

@@ -147,9 +147,19 @@ def test_country_codes(text, code) -> None:
 
 def test_neutralise_every_trigger() -> None:
     for trigger in crm.FORMULA_TRIGGERS:
-        assert crm.neutralise(trigger + "1+1") == "'" + trigger + "1+1"
+        assert crm.neutralise(trigger + "A1") == "'" + trigger + "A1"
+        assert crm.neutralise(trigger + "cmd|' /C calc'!A0") == "'" + trigger + "cmd|' /C calc'!A0"
+    assert crm.neutralise("=1+1") == "'=1+1"
+    assert crm.neutralise("-2+3+cmd|' /C calc'!A0") == "'-2+3+cmd|' /C calc'!A0"
+    assert crm.neutralise("+1 (555) 0100 ext") == "'+1 (555) 0100 ext"
     assert crm.neutralise("plain") == "plain"
     assert crm.neutralise("") == ""
+
+
+@pytest.mark.parametrize("number", ["+44 20 7946 0958", "+1 (555) 010-0199", "+49 30/1234.56", "-5", "-2+3"])
+def test_plain_numbers_and_phone_numbers_stay_as_typed(number: str) -> None:
+    # No letter: no function, reference or DDE call. An apostrophe would only spoil the CRM's copy.
+    assert crm.neutralise(number) == number
 
 
 def test_site_preset_from_instance_config_toml(make_app, instance_dir, cli_runner, tmp_path) -> None:

@@ -19,7 +19,7 @@ from leadmagnet.cli import cli
 from leadmagnet.store import utcnow
 from leadmagnet.store.reports import Filters
 
-PAYLOADS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@SUM(1)", "\tTAB", "\rCR", '=HYPERLINK("http://x","y")']
+PAYLOADS = ["=1+1", "+SUM(A1:A2)", "-2+3+cmd|' /C calc'!A0", "@SUM(1)", "\tTAB", "\rCR", '=HYPERLINK("http://x","y")']
 TEXT_FIELDS = ("first_name", "last_name", "company", "job_title", "phone", "country")
 META_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer")
 
