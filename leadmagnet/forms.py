@@ -79,6 +79,8 @@ def _email(check_deliverability: bool) -> Any:
             result = validate_email(value, check_deliverability=check_deliverability)
         except EmailNotValidError as exc:
             raise ValidationError(f"{exc} Enter an address like name@example.com.") from None
+        # International addresses (jörg@example.com, ann@exämple.com) are accepted and kept in
+        # Unicode: the sender writes each in the form mail servers accept (mail.smtp_address).
         # One contact per address: the domain is lower-cased by email-validator, and we lower-case
         # the local part too, as every mail provider in practice treats it case-insensitively.
         field.data = result.normalized.lower()
@@ -98,7 +100,7 @@ def _choices(spec: FieldSpec) -> Any:
 
 def _phone(form: Form, field: Any) -> None:
     if field.data and not re.fullmatch(r"[0-9+()./\- ]{3,40}", field.data):
-        raise ValidationError("Enter a phone number using digits, spaces and + ( ) - only, like +44 20 7946 0000.")
+        raise ValidationError("Enter a phone number using digits, spaces and + ( ) - . / only, like +44 20 7946 0000.")
 
 
 def build_field(spec: FieldSpec, check_deliverability: bool = False) -> Any:

@@ -6,6 +6,15 @@ with a lease, delivers each over SMTP, and records every attempt: success, or a 
 after ``MAIL_RETRY_SECONDS`` doubling each time, up to ``MAIL_MAX_ATTEMPTS``. A sender that dies
 mid-way leaves its rows leased; when the lease runs out another run picks them up again.
 
+A failure that no retry can fix (:class:`Undeliverable`) fails the email at once, and an
+unexpected error while sending one email counts as a failed attempt of that email only: one bad
+row never stops a pass, so the rows after it still go out.
+
+International addresses (accepted by the forms, as email-validator allows them) are sent in
+their ASCII form when there is one (an IDN domain as punycode); an address whose local part is
+not ASCII has none, so its message is written with UTF-8 headers (RFC 6532) and sent with
+SMTPUTF8 (RFC 6531), and fails for good on a server that does not offer it.
+
 With no ``SMTP_HOST`` configured, messages are written as ``instance/outbox/<id>-<kind>.eml``
 files instead, so a marketer can open them in a mail program while building offers.
 
@@ -29,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 
 from .offer import Offer
@@ -49,6 +59,22 @@ class Attachment:
     params: dict[str, str] = field(default_factory=dict)
 
 
+def smtp_address(address: str) -> str:
+    """The form of ``address`` to send to, in the envelope and the headers alike.
+
+    An address whose local part is ASCII has an ASCII form (email-validator's: an IDN domain
+    as punycode), which every server accepts. One whose local part is not ASCII has none and is
+    returned unchanged: it can only be sent with SMTPUTF8.
+    """
+    if address.isascii():
+        return address
+    try:
+        ascii_email = validate_email(address, check_deliverability=False).ascii_email
+    except EmailNotValidError:
+        return address  # not ours to refuse here: the server answers for it
+    return ascii_email or address
+
+
 def compose(
     app: Flask,
     offer: Offer | None,
@@ -64,6 +90,8 @@ def compose(
 
     ``unsubscribe_url`` adds the RFC 2369 ``List-Unsubscribe`` and RFC 8058
     ``List-Unsubscribe-Post`` headers, so mail programs can offer one-click unsubscribing.
+    Addresses are written in their :func:`smtp_address` form; when one is still not ASCII, the
+    message uses the SMTPUTF8 policy (UTF-8 headers), since an encoded word is not allowed there.
     """
     renderer = app.extensions["leadmagnet"].renderer
     cfg = app.config
@@ -71,13 +99,15 @@ def compose(
     ctx.pop("offer", None)  # passed to the renderer on its own
     text = renderer.render(f"email/{template}.txt", offer, **ctx)
     html = renderer.render(f"email/{template}.html", offer, **ctx)
+    from_addr, to_addr = smtp_address(cfg["SMTP_FROM"]), smtp_address(to_addr)
+    base = policy.SMTP if (from_addr + to_addr).isascii() else policy.SMTPUTF8
     # Long lines allowed in headers (RFC 5322: 998), so List-Unsubscribe URLs are not folded.
-    msg = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
+    msg = EmailMessage(policy=base.clone(max_line_length=998))
     msg["Subject"] = subject
-    msg["From"] = formataddr((cfg["SITE_NAME"], cfg["SMTP_FROM"]))
+    msg["From"] = formataddr((cfg["SITE_NAME"], from_addr))
     msg["To"] = to_addr
     msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=cfg["SMTP_FROM"].rpartition("@")[2] or urlsplit(cfg["BASE_URL"]).hostname or "localhost")
+    msg["Message-ID"] = make_msgid(domain=from_addr.rpartition("@")[2] or urlsplit(cfg["BASE_URL"]).hostname or "localhost")
     msg["Auto-Submitted"] = "auto-generated"
     if unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
@@ -94,6 +124,10 @@ def compose(
 
 class RenderError(Exception):
     """A queued email could not be built from its template (a broken theme, a removed offer)."""
+
+
+class Undeliverable(Exception):
+    """An email that no retry can deliver (an international address on a server without SMTPUTF8)."""
 
 
 @dataclass
@@ -135,12 +169,24 @@ class Transport:
             path.write_bytes(row["message"])
             return path
         smtp = self._connect()
+        sender, recipient = smtp_address(self.cfg["SMTP_FROM"]), smtp_address(row["to_addr"])
+        options: tuple[str, ...] = ()
+        if not (sender + recipient).isascii():
+            # What smtplib's send_message does for such addresses; the message is already
+            # stored with UTF-8 headers (see compose), so its bytes are sent as they are.
+            if not smtp.has_extn("smtputf8"):
+                raise Undeliverable(
+                    "the mail server does not accept international addresses (SMTPUTF8), so this email cannot be sent"
+                    " to an address with non-ASCII characters before the @; use a mail server that offers SMTPUTF8"
+                )
+            options = ("SMTPUTF8", "BODY=8BITMIME")
         try:
-            smtp.sendmail(self.cfg["SMTP_FROM"], [row["to_addr"]], row["message"])
+            smtp.sendmail(sender, [recipient], row["message"], mail_options=options)
         except smtplib.SMTPResponseException:
             # the server answered: the connection is still usable for the next message
             raise
-        except (smtplib.SMTPException, OSError):
+        except Exception:
+            # anything else may leave the SMTP conversation half-way: start the next one afresh
             self.close()
             raise
         return None
@@ -189,7 +235,9 @@ def send_due(
 
     Rows queued with a ``template`` are built by ``render(row)`` first (and kept, so a retry
     sends the same bytes); a row that cannot be built counts as a failed attempt, retried
-    later like a refused one, so fixing the template lets it go out.
+    later like a refused one, so fixing the template lets it go out. So does any unexpected
+    error while sending a row (logged with its traceback): the pass goes on with the next row.
+    An :class:`Undeliverable` row fails for good at once.
     ``after_claim`` is called with the claimed rows before any is sent (tests use it to stop a
     sender right there, as a crash would).
     """
@@ -211,20 +259,14 @@ def send_due(
                         raise RenderError(f"could not build the email from template {row['template']!r}: {exc}") from exc
                     store.save_rendered(row["id"], row["message"])
                 written = transport.deliver(row)
+            except Undeliverable as exc:
+                _record_failure(store, cfg, report, row, now, exc, permanent=True)
+                continue
             except (smtplib.SMTPException, OSError, RenderError) as exc:
-                attempts = row["attempts"] + 1
-                error = f"{type(exc).__name__}: {exc}"[:500]
-                if attempts >= int(cfg["MAIL_MAX_ATTEMPTS"]):
-                    store.mark_attempt(row["id"], at=utcnow(), ok=False, error=error)
-                    report.failed += 1
-                    log.error("email %s to %s failed for good after %s attempts: %s", row["id"], row["to_addr"], attempts, error)
-                else:
-                    retry_at = (now + backoff(cfg, attempts)).isoformat(timespec="microseconds")
-                    store.mark_attempt(row["id"], at=utcnow(), ok=False, error=error, retry_at=retry_at)
-                    report.retried += 1
-                    log.warning(
-                        "email %s to %s failed (attempt %s), retrying at %s: %s", row["id"], row["to_addr"], attempts, retry_at, error
-                    )
+                _record_failure(store, cfg, report, row, now, exc)
+                continue
+            except Exception as exc:  # a bug must cost this one email an attempt, not stop the pass
+                _record_failure(store, cfg, report, row, now, exc, unexpected=True)
                 continue
             store.mark_attempt(row["id"], at=utcnow(), ok=True)
             report.sent += 1
@@ -233,6 +275,41 @@ def send_due(
     finally:
         transport.close()
     return report
+
+
+def _record_failure(
+    store: Store,
+    cfg: dict[str, Any],
+    report: SendReport,
+    row: dict[str, Any],
+    now: datetime,
+    exc: Exception,
+    *,
+    permanent: bool = False,
+    unexpected: bool = False,
+) -> None:
+    """Record a failed attempt of ``row``: retried after :func:`backoff`, or failed for good when
+    ``permanent`` or out of attempts. An ``unexpected`` error is logged with its traceback."""
+    attempts = row["attempts"] + 1
+    error = f"{type(exc).__name__}: {exc}"[:500]
+    exc_info = exc if unexpected else None
+    if permanent or attempts >= int(cfg["MAIL_MAX_ATTEMPTS"]):
+        store.mark_attempt(row["id"], at=utcnow(), ok=False, error=error)
+        report.failed += 1
+        log.error("email %s to %s failed for good after %s attempts: %s", row["id"], row["to_addr"], attempts, error, exc_info=exc_info)
+    else:
+        retry_at = (now + backoff(cfg, attempts)).isoformat(timespec="microseconds")
+        store.mark_attempt(row["id"], at=utcnow(), ok=False, error=error, retry_at=retry_at)
+        report.retried += 1
+        log.warning(
+            "email %s to %s failed (attempt %s), retrying at %s: %s",
+            row["id"],
+            row["to_addr"],
+            attempts,
+            retry_at,
+            error,
+            exc_info=exc_info,
+        )
 
 
 class BackgroundSender:

@@ -1,7 +1,9 @@
 """Test support for delivery: a real SMTP server (aiosmtpd on a free 127.0.0.1 port) and offer writers.
 
 ``refuse_next`` makes the server answer the next N messages with a temporary 451 error, as a
-busy or greylisting server does, so tests can watch the sender retry.
+busy or greylisting server does, so tests can watch the sender retry. International addresses
+need a server offering SMTPUTF8 (RFC 6531): ``smtputf8_server`` surely does (``smtp_server`` does
+too, by aiosmtpd's default) and ``ascii_only_smtp_server`` does not.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import email
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -67,6 +70,32 @@ def smtp_server() -> Iterator[SMTPServer]:
         yield SMTPServer("127.0.0.1", port, inbox)
     finally:
         controller.stop()
+
+
+@contextmanager
+def _serving(**smtp_options) -> Iterator[SMTPServer]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **smtp_options)
+    controller.start()
+    try:
+        yield SMTPServer("127.0.0.1", port, inbox)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtputf8_server() -> Iterator[SMTPServer]:
+    """Like :func:`smtp_server`, offering SMTPUTF8 explicitly: it accepts international addresses."""
+    with _serving(enable_SMTPUTF8=True) as server:
+        yield server
+
+
+@pytest.fixture
+def ascii_only_smtp_server() -> Iterator[SMTPServer]:
+    """Like :func:`smtp_server`, without SMTPUTF8: it refuses addresses with a non-ASCII local part."""
+    with _serving(enable_SMTPUTF8=False) as server:
+        yield server
 
 
 def body_text(msg: EmailMessage, subtype: str = "plain") -> str:

@@ -47,13 +47,31 @@ def test_a_valid_form_gives_cleaned_values_with_the_email_normalised(offer) -> N
         ("consent", "", "Tick this box to continue."),
         ("goals", "x" * 301, "“Your goals” is 301 characters long; shorten it to 300 characters or fewer."),
         ("first_name", "x" * 101, "“First name” is 101 characters long; shorten it to 100 characters or fewer."),
-        ("mobile", "call me", "Enter a phone number using digits, spaces and + ( ) - only, like +44 20 7946 0000."),
+        ("mobile", "call me", "Enter a phone number using digits, spaces and + ( ) - . / only, like +44 20 7946 0000."),
         ("backup_email", "nope", "An email address must have an @-sign. Enter an address like name@example.com."),
     ],
 )
 def test_each_rule_has_a_message_that_says_what_to_do(offer, field: str, value: str, message: str) -> None:
     form, _ = run(offer, **{field: value})
     assert form.messages() == {field: message}
+
+
+@pytest.mark.parametrize("phone", ["+44 20 7946 0000", "(030) 123-456", "030/123.456"])
+def test_a_phone_number_may_use_every_character_its_message_names(offer, phone: str) -> None:
+    form, _ = run(offer, mobile=phone)
+    assert form.errors == {} and form.cleaned()["mobile"] == phone
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("Jörg@Example.com", "jörg@example.com"),  # non-ASCII local part: sent with SMTPUTF8
+        ("Ann@Exämple.com", "ann@exämple.com"),  # IDN domain: sent to its punycode form
+    ],
+)
+def test_international_addresses_are_accepted_and_kept_in_unicode(offer, typed: str, kept: str) -> None:
+    form, _ = run(offer, email=typed)
+    assert form.errors == {} and form.cleaned()["email"] == kept
 
 
 def test_a_required_custom_text_field_names_its_label(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Messages are received and parsed: multipart text + HTML, the site name as sender name, the
 unsubscribe headers. The sender retries a refused message with a doubling wait, records every
-attempt, and loses nothing when it dies between claiming and sending.
+attempt, and loses nothing when it dies between claiming and sending. International addresses
+go out with SMTPUTF8 or in their ASCII form, and no single email can stop a pass.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from email import policy
 
 import pytest
 
-from leadmagnet import mail
+from leadmagnet import delivery, mail
 from leadmagnet.delivery import safe_first_name, send_once
-from tests.delivery_support import JOIN_URL, body_text, smtp_server, submit, write_webinar  # noqa: F401
+from tests.delivery_support import (  # noqa: F401
+    JOIN_URL,
+    ascii_only_smtp_server,
+    body_text,
+    smtp_server,
+    smtputf8_server,
+    submit,
+    write_webinar,
+)
 
 EBOOK = "growth-playbook"
 EBOOK_FIELDS = {"first_name": "Ann", "company": "Acme", "team_size": "1", "consent": "y"}
@@ -101,6 +110,92 @@ def test_backoff_doubles_and_the_email_fails_after_max_attempts(make_app, smtp_s
     assert row["status"] == "failed" and row["attempts"] == 3
     assert len(store.email_attempts(row["id"])) == 3
     assert send_once(app, now=now + timedelta(days=1)).sent == 0  # failed for good: not retried
+
+
+THREE_ADDRESSES = ["ann@example.com", "jörg@example.com", "bob@example.com"]
+
+
+def test_an_international_address_is_sent_with_smtputf8_between_ascii_ones(make_app, smtputf8_server) -> None:  # noqa: F811
+    app = make_app(RATE_LIMIT="off", **smtputf8_server.settings())
+    client = app.test_client()
+    for address in THREE_ADDRESSES:
+        assert submit(client, EBOOK, address, **EBOOK_FIELDS).status_code == 303
+
+    report = send_once(app)
+
+    assert (report.sent, report.retried, report.failed) == (3, 0, 0)
+    assert [rcpt for _, rcpt in smtputf8_server.inbox.envelopes] == [[address] for address in THREE_ADDRESSES]
+    assert [m["To"] for m in smtputf8_server.inbox.messages] == THREE_ADDRESSES
+    assert "/download/" in body_text(smtputf8_server.inbox.messages[1])
+    store = app.extensions["leadmagnet"].store
+    assert [row["status"] for row in store.outbox()] == ["sent", "sent", "sent"]
+
+
+def test_without_smtputf8_the_international_address_fails_for_good_and_the_others_go_out(make_app, ascii_only_smtp_server) -> None:  # noqa: F811
+    app = make_app(RATE_LIMIT="off", **ascii_only_smtp_server.settings())
+    client = app.test_client()
+    for address in THREE_ADDRESSES:
+        submit(client, EBOOK, address, **EBOOK_FIELDS)
+    now = datetime.now(UTC)
+
+    report = send_once(app, now=now)
+
+    assert (report.sent, report.retried, report.failed) == (2, 0, 1)
+    assert [rcpt for _, rcpt in ascii_only_smtp_server.inbox.envelopes] == [["ann@example.com"], ["bob@example.com"]]
+    store = app.extensions["leadmagnet"].store
+    ann, jorg, bob = store.outbox()
+    assert (ann["status"], bob["status"]) == ("sent", "sent")
+    assert jorg["status"] == "failed" and jorg["attempts"] == 1
+    assert "the mail server does not accept international addresses (SMTPUTF8)" in jorg["last_error"]
+    [attempt] = store.email_attempts(jorg["id"])
+    assert attempt["ok"] == 0 and attempt["error"] == jorg["last_error"]
+    # failed for good: not tried again, even once any lease has run out
+    later = send_once(app, now=now + timedelta(seconds=mail.LEASE_SECONDS + 1))
+    assert (later.sent, later.retried, later.failed) == (0, 0, 0)
+    assert len(store.email_attempts(jorg["id"])) == 1
+
+
+def test_an_idn_domain_is_sent_to_its_punycode_address(make_app, ascii_only_smtp_server) -> None:  # noqa: F811
+    app = make_app(RATE_LIMIT="off", **ascii_only_smtp_server.settings())
+    assert submit(app.test_client(), EBOOK, "ann@exämple.com", **EBOOK_FIELDS).status_code == 303
+    store = app.extensions["leadmagnet"].store
+    assert store.get_contact_by_email("ann@exämple.com") is not None  # the contact keeps its address in Unicode
+
+    report = send_once(app)  # no SMTPUTF8 needed: the address has an ASCII form
+
+    assert report.sent == 1
+    assert ascii_only_smtp_server.inbox.envelopes == [("offers@example.com", ["ann@xn--exmple-cua.com"])]
+    [msg] = ascii_only_smtp_server.inbox.messages
+    assert msg["To"] == "ann@xn--exmple-cua.com"
+
+
+def test_an_unexpected_error_costs_that_email_an_attempt_and_the_pass_goes_on(smtp_app, smtp_server, monkeypatch, caplog) -> None:  # noqa: F811
+    client = smtp_app.test_client()
+    for address in ("ann@example.com", "bob@example.com", "cat@example.com"):
+        submit(client, EBOOK, address, **EBOOK_FIELDS)
+    store = smtp_app.extensions["leadmagnet"].store
+    bob_id = store.outbox()[1]["id"]
+    render_queued = delivery.render_queued
+
+    def buggy_render(app, row, now=None):
+        # A renderer bug that only shows when sending: text instead of bytes, and not ASCII.
+        return "Subject: Grüße\r\n\r\nHallo" if row["id"] == bob_id else render_queued(app, row, now)
+
+    monkeypatch.setattr(delivery, "render_queued", buggy_render)
+    now = datetime.now(UTC)
+
+    report = send_once(smtp_app, now=now)
+
+    assert (report.sent, report.retried, report.failed) == (2, 1, 0)
+    assert [rcpt for _, rcpt in smtp_server.inbox.envelopes] == [["ann@example.com"], ["cat@example.com"]]
+    assert [row["status"] for row in store.outbox()] == ["sent", "queued", "sent"]  # none left leased
+    bob = store.outbox()[1]
+    assert bob["attempts"] == 1 and bob["last_error"].startswith("UnicodeEncodeError: ")
+    assert datetime.fromisoformat(bob["next_attempt_at"]) == now + timedelta(seconds=60)  # retried like any failure
+    [attempt] = store.email_attempts(bob_id)
+    assert attempt["ok"] == 0 and attempt["error"] == bob["last_error"]
+    [logged] = [r for r in caplog.records if r.name == "leadmagnet.mail" and "bob@example.com" in r.getMessage()]
+    assert logged.exc_info is not None and logged.exc_info[0] is UnicodeEncodeError  # with its traceback
 
 
 def test_no_email_is_lost_when_the_sender_dies_between_claim_and_send(smtp_app, smtp_server, tmp_path) -> None:  # noqa: F811
