@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 
 import pytest
 
+from leadmagnet import delivery, tokens
 from leadmagnet.admin import add_admin
 from leadmagnet.cli import cli
+from leadmagnet.delivery import send_once
+from leadmagnet.store import Store
+from tests.delivery_support import body_text, write_ebook, write_webinar
 
 EMAIL = "erase.me@example.com"
 NAME = "Zebulon"
+PDF = b"%PDF-1.4\n" + bytes(range(256)) + b"\n%%EOF\n"
 
 
 @pytest.fixture
@@ -162,3 +170,155 @@ def test_erasing_redacts_a_mention_in_someone_elses_submission_without_deleting_
     assert kept["id"] == bob["submission"]["id"]
     assert store.get_contact_by_email("bob@corp.com") is not None
     assert "?fwd=[erased]" in json.dumps(store.query("SELECT * FROM submissions"))
+
+
+# -- signed links after an erasure: ids come back, links must not follow them ---------------------
+
+
+def _emailed_links(store, email_addr: str) -> dict[str, str]:
+    """The paths of every signed link in the emails sent to ``email_addr`` (rendered by the sender)."""
+    found: dict[str, str] = {}
+    for row in store.outbox():
+        if row["to_addr"] != email_addr:
+            continue
+        text = body_text(message_from_bytes(row["message"], policy=policy.default))
+        for kind in ("download", "calendar", "confirm", "unsubscribe"):
+            for token in re.findall(rf"/{kind}/([A-Za-z0-9_.\-]+?)(?:\.ics)?(?=[\s>\"']|$)", text):
+                key = f"{kind}:{row['submission_id']}" if kind != "unsubscribe" else kind
+                found[key] = f"/{kind}/{token}" + (".ics" if kind == "calendar" else "")
+    return found
+
+
+def _rows(store) -> dict[str, list[dict]]:
+    """Every row of the tables a link may write to, to compare before and after."""
+    tables = ("contacts", "submissions", "downloads", "outbox", "email_attempts")
+    return {table: store.query(f"SELECT * FROM {table} ORDER BY rowid") for table in tables}  # noqa: S608
+
+
+@pytest.fixture
+def offers_app(make_app, content_dir):
+    """An ebook and a webinar delivered at once, and an ebook behind the site's DOUBLE_OPT_IN."""
+    write_ebook(content_dir, "handbook", PDF, extra="double_opt_in: false")
+    write_webinar(content_dir, "live-demo", datetime.now(UTC) + timedelta(days=3), extra="double_opt_in: false")
+    write_ebook(content_dir, "checked", PDF, filename="checked.pdf")
+    return make_app(RATE_LIMIT="off", DOUBLE_OPT_IN=True)
+
+
+def _sign_up(app, client, email_addr: str) -> dict[str, str]:
+    """Take all three offers through the real capture route; send the emails; return every link."""
+    links = {}
+    for slug in ("handbook", "live-demo", "checked"):
+        response = client.post(f"/{slug}", data={"email": email_addr})
+        assert response.status_code == 303
+        links[f"thanks:{slug}"] = response.headers["Location"]
+    send_once(app)  # no SMTP configured: rendered into the outbox and written as .eml files
+    links.update(_emailed_links(app.extensions["leadmagnet"].store, email_addr))
+    return links
+
+
+def test_an_erased_persons_links_never_reach_the_next_person(offers_app) -> None:
+    app, client = offers_app, offers_app.test_client()
+    store = app.extensions["leadmagnet"].store
+    alice = _sign_up(app, client, "alice@example.com")
+    assert {"download:1", "calendar:2", "confirm:3", "unsubscribe"} <= set(alice)
+    store.erase_contact("alice@example.com", actor="test")
+
+    bob = _sign_up(app, client, "bob@example.com")
+    # The premise: SQLite gave Bob the erased contact's and submissions' ids.
+    assert store.get_contact_by_email("bob@example.com")["id"] == 1
+    assert [r["id"] for r in store.query("SELECT id FROM submissions ORDER BY id")] == [1, 2, 3]
+    assert all(alice[key] != bob[key] for key in alice)
+    before = _rows(store)
+
+    old = [
+        ("GET", alice["thanks:handbook"]),
+        ("GET", alice["thanks:live-demo"]),
+        ("GET", alice["thanks:checked"]),
+        ("GET", alice["download:1"]),
+        ("GET", alice["calendar:2"]),
+        ("GET", alice["confirm:3"]),
+        ("POST", alice["confirm:3"]),
+        ("GET", alice["unsubscribe"]),
+        ("POST", alice["unsubscribe"]),
+        ("POST", alice["download:1"] + "/renew"),
+    ]
+    for method, path in old:
+        response = client.open(path, method=method)
+        assert response.status_code == 404, (method, path)
+        assert "bob@example.com" not in response.get_data(as_text=True)
+    assert _rows(store) == before  # no download, no unsubscribe, no confirmation, no email
+    assert store.get_contact_by_email("bob@example.com")["opt_in_status"] == "pending"
+
+    # Bob's own links work.
+    page = client.get(bob["thanks:handbook"]).get_data(as_text=True)
+    assert "bob@example.com" in page and "/download/" in page
+    assert client.get(bob["download:1"]).data == PDF and len(store.downloads_of(1)) == 1
+    assert client.get(bob["calendar:2"]).headers["Content-Type"].startswith("text/calendar")
+    assert "you're confirmed" in client.post(bob["confirm:3"]).get_data(as_text=True)
+    assert store.get_submission(3)["status"] == "ok"
+    assert "You're unsubscribed" in client.post(bob["unsubscribe"]).get_data(as_text=True)
+    assert store.get_contact_by_email("bob@example.com")["unsubscribed_at"] is not None
+
+
+def test_a_repeat_thanks_link_under_double_opt_in_is_bound_to_its_row_too(offers_app) -> None:
+    app, client = offers_app, offers_app.test_client()
+    store = app.extensions["leadmagnet"].store
+    client.post("/checked", data={"email": "alice@example.com"})
+    [row] = store.query("SELECT id FROM submissions")
+    delivery.confirm(app, app.extensions["leadmagnet"].catalog.get("checked").offer, row["id"])
+    repeat = client.post("/checked", data={"email": "alice@example.com"}).headers["Location"]
+    assert "Check your inbox" in client.get(repeat).get_data(as_text=True)  # the INBOX_ONLY page
+    store.erase_contact("alice@example.com", actor="test")
+    client.post("/checked", data={"email": "bob@example.com"})
+    assert client.get(repeat).status_code == 404
+
+
+# -- links sent by versions before stamps: bare ids ------------------------------------------------
+
+
+def _legacy_links(key: str, contact_id: int, ids: dict[str, int]) -> dict[str, str]:
+    """Links as versions before m006 signed them: the bare id."""
+    return {
+        "thanks:handbook": f"/handbook/thanks/{tokens.dump(key, 'thanks', ids['handbook'])}",
+        "thanks:checked": f"/checked/thanks/{tokens.dump(key, 'thanks', [ids['checked'], 'inbox'])}",
+        "download": f"/download/{tokens.dump(key, 'download', [ids['handbook']])}",
+        "calendar": f"/calendar/{tokens.dump(key, 'calendar', [ids['live-demo']])}.ics",
+        "confirm": f"/confirm/{tokens.dump(key, 'confirm', [ids['checked']])}",
+        "unsubscribe": f"/unsubscribe/{tokens.dump(key, 'unsubscribe', [contact_id])}",
+    }
+
+
+def test_a_bare_id_link_from_before_the_upgrade_works_for_its_row_and_never_for_a_later_one(make_app, content_dir, instance_dir) -> None:
+    write_ebook(content_dir, "handbook", PDF, extra="double_opt_in: false")
+    write_webinar(content_dir, "live-demo", datetime.now(UTC) + timedelta(days=3), extra="double_opt_in: false")
+    write_ebook(content_dir, "checked", PDF, filename="checked.pdf")
+    # Alice signed up while the database was at m005, before links had stamps.
+    old = Store(instance_dir / "leadmagnet.db")
+    assert old.migrate(stop_before="m006_link_stamps")[-1] == "m005_outbox_template"
+    ids = {}
+    for slug, kind, status in (("handbook", "ebook", "ok"), ("live-demo", "webinar", "ok"), ("checked", "ebook", "pending")):
+        outcome = old.record_submission(offer_slug=slug, offer_type=kind, email="alice@example.com", fields={}, status=status)
+        ids[slug] = outcome["submission"]["id"]
+    old.close()
+
+    app = make_app(RATE_LIMIT="off", DOUBLE_OPT_IN=True)  # upgrades the database to m006
+    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    alice = _legacy_links(app.config["SECRET_KEY"], 1, ids)
+    assert "alice@example.com" in client.get(alice["thanks:handbook"]).get_data(as_text=True)
+    assert "Check your inbox" in client.get(alice["thanks:checked"]).get_data(as_text=True)
+    assert client.get(alice["download"]).data == PDF and len(store.downloads_of(ids["handbook"])) == 1
+    assert client.get(alice["calendar"]).status_code == 200
+    assert 'method="post"' in client.get(alice["confirm"]).get_data(as_text=True)
+    assert client.get(alice["unsubscribe"]).status_code == 200
+
+    store.erase_contact("alice@example.com", actor="test")
+    for slug in ("handbook", "live-demo", "checked"):
+        assert client.post(f"/{slug}", data={"email": "bob@example.com"}).status_code == 303
+    assert {r["id"] for r in store.query("SELECT id FROM submissions")} == set(ids.values())  # ids reused
+    before = _rows(store)
+    for path in alice.values():
+        for method in ("GET", "POST"):
+            if method == "POST" and not path.startswith(("/confirm/", "/unsubscribe/")):
+                continue
+            assert client.open(path, method=method).status_code == 404, (method, path)
+    assert _rows(store) == before

@@ -46,3 +46,49 @@ def test_expired_tokens_carry_their_payload_and_are_not_bad_otherwise() -> None:
 def test_unknown_purpose_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown token purpose"):
         tokens.dump(KEY, "reset-password", [1])
+
+
+# -- links to a row: id and stamp ----------------------------------------------------------------
+
+CREATED = "2026-03-01T10:00:00.123456+00:00"
+
+
+def test_a_row_link_carries_the_id_and_a_short_stamp_of_the_creation_time() -> None:
+    token = tokens.dump_row(KEY, "download", 7, CREATED)
+    assert tokens.load(KEY, "download", token) == [7, tokens.row_stamp(CREATED)]
+    link = tokens.load_row(KEY, "download", token)
+    assert (link.id, link.stamp, link.extra) == (7, tokens.row_stamp(CREATED), ())
+    assert len(link.stamp) == tokens.STAMP_LENGTH and CREATED not in token
+    assert tokens.load_row(KEY, "thanks", tokens.dump_row(KEY, "thanks", 7, CREATED, "inbox")).extra == ("inbox",)
+
+
+def test_a_stamped_link_names_only_the_row_it_was_made_for() -> None:
+    link = tokens.load_row(KEY, "unsubscribe", tokens.dump_row(KEY, "unsubscribe", 1, CREATED))
+    assert link.names(CREATED, None)
+    assert not link.names("2026-03-01T10:00:00.123457+00:00", None)  # same id, a later row
+    assert not link.names("2026-03-01T10:00:00.123457+00:00", "2999-01-01T00:00:00+00:00")  # the cutoff is for stamp-less links only
+
+
+def test_links_from_before_stamps_name_only_rows_older_than_the_upgrade() -> None:
+    upgrade = "2026-06-01T00:00:00.000000+00:00"
+    for payload, extra in ((3, ()), ([3], ()), ([3, "inbox"], ("inbox",))):
+        link = tokens.load_row(KEY, "thanks", tokens.dump(KEY, "thanks", payload))
+        assert (link.id, link.stamp, link.extra) == (3, None, extra)
+        assert link.names("2026-05-31T23:59:59.999999+00:00", upgrade)
+        assert link.names("2025-01-01T00:00:00+00:00", upgrade)  # a time written without microseconds
+        assert not link.names(upgrade, upgrade)
+        assert not link.names("2026-06-01T00:00:00.000001+00:00", upgrade)
+        assert not link.names("2025-01-01T00:00:00+00:00", None)  # no upgrade moment known: refused
+        assert not link.names("not a time", upgrade)
+
+
+def test_a_row_link_payload_must_start_with_an_integer_id() -> None:
+    for payload in ([], ["1"], [True], True, None, {"id": 1}, [1.5], "1"):
+        with pytest.raises(tokens.BadToken):
+            tokens.load_row(KEY, "download", tokens.dump(KEY, "download", payload))
+
+
+def test_an_expired_row_link_is_expired_not_bad() -> None:
+    old = tokens.dump_row(KEY, "confirm", 4, CREATED, issued_at=time.time() - 100)
+    with pytest.raises(tokens.ExpiredToken):
+        tokens.load_row(KEY, "confirm", old, max_age=50)
