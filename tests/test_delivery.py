@@ -9,6 +9,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from icalendar import Calendar
@@ -253,3 +254,36 @@ def test_a_repeat_under_double_opt_in_never_shows_the_owners_links(make_app, con
     page = stranger.get(repeat.headers["Location"]).get_data(as_text=True)
     assert "Check your inbox" in page and "/download/" not in page
     assert app.extensions["leadmagnet"].store.count_submissions("guarded") == 1
+
+
+def test_an_old_confirm_link_clicked_after_unsubscribing_changes_nothing(make_app, content_dir) -> None:
+    write_ebook(content_dir, "checked", DATA, extra="double_opt_in: true")
+    app = make_app(RATE_LIMIT="off", DUPLICATE_WINDOW=0)
+    client, db = app.test_client(), app.extensions["leadmagnet"].store
+    client.post("/checked", data={"email": "gone@example.com"})
+    send_once(app)  # no SMTP configured: written as .eml files
+    [confirm_email] = db.outbox()
+    text = body_text(message_from_bytes(confirm_email["message"], policy=policy.default))
+    confirm_path = urllib.parse.urlsplit(link(text, "confirm")).path
+    unsubscribe_path = urllib.parse.urlsplit(link(text, "unsubscribe")).path
+    assert "You're unsubscribed" in client.post(unsubscribe_path).get_data(as_text=True)
+    contact = db.get_contact_by_email("gone@example.com")
+
+    for response in (client.get(confirm_path), client.post(confirm_path)):
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and "You're unsubscribed" in page
+        assert "you're confirmed" not in page and "/download/" not in page and 'action="/confirm/' not in page
+    assert db.get_contact_by_email("gone@example.com") == contact  # still unsubscribed, opt_in_at unset
+    assert db.query("SELECT status, confirmed_at FROM submissions") == [{"status": "pending", "confirmed_at": None}]
+    assert [row["kind"] for row in db.outbox()] == ["confirm"]  # no delivery queued
+
+    # Asking for the offer again is a new request: its own confirmation delivers it, and the
+    # contact stays unsubscribed from everything else.
+    client.post("/checked", data={"email": "gone@example.com"})
+    send_once(app)
+    fresh = db.outbox()[-1]
+    assert fresh["kind"] == "confirm" and fresh["submission_id"] != confirm_email["submission_id"]
+    fresh_path = urllib.parse.urlsplit(link(body_text(message_from_bytes(fresh["message"], policy=policy.default)), "confirm")).path
+    assert "you're confirmed" in client.post(fresh_path).get_data(as_text=True)
+    assert db.get_contact_by_email("gone@example.com")["opt_in_status"] == "unsubscribed"
+    assert [row["kind"] for row in db.outbox()] == ["confirm", "confirm", "delivery"]

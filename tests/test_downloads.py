@@ -190,3 +190,24 @@ def test_head_requests_are_answered_but_not_counted(ebook_app, server) -> None:
     store = ebook_app.extensions["leadmagnet"].store
     [sid] = [r["id"] for r in store.query("SELECT id FROM submissions")]
     assert store.downloads_of(sid) == []
+
+
+def test_a_304_and_the_later_chunks_of_a_file_are_not_counted(ebook_app, server) -> None:
+    path = _download_path(ebook_app)
+    status, headers, _body = _get(server, path)
+    assert status == 200
+    # The browser already has the file: a conditional GET answered 304 downloads nothing.
+    assert _get(server, path, {"If-None-Match": headers["etag"]})[0] == 304
+    assert _get(server, path, {"If-Modified-Since": headers["last-modified"]})[0] == 304
+    # A download manager fetching in parts: the first part (from byte 0) counts, the rest do not.
+    assert _get(server, path, {"Range": "bytes=0-4095"})[0] == 206
+    assert _get(server, path, {"Range": "bytes=4096-8191"})[0] == 206
+    assert _get(server, path, {"Range": "bytes=8192-"})[0] == 206
+    assert _get(server, path, {"Range": "bytes=-100"})[0] == 206  # a suffix: the end of the file
+    assert _get(server, path, {"Range": f"bytes={len(DATA) + 1}-"})[0] == 416
+    # A resumed or repeated part is no new download either.
+    assert _get(server, path, {"Range": "bytes=4096-8191"})[0] == 206
+    store = ebook_app.extensions["leadmagnet"].store
+    [sid] = [r["id"] for r in store.query("SELECT id FROM submissions")]
+    assert [r["range_request"] for r in store.downloads_of(sid)] == [0, 1]
+    assert store.dashboard()["totals"]["downloads"] == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from leadmagnet import create_app
@@ -75,3 +76,40 @@ def test_a_new_database_gets_every_table(tmp_path: Path) -> None:
         "created_at",
     } <= columns
     assert store.query_one("PRAGMA journal_mode")["journal_mode"] == "wal"
+
+
+def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Path) -> None:
+    """m006 only adds store_meta: every row of every table is still there, unchanged."""
+    path = tmp_path / "m005.db"
+    old = Store(path)
+    assert old.migrate(stop_before="m006_link_stamps")[-1] == "m005_outbox_template"
+    sub = old.record_submission(offer_slug="guide", offer_type="ebook", email="ada@example.com", fields={"first_name": "Ada"})
+    sid, cid = sub["submission"]["id"], sub["contact_id"]
+    old.record_download(sid, "2026-01-01T00:00:00.000000+00:00", range_request=True)
+    old.enqueue_email(
+        submission_id=sid,
+        contact_id=cid,
+        kind="delivery",
+        to_addr="ada@example.com",
+        subject="Hi",
+        now="2026-01-01T00:00:00+00:00",
+        template="download",
+    )
+    old.unsubscribe(cid, "2026-01-02T00:00:00.000000+00:00")
+    old.add_user("boss@example.com", "hash")
+    old.save_export_cursor("crm", sid)
+    tables = [t for t in old.tables() if not t.startswith("_")]
+    before = {t: old.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables}  # noqa: S608
+    old.close()
+
+    store = Store(path)
+    started = datetime.now(UTC).isoformat(timespec="microseconds")
+    assert store.migrate() == ["m006_link_stamps"]
+    assert {t: store.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables} == before  # noqa: S608
+    assert set(store.tables()) - set(tables) - {"_leadmagnet_migrations", "_sqlite_migrations"} == {"store_meta"}
+    moments = {r["key"]: r["value"] for r in store.query("SELECT * FROM store_meta")}
+    assert set(moments) == {"unstamped_links_before", "range_downloads_counted_since"}
+    assert all(started <= moment <= datetime.now(UTC).isoformat(timespec="microseconds") for moment in moments.values())
+    assert store.unstamped_links_before() == moments["unstamped_links_before"]
+    assert store.integrity_check() == "ok" and store.query("PRAGMA foreign_key_check") == []
+    assert store.migrate() == []

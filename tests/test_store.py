@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from leadmagnet import tokens
 from leadmagnet.store import Store
 
 
@@ -126,3 +127,61 @@ def test_concurrent_writers_lose_nothing_and_never_see_a_locked_database(tmp_pat
     check = Store(path)
     assert check.count_submissions() == 320
     assert check.integrity_check() == "ok"
+
+
+# -- links: a row by its id and stamp --------------------------------------------------------------
+
+
+def test_a_link_finds_its_row_and_not_a_later_row_that_reuses_the_id(db: Store) -> None:
+    first = submit(db, "first@example.com")
+    link = tokens.row_link([first["submission"]["id"], tokens.row_stamp(first["submission"]["created_at"])])
+    contact_link = tokens.row_link([first["contact_id"], tokens.row_stamp(db.get_contact(first["contact_id"])["first_seen"])])
+    assert db.submission_for_link(link)["id"] == first["submission"]["id"]
+    assert db.contact_for_link(contact_link)["email"] == "first@example.com"
+    submit(db, "first@example.com")  # a later submission: first_seen, and so the contact's stamp, stay
+    assert db.contact_for_link(contact_link) is not None
+    db.erase_contact("first@example.com")
+    later = submit(db, "later@example.com")
+    assert later["submission"]["id"] == link.id and later["contact_id"] == contact_link.id
+    assert db.submission_for_link(link) is None and db.contact_for_link(contact_link) is None
+    # and a bare id (a link from before stamps) is newer than the upgrade: refused as well
+    assert db.submission_for_link(tokens.row_link([link.id])) is None
+    assert db.unstamped_links_before() < later["submission"]["created_at"]
+
+
+def test_a_write_checked_against_one_row_never_lands_on_another(db: Store) -> None:
+    out = submit(db, status="pending")
+    sid, cid = out["submission"]["id"], out["contact_id"]
+    assert db.confirm_opt_in(sid, "2030-01-01T00:00:00+00:00", created_at="1999-01-01T00:00:00+00:00") is None
+    assert db.get_submission(sid)["status"] == "pending"
+    assert db.unsubscribe(cid, "2030-01-01T00:00:00+00:00", first_seen="1999-01-01T00:00:00+00:00") is False
+    assert db.get_contact(cid)["unsubscribed_at"] is None
+
+
+def test_an_unsubscribed_contact_is_not_opted_in_again_by_an_older_submission(db: Store) -> None:
+    old = submit(db, status="pending", now="2026-01-01T00:00:00.000000+00:00")
+    cid = old["contact_id"]
+    db.unsubscribe(cid, "2026-01-02T00:00:00.000000+00:00")
+    ran = []
+    out = db.confirm_opt_in(old["submission"]["id"], "2026-01-03T00:00:00.000000+00:00", within=lambda conn, sub: ran.append(sub))
+    assert out["status"] == "pending" and ran == [] and db.confirmation_withdrawn(out)
+    assert db.get_contact(cid)["opt_in_status"] == "unsubscribed"
+    # Asking again after unsubscribing: that request is delivered, the contact stays unsubscribed.
+    again = submit(db, status="pending", now="2026-01-04T00:00:00.000000+00:00")
+    assert not db.confirmation_withdrawn(again["submission"])
+    out = db.confirm_opt_in(again["submission"]["id"], "2026-01-05T00:00:00.000000+00:00", within=lambda conn, sub: ran.append(sub))
+    assert out["status"] == "ok" and len(ran) == 1
+    contact = db.get_contact(cid)
+    assert contact["opt_in_status"] == "unsubscribed" and contact["unsubscribed_at"] == "2026-01-02T00:00:00.000000+00:00"
+
+
+def test_the_dashboard_counts_whole_downloads_and_ranges_from_byte_0_not_older_range_rows(db: Store) -> None:
+    sid = submit(db)["submission"]["id"]
+    since = db.query_one("SELECT value FROM store_meta WHERE key = 'range_downloads_counted_since'")["value"]
+    # Rows of versions before m006: every range request was recorded, and none counted.
+    db.record_download(sid, "2026-01-01T00:00:00.000000+00:00")
+    db.record_download(sid, "2026-01-01T00:00:01.000000+00:00", range_request=True)
+    assert since > "2026-01-01T00:00:01"
+    db.record_download(sid, Store.now())
+    db.record_download(sid, Store.now(), range_request=True)  # since m006: only a range from byte 0 is recorded
+    assert db.dashboard()["totals"]["downloads"] == 3
