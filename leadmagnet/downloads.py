@@ -180,7 +180,11 @@ def calendar(token: str) -> Response:
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Response:
-    """GET: a page with a "Confirm" button. POST: confirm, then show what the offer promised."""
+    """GET: a page with a "Confirm" button. POST: confirm, then show what the offer promised.
+
+    A contact who unsubscribed after submitting gets the unsubscribed page for GET and POST alike:
+    their old link neither opts them in again nor sends the offer.
+    """
     try:
         link = _load("confirm", token, _ttl())
     except tokens.ExpiredToken:
