@@ -97,8 +97,8 @@ def bench_download(app, n: int) -> tuple[float, float]:
     client = app.test_client()
     client.post("/bench-ebook", data={"email": "reader@example.com"})
     store = app.extensions["leadmagnet"].store
-    sid = store.query("SELECT id FROM submissions WHERE offer_slug = 'bench-ebook'")[0]["id"]
-    token = tokens.dump(app.config["SECRET_KEY"], "download", [sid])
+    row = store.query("SELECT id, created_at FROM submissions WHERE offer_slug = 'bench-ebook'")[0]
+    token = tokens.dump_row(app.config["SECRET_KEY"], "download", row["id"], row["created_at"])
     server = start_live_server(app)
     port = urlsplit(server.url).port
     try:
