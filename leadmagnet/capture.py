@@ -147,15 +147,17 @@ def submit(slug: str) -> Response:
     secret = cfg["SECRET_KEY"]
     ip = client_ip()
 
+    raw = read_form()
     # The limit is per address and offer; the key holds a keyed hash, not the address itself.
+    # Colleagues behind one office address share it: whoever is held back gets the form again
+    # with what they typed, and sends it once the wait is over.
     ip_key = hmac.new(secret.encode(), ip.encode(), hashlib.sha256).hexdigest()[:20]
     allowed, retry_after = throttle.hit(f"capture:{slug}:{ip_key}", cfg.get("RATE_LIMIT"))
     if not allowed:
-        response = render_error(429, message=f"You have sent this form too often. Please wait {retry_after} seconds and try again.")
-        response.headers["Retry-After"] = str(retry_after)
-        return response
+        values, hidden = forms.clean_input(offer, raw)
+        notice = f"Too many sign-ups from your network just now. Nothing was saved yet: please wait {retry_after} seconds, then send the form again."
+        return again(page, {**values.to_dict(), **hidden}, 429, notice=notice, retry_after=retry_after)
 
-    raw = read_form()
     form, hidden = forms.validate(offer, raw, bool(cfg.get("CHECK_DELIVERABILITY")))
     if form.errors:
         return invalid(page, form, hidden)
@@ -190,7 +192,8 @@ def submit(slug: str) -> Response:
             )
     except DatabaseError:
         log.exception("could not store a submission to %s (database unwritable?)", offer.slug)
-        return render_error(503)
+        notice = "We could not save your details just now. Nothing was lost: please send the form again in a minute."
+        return again(page, typed(form, hidden), 503, notice=notice, retry_after=60)
     if reason:
         log.info("submission %s to %s stored as spam: %s", outcome["submission"]["id"], offer.slug, reason)
     extra: tuple[str, ...] = ()
@@ -206,15 +209,30 @@ def submit(slug: str) -> Response:
 
 def invalid(page: Any, form: forms.LeadForm, hidden: dict[str, str]) -> Response:
     """The landing page again, with what the visitor typed, a message per field and a summary."""
+    return again(page, typed(form, hidden), 422, errors=form.messages())
+
+
+def typed(form: forms.LeadForm, hidden: dict[str, str]) -> dict[str, Any]:
+    """What the visitor typed into the form's fields, and the hidden attribution fields."""
+    return {**{name: form[name].raw_data[0] if form[name].raw_data else "" for name in form.spec_names}, **hidden}
+
+
+def again(
+    page: Any, values: dict[str, Any], status: int, errors: dict[str, str] | None = None, notice: str = "", retry_after: int | None = None
+) -> Response:
+    """The landing page again with ``values`` filled in: a message per field (``errors``) or one
+    ``notice`` for the whole form (too many sign-ups, the database unavailable). Nothing typed is lost.
+    """
     site = current_site()
     offer = page.offer
-    values: dict[str, Any] = {name: form[name].raw_data[0] if form[name].raw_data else "" for name in form.spec_names}
-    values.update({k: v for k, v in hidden.items() if k != "website"})
+    values = {k: v for k, v in values.items() if k != "website"}  # the honeypot stays empty
     context = offer_context(current_app.config, page, offer.state(datetime.now(UTC)))
-    html = site.renderer.render(templates_for(offer, "offer"), offer, **context, values=values, errors=form.messages(), noindex=True)
-    response = Response(html, status=422, content_type="text/html; charset=utf-8")
+    html = site.renderer.render(templates_for(offer, "offer"), offer, **context, values=values, errors=errors or {}, notice=notice, noindex=True)
+    response = Response(html, status=status, content_type="text/html; charset=utf-8")
     # Per visitor: never cached anywhere.
     response.headers["Cache-Control"] = "no-store"
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -228,10 +228,16 @@ def test_rate_limit_answers_429_with_retry_after_per_address_and_offer(make_app)
     client = app.test_client()
     codes = [client.post("/seo-checklist", data={"email": f"p{i}@example.com"}).status_code for i in range(4)]
     assert codes == [303, 303, 303, 429]
-    limited = client.post("/seo-checklist", data={"email": "late@example.com"})
+    limited = client.post("/seo-checklist", data={"email": "late@example.com", "utm_source": "news", "website": "bot"})
     assert limited.status_code == 429
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
-    assert "Too many requests" in limited.text and "try again" in limited.text
+    wait = int(limited.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    # The form again, with what was typed, and one message saying what to do (colleagues behind
+    # one office address share the limit: they must not lose what they typed).
+    assert f"Too many sign-ups from your network just now. Nothing was saved yet: please wait {wait} seconds" in limited.text
+    assert 'value="late@example.com"' in limited.text and 'name="utm_source" value="news"' in limited.text
+    assert 'name="website" tabindex="-1" autocomplete="off" value=""' in limited.text  # the honeypot stays empty
+    assert limited.headers["Cache-Control"] == "no-store"
     assert app.extensions["leadmagnet"].store.get_contact_by_email("late@example.com") is None
     # another offer, or another address, has its own budget
     assert client.post("/growth-playbook", data=VALID["growth-playbook"]).status_code == 303
@@ -355,7 +361,9 @@ def test_read_only_database_answers_503_and_keeps_what_is_stored(client, store, 
     with caplog.at_level(logging.ERROR):
         response = client.post("/seo-checklist", data=VALID["seo-checklist"])
     assert response.status_code == 503
-    assert "Nothing was lost: please try again" in response.text
+    assert "We could not save your details just now. Nothing was lost: please send the form again in a minute." in response.text
+    assert f'value="{VALID["seo-checklist"]["email"]}"' in response.text  # what was typed is still in the form
+    assert response.headers["Retry-After"] == "60" and response.headers["Cache-Control"] == "no-store"
     assert "could not store a submission to seo-checklist" in caplog.text
     store.conn.execute("PRAGMA query_only = OFF")
     assert [r["offer_slug"] for r in submissions(store)] == ["growth-playbook"]
