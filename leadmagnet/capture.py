@@ -227,7 +227,9 @@ def again(
     offer = page.offer
     values = {k: v for k, v in values.items() if k != "website"}  # the honeypot stays empty
     context = offer_context(current_app.config, page, offer.state(datetime.now(UTC)))
-    html = site.renderer.render(templates_for(offer, "offer"), offer, **context, values=values, errors=errors or {}, notice=notice, noindex=True)
+    html = site.renderer.render(
+        templates_for(offer, "offer"), offer, **context, values=values, errors=errors or {}, notice=notice, noindex=True
+    )
     response = Response(html, status=status, content_type="text/html; charset=utf-8")
     # Per visitor: never cached anywhere.
     response.headers["Cache-Control"] = "no-store"
