@@ -187,6 +187,8 @@ def _until(name: str = "until") -> str | None:
     return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat() if day else None
 
 
+# An email due this long ago and still not sent means no sender is running (the dashboard says so).
+STUCK_MINUTES = 15
 FILTER_ARGS = ("offer", "tag", "since", "until", "q", "include_spam", "include_unsubscribed", "consented_only")
 
 
@@ -214,9 +216,18 @@ def filters_from_args(for_export: bool = False) -> Filters:
 @login_required
 def dashboard() -> Response:
     since, until = _day("since"), _until()
-    data = current_site().store.dashboard(since, until)
+    store = current_site().store
+    data = store.dashboard(since, until)
+    stuck_before = (datetime.now(UTC) - timedelta(minutes=STUCK_MINUTES)).isoformat(timespec="microseconds")
+    emails = store.email_health(stuck_before, since, until)
     return render(
-        "dashboard.html", data=data, since=request.args.get("since", ""), until=request.args.get("until", ""), logout=ActionForm()
+        "dashboard.html",
+        data=data,
+        emails=emails,
+        stuck_minutes=STUCK_MINUTES,
+        since=request.args.get("since", ""),
+        until=request.args.get("until", ""),
+        logout=ActionForm(),
     )
 
 

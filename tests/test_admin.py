@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -257,3 +258,25 @@ def test_empty_login_says_what_is_missing(admin_app) -> None:
     response = admin_app.test_client().post("/admin/login", data={"email": "", "password": ""})
     assert response.status_code == 422
     assert b"Enter your admin email." in response.data and b"Enter your password." in response.data
+
+
+def test_dashboard_warns_about_failed_and_waiting_emails(admin_app, logged_in, store) -> None:
+    visitor = admin_app.test_client()
+    for i in range(3):
+        assert visitor.post("/seo-checklist", data={"email": f"r{i}@example.com"}).status_code == 303
+    assert 'id="email-health"' not in logged_in.get("/admin/").text  # just queued: nothing to say
+    failed, waiting, _fresh = store.outbox()
+    now = datetime.now(UTC)
+    store.mark_attempt(failed["id"], at=now.isoformat(), ok=False, error="SMTPAuthenticationError: (535, b'bad login')")
+    # The sender has not run for an hour: this one has been due all that time.
+    an_hour_ago = (now - timedelta(hours=1)).isoformat(timespec="microseconds")
+    store.conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE id = ?", (an_hour_ago, waiting["id"]))
+    html = logged_in.get("/admin/").text
+    assert "1 email could not be delivered</strong>. The newest error: “SMTPAuthenticationError: (535, b&#39;bad login&#39;)”" in html
+    assert "1 email has been waiting more than 15 minutes.</strong> Is the sender running?" in html
+    # A period before these emails: no failure in it (a waiting email is news whatever the period).
+    html = logged_in.get("/admin/?since=2020-01-01&until=2020-01-31").text
+    assert "could not be delivered" not in html and "been waiting" in html
+    contact = store.get_contact_by_email("r0@example.com")
+    page = logged_in.get(f"/admin/contacts/{contact['id']}").text
+    assert "failed after 1 attempt; last error: “SMTPAuthenticationError: (535, b&#39;bad login&#39;)”" in page

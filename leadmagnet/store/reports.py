@@ -293,6 +293,21 @@ class ReportVerbs:
         totals["conversion"] = totals["submissions"] / totals["views"] if totals["views"] else None
         return {"offers": rows, "totals": totals}
 
+    def email_health(self, stuck_before: str, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        """Emails that need a look: ``failed`` (queued in the period, given up on) with the newest
+        ``last_error``, and ``stuck``: due before ``stuck_before`` and still not sent (no sender running).
+        """
+        conn = self.conn  # type: ignore[attr-defined]
+        failed, last_error = conn.execute(
+            "SELECT count(*), (SELECT last_error FROM outbox WHERE status = 'failed' AND created_at >= ? AND created_at < ?"
+            " ORDER BY id DESC LIMIT 1) FROM outbox WHERE status = 'failed' AND created_at >= ? AND created_at < ?",
+            (since or "", until or "9999") * 2,
+        ).fetchone()
+        (stuck,) = conn.execute(
+            "SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at < ?", (stuck_before,)
+        ).fetchone()
+        return {"failed": int(failed), "last_error": last_error, "stuck": int(stuck)}
+
     # -- leads list (keyset) -----------------------------------------------------------------
 
     def list_leads(self, filters: Filters, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
