@@ -26,7 +26,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from . import crm, export, throttle
+from . import crm, delivery, export, throttle
 from .errors import render_error
 from .site import current_site
 from .store import Store
@@ -265,7 +265,31 @@ def _contact_or_404(contact_id: int) -> dict[str, Any]:
 @login_required
 def contact(contact_id: int) -> Response:
     record = _contact_or_404(contact_id)
-    return render("contact.html", record=record, erase=ActionForm(), logout=ActionForm())
+    released = request.args.get("released", type=int)
+    refused = request.args.get("refused", "")
+    return render(
+        "contact.html", record=record, erase=ActionForm(), action=ActionForm(), released=released, refused=refused, logout=ActionForm()
+    )
+
+
+@bp.post("/submissions/<int:submission_id>/not-spam")
+@login_required
+def not_spam(submission_id: int) -> Response:
+    """A submission held as spam is a person after all: make it a lead and send what it is owed."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    site = current_site()
+    submission = site.store.get_submission(submission_id)
+    if submission is None:
+        abort(404)
+    back = functools.partial(url_for, "admin.contact", contact_id=submission["contact_id"])
+    page = site.catalog.get(submission["offer_slug"])
+    if page is None:  # nothing to deliver: the offer's file is gone
+        return redirect(back(refused=submission["offer_slug"]), code=303)
+    status, within = delivery.plan_submission(current_app._get_current_object(), page.offer)  # type: ignore[attr-defined]
+    if site.store.release_spam(submission_id, status, within) is not None:
+        site.store.audit(g.admin["email"], "not_spam", {"submission_id": submission_id})
+    return redirect(back(released=submission_id), code=303)
 
 
 @bp.get("/contacts/<int:contact_id>.json")

@@ -280,3 +280,49 @@ def test_dashboard_warns_about_failed_and_waiting_emails(admin_app, logged_in, s
     contact = store.get_contact_by_email("r0@example.com")
     page = logged_in.get(f"/admin/contacts/{contact['id']}").text
     assert "failed after 1 attempt; last error: “SMTPAuthenticationError: (535, b&#39;bad login&#39;)”" in page
+
+
+def test_a_submission_held_as_spam_can_be_made_a_lead_and_gets_its_email(admin_app, logged_in, store) -> None:
+    visitor = admin_app.test_client()
+    # A person whose password manager filled the hidden trap field: stored as spam, no email.
+    held = {"email": "real@example.com", "first_name": "Rita", "last_name": "Real", "job_title": "CMO", "website": "autofill"}
+    assert visitor.post("/seo-checklist", data=held).status_code == 303
+    (sub,) = store.query("SELECT * FROM submissions")
+    assert sub["spam"] == 1 and store.outbox() == []
+    contact = store.get_contact_by_email("real@example.com")
+    assert contact["first_name"] is None  # spam never fills in a contact
+    page = logged_in.get(f"/admin/contacts/{contact['id']}").text
+    assert f'id="not-spam-{sub["id"]}"' in page
+
+    response = logged_in.post(f"/admin/submissions/{sub['id']}/not-spam")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/admin/contacts/{contact['id']}?released={sub['id']}")
+    (sub,) = store.query("SELECT * FROM submissions")
+    assert (sub["spam"], sub["status"], sub["spam_reason"]) == (0, "ok", "honeypot")
+    assert [(e["kind"], e["to_addr"], e["status"]) for e in store.outbox()] == [("delivery", "real@example.com", "queued")]
+    assert store.get_contact_by_email("real@example.com")["first_name"] == "Rita"
+    page = logged_in.get(response.headers["Location"]).text
+    assert "is a lead now" in page and f'id="not-spam-{sub["id"]}"' not in page
+    assert store.query("SELECT action FROM audit_log WHERE action = 'not_spam'") == [{"action": "not_spam"}]
+    # Twice is once: no second email.
+    logged_in.post(f"/admin/submissions/{sub['id']}/not-spam")
+    assert len(store.outbox()) == 1
+    # An offer that is gone has nothing to send: the submission stays spam, and the page says why.
+    gone = add(store, "real@example.com", offer="retired-guide", spam_reason="too fast: 0.4 s")["submission"]["id"]
+    response = logged_in.post(f"/admin/submissions/{gone}/not-spam")
+    assert response.headers["Location"].endswith("?refused=retired-guide")
+    assert "retired-guide is no longer published" in logged_in.get(response.headers["Location"]).text
+    assert store.get_submission(gone)["spam"] == 1 and len(store.outbox()) == 1
+
+
+def test_releasing_spam_keeps_the_details_a_later_submission_gave(store) -> None:
+    store.record_submission(
+        offer_slug="seo-checklist", offer_type="ebook", email="a@example.com", fields={"company": "Old"}, spam_reason="honeypot"
+    )
+    store.record_submission(
+        offer_slug="growth-playbook", offer_type="ebook", email="a@example.com", fields={"company": "New", "first_name": "Al"}
+    )
+    held = store.query("SELECT id FROM submissions WHERE spam = 1")[0]["id"]
+    assert store.release_spam(held, "ok")["status"] == "ok"
+    contact = store.get_contact_by_email("a@example.com")
+    assert (contact["company"], contact["first_name"]) == ("New", "Al")
+    assert store.release_spam(held, "ok") is None  # not spam any more

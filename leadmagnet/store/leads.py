@@ -146,6 +146,31 @@ class LeadVerbs(RateLimitVerbs):
                 within(conn, row)
         return {"result": "created", "submission": row, "contact_id": contact_id}
 
+    def release_spam(self, submission_id: int, status: str, within: WithinTransaction | None = None) -> dict[str, Any] | None:
+        """Make a submission stored as spam a lead after all (an admin's "Not spam"); None if it is not spam.
+
+        As if it had come in as a lead: its contact gets the details it gave, only where the
+        contact has none yet (a later submission's values stay), and ``within`` queues what it is
+        owed, in the same transaction. The spam reason stays, as the record of why it was held.
+        """
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            found = conn.execute("SELECT * FROM submissions WHERE id = ? AND spam = 1", (submission_id,)).fetchone()
+            if found is None:
+                return None
+            row = {**dict(found), "spam": 0, "status": status}
+            conn.execute("UPDATE submissions SET spam = 0, status = ? WHERE id = ?", (status, submission_id))
+            given = json.loads(row["data"] or "{}")
+            builtin = {k: _blank_to_none(given.get(k)) for k in CONTACT_FIELDS}
+            custom = {k: v for k, v in given.items() if k not in CONTACT_FIELDS and k != "email"}
+            assignments = ", ".join(f"{k} = COALESCE({k}, ?)" for k in CONTACT_FIELDS)
+            conn.execute(
+                f"UPDATE contacts SET {assignments}, custom = json_patch(?, custom) WHERE id = ?",  # noqa: S608 - column names are ours
+                (*(builtin[k] for k in CONTACT_FIELDS), json.dumps(custom), row["contact_id"]),
+            )
+            if within is not None:
+                within(conn, row)
+        return row
+
     def get_submission(self, submission_id: int) -> dict[str, Any] | None:
         return self.query_one("SELECT * FROM submissions WHERE id = ?", (submission_id,))  # type: ignore[attr-defined]
 
