@@ -63,6 +63,8 @@ def parse_limit(text: str | None) -> Limit | None:
     if not match or int(match.group(1)) < 1:
         raise ValueError(f"rate limit {text!r} is not understood; write it like 10/minute, 100 per hour, or off")
     multiplier = int(match.group(2)) if match.group(2) else 1
+    if multiplier < 1:  # "5/0minutes": a window of no time at all
+        raise ValueError(f"rate limit {text!r} has a window of no time; write it like 10/minute, 100 per hour, or off")
     return Limit(int(match.group(1)), multiplier * _UNIT_BY_LETTER[match.group(3)[0].lower()])
 
 

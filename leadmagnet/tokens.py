@@ -9,7 +9,8 @@ A link to a row (a submission or a contact) carries the row's id *and* a stamp o
 creation time (:func:`dump_row`, :func:`load_row`). SQLite hands the ids of the newest rows out
 again once they are erased, so an id alone could reach the next person's record: the stamp makes a
 link name one row, never a later row that reuses its id. Links sent before stamps existed carry the
-bare id; :meth:`RowLink.names` accepts them only for rows created before the upgrade.
+bare id; :meth:`RowLink.names` accepts them only for a row that already existed when the link was
+signed (every token carries its signing time), so never for a row that took the id later.
 """
 
 from __future__ import annotations
@@ -60,9 +61,14 @@ def dump(secret_key: str, purpose: str, payload: Any, issued_at: float | None = 
 
 def load(secret_key: str, purpose: str, token: str, max_age: int | None = None) -> Any:
     """Verify and return the payload; raise :class:`BadToken` or :class:`ExpiredToken`."""
+    return _load_signed(secret_key, purpose, token, max_age)[0]
+
+
+def _load_signed(secret_key: str, purpose: str, token: str, max_age: int | None) -> tuple[Any, datetime]:
+    """The payload and the moment it was signed."""
     serializer = _serializer(secret_key, purpose)
     try:
-        return serializer.loads(token, max_age=max_age)
+        return serializer.loads(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired as exc:
         payload = serializer.load_payload(exc.payload) if exc.payload is not None else None
         raise ExpiredToken(payload) from None
@@ -86,27 +92,32 @@ def row_stamp(created: str) -> str:
     return hashlib.sha256(created.encode()).hexdigest()[:STAMP_LENGTH]
 
 
+# Ids are SQLite rowids: positive and below 2**63 (a larger one would overflow the query).
+MAX_ID = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class RowLink:
-    """What a row link carries: the row's id, its stamp (None on a link older than stamps), extras."""
+    """What a row link carries: the row's id, its stamp (None on a link older than stamps), extras,
+    and when it was signed (``signed``, epoch seconds; whole seconds, as itsdangerous keeps them)."""
 
     id: int
     stamp: str | None
     extra: tuple[Any, ...] = ()
+    signed: float | None = None
 
-    def names(self, created: str, unstamped_before: str | None) -> bool:
+    def names(self, created: str) -> bool:
         """True when this link was made for the row created at ``created``.
 
         A stamped link must match the row's stamp. A stamp-less link (sent by a version before
-        stamps) names the row only if the row was created before ``unstamped_before``, the moment
-        the database was upgraded: a row created later may reuse the id of an erased one.
+        stamps) names the row only if the row already existed when the link was signed: a row
+        created later may have taken the id of an erased one. (The signing time is kept in whole
+        seconds, hence the second's grace; links are signed after their row is written.)
         """
         if self.stamp is not None:
             return self.stamp == row_stamp(created)
-        if unstamped_before is None:
-            return False
-        made, cutoff = _utc(created), _utc(unstamped_before)
-        return made is not None and cutoff is not None and made < cutoff
+        made = _utc(created)
+        return made is not None and self.signed is not None and made.timestamp() < self.signed + 1
 
 
 def _utc(value: str) -> datetime | None:
@@ -122,22 +133,23 @@ def dump_row(secret_key: str, purpose: str, row_id: int, created: str, *extra: A
     return dump(secret_key, purpose, [row_id, row_stamp(created), *extra], issued_at)
 
 
-def row_link(payload: Any) -> RowLink:
+def row_link(payload: Any, signed: float | None = None) -> RowLink:
     """Read a row link's payload; :class:`BadToken` if it is not one.
 
     Accepts what :func:`dump_row` makes and what earlier versions made: a bare id, ``[id]``, or
     ``[id, *extra]`` (an extra is never eight hex digits, so it cannot pass for a stamp).
     """
     items = payload if isinstance(payload, list) else [payload]
-    if not items or type(items[0]) is not int:  # not isinstance: True is an int too
+    if not items or type(items[0]) is not int or not 0 < items[0] <= MAX_ID:  # not isinstance: True is an int too
         raise BadToken("not a link to a row")
     rest = items[1:]
     stamp = None
     if rest and isinstance(rest[0], str) and _STAMP_RE.fullmatch(rest[0]):
         stamp, rest = rest[0], rest[1:]
-    return RowLink(items[0], stamp, tuple(rest))
+    return RowLink(items[0], stamp, tuple(rest), signed)
 
 
 def load_row(secret_key: str, purpose: str, token: str, max_age: int | None = None) -> RowLink:
     """Verify a row link and return what it carries; raise :class:`BadToken` or :class:`ExpiredToken`."""
-    return row_link(load(secret_key, purpose, token, max_age=max_age))
+    payload, signed = _load_signed(secret_key, purpose, token, max_age)
+    return row_link(payload, signed.timestamp())

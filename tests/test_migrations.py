@@ -108,8 +108,7 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
     assert {t: store.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables} == before  # noqa: S608
     assert set(store.tables()) - set(tables) - {"_leadmagnet_migrations", "_sqlite_migrations"} == {"store_meta"}
     moments = {r["key"]: r["value"] for r in store.query("SELECT * FROM store_meta")}
-    assert set(moments) == {"unstamped_links_before", "range_downloads_counted_since"}
+    assert set(moments) == {"range_downloads_counted_since"}
     assert all(started <= moment <= datetime.now(UTC).isoformat(timespec="microseconds") for moment in moments.values())
-    assert store.unstamped_links_before() == moments["unstamped_links_before"]
     assert store.integrity_check() == "ok" and store.query("PRAGMA foreign_key_check") == []
     assert store.migrate() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
@@ -12,6 +13,7 @@ import pytest
 from leadmagnet import delivery, tokens
 from leadmagnet.admin import add_admin
 from leadmagnet.cli import cli
+from leadmagnet.config import ensure_secret_key
 from leadmagnet.delivery import send_once
 from leadmagnet.store import Store
 from tests.delivery_support import body_text, write_ebook, write_webinar
@@ -312,6 +314,9 @@ def test_a_bare_id_link_from_before_the_upgrade_works_for_its_row_and_never_for_
     assert client.get(alice["unsubscribe"]).status_code == 200
 
     store.erase_contact("alice@example.com", actor="test")
+    # A link's signing time is kept in whole seconds, and its own row may be written in that same
+    # second; Bob signs up a moment later (in life: days later).
+    time.sleep(1.1)
     for slug in ("handbook", "live-demo", "checked"):
         assert client.post(f"/{slug}", data={"email": "bob@example.com"}).status_code == 303
     assert {r["id"] for r in store.query("SELECT id FROM submissions")} == set(ids.values())  # ids reused
@@ -322,3 +327,37 @@ def test_a_bare_id_link_from_before_the_upgrade_works_for_its_row_and_never_for_
                 continue
             assert client.open(path, method=method).status_code == 404, (method, path)
     assert _rows(store) == before
+
+
+def test_a_bare_id_link_never_reaches_a_row_that_took_its_id_before_the_upgrade(make_app, content_dir, instance_dir) -> None:
+    # Everything here happened at m005: Alice got links, was erased, and Bob got her ids.
+    write_ebook(content_dir, "handbook", PDF, extra="double_opt_in: false")
+    write_webinar(content_dir, "live-demo", datetime.now(UTC) + timedelta(days=3), extra="double_opt_in: false")
+    write_ebook(content_dir, "checked", PDF, filename="checked.pdf")
+    key = ensure_secret_key(instance_dir)
+    old = Store(instance_dir / "leadmagnet.db")
+    old.migrate(stop_before="m006_link_stamps")
+    plan = (("handbook", "ebook", "ok"), ("live-demo", "webinar", "ok"), ("checked", "ebook", "pending"))
+
+    def sign_up(email: str) -> dict[str, str]:
+        ids = {
+            slug: old.record_submission(offer_slug=slug, offer_type=kind, email=email, fields={}, status=status)["submission"]["id"]
+            for slug, kind, status in plan
+        }
+        return _legacy_links(key, old.get_contact_by_email(email)["id"], ids)
+
+    alice = sign_up("alice@example.com")
+    old.erase_contact("alice@example.com", actor="test")
+    time.sleep(1.1)  # signing times are whole seconds; in life Bob comes days later
+    bob = sign_up("bob@example.com")
+    old.close()
+
+    app = make_app(RATE_LIMIT="off", DOUBLE_OPT_IN=True)  # upgrades the database to m006
+    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    before = _rows(store)
+    for path in alice.values():
+        for method in ("GET", "POST") if path.startswith(("/confirm/", "/unsubscribe/")) else ("GET",):
+            assert client.open(path, method=method).status_code == 404, (method, path)
+    assert _rows(store) == before  # Bob was not unsubscribed, confirmed or counted
+    assert "bob@example.com" in client.get(bob["thanks:handbook"]).get_data(as_text=True)
+    assert client.get(bob["download"]).data == PDF

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -144,9 +145,10 @@ def test_a_link_finds_its_row_and_not_a_later_row_that_reuses_the_id(db: Store) 
     later = submit(db, "later@example.com")
     assert later["submission"]["id"] == link.id and later["contact_id"] == contact_link.id
     assert db.submission_for_link(link) is None and db.contact_for_link(contact_link) is None
-    # and a bare id (a link from before stamps) is newer than the upgrade: refused as well
-    assert db.submission_for_link(tokens.row_link([link.id])) is None
-    assert db.unstamped_links_before() < later["submission"]["created_at"]
+    # and a bare id (a link from before stamps) signed before the later row existed: refused as well
+    signed_before = datetime.fromisoformat(later["submission"]["created_at"]).timestamp() - 1
+    assert db.submission_for_link(tokens.row_link([link.id], signed_before)) is None
+    assert db.submission_for_link(tokens.row_link([link.id], signed_before + 2))["id"] == link.id  # signed after: its own
 
 
 def test_a_write_checked_against_one_row_never_lands_on_another(db: Store) -> None:

@@ -31,7 +31,7 @@ def test_parse_limit(text: str, expected: Limit | None) -> None:
     assert parse_limit(text) == expected
 
 
-@pytest.mark.parametrize("text", ["ten per minute", "10/fortnight", "0/minute", "10", "10/m"])
+@pytest.mark.parametrize("text", ["ten per minute", "10/fortnight", "0/minute", "10", "10/m", "5/0minutes", "5 per 0 hour", "5/00s"])
 def test_parse_limit_rejects_nonsense_with_an_example(text: str) -> None:
     with pytest.raises(ValueError, match="10/minute"):
         parse_limit(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -64,26 +65,30 @@ def test_a_row_link_carries_the_id_and_a_short_stamp_of_the_creation_time() -> N
 
 def test_a_stamped_link_names_only_the_row_it_was_made_for() -> None:
     link = tokens.load_row(KEY, "unsubscribe", tokens.dump_row(KEY, "unsubscribe", 1, CREATED))
-    assert link.names(CREATED, None)
-    assert not link.names("2026-03-01T10:00:00.123457+00:00", None)  # same id, a later row
-    assert not link.names("2026-03-01T10:00:00.123457+00:00", "2999-01-01T00:00:00+00:00")  # the cutoff is for stamp-less links only
+    assert link.names(CREATED)
+    assert not link.names("2026-03-01T10:00:00.123457+00:00")  # same id, a later row
+    # even one created before the link was signed: a stamp is not a time window
+    assert not link.names("2020-01-01T00:00:00+00:00")
 
 
-def test_links_from_before_stamps_name_only_rows_older_than_the_upgrade() -> None:
-    upgrade = "2026-06-01T00:00:00.000000+00:00"
+def test_links_from_before_stamps_name_only_rows_that_existed_when_they_were_signed() -> None:
+    signed = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC).timestamp()
     for payload, extra in ((3, ()), ([3], ()), ([3, "inbox"], ("inbox",))):
-        link = tokens.load_row(KEY, "thanks", tokens.dump(KEY, "thanks", payload))
-        assert (link.id, link.stamp, link.extra) == (3, None, extra)
-        assert link.names("2026-05-31T23:59:59.999999+00:00", upgrade)
-        assert link.names("2025-01-01T00:00:00+00:00", upgrade)  # a time written without microseconds
-        assert not link.names(upgrade, upgrade)
-        assert not link.names("2026-06-01T00:00:00.000001+00:00", upgrade)
-        assert not link.names("2025-01-01T00:00:00+00:00", None)  # no upgrade moment known: refused
-        assert not link.names("not a time", upgrade)
+        link = tokens.load_row(KEY, "thanks", tokens.dump(KEY, "thanks", payload, issued_at=signed))
+        assert (link.id, link.stamp, link.extra, link.signed) == (3, None, extra, signed)
+        assert link.names("2026-06-01T11:59:59.999999+00:00")
+        assert link.names("2025-01-01T00:00:00+00:00")  # a time written without microseconds
+        # signing times are whole seconds: a row written in that second is the link's own
+        assert link.names("2026-06-01T12:00:00.999999+00:00")
+        # a row created after the link was signed took the id of an erased one (before or after
+        # the upgrade alike): never the link's
+        assert not link.names("2026-06-01T12:00:01+00:00")
+        assert not link.names("2026-06-02T00:00:00+00:00")
+        assert not link.names("not a time")
 
 
 def test_a_row_link_payload_must_start_with_an_integer_id() -> None:
-    for payload in ([], ["1"], [True], True, None, {"id": 1}, [1.5], "1"):
+    for payload in ([], ["1"], [True], True, None, {"id": 1}, [1.5], "1", [0], [-1], [2**63], [[1]]):
         with pytest.raises(tokens.BadToken):
             tokens.load_row(KEY, "download", tokens.dump(KEY, "download", payload))
 

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..tokens import RowLink
-from .migrations import UNSTAMPED_LINKS_BEFORE
 
 CONTACT_FIELDS = ("first_name", "last_name", "company", "job_title", "phone", "country")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -185,21 +184,16 @@ class LeadVerbs(RateLimitVerbs):
         row is answered exactly like a link to a missing one.
         """
         row = self.get_submission(link.id)
-        if row is None or not link.names(row["created_at"], self.unstamped_links_before() if link.stamp is None else None):
+        if row is None or not link.names(row["created_at"]):
             return None
         return row
 
     def contact_for_link(self, link: RowLink) -> dict[str, Any] | None:
         """The contact a signed link names (stamped by ``first_seen``, which never changes); else None."""
         row = self.get_contact(link.id)
-        if row is None or not link.names(row["first_seen"], self.unstamped_links_before() if link.stamp is None else None):
+        if row is None or not link.names(row["first_seen"]):
             return None
         return row
-
-    def unstamped_links_before(self) -> str | None:
-        """The moment links began to carry stamps (m006): a stamp-less link names only an older row."""
-        row = self.conn.execute("SELECT value FROM store_meta WHERE key = ?", (UNSTAMPED_LINKS_BEFORE,)).fetchone()  # type: ignore[attr-defined]
-        return row[0] if row else None
 
     def get_contact_by_email(self, email: str) -> dict[str, Any] | None:
         return self.query_one("SELECT * FROM contacts WHERE email = ?", (email,))  # type: ignore[attr-defined]

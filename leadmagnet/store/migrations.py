@@ -186,26 +186,18 @@ def m005_outbox_template(db: Database) -> None:
 
 
 # Keys of store_meta written by m006_link_stamps (see there).
-UNSTAMPED_LINKS_BEFORE = "unstamped_links_before"
 RANGE_DOWNLOADS_COUNTED_SINCE = "range_downloads_counted_since"
 
 
 @migrations()
 def m006_link_stamps(db: Database) -> None:
-    """Remember when this database began to stamp its links, in a small key/value table.
+    """A small key/value table of facts about the database itself (never personal data).
 
-    Ids are rowids: SQLite hands the ids of the newest rows out again once they are erased, so
-    signed links now carry a stamp of their row's creation time as well as its id. Links sent
-    before (bare ids, kept in people's mailboxes; unsubscribe links never expire) stay good for
-    rows created before this moment, and never reach a row created after it.
-
-    From the same moment a download answered with part of the file is recorded only when it
-    starts at byte 0 (before, every range request was recorded, and none was counted).
-    ``store_meta`` holds such facts about the database itself, never personal data.
+    It starts with one: from this moment a download answered with part of the file is recorded
+    only when it starts at byte 0 (before, every range request was recorded, and none was
+    counted), so the dashboard counts range rows only from here on. (The signed links that gave
+    the migration its name need nothing stored: see :mod:`leadmagnet.tokens`.)
     """
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     db.execute("CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    db.execute(
-        "INSERT INTO store_meta (key, value) VALUES (?, ?), (?, ?)",
-        [UNSTAMPED_LINKS_BEFORE, now, RANGE_DOWNLOADS_COUNTED_SINCE, now],
-    )
+    db.execute("INSERT INTO store_meta (key, value) VALUES (?, ?)", [RANGE_DOWNLOADS_COUNTED_SINCE, now])
