@@ -13,7 +13,10 @@ row never stops a pass, so the rows after it still go out.
 International addresses (accepted by the forms, as email-validator allows them) are sent in
 their ASCII form when there is one (an IDN domain as punycode); an address whose local part is
 not ASCII has none, so its message is written with UTF-8 headers (RFC 6532) and sent with
-SMTPUTF8 (RFC 6531), and fails for good on a server that does not offer it.
+SMTPUTF8 (RFC 6531), and fails for good on a server that does not offer it. The same holds for
+the sender address (``SMTP_FROM``). Address headers are built as
+:class:`~email.headerregistry.Address` objects, so the policy quotes or encodes the site name as
+one display name whatever its punctuation (``Café, Inc.``, ``Müller (GmbH)``).
 
 With no ``SMTP_HOST`` configured, messages are written as ``instance/outbox/<id>-<kind>.eml``
 files instead, so a marketer can open them in a mail program while building offers.
@@ -32,8 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,6 +79,33 @@ def smtp_address(address: str) -> str:
     return ascii_email or address
 
 
+def mailbox(address: str, display_name: str = "") -> Address:
+    """``address`` (with ``display_name``) as a header mailbox, for the policy to quote or encode.
+
+    Built from its parts: the stdlib refuses to parse an addr_spec whose local part is not ASCII,
+    though the SMTPUTF8 policy writes one as it is (RFC 6532).
+    """
+    username, at, domain = address.rpartition("@")
+    if not at:
+        username, domain = address, ""
+    return Address(display_name, username=username, domain=domain)
+
+
+def ascii_domain(domain: str) -> str | None:
+    """``domain`` in ASCII: an IDN as punycode (email-validator's IDNA 2008 form); None if it has none.
+
+    For headers that stay ASCII even in an SMTPUTF8 message, such as the Message-ID.
+    """
+    if domain.isascii():
+        return domain
+    try:
+        # email-validator offers its IDNA conversion only through a whole address; postmaster is
+        # a valid local part at every domain (RFC 5321), so only the domain is judged.
+        return validate_email(f"postmaster@{domain}", check_deliverability=False).ascii_domain
+    except EmailNotValidError:
+        return None
+
+
 def compose(
     app: Flask,
     offer: Offer | None,
@@ -92,6 +123,8 @@ def compose(
     ``List-Unsubscribe-Post`` headers, so mail programs can offer one-click unsubscribing.
     Addresses are written in their :func:`smtp_address` form; when one is still not ASCII, the
     message uses the SMTPUTF8 policy (UTF-8 headers), since an encoded word is not allowed there.
+    The site name is the sender's display name: an encoded word under the SMTP policy, a quoted
+    UTF-8 string under SMTPUTF8. The Message-ID's domain is ASCII either way.
     """
     renderer = app.extensions["leadmagnet"].renderer
     cfg = app.config
@@ -104,10 +137,13 @@ def compose(
     # Long lines allowed in headers (RFC 5322: 998), so List-Unsubscribe URLs are not folded.
     msg = EmailMessage(policy=base.clone(max_line_length=998))
     msg["Subject"] = subject
-    msg["From"] = formataddr((cfg["SITE_NAME"], from_addr))
-    msg["To"] = to_addr
+    # Address objects, not formatted strings: the policy then quotes or encodes the whole name. A
+    # string loses a name with a comma (two mailboxes under SMTPUTF8) or parentheses (a comment).
+    msg["From"] = mailbox(from_addr, cfg["SITE_NAME"] or "")
+    msg["To"] = mailbox(to_addr)
     msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=from_addr.rpartition("@")[2] or urlsplit(cfg["BASE_URL"]).hostname or "localhost")
+    msg_domain = ascii_domain(from_addr.rpartition("@")[2]) or ascii_domain(urlsplit(cfg["BASE_URL"]).hostname or "")
+    msg["Message-ID"] = make_msgid(domain=msg_domain or "localhost")
     msg["Auto-Submitted"] = "auto-generated"
     if unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
@@ -175,9 +211,15 @@ class Transport:
             # What smtplib's send_message does for such addresses; the message is already
             # stored with UTF-8 headers (see compose), so its bytes are sent as they are.
             if not smtp.has_extn("smtputf8"):
+                if sender.isascii():
+                    reason = "to an address with non-ASCII characters before the @; use a mail server that offers SMTPUTF8"
+                else:
+                    reason = (
+                        f"from SMTP_FROM {sender!r}, which has non-ASCII characters before the @;"
+                        " use an ASCII sender address or a mail server that offers SMTPUTF8"
+                    )
                 raise Undeliverable(
-                    "the mail server does not accept international addresses (SMTPUTF8), so this email cannot be sent"
-                    " to an address with non-ASCII characters before the @; use a mail server that offers SMTPUTF8"
+                    f"the mail server does not accept international addresses (SMTPUTF8), so this email cannot be sent {reason}"
                 )
             options = ("SMTPUTF8", "BODY=8BITMIME")
         try:

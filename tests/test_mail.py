@@ -3,7 +3,8 @@
 Messages are received and parsed: multipart text + HTML, the site name as sender name, the
 unsubscribe headers. The sender retries a refused message with a doubling wait, records every
 attempt, and loses nothing when it dies between claiming and sending. International addresses
-go out with SMTPUTF8 or in their ASCII form, and no single email can stop a pass.
+go out with SMTPUTF8 or in their ASCII form (the sender's too, with an ASCII Message-ID), a site
+name with commas or parentheses stays one sender name, and no single email can stop a pass.
 """
 
 from __future__ import annotations
@@ -167,6 +168,90 @@ def test_an_idn_domain_is_sent_to_its_punycode_address(make_app, ascii_only_smtp
     assert ascii_only_smtp_server.inbox.envelopes == [("offers@example.com", ["ann@xn--exmple-cua.com"])]
     [msg] = ascii_only_smtp_server.inbox.messages
     assert msg["To"] == "ann@xn--exmple-cua.com"
+
+
+def mailboxes(header) -> list[tuple[str, str]]:
+    """The (display name, address) pairs of a parsed address header, in Unicode.
+
+    The standard parser leaves the raw UTF-8 of an SMTPUTF8 message surrogate-escaped in the parts of
+    an address (though not in the header's text): undone here, to compare with what was configured.
+    """
+
+    def text(value: str) -> str:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8")
+
+    return [(text(address.display_name), text(address.addr_spec)) for address in header.addresses]
+
+
+def raw_header(raw: bytes, name: str) -> bytes:
+    """The unparsed value of header ``name`` in the raw message ``raw``."""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    [value] = [line.split(b":", 1)[1].strip() for line in head.split(b"\r\n") if line.lower().startswith(name.lower().encode() + b":")]
+    return value
+
+
+@pytest.mark.parametrize("site_name", ["Café, Inc.", "Müller (GmbH)"])
+@pytest.mark.parametrize("to_addr", ["ann@example.com", "jörg@example.com"])
+def test_a_site_name_with_commas_or_parentheses_is_one_sender_name(make_app, smtputf8_server, site_name, to_addr) -> None:  # noqa: F811
+    app = make_app(RATE_LIMIT="off", SITE_NAME=site_name, **smtputf8_server.settings())
+    assert submit(app.test_client(), EBOOK, to_addr, **EBOOK_FIELDS).status_code == 303
+
+    assert send_once(app).sent == 1
+
+    [row] = app.extensions["leadmagnet"].store.outbox()
+    raw_from = raw_header(row["message"], "From")
+    if to_addr.isascii():  # SMTP policy: the name as one encoded word, the header ASCII
+        assert raw_from.isascii() and raw_from.count(b"=?utf-8?") == 1, raw_from
+    else:  # SMTPUTF8 policy: the name as a UTF-8 quoted string
+        assert raw_from == f'"{site_name}" <offers@example.com>'.encode(), raw_from
+    for msg in (email.message_from_bytes(row["message"], policy=policy.default), *smtputf8_server.inbox.messages):
+        assert mailboxes(msg["From"]) == [(site_name, "offers@example.com")]  # one address, the whole name
+
+
+def test_a_sender_address_with_a_non_ascii_local_part_is_sent_with_smtputf8(make_app, smtputf8_server) -> None:  # noqa: F811
+    settings = dict(smtputf8_server.settings(), SMTP_FROM="jörg@exämple.com")
+    app = make_app(RATE_LIMIT="off", SITE_NAME="Acme Offers", **settings)
+    for address in ("ann@example.com", "bob@exämple.com"):
+        assert submit(app.test_client(), EBOOK, address, **EBOOK_FIELDS).status_code == 303
+
+    report = send_once(app)
+
+    assert (report.sent, report.retried, report.failed) == (2, 0, 0)
+    assert smtputf8_server.inbox.envelopes == [
+        ("jörg@exämple.com", ["ann@example.com"]),
+        ("jörg@exämple.com", ["bob@xn--exmple-cua.com"]),
+    ]
+    for msg in smtputf8_server.inbox.messages:
+        assert mailboxes(msg["From"]) == [("Acme Offers", "jörg@exämple.com")]
+        # Message-IDs are ASCII: the sender's domain in its IDNA (punycode) form
+        assert msg["Message-ID"].isascii() and msg["Message-ID"].endswith("@xn--exmple-cua.com>"), msg["Message-ID"]
+
+
+def test_without_smtputf8_a_non_ascii_sender_address_fails_for_good_naming_smtp_from(make_app, ascii_only_smtp_server) -> None:  # noqa: F811
+    settings = dict(ascii_only_smtp_server.settings(), SMTP_FROM="jörg@example.com")
+    app = make_app(RATE_LIMIT="off", **settings)
+    submit(app.test_client(), EBOOK, "ann@example.com", **EBOOK_FIELDS)
+
+    report = send_once(app)
+
+    assert (report.sent, report.retried, report.failed) == (0, 0, 1)
+    assert ascii_only_smtp_server.inbox.envelopes == []
+    [row] = app.extensions["leadmagnet"].store.outbox()
+    assert row["status"] == "failed" and row["attempts"] == 1
+    assert row["last_error"].startswith("Undeliverable: the mail server does not accept international addresses (SMTPUTF8)")
+    assert "SMTP_FROM" in row["last_error"], row["last_error"]
+
+
+def test_message_ids_use_the_punycode_form_of_an_idn_sender_domain(make_app, ascii_only_smtp_server) -> None:  # noqa: F811
+    settings = dict(ascii_only_smtp_server.settings(), SMTP_FROM="offers@exämple.com")
+    app = make_app(RATE_LIMIT="off", **settings)
+    submit(app.test_client(), EBOOK, "ann@example.com", **EBOOK_FIELDS)
+
+    assert send_once(app).sent == 1  # an ASCII form exists: no SMTPUTF8 needed
+
+    assert ascii_only_smtp_server.inbox.envelopes == [("offers@xn--exmple-cua.com", ["ann@example.com"])]
+    [msg] = ascii_only_smtp_server.inbox.messages
+    assert msg["Message-ID"].endswith("@xn--exmple-cua.com>"), msg["Message-ID"]
 
 
 def test_an_unexpected_error_costs_that_email_an_attempt_and_the_pass_goes_on(smtp_app, smtp_server, monkeypatch, caplog) -> None:  # noqa: F811
