@@ -290,7 +290,9 @@ def _iso_option(name: str, value: str | None) -> str | None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to FILE (safely: temp file, fsync, rename) instead of stdout.",
 )
-@click.option("--excel", is_flag=True, help="Start the CSV with a UTF-8 byte-order mark, so Excel reads accents right.")
+@click.option(
+    "--excel", is_flag=True, help="A CSV to open in Excel: a UTF-8 byte-order mark (accents right) and phone numbers kept as text."
+)
 @click.option(
     "--split",
     type=click.IntRange(min=0),

@@ -36,10 +36,11 @@ NOT_PROVIDED = "[not provided]"
 # Cells starting with one of these are read as formulas by Excel, LibreOffice and Google Sheets.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRIGGER_SET = frozenset(FORMULA_TRIGGERS)
-# ...except plain numbers: a sign, then only digits, spaces and ( ) + - . /. Without a letter
-# there is no function, cell reference or DDE call, so at worst a spreadsheet does arithmetic;
-# phone numbers (+44 20 7946 0958, which our phone field allows) and negative numbers reach the
-# CRM exactly as typed instead of with an apostrophe in front.
+# ...except plain numbers in a file for an importer: a sign, then only digits, spaces and
+# ( ) + - . /. Without a letter there is no function, cell reference or DDE call, so a CRM
+# importer gets phone numbers (+44 20 7946 0958, which our phone field allows) exactly as typed.
+# A file for a spreadsheet (--excel) keeps the apostrophe there too: Excel hides it and shows the
+# text, where it would otherwise compute +1-202-555-0100 to -856.
 _ARITHMETIC = re.compile(r"[+-][0-9 ()+\-./]*")
 
 # The fields of a row that :mod:`leadmagnet.export` produces (contacts and submissions).
@@ -96,14 +97,15 @@ HUBSPOT_LIFECYCLE = {"tofu": "Lead", "mofu": "Marketing Qualified Lead", "bofu":
 HUBSPOT_PENDING = "Subscriber"  # asked for double opt-in but has not confirmed yet
 
 
-def neutralise(value: str) -> str:
+def neutralise(value: str, spreadsheet: bool = False) -> str:
     """Make a cell inert in spreadsheets, as OWASP recommends for CSV injection.
 
     A cell that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading
-    apostrophe, which spreadsheets show as text instead of evaluating, unless it is a plain number
-    such as a phone number (see ``_ARITHMETIC``). Applied to every cell of every format and preset.
+    apostrophe, which spreadsheets show as text instead of evaluating; a plain number such as a
+    phone number (see ``_ARITHMETIC``) only in a file meant for a ``spreadsheet``. Applied to
+    every cell of every format and preset.
     """
-    if value and value[0] in _TRIGGER_SET and not _ARITHMETIC.fullmatch(value):
+    if value and value[0] in _TRIGGER_SET and (spreadsheet or not _ARITHMETIC.fullmatch(value)):
         return "'" + value
     return value
 
@@ -224,6 +226,7 @@ class Preset:
     split: int = 0
     clip: int = 0
     description: str = ""
+    spreadsheet: bool = False  # the file is for Excel and the like (``--excel``): see neutralise()
 
     @property
     def headers(self) -> list[str]:
@@ -242,7 +245,7 @@ class Preset:
         for name, write in self._writers:
             value = get(name)
             cell = value if write is _as_text and type(value) is str else write(value, row)
-            append(neutralise(cell) if cell and cell[0] in _TRIGGER_SET else cell)  # the common case inlined
+            append(neutralise(cell, self.spreadsheet) if cell and cell[0] in _TRIGGER_SET else cell)  # the common case inlined
         if self.clip:
             cells = [clip_bytes(cell, self.clip) for cell in cells]
         return cells

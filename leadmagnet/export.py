@@ -67,9 +67,11 @@ def resolve_preset(request: ExportRequest, site_presets: Any = None) -> crm.Pres
     if request.output not in OUTPUTS:
         raise ExportError(f"unknown output {request.output!r}; use csv or jsonl")
     try:
-        return crm.get_preset(request.preset, request.kind, site_presets)
+        preset = crm.get_preset(request.preset, request.kind, site_presets)
     except crm.PresetError as exc:
         raise ExportError(str(exc)) from None
+    # A file for Excel keeps plain numbers (phone numbers) as text too: see crm.neutralise().
+    return replace(preset, spreadsheet=True) if request.excel and request.output == "csv" else preset
 
 
 def iter_rows(store: Store, request: ExportRequest) -> Iterator[dict[str, Any]]:

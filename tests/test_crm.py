@@ -160,6 +160,8 @@ def test_neutralise_every_trigger() -> None:
 def test_plain_numbers_and_phone_numbers_stay_as_typed(number: str) -> None:
     # No letter: no function, reference or DDE call. An apostrophe would only spoil the CRM's copy.
     assert crm.neutralise(number) == number
+    # In a file for Excel it stays: Excel hides it and shows the number as typed, not computed.
+    assert crm.neutralise(number, spreadsheet=True) == "'" + number
 
 
 def test_site_preset_from_instance_config_toml(make_app, instance_dir, cli_runner, tmp_path) -> None:

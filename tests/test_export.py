@@ -81,6 +81,13 @@ def test_injection_payloads_come_out_inert(poisoned, preset, kind, output) -> No
 # -- CSV format ------------------------------------------------------------------------------
 
 
+def test_phone_numbers_as_typed_for_importers_and_as_text_for_excel(store) -> None:
+    add(store, "p@example.com", fields={"phone": "+1-202-555-0100"})
+    assert csv_rows(run(store))[0]["phone"] == "+1-202-555-0100"
+    assert csv_rows(run(store, excel=True).lstrip("\ufeff"))[0]["phone"] == "'+1-202-555-0100"  # Excel would show -856
+    assert json.loads(run(store, output="jsonl", excel=True))["phone"] == "+1-202-555-0100"  # JSON is for programs
+
+
 def test_csv_is_rfc4180_utf8_with_optional_bom(store) -> None:
     add(store, "q@example.com", fields={"company": 'Ünïcode, "Quoted"\nand two lines', "first_name": "Zoë"})
     text = run(store)
