@@ -187,6 +187,8 @@ def _until(name: str = "until") -> str | None:
     return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat() if day else None
 
 
+# What "Not spam" can come to (contact.html words each).
+RELEASE_OUTCOMES = ("released", "unsubscribed", "duplicate", "unpublished", "started", "ended")
 # An email due this long ago and still not sent means no sender is running (the dashboard says so).
 STUCK_MINUTES = 15
 FILTER_ARGS = ("offer", "tag", "since", "until", "q", "include_spam", "include_unsubscribed", "consented_only")
@@ -265,10 +267,18 @@ def _contact_or_404(contact_id: int) -> dict[str, Any]:
 @login_required
 def contact(contact_id: int) -> Response:
     record = _contact_or_404(contact_id)
-    released = request.args.get("released", type=int)
-    refused = request.args.get("refused", "")
+    # After "Not spam": which submission, and what came of it (a known word: no text is reflected).
+    released = next((s for s in record["submissions"] if s["id"] == request.args.get("submission", type=int)), None)
+    outcome = request.args.get("outcome") if released is not None else None
     return render(
-        "contact.html", record=record, erase=ActionForm(), action=ActionForm(), released=released, refused=refused, logout=ActionForm()
+        "contact.html",
+        record=record,
+        erase=ActionForm(),
+        action=ActionForm(),
+        released=released,
+        outcome=outcome if outcome in RELEASE_OUTCOMES else None,
+        twin=request.args.get("of", type=int),
+        logout=ActionForm(),
     )
 
 
@@ -282,14 +292,21 @@ def not_spam(submission_id: int) -> Response:
     submission = site.store.get_submission(submission_id)
     if submission is None:
         abort(404)
-    back = functools.partial(url_for, "admin.contact", contact_id=submission["contact_id"])
+    back = functools.partial(url_for, "admin.contact", contact_id=submission["contact_id"], submission=submission_id)
+    # Only what the form itself would take now: the offer published, open (or with a replay).
     page = site.catalog.get(submission["offer_slug"])
-    if page is None:  # nothing to deliver: the offer's file is gone
-        return redirect(back(refused=submission["offer_slug"]), code=303)
-    status, within = delivery.plan_submission(current_app._get_current_object(), page.offer)  # type: ignore[attr-defined]
-    if site.store.release_spam(submission_id, status, within) is not None:
+    now = datetime.now(UTC)
+    why = "unpublished" if page is None else delivery.closed(page.offer, now)
+    if why is not None:
+        return redirect(back(outcome=why), code=303)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    status, within = delivery.plan_submission(app, page.offer, now)
+    done = site.store.release_spam(submission_id, status, within, int(app.config.get("DUPLICATE_WINDOW") or 0))
+    if done is None:
+        return redirect(back(), code=303)  # not spam (any more): nothing to do
+    if done["result"] != "duplicate":
         site.store.audit(g.admin["email"], "not_spam", {"submission_id": submission_id})
-    return redirect(back(released=submission_id), code=303)
+    return redirect(back(outcome=done["result"], of=done["of"]), code=303)
 
 
 @bp.get("/contacts/<int:contact_id>.json")

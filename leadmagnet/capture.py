@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
-from . import delivery, forms, spam, throttle, tokens, views, webinar
+from . import delivery, forms, spam, throttle, tokens, views
 from .errors import render_error
 from .rendering import offer_context, templates_for
 from .site import current_site
@@ -135,13 +135,15 @@ def submit(slug: str) -> Response:
     catalog = site.catalog
     page = catalog.get(slug)
     now = datetime.now(UTC)
-    if page is None or not page.offer.is_published(now):
+    if page is None:
         abort(404)
     offer = page.offer
-    registration = webinar.registration_state(offer, now)
-    if registration == "started":
+    why = delivery.closed(offer, now)
+    if why == "unpublished":
+        abort(404)
+    if why == "started":
         return render_error(410, title="Registration has closed", message="This webinar has already started, so registration is closed.")
-    if offer.state(now) == "ended" and registration != "replay":  # an ended webinar's form gives its replay
+    if why == "ended":  # an ended webinar's form gives its replay when it has one
         abort(410)
     cfg = current_app.config
     secret = cfg["SECRET_KEY"]

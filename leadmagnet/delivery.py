@@ -126,6 +126,19 @@ def _filename(offer: Offer) -> str:
 # -- queuing emails --------------------------------------------------------------------------
 
 
+def closed(offer: Offer, now: datetime) -> str | None:
+    """Why ``offer`` takes no submission at ``now`` (``unpublished``, ``started``: a webinar under
+    way, ``ended``: and no replay), or None when it does. The form and the admin's "Not spam" ask."""
+    if not offer.is_published(now):
+        return "unpublished"
+    registration = webinar.registration_state(offer, now)
+    if registration == "started":
+        return "started"
+    if offer.state(now) == "ended" and registration != "replay":
+        return "ended"
+    return None
+
+
 def plan_submission(app: Flask, offer: Offer, now: datetime | None = None) -> tuple[str, WithinTransaction]:
     """``(status, within)`` for ``record_submission`` of a submission to ``offer``.
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from leadmagnet import export
 from leadmagnet.admin import add_admin
 from leadmagnet.cli import cli
 
@@ -293,36 +295,67 @@ def test_a_submission_held_as_spam_can_be_made_a_lead_and_gets_its_email(admin_a
     assert contact["first_name"] is None  # spam never fills in a contact
     page = logged_in.get(f"/admin/contacts/{contact['id']}").text
     assert f'id="not-spam-{sub["id"]}"' in page
+    # An incremental CRM export ran while it was held: it was not in it.
+    assert export.export(store, export.ExportRequest(since_last="crm"), io.StringIO()).rows == 0
 
     response = logged_in.post(f"/admin/submissions/{sub['id']}/not-spam")
-    assert response.status_code == 303 and response.headers["Location"].endswith(f"/admin/contacts/{contact['id']}?released={sub['id']}")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/admin/contacts/{contact['id']}?submission={sub['id']}&outcome=released")
     (sub,) = store.query("SELECT * FROM submissions")
-    assert (sub["spam"], sub["status"], sub["spam_reason"]) == (0, "ok", "honeypot")
+    assert (sub["spam"], sub["status"], sub["spam_reason"]) == (0, "ok", "honeypot") and sub["released_at"]
     assert [(e["kind"], e["to_addr"], e["status"]) for e in store.outbox()] == [("delivery", "real@example.com", "queued")]
     assert store.get_contact_by_email("real@example.com")["first_name"] == "Rita"
     page = logged_in.get(response.headers["Location"]).text
-    assert "is a lead now" in page and f'id="not-spam-{sub["id"]}"' not in page
+    assert f"Submission {sub['id']} (seo-checklist) is a lead now" in page and f'id="not-spam-{sub["id"]}"' not in page
     assert store.query("SELECT action FROM audit_log WHERE action = 'not_spam'") == [{"action": "not_spam"}]
+    # The next incremental export brings it, although its id is older than the cursor.
+    out = io.StringIO()
+    assert export.export(store, export.ExportRequest(since_last="crm"), out).rows == 1 and "real@example.com" in out.getvalue()
     # Twice is once: no second email.
     logged_in.post(f"/admin/submissions/{sub['id']}/not-spam")
     assert len(store.outbox()) == 1
-    # An offer that is gone has nothing to send: the submission stays spam, and the page says why.
-    gone = add(store, "real@example.com", offer="retired-guide", spam_reason="too fast: 0.4 s")["submission"]["id"]
-    response = logged_in.post(f"/admin/submissions/{gone}/not-spam")
-    assert response.headers["Location"].endswith("?refused=retired-guide")
-    assert "retired-guide is no longer published" in logged_in.get(response.headers["Location"]).text
-    assert store.get_submission(gone)["spam"] == 1 and len(store.outbox()) == 1
+
+
+def test_not_spam_sends_only_what_the_form_would_send_now(logged_in, store) -> None:
+    def held(email, offer="seo-checklist", **kw):
+        return add(store, email, offer=offer, spam_reason="too fast: 0.4 s", **kw)["submission"]["id"]
+
+    def release(sid):
+        response = logged_in.post(f"/admin/submissions/{sid}/not-spam")
+        return response.headers["Location"].rsplit("outcome=", 1)[-1], logged_in.get(response.headers["Location"]).text
+
+    # An offer that is gone or not published takes no sign-ups: nothing to send, it stays spam.
+    gone = held("a@example.com", offer="retired-guide")
+    assert release(gone)[0] == "unpublished"
+    assert "retired-guide is not published, so it takes no sign-ups" in release(gone)[1]
+    assert store.get_submission(gone)["spam"] == 1 and store.outbox() == []
+    # A copy of a lead sent at about the same time (the form would have said "duplicate").
+    store.record_submission(offer_slug="seo-checklist", offer_type="ebook", email="b@example.com", fields={})
+    twin = held("b@example.com")
+    outcome, page = release(twin)
+    assert outcome == f"duplicate&of={twin - 1}"
+    assert f"Submission {twin} is a copy of submission {twin - 1}" in page and store.get_submission(twin)["spam"] == 1
+    # Unsubscribed after sending it: a lead, but no email.
+    late = held("c@example.com")
+    store.unsubscribe(store.get_contact_by_email("c@example.com")["id"], "2999-01-01T00:00:00.000000+00:00")
+    assert release(late)[0] == "unsubscribed"
+    assert store.get_submission(late)["spam"] == 0 and store.outbox() == []
 
 
 def test_releasing_spam_keeps_the_details_a_later_submission_gave(store) -> None:
     store.record_submission(
-        offer_slug="seo-checklist", offer_type="ebook", email="a@example.com", fields={"company": "Old"}, spam_reason="honeypot"
+        offer_slug="seo-checklist",
+        offer_type="ebook",
+        email="a@example.com",
+        fields={"company": "Old", "size": "6+", "q": "Why?"},
+        spam_reason="honeypot",
     )
     store.record_submission(
-        offer_slug="growth-playbook", offer_type="ebook", email="a@example.com", fields={"company": "New", "first_name": "Al"}
+        offer_slug="growth-playbook", offer_type="ebook", email="a@example.com", fields={"company": "New", "first_name": "Al", "q": ""}
     )
     held = store.query("SELECT id FROM submissions WHERE spam = 1")[0]["id"]
-    assert store.release_spam(held, "ok")["status"] == "ok"
+    assert store.release_spam(held, "ok")["result"] == "released"
     contact = store.get_contact_by_email("a@example.com")
     assert (contact["company"], contact["first_name"]) == ("New", "Al")
+    assert json.loads(contact["custom"]) == {"size": "6+", "q": "Why?"}  # blanks are filled in, not kept
     assert store.release_spam(held, "ok") is None  # not spam any more

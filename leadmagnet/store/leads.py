@@ -145,30 +145,52 @@ class LeadVerbs(RateLimitVerbs):
                 within(conn, row)
         return {"result": "created", "submission": row, "contact_id": contact_id}
 
-    def release_spam(self, submission_id: int, status: str, within: WithinTransaction | None = None) -> dict[str, Any] | None:
+    def release_spam(
+        self, submission_id: int, status: str, within: WithinTransaction | None = None, dedupe_seconds: int = 0, now: str | None = None
+    ) -> dict[str, Any] | None:
         """Make a submission stored as spam a lead after all (an admin's "Not spam"); None if it is not spam.
 
-        As if it had come in as a lead: its contact gets the details it gave, only where the
-        contact has none yet (a later submission's values stay), and ``within`` queues what it is
-        owed, in the same transaction. The spam reason stays, as the record of why it was held.
+        As if it had come in as a lead, in one transaction: ``released``, its contact gets the
+        details it gave where the contact has none (a later submission's values stay) and
+        ``within`` queues what it is owed; ``unsubscribed``, the same but nothing is sent (the
+        contact unsubscribed after sending it); or ``duplicate``, nothing changes, because a lead
+        from the same address for the same offer came within ``dedupe_seconds`` of it (the form
+        would have answered "duplicate"). Returns ``{"result", "submission", "of"}``.
         """
+        now = now or _now()
         with self.transaction() as conn:  # type: ignore[attr-defined]
             found = conn.execute("SELECT * FROM submissions WHERE id = ? AND spam = 1", (submission_id,)).fetchone()
             if found is None:
                 return None
-            row = {**dict(found), "spam": 0, "status": status}
-            conn.execute("UPDATE submissions SET spam = 0, status = ? WHERE id = ?", (status, submission_id))
+            row = dict(found)
+            if dedupe_seconds > 0:
+                made = datetime.fromisoformat(row["created_at"])
+                window = [(made + timedelta(seconds=d)).isoformat(timespec="microseconds") for d in (-dedupe_seconds, dedupe_seconds)]
+                twin = conn.execute(
+                    "SELECT id FROM submissions WHERE contact_id = ? AND offer_slug = ? AND spam = 0 AND created_at BETWEEN ? AND ?"
+                    " ORDER BY id LIMIT 1",
+                    (row["contact_id"], row["offer_slug"], *window),
+                ).fetchone()
+                if twin is not None:
+                    return {"result": "duplicate", "submission": row, "of": twin["id"]}
+            row.update(spam=0, status=status, released_at=now)
+            conn.execute("UPDATE submissions SET spam = 0, status = ?, released_at = ? WHERE id = ?", (status, now, submission_id))
+            contact = conn.execute("SELECT custom, unsubscribed_at FROM contacts WHERE id = ?", (row["contact_id"],)).fetchone()
             given = json.loads(row["data"] or "{}")
             builtin = {k: _blank_to_none(given.get(k)) for k in CONTACT_FIELDS}
-            custom = {k: v for k, v in given.items() if k not in CONTACT_FIELDS and k != "email"}
+            # Custom answers: the contact's own non-blank ones win, blanks are filled in.
+            custom = {k: v for k, v in given.items() if k not in CONTACT_FIELDS and k != "email" and v not in (None, "")}
+            custom.update({k: v for k, v in json.loads(contact["custom"] or "{}").items() if v not in (None, "")})
             assignments = ", ".join(f"{k} = COALESCE({k}, ?)" for k in CONTACT_FIELDS)
             conn.execute(
-                f"UPDATE contacts SET {assignments}, custom = json_patch(?, custom) WHERE id = ?",  # noqa: S608 - column names are ours
-                (*(builtin[k] for k in CONTACT_FIELDS), json.dumps(custom), row["contact_id"]),
+                f"UPDATE contacts SET {assignments}, custom = ? WHERE id = ?",  # noqa: S608 - column names are ours
+                (*(builtin[k] for k in CONTACT_FIELDS), json.dumps(custom, ensure_ascii=False), row["contact_id"]),
             )
+            if contact["unsubscribed_at"] and contact["unsubscribed_at"] > row["created_at"]:
+                return {"result": "unsubscribed", "submission": row, "of": None}
             if within is not None:
                 within(conn, row)
-        return row
+        return {"result": "released", "submission": row, "of": None}
 
     def get_submission(self, submission_id: int) -> dict[str, Any] | None:
         return self.query_one("SELECT * FROM submissions WHERE id = ?", (submission_id,))  # type: ignore[attr-defined]

@@ -201,3 +201,15 @@ def m006_link_stamps(db: Database) -> None:
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     db.execute("CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute("INSERT INTO store_meta (key, value) VALUES (?, ?)", [RANGE_DOWNLOADS_COUNTED_SINCE, now])
+
+
+@migrations()
+def m007_released_spam(db: Database) -> None:
+    """When an admin made a submission held as spam a lead ("Not spam"), and failed emails by date.
+
+    ``released_at`` brings a released submission into the next incremental export, as
+    ``confirmed_at`` does a confirmed one (its id is older than the export's cursor). The index
+    serves the dashboard's count of failed emails in a period without reading every failed row.
+    """
+    db.execute("ALTER TABLE submissions ADD COLUMN released_at TEXT")
+    db.execute("CREATE INDEX outbox_failed ON outbox(status, created_at)")

@@ -52,8 +52,8 @@ class Filters:
     ``since``/``until`` are ISO 8601 times compared with the submission's ``created_at``;
     ``after_id`` is an incremental export's cursor (only submissions with a larger id);
     ``confirmed_after`` (the time of the previous incremental run) also brings back submissions
-    confirmed by double opt-in since then: their contact changed, and a ``--consented-only``
-    export left them out while they were pending.
+    confirmed by double opt-in since then (their contact changed, and a ``--consented-only``
+    export left them out while they were pending) or released from spam by an admin.
     """
 
     offers: tuple[str, ...] = ()
@@ -73,8 +73,8 @@ class Filters:
         where: list[str] = []
         params: list[Any] = []
         if with_cursor and self.confirmed_after:
-            where.append(f"({alias}.id > ? OR {alias}.confirmed_at > ?)")
-            params += [self.after_id, self.confirmed_after]
+            where.append(f"({alias}.id > ? OR {alias}.confirmed_at > ? OR {alias}.released_at > ?)")
+            params += [self.after_id, self.confirmed_after, self.confirmed_after]
         elif with_cursor:
             where.append(f"{alias}.id > ?")
             params.append(self.after_id)
@@ -298,9 +298,9 @@ class ReportVerbs:
         ``last_error``, and ``stuck``: due before ``stuck_before`` and still not sent (no sender running).
         """
         conn = self.conn  # type: ignore[attr-defined]
-        failed, last_error = conn.execute(
+        failed, last_error = conn.execute(  # both served by the outbox_failed index (status, created_at)
             "SELECT count(*), (SELECT last_error FROM outbox WHERE status = 'failed' AND created_at >= ? AND created_at < ?"
-            " ORDER BY id DESC LIMIT 1) FROM outbox WHERE status = 'failed' AND created_at >= ? AND created_at < ?",
+            " ORDER BY created_at DESC LIMIT 1) FROM outbox WHERE status = 'failed' AND created_at >= ? AND created_at < ?",
             (since or "", until or "9999") * 2,
         ).fetchone()
         (stuck,) = conn.execute(
