@@ -27,7 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # (a fifth of a second that ``leadmagnet build`` does not pay).
     from flask import Flask
 
-    from . import compress, errors, headers, throttle
+    from . import compress, errors, headers, mail, throttle
     from .content import CatalogCache
     from .rendering import Renderer
     from .site import Site
@@ -36,6 +36,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     settings = config.resolve(overrides)
     throttle.check_settings(settings)
+    mail.check_settings(settings)
     instance_dir = Path(settings["INSTANCE_DIR"])
     app = Flask(__name__, instance_path=str(instance_dir), instance_relative_config=True, static_folder=None)
     app.config.update(settings)

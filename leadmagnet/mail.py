@@ -31,7 +31,7 @@ import logging
 import smtplib
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -61,6 +61,23 @@ class Attachment:
     maintype: str
     subtype: str
     params: dict[str, str] = field(default_factory=dict)
+
+
+def check_settings(cfg: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the setting if the sender settings cannot make a valid email.
+
+    Read when the app starts: a wrong sender address otherwise shows only later, as every email
+    failing in the outbox.
+    """
+    name = str(cfg.get("SITE_NAME") or "")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ValueError("LEADMAGNET_SITE_NAME: it is the emails' sender name, so it must be one line with no control characters")
+    sender = str(cfg.get("SMTP_FROM") or "")
+    # The shape only (local part @ domain, nothing else): leadmagnet@localhost is a fine sender for
+    # a test install, which email-validator would refuse as a reserved name.
+    local, at, domain = sender.rpartition("@")
+    if not (local and at and domain) or any(ch.isspace() or ch in '<>,;"' or ord(ch) < 32 for ch in sender):
+        raise ValueError(f"LEADMAGNET_SMTP_FROM: {sender!r} is not an email address; write it like news@example.com")
 
 
 def smtp_address(address: str) -> str:

@@ -10,6 +10,7 @@ name with commas or parentheses stays one sender name, and no single email can s
 from __future__ import annotations
 
 import email
+import re
 import subprocess
 import sys
 import textwrap
@@ -442,3 +443,21 @@ def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, insta
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     assert out.decode().count("wrote ") == 2
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("SMTP_FROM", "news at example.com", "LEADMAGNET_SMTP_FROM: 'news at example.com' is not an email address"),
+        ("SMTP_FROM", "", "LEADMAGNET_SMTP_FROM: '' is not an email address"),
+        ("SITE_NAME", "Acme\r\nBcc: everyone@example.com", "LEADMAGNET_SITE_NAME: it is the emails' sender name, so it must be one line"),
+    ],
+)
+def test_sender_settings_that_cannot_make_an_email_stop_the_app_at_start(make_app, setting: str, value: str, message: str) -> None:
+    # Not every email failing later in the outbox, with the site apparently fine.
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make_app(**{setting: value})
+
+
+def test_the_default_sender_on_localhost_is_accepted(make_app) -> None:
+    assert make_app().config["SMTP_FROM"] == "leadmagnet@localhost"
