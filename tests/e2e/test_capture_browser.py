@@ -188,3 +188,35 @@ def test_a_visitor_without_javascript_submits_the_plain_form_and_is_a_lead(make_
     finally:
         context.close()
         server.stop()
+
+
+def test_a_visitor_held_back_by_the_rate_limit_keeps_what_they_typed(make_app, page: Page) -> None:
+    # Colleagues behind one office address share the limit: the one held back is told how long
+    # to wait, with the form still filled in, and sends it again once the wait is over.
+    # A day-long window: a shorter one could roll over between the two submissions.
+    server = start_live_server(make_app(MIN_FILL_SECONDS=0, RATE_LIMIT="1/day"))
+    try:
+        store = server.app.extensions["leadmagnet"].store
+        page.goto(f"{server.url}/growth-playbook")
+        fill(page, {**FILL["growth-playbook"], "email": "first@example.com"})
+        page.locator("form.lead button[type=submit]").click()
+        page.wait_for_url("**/thanks/**")
+        page.goto(f"{server.url}/growth-playbook")
+        fill(page, FILL["growth-playbook"])
+        page.locator("form.lead button[type=submit]").click()
+        summary = page.locator("#error-summary")
+        expect(summary).to_contain_text("Too many sign-ups from your network just now")
+        expect(summary).to_be_focused()
+        expect(page.locator("#f-email")).to_have_value("ada@example.com")
+        expect(page.locator("#f-company")).to_have_value("Analytical Engines")
+        expect(page.locator("#f-consent")).to_be_checked()
+        assert axe_violations(page) == []
+        assert [r["email"] for r in store.query("SELECT c.email FROM submissions s JOIN contacts c ON c.id = s.contact_id")] == [
+            "first@example.com"
+        ]
+        server.app.config["RATE_LIMIT"] = "off"  # the wait is over
+        page.locator("form.lead button[type=submit]").click()
+        page.wait_for_url("**/growth-playbook/thanks/**")
+        expect(page.locator("main")).to_contain_text("ada@example.com")
+    finally:
+        server.stop()
