@@ -107,6 +107,11 @@ SETTINGS: list[Setting] = [
     Setting("MAIL_MAX_ATTEMPTS", 8, "Delivery attempts per email before it is marked failed."),
     Setting("MAIL_RETRY_SECONDS", 60, "Wait before the first retry of a failed email; doubles after each further failure."),
     Setting("SEND_IN_SERVER", False, "Also run the email sender inside the web server process (instead of `leadmagnet send --watch`)."),
+    Setting(
+        "KEEP_SENT_EMAILS_DAYS",
+        30,
+        "Days a sent email's full text (links, attachments) is kept; then only its record stays (to, subject, when). 0: keep it forever.",
+    ),
     Setting("SEND_INTERVAL", 10.0, "Seconds between outbox checks of `leadmagnet send --watch` and of the in-server sender."),
     Setting(
         "REMINDER_MINUTES", 60, "Minutes before a webinar starts when `leadmagnet send` queues a reminder to each registrant (0: none)."

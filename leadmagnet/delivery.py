@@ -303,11 +303,17 @@ def queue_reminders(app: Flask, now: datetime | None = None) -> int:
 
 
 def send_once(app: Flask, now: datetime | None = None) -> mail.SendReport:
-    """One pass of ``leadmagnet send``: queue due reminders, then deliver every due email."""
+    """One pass of ``leadmagnet send``: queue due reminders, deliver every due email, then drop the
+    bytes of emails sent longer ago than ``KEEP_SENT_EMAILS_DAYS`` (a batch a pass)."""
+    store = app.extensions["leadmagnet"].store
     with app.app_context():
         reminders = queue_reminders(app, now)
-        report = mail.send_due(app.extensions["leadmagnet"].store, app.config, now, render=lambda row: render_queued(app, row, now))
+        report = mail.send_due(store, app.config, now, render=lambda row: render_queued(app, row, now))
     report.reminders = reminders
+    days = float(app.config.get("KEEP_SENT_EMAILS_DAYS") or 0)
+    if days > 0:
+        before = (now or datetime.now(UTC)) - timedelta(days=days)
+        report.trimmed = store.forget_sent_messages(before.isoformat(timespec="microseconds"))
     return report
 
 

@@ -191,6 +191,7 @@ class SendReport:
     retried: int = 0
     failed: int = 0
     reminders: int = 0
+    trimmed: int = 0  # sent emails whose bytes were dropped (KEEP_SENT_EMAILS_DAYS)
     written: list[Path] = field(default_factory=list)
 
     @property
@@ -199,7 +200,8 @@ class SendReport:
         return bool(self.sent or self.retried or self.failed or self.reminders)
 
     def __str__(self) -> str:
-        return f"{self.reminders} reminders queued, {self.sent} sent, {self.retried} to retry, {self.failed} failed"
+        text = f"{self.reminders} reminders queued, {self.sent} sent, {self.retried} to retry, {self.failed} failed"
+        return text + (f", {self.trimmed} old sent emails' text dropped" if self.trimmed else "")
 
 
 class Transport:

@@ -287,3 +287,35 @@ def test_an_old_confirm_link_clicked_after_unsubscribing_changes_nothing(make_ap
     assert "you're confirmed" in client.post(fresh_path).get_data(as_text=True)
     assert db.get_contact_by_email("gone@example.com")["opt_in_status"] == "unsubscribed"
     assert [row["kind"] for row in db.outbox()] == ["confirm", "confirm", "delivery"]
+
+
+def test_a_sent_emails_text_is_dropped_after_the_retention_and_its_record_stays(site) -> None:
+    app = site.app
+    store = app.extensions["leadmagnet"].store
+    assert post(f"{site.url}/handbook", {"email": "keep@example.com"})[0] == 200
+    assert send_once(app).sent == 1
+    [row] = store.outbox()
+    assert row["status"] == "sent" and len(row["message"]) > 1000
+    # Within the 30 days nothing is dropped; after them the bytes go, the record stays.
+    assert send_once(app, datetime.now(UTC) + timedelta(days=29)).trimmed == 0
+    assert send_once(app, datetime.now(UTC) + timedelta(days=31)).trimmed == 1
+    [row] = store.outbox()
+    assert (row["status"], row["message"], row["subject"], row["to_addr"]) == (
+        "sent",
+        b"",
+        "Your copy of Ebook handbook",
+        "keep@example.com",
+    )
+    assert row["sent_at"] and row["attempts"] == 1
+    assert send_once(app, datetime.now(UTC) + timedelta(days=60)).trimmed == 0  # once is enough
+    # Queued and failed emails keep their bytes whatever their age (a retry sends the same bytes).
+    assert store.forget_sent_messages("9999-01-01T00:00:00+00:00") == 0
+
+
+def test_keeping_sent_emails_forever(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    write_ebook(content_dir, "handbook", DATA, filename="handbook.pdf")
+    app = make_app(RATE_LIMIT="off", KEEP_SENT_EMAILS_DAYS=0, **smtp_server.settings())
+    assert app.test_client().post("/handbook", data={"email": "keep@example.com"}).status_code == 303
+    send_once(app)
+    assert send_once(app, datetime.now(UTC) + timedelta(days=3650)).trimmed == 0
+    assert len(app.extensions["leadmagnet"].store.outbox()[0]["message"]) > 1000

@@ -104,7 +104,7 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
 
     store = Store(path)
     started = datetime.now(UTC).isoformat(timespec="microseconds")
-    assert store.migrate() == ["m006_link_stamps", "m007_released_spam"]
+    assert store.migrate() == ["m006_link_stamps", "m007_released_spam", "m008_sent_message_index"]
     after = {t: store.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables}  # noqa: S608
     assert all(row.pop("released_at") is None for row in after["submissions"])  # m007's new column, empty
     assert after == before

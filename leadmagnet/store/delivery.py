@@ -223,6 +223,20 @@ class DeliveryVerbs:
                     "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?", (error, outbox_id)
                 )
 
+    def forget_sent_messages(self, sent_before: str, limit: int = 500) -> int:
+        """Drop the bytes of up to ``limit`` emails sent before ``sent_before``; how many.
+
+        The row stays (kind, address, subject, status, times, attempts): the contact's history
+        and the dashboard need nothing more, and a sent email is never sent again. A bounded,
+        short transaction: lead writes wait on it no longer than on one submission.
+        """
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            return conn.execute(
+                "UPDATE outbox SET message = X'' WHERE id IN ("
+                " SELECT id FROM outbox INDEXED BY outbox_untrimmed WHERE status = 'sent' AND message != X'' AND sent_at < ? ORDER BY sent_at LIMIT ?)",
+                (sent_before, limit),
+            ).rowcount
+
     def outbox(self, status: str | None = None) -> list[dict[str, Any]]:
         """Outbox rows (all, or of one status), oldest first."""
         if status is None:

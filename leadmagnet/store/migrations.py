@@ -213,3 +213,13 @@ def m007_released_spam(db: Database) -> None:
     """
     db.execute("ALTER TABLE submissions ADD COLUMN released_at TEXT")
     db.execute("CREATE INDEX outbox_failed ON outbox(status, created_at)")
+
+
+@migrations()
+def m008_sent_message_index(db: Database) -> None:
+    """Find sent emails that still keep their bytes, oldest first (``LEADMAGNET_KEEP_SENT_EMAILS_DAYS``).
+
+    Partial: a row leaves the index once its bytes are dropped, so the sender's check each pass
+    reads only the rows it is about to trim.
+    """
+    db.execute("CREATE INDEX outbox_untrimmed ON outbox(sent_at) WHERE status = 'sent' AND message != X''")
