@@ -304,7 +304,7 @@ def not_spam(submission_id: int) -> Response:
     done = site.store.release_spam(submission_id, status, within, int(app.config.get("DUPLICATE_WINDOW") or 0))
     if done is None:
         return redirect(back(), code=303)  # not spam (any more): nothing to do
-    if done["result"] != "duplicate":
+    if done["result"] == "released":
         site.store.audit(g.admin["email"], "not_spam", {"submission_id": submission_id})
     return redirect(back(outcome=done["result"], of=done["of"]), code=303)
 

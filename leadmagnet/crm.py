@@ -39,8 +39,8 @@ _TRIGGER_SET = frozenset(FORMULA_TRIGGERS)
 # ...except plain numbers in a file for an importer: a sign, then only digits, spaces and
 # ( ) + - . /. Without a letter there is no function, cell reference or DDE call, so a CRM
 # importer gets phone numbers (+44 20 7946 0958, which our phone field allows) exactly as typed.
-# A file for a spreadsheet (--excel) keeps the apostrophe there too: Excel hides it and shows the
-# text, where it would otherwise compute +1-202-555-0100 to -856.
+# A file for a spreadsheet (--excel) keeps the apostrophe there too: it marks the cell as text,
+# where a spreadsheet would otherwise compute +1-202-555-0100 to -856.
 _ARITHMETIC = re.compile(r"[+-][0-9 ()+\-./]*")
 
 # The fields of a row that :mod:`leadmagnet.export` produces (contacts and submissions).

@@ -161,9 +161,13 @@ def plan_submission(app: Flask, offer: Offer, now: datetime | None = None) -> tu
 def deliver_in(app: Flask, conn: sqlite3.Connection, offer: Offer, submission: dict[str, Any], now: datetime) -> None:
     """Take a seat (webinars still open) and queue the delivery email, in the caller's transaction."""
     store: Store = app.extensions["leadmagnet"].store
-    if offer.type == "webinar" and webinar.registration_state(offer, now) == "open":
+    state = webinar.registration_state(offer, now) if offer.type == "webinar" else "open"
+    if offer.type == "webinar" and state in ("open", "started"):
+        # Started too: a double opt-in confirmed during the webinar still needs a free seat.
         seated = store.claim_seat_in(conn, submission["id"], offer.slug, offer.capacity)
         submission["status"] = DELIVERED if seated else WAITLISTED
+    if state == "ended":  # over, with no recording: there is nothing to send
+        return
     queue_email_in(app, conn, offer, submission, "delivery", now)
 
 
@@ -173,6 +177,8 @@ def template_for(offer: Offer, kind: str, submission: dict[str, Any], now: datet
         return "confirm", f"Please confirm your email to get {offer.title}"
     if kind == "reminder":
         return "reminder", f"Starting soon: {offer.title}"
+    if kind == "promoted":  # off the waitlist: the registration email, with its own subject
+        return "registered", f"A seat opened up: you're registered for {offer.title}"
     if offer.type == "ebook":
         return "download", f"Your copy of {offer.title}"
     if submission.get("status") == WAITLISTED:
@@ -293,7 +299,7 @@ def queue_reminders(app: Flask, now: datetime | None = None) -> int:
     for offer in site.catalog.offers():
         if offer.type != "webinar" or offer.starts_at is None:
             continue
-        if not offer.starts_at - timedelta(minutes=minutes) <= now < offer.starts_at:
+        if not offer.starts_at.astimezone(UTC) - timedelta(minutes=minutes) <= now < offer.starts_at:
             continue
         for submission in site.store.reminder_due(offer.slug):
             with site.store.transaction() as conn:
@@ -302,14 +308,32 @@ def queue_reminders(app: Flask, now: datetime | None = None) -> int:
     return queued
 
 
+def promote_waitlists(app: Flask, now: datetime | None = None) -> int:
+    """Give the seats a raised capacity freed to the waitlist, earliest first, and email each person."""
+    now = now or datetime.now(UTC)
+    site = app.extensions["leadmagnet"]
+    promoted = 0
+    for offer in site.catalog.offers():
+        if offer.type != "webinar" or offer.capacity is None or closed(offer, now) is not None:
+            continue
+
+        def queue(conn: sqlite3.Connection, submission: dict[str, Any], offer: Offer = offer) -> None:
+            queue_email_in(app, conn, offer, submission, "promoted", now)
+
+        promoted += site.store.promote_waitlisted(offer.slug, offer.capacity, queue)
+    return promoted
+
+
 def send_once(app: Flask, now: datetime | None = None) -> mail.SendReport:
-    """One pass of ``leadmagnet send``: queue due reminders, deliver every due email, then drop the
+    """One pass of ``leadmagnet send``: seat waitlisted people where seats were added, queue due
+    reminders, deliver every due email, then drop the
     bytes of emails sent longer ago than ``KEEP_SENT_EMAILS_DAYS`` (a batch a pass)."""
     store = app.extensions["leadmagnet"].store
     with app.app_context():
+        promoted = promote_waitlists(app, now)
         reminders = queue_reminders(app, now)
         report = mail.send_due(store, app.config, now, render=lambda row: render_queued(app, row, now))
-    report.reminders = reminders
+    report.reminders, report.promoted = reminders, promoted
     days = float(app.config.get("KEEP_SENT_EMAILS_DAYS") or 0)
     if days > 0:
         before = (now or datetime.now(UTC)) - timedelta(days=days)

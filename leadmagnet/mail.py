@@ -191,16 +191,18 @@ class SendReport:
     retried: int = 0
     failed: int = 0
     reminders: int = 0
+    promoted: int = 0  # waitlisted people given a seat that was added
     trimmed: int = 0  # sent emails whose bytes were dropped (KEEP_SENT_EMAILS_DAYS)
     written: list[Path] = field(default_factory=list)
 
     @property
     def busy(self) -> bool:
         """Something happened in this pass."""
-        return bool(self.sent or self.retried or self.failed or self.reminders)
+        return bool(self.sent or self.retried or self.failed or self.reminders or self.promoted)
 
     def __str__(self) -> str:
         text = f"{self.reminders} reminders queued, {self.sent} sent, {self.retried} to retry, {self.failed} failed"
+        text += f", {self.promoted} seated from the waitlist" if self.promoted else ""
         return text + (f", {self.trimmed} old sent emails' text dropped" if self.trimmed else "")
 
 

@@ -129,7 +129,8 @@ class Offer:
     def ends_at(self) -> datetime | None:
         if self.starts_at is None or self.duration_minutes is None:
             return None
-        return self.starts_at + timedelta(minutes=self.duration_minutes)
+        # In UTC: added to a zone's wall clock, two hours across a DST change would last one or three.
+        return (self.starts_at.astimezone(UTC) + timedelta(minutes=self.duration_minutes)).astimezone(self.starts_at.tzinfo)
 
     @property
     def tz(self) -> ZoneInfo | timezone:

@@ -13,7 +13,7 @@ registrant-only responses call these: the join link never reaches a public page.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from urllib.parse import urlencode, urlsplit
 
 from icalendar import Alarm, Calendar, Event
@@ -46,7 +46,8 @@ def uid(offer: Offer, submission_id: int, base_url: str) -> str:
 def calendar_ics(offer: Offer, submission_id: int, base_url: str, site_name: str, now: datetime | None = None) -> bytes:
     """The ``.ics`` of one registration (registrant-only: it holds the join link)."""
     assert offer.starts_at is not None and offer.ends_at is not None, "a webinar has a start and a duration"
-    tz = offer.tz
+    # A named zone goes in with its VTIMEZONE; a bare offset (+01:00) has none to give, so UTC.
+    tz = offer.tz if offer.timezone else UTC
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -55,8 +56,8 @@ def calendar_ics(offer: Offer, submission_id: int, base_url: str, site_name: str
     event = Event()
     event.add("uid", uid(offer, submission_id, base_url))
     event.add("dtstamp", (now or datetime.now(UTC)).astimezone(UTC))
-    event.add("dtstart", offer.starts_at.astimezone(tz))
-    event.add("dtend", offer.ends_at.astimezone(tz))
+    event.add("dtstart", _ics_time(offer.starts_at, tz))
+    event.add("dtend", _ics_time(offer.ends_at, tz))
     event.add("summary", offer.title)
     event.add("description", description(offer))
     if offer.join_url:
@@ -74,6 +75,13 @@ def calendar_ics(offer: Offer, submission_id: int, base_url: str, site_name: str
         start = offer.starts_at.date()
         cal.add_missing_timezones(first_date=start - timedelta(days=1), last_date=start + timedelta(days=2))
     return cal.to_ical()
+
+
+def _ics_time(moment: datetime, tz: tzinfo) -> datetime:
+    """``moment`` on the zone's clock, or in UTC when that clock shows it twice (the hour repeated
+    when summer time ends): a local time with a TZID cannot say which of the two it means."""
+    local = moment.astimezone(tz)
+    return moment.astimezone(UTC) if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset() else local
 
 
 def description(offer: Offer) -> str:

@@ -335,11 +335,12 @@ def test_not_spam_sends_only_what_the_form_would_send_now(logged_in, store) -> N
     outcome, page = release(twin)
     assert outcome == f"duplicate&of={twin - 1}"
     assert f"Submission {twin} is a copy of submission {twin - 1}" in page and store.get_submission(twin)["spam"] == 1
-    # Unsubscribed after sending it: a lead, but no email.
+    # Unsubscribed after sending it: it stays as it is (a lead owed nothing would hold a seat).
     late = held("c@example.com")
     store.unsubscribe(store.get_contact_by_email("c@example.com")["id"], "2999-01-01T00:00:00.000000+00:00")
-    assert release(late)[0] == "unsubscribed"
-    assert store.get_submission(late)["spam"] == 0 and store.outbox() == []
+    outcome, page = release(late)
+    assert outcome == "unsubscribed" and "They unsubscribed after sending submission" in page
+    assert store.get_submission(late)["spam"] == 1 and store.outbox() == []
 
 
 def test_releasing_spam_keeps_the_details_a_later_submission_gave(store) -> None:

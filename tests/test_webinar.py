@@ -21,7 +21,7 @@ from icalendar import Calendar
 from leadmagnet import webinar
 from leadmagnet.delivery import plan_submission, send_once
 from tests.conftest import start_live_server
-from tests.delivery_support import JOIN_URL, REPLAY_URL, submit, write_webinar
+from tests.delivery_support import JOIN_URL, REPLAY_URL, body_text, smtp_server, submit, write_webinar  # noqa: F401
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -294,3 +294,119 @@ def test_join_url_absent_from_the_static_export(make_app, content_dir, instance_
             data = brotli.decompress(data)
         assert JOIN_URL.encode() not in data and REPLAY_URL.encode() not in data, path
         assert b"meet.example.com/j/q1-demo" not in data, path
+
+
+# -- found in review: one seat a person, confirmations after the start, DST, offsets -----------
+
+
+def test_a_person_registering_twice_holds_one_seat_and_gets_one_reminder(make_app, content_dir) -> None:
+    starts = _future()
+    write_webinar(content_dir, "two-seats", starts, capacity=2)
+    app = make_app(RATE_LIMIT="off", DUPLICATE_WINDOW=0)  # every registration is stored
+    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    first = _thanks(client, submit(client, "two-seats", "a@example.com"))
+    again = _thanks(client, submit(client, "two-seats", "a@example.com"))  # to find the join link again
+    assert JOIN_URL in first and JOIN_URL in again and "full" not in again
+    assert store.seats_taken("two-seats") == 1
+    assert JOIN_URL in _thanks(client, submit(client, "two-seats", "b@example.com"))  # the second seat is b's
+    assert "This webinar is full" in _thanks(client, submit(client, "two-seats", "c@example.com"))
+    send_once(app, starts - timedelta(minutes=30))  # in the reminder window
+    reminders = store.query("SELECT o.to_addr FROM outbox o WHERE o.kind = 'reminder' ORDER BY o.to_addr")
+    assert [r["to_addr"] for r in reminders] == ["a@example.com", "b@example.com"]
+    send_once(app, starts - timedelta(minutes=20))
+    assert len(store.query("SELECT 1 FROM outbox WHERE kind = 'reminder'")) == 2
+
+
+def test_a_double_opt_in_confirmed_during_the_webinar_still_needs_a_seat(make_app, content_dir) -> None:
+    starts = datetime.now(UTC) + timedelta(minutes=1)
+    write_webinar(content_dir, "live-now", starts, capacity=1, extra="double_opt_in: true")
+    app = make_app(RATE_LIMIT="off")
+    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    for who in ("a@example.com", "b@example.com"):
+        assert submit(client, "live-now", who).status_code == 303
+    offer = app.extensions["leadmagnet"].catalog.get("live-now").offer
+    a, b = store.query("SELECT * FROM submissions ORDER BY id")
+    from leadmagnet import delivery
+
+    for sub, when in ((a, starts - timedelta(seconds=30)), (b, starts + timedelta(minutes=30))):
+        with app.app_context():
+            done = store.confirm_opt_in(
+                sub["id"], when.isoformat(), within=lambda conn, s, w=when: delivery.deliver_in(app, conn, offer, s, w)
+            )
+        assert done is not None
+    assert [s["status"] for s in store.query("SELECT status FROM submissions ORDER BY id")] == ["ok", "waitlisted"]
+
+
+def test_confirming_after_a_webinar_ended_without_a_replay_sends_nothing(make_app, content_dir) -> None:
+    starts = datetime.now(UTC) - timedelta(hours=3)
+    write_webinar(content_dir, "long-gone", datetime.now(UTC) + timedelta(days=1), extra="double_opt_in: true")
+    app = make_app(RATE_LIMIT="off")
+    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    assert submit(client, "long-gone", "late@example.com").status_code == 303
+    offer = app.extensions["leadmagnet"].catalog.get("long-gone").offer
+    ended = offer.__class__(**{**offer.__dict__, "starts_at": starts})  # as if it had run 3 hours ago
+    (sub,) = store.query("SELECT * FROM submissions")
+    from leadmagnet import delivery
+
+    now = datetime.now(UTC)
+    with app.app_context():
+        store.confirm_opt_in(sub["id"], now.isoformat(), within=lambda conn, s: delivery.deliver_in(app, conn, ended, s, now))
+    assert [o["kind"] for o in store.outbox()] == ["confirm"]  # no "recording of None"
+
+
+def test_a_webinar_across_a_dst_change_lasts_its_duration() -> None:
+    from leadmagnet.offer import Offer
+
+    # Paris leaves summer time at 03:00 CEST on 25 October 2026 (01:00 UTC).
+    start = datetime(2026, 10, 25, 1, 30, tzinfo=PARIS)  # 01:30 CEST = 23:30 UTC the day before
+    offer = Offer(
+        slug="d",
+        type="webinar",
+        title="D",
+        source="d.md",
+        starts_at=start,
+        duration_minutes=120,
+        timezone="Europe/Paris",
+        join_url=JOIN_URL,
+    )
+    assert offer.ends_at.astimezone(UTC) - offer.starts_at.astimezone(UTC) == timedelta(minutes=120)  # real time
+    assert offer.ends_at.astimezone(UTC) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert webinar.registration_state(offer, datetime(2026, 10, 25, 1, 45, tzinfo=UTC)) == "ended"
+    cal = Calendar.from_ical(webinar.calendar_ics(offer, 1, "https://offers.example.com", "Acme"))
+    [event] = cal.walk("VEVENT")
+    assert event.decoded("DTEND").astimezone(UTC) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+
+
+def test_a_webinar_given_with_an_offset_and_no_timezone_has_a_valid_ics() -> None:
+    from datetime import timezone
+
+    from leadmagnet.offer import Offer
+
+    start = datetime(2027, 3, 4, 16, 0, tzinfo=timezone(timedelta(hours=1)))
+    offer = Offer(slug="o", type="webinar", title="O", source="o.md", starts_at=start, duration_minutes=60, join_url=JOIN_URL)
+    raw = webinar.calendar_ics(offer, 1, "https://offers.example.com", "Acme")
+    assert b"TZID" not in raw  # a TZID needs a VTIMEZONE (RFC 5545 3.2.19): UTC times instead
+    assert b"DTSTART:20270304T150000Z" in raw and b"DTEND:20270304T160000Z" in raw
+
+
+def test_raising_the_capacity_seats_the_waitlist_earliest_first_and_emails_them(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    starts = _future()
+    write_webinar(content_dir, "grows", starts, capacity=1)
+    app = make_app(RATE_LIMIT="off", **smtp_server.settings())
+    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    for who in ("a@example.com", "b@example.com", "c@example.com", "d@example.com"):
+        assert submit(client, "grows", who).status_code == 303
+    store.unsubscribe(store.get_contact_by_email("c@example.com")["id"], datetime.now(UTC).isoformat())  # wants nothing more
+    send_once(app)
+    assert send_once(app).promoted == 0  # still one seat: nobody moves
+    write_webinar(content_dir, "grows", starts, capacity=3)  # the marketer adds two seats
+    report = send_once(app)
+    assert report.promoted == 2 and "2 seated from the waitlist" in str(report)
+    status = {
+        r["email"]: r["status"] for r in store.query("SELECT c.email, s.status FROM submissions s JOIN contacts c ON c.id = s.contact_id")
+    }
+    assert status == {"a@example.com": "ok", "b@example.com": "ok", "c@example.com": "waitlisted", "d@example.com": "ok"}
+    seated = [m for m in smtp_server.inbox.messages if "A seat opened up" in str(m["Subject"])]
+    assert sorted(str(m["To"]) for m in seated) == ["b@example.com", "d@example.com"]
+    assert all(JOIN_URL in body_text(m) for m in seated)
+    assert send_once(app).promoted == 0  # once

@@ -34,23 +34,55 @@ class DeliveryVerbs:
     def claim_seat_in(self, conn: sqlite3.Connection, submission_id: int, offer_slug: str, capacity: int | None) -> bool:
         """Give ``submission_id`` a seat if one is left, else waitlist it; True if seated.
 
+        A seat is a person's, not a submission's: someone already seated who registers again
+        (to find the join link, say) is seated without taking a second seat.
         Must run inside a ``BEGIN IMMEDIATE`` transaction: the write lock is held from the count to
         the update, so two registrations can never both take the last seat.
         """
         if capacity is None:
             return True
-        taken = conn.execute(
-            "SELECT count(*) FROM submissions WHERE offer_slug = ? AND status = ? AND id != ?",
-            (offer_slug, DELIVERED, submission_id),
-        ).fetchone()[0]
-        seated = taken < capacity
+        (contact_id,) = conn.execute("SELECT contact_id FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+        seated_already, taken = conn.execute(
+            "SELECT coalesce(sum(contact_id = ?), 0), count(DISTINCT contact_id) FROM submissions"
+            " WHERE offer_slug = ? AND status = ? AND id != ?",
+            (contact_id, offer_slug, DELIVERED, submission_id),
+        ).fetchone()
+        seated = bool(seated_already) or taken < capacity
         conn.execute("UPDATE submissions SET status = ? WHERE id = ?", (DELIVERED if seated else WAITLISTED, submission_id))
         return seated
 
+    def promote_waitlisted(self, offer_slug: str, capacity: int, within: WithinTransaction) -> int:
+        """Seat the earliest waitlisted people while seats are free (the capacity was raised); how many.
+
+        Still subscribed, not seated already; each promotion is one short transaction that counts
+        the seats again (a registration may take one meanwhile), with ``within`` queuing its email.
+        """
+        promoted = 0
+        while True:
+            with self.transaction() as conn:  # type: ignore[attr-defined]
+                (taken,) = conn.execute(
+                    "SELECT count(DISTINCT contact_id) FROM submissions WHERE offer_slug = ? AND status = ?", (offer_slug, DELIVERED)
+                ).fetchone()
+                found = None
+                if taken < capacity:
+                    found = conn.execute(
+                        "SELECT s.* FROM submissions s JOIN contacts c ON c.id = s.contact_id"
+                        " WHERE s.offer_slug = ? AND s.status = ? AND c.unsubscribed_at IS NULL AND NOT EXISTS ("
+                        " SELECT 1 FROM submissions o WHERE o.offer_slug = s.offer_slug AND o.contact_id = s.contact_id AND o.status = ?)"
+                        " ORDER BY s.id LIMIT 1",
+                        (offer_slug, WAITLISTED, DELIVERED),
+                    ).fetchone()
+                if found is None:
+                    return promoted
+                row = {**dict(found), "status": DELIVERED}
+                conn.execute("UPDATE submissions SET status = ? WHERE id = ?", (DELIVERED, row["id"]))
+                within(conn, row)
+                promoted += 1
+
     def seats_taken(self, offer_slug: str) -> int:
-        """Registrations of ``offer_slug`` holding a seat."""
+        """Seats of ``offer_slug`` taken: people with a seated registration."""
         return self.conn.execute(  # type: ignore[attr-defined]
-            "SELECT count(*) FROM submissions WHERE offer_slug = ? AND status = ?", (offer_slug, DELIVERED)
+            "SELECT count(DISTINCT contact_id) FROM submissions WHERE offer_slug = ? AND status = ?", (offer_slug, DELIVERED)
         ).fetchone()[0]
 
     def count_by_status(self, offer_slug: str) -> dict[str, int]:
@@ -247,11 +279,15 @@ class DeliveryVerbs:
         return self.query("SELECT * FROM email_attempts WHERE outbox_id = ? ORDER BY id", (outbox_id,))  # type: ignore[attr-defined]
 
     def reminder_due(self, offer_slug: str) -> list[dict[str, Any]]:
-        """Seated registrations of a webinar without a reminder yet, of contacts still subscribed."""
+        """Seated registrants of a webinar without a reminder yet, still subscribed: one row a person
+        (their first seated registration), however often they registered."""
         return self.query(  # type: ignore[attr-defined]
             "SELECT s.*, c.email AS email, c.first_name AS first_name FROM submissions s JOIN contacts c ON c.id = s.contact_id"
             " WHERE s.offer_slug = ? AND s.status = ? AND c.unsubscribed_at IS NULL"
-            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.submission_id = s.id AND o.kind = 'reminder') ORDER BY s.id",
+            " AND s.id = (SELECT min(f.id) FROM submissions f WHERE f.offer_slug = s.offer_slug AND f.contact_id = s.contact_id"
+            " AND f.status = s.status)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o JOIN submissions r ON r.id = o.submission_id"
+            " WHERE r.contact_id = s.contact_id AND r.offer_slug = s.offer_slug AND o.kind = 'reminder') ORDER BY s.id",
             (offer_slug, DELIVERED),
         )
 

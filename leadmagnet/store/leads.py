@@ -152,10 +152,10 @@ class LeadVerbs(RateLimitVerbs):
 
         As if it had come in as a lead, in one transaction: ``released``, its contact gets the
         details it gave where the contact has none (a later submission's values stay) and
-        ``within`` queues what it is owed; ``unsubscribed``, the same but nothing is sent (the
-        contact unsubscribed after sending it); or ``duplicate``, nothing changes, because a lead
-        from the same address for the same offer came within ``dedupe_seconds`` of it (the form
-        would have answered "duplicate"). Returns ``{"result", "submission", "of"}``.
+        ``within`` queues what it is owed. Nothing changes when the contact unsubscribed after
+        sending it (``unsubscribed``: it would be a lead owed nothing, holding a webinar seat), or
+        when a lead from the same address for the same offer came within ``dedupe_seconds`` of it
+        (``duplicate``: the form would have said so). Returns ``{"result", "submission", "of"}``.
         """
         now = now or _now()
         with self.transaction() as conn:  # type: ignore[attr-defined]
@@ -173,9 +173,11 @@ class LeadVerbs(RateLimitVerbs):
                 ).fetchone()
                 if twin is not None:
                     return {"result": "duplicate", "submission": row, "of": twin["id"]}
+            contact = conn.execute("SELECT custom, unsubscribed_at FROM contacts WHERE id = ?", (row["contact_id"],)).fetchone()
+            if contact["unsubscribed_at"] and contact["unsubscribed_at"] >= row["created_at"]:
+                return {"result": "unsubscribed", "submission": row, "of": None}
             row.update(spam=0, status=status, released_at=now)
             conn.execute("UPDATE submissions SET spam = 0, status = ?, released_at = ? WHERE id = ?", (status, now, submission_id))
-            contact = conn.execute("SELECT custom, unsubscribed_at FROM contacts WHERE id = ?", (row["contact_id"],)).fetchone()
             given = json.loads(row["data"] or "{}")
             builtin = {k: _blank_to_none(given.get(k)) for k in CONTACT_FIELDS}
             # Custom answers: the contact's own non-blank ones win, blanks are filled in.
@@ -186,8 +188,6 @@ class LeadVerbs(RateLimitVerbs):
                 f"UPDATE contacts SET {assignments}, custom = ? WHERE id = ?",  # noqa: S608 - column names are ours
                 (*(builtin[k] for k in CONTACT_FIELDS), json.dumps(custom, ensure_ascii=False), row["contact_id"]),
             )
-            if contact["unsubscribed_at"] and contact["unsubscribed_at"] > row["created_at"]:
-                return {"result": "unsubscribed", "submission": row, "of": None}
             if within is not None:
                 within(conn, row)
         return {"result": "released", "submission": row, "of": None}
