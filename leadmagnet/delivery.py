@@ -179,6 +179,8 @@ def template_for(offer: Offer, kind: str, submission: dict[str, Any], now: datet
         return "reminder", f"Starting soon: {offer.title}"
     if kind == "promoted":  # off the waitlist: the registration email, with its own subject
         return "registered", f"A seat opened up: you're registered for {offer.title}"
+    if kind.startswith("rescheduled:"):
+        return "rescheduled", f"New time: {offer.title}"
     if offer.type == "ebook":
         return "download", f"Your copy of {offer.title}"
     if submission.get("status") == WAITLISTED:
@@ -200,11 +202,12 @@ def build_email(app: Flask, offer: Offer, submission: dict[str, Any], template: 
     context["unsubscribe_url"] = unsubscribe_url(cfg, contact)
     context["first_name"] = safe_first_name(data.get("first_name"))
     attachments: tuple[Attachment, ...] = ()
-    if template in ("registered", "reminder") and offer.type == "webinar":
+    if template in ("registered", "reminder", "rescheduled") and offer.type == "webinar":
         context.setdefault("when", local_time(offer.starts_at, offer) if offer.starts_at else "")
         context.setdefault("join_url", offer.join_url)
         context.setdefault("google_url", webinar.google_calendar_url(offer))
-        ics = webinar.calendar_ics(offer, submission["id"], cfg["BASE_URL"], cfg["SITE_NAME"], now)
+        sequence = app.extensions["leadmagnet"].store.webinar_sequence(offer.slug)
+        ics = webinar.calendar_ics(offer, submission["id"], cfg["BASE_URL"], cfg["SITE_NAME"], now, sequence)
         attachments = (Attachment(f"{offer.slug}.ics", ics, "text", "calendar", {"method": "PUBLISH"}),)
     msg = mail.compose(
         app,
@@ -324,16 +327,34 @@ def promote_waitlists(app: Flask, now: datetime | None = None) -> int:
     return promoted
 
 
+def announce_reschedules(app: Flask, now: datetime | None = None) -> int:
+    """Email every seated registrant of a webinar whose ``starts_at`` changed since they were told."""
+    now = now or datetime.now(UTC)
+    site = app.extensions["leadmagnet"]
+    queued = 0
+    for offer in site.catalog.offers():
+        if offer.type != "webinar" or offer.starts_at is None or closed(offer, now) is not None:
+            continue
+        starts = offer.starts_at.astimezone(UTC).isoformat()
+
+        def queue(conn: sqlite3.Connection, submission: dict[str, Any], offer: Offer = offer, starts: str = starts) -> None:
+            queue_email_in(app, conn, offer, submission, f"rescheduled:{starts}", now)
+
+        queued += site.store.announce_time(offer.slug, starts, queue)
+    return queued
+
+
 def send_once(app: Flask, now: datetime | None = None) -> mail.SendReport:
-    """One pass of ``leadmagnet send``: seat waitlisted people where seats were added, queue due
-    reminders, deliver every due email, then drop the
+    """One pass of ``leadmagnet send``: seat waitlisted people where seats were added, tell
+    registrants of a moved webinar, queue due reminders, deliver every due email, then drop the
     bytes of emails sent longer ago than ``KEEP_SENT_EMAILS_DAYS`` (a batch a pass)."""
     store = app.extensions["leadmagnet"].store
     with app.app_context():
         promoted = promote_waitlists(app, now)
+        rescheduled = announce_reschedules(app, now)
         reminders = queue_reminders(app, now)
         report = mail.send_due(store, app.config, now, render=lambda row: render_queued(app, row, now))
-    report.reminders, report.promoted = reminders, promoted
+    report.reminders, report.promoted, report.rescheduled = reminders, promoted, rescheduled
     days = float(app.config.get("KEEP_SENT_EMAILS_DAYS") or 0)
     if days > 0:
         before = (now or datetime.now(UTC)) - timedelta(days=days)

@@ -172,7 +172,9 @@ def calendar(token: str) -> Response:
     """The registration's calendar file (no expiry: it is only useful until the webinar)."""
     submission_id, _submission, offer = _delivered("calendar", token, "webinar")
     cfg = current_app.config
-    body = webinar.calendar_ics(offer, submission_id, cfg["BASE_URL"], cfg["SITE_NAME"])
+    body = webinar.calendar_ics(
+        offer, submission_id, cfg["BASE_URL"], cfg["SITE_NAME"], sequence=current_site().store.webinar_sequence(offer.slug)
+    )
     response = Response(body, content_type="text/calendar; charset=utf-8; method=PUBLISH")
     response.headers["Content-Disposition"] = f'attachment; filename="{offer.slug}.ics"'
     return _private(response)

@@ -43,8 +43,12 @@ def uid(offer: Offer, submission_id: int, base_url: str) -> str:
     return f"{offer.slug}-{submission_id}@{host}"
 
 
-def calendar_ics(offer: Offer, submission_id: int, base_url: str, site_name: str, now: datetime | None = None) -> bytes:
-    """The ``.ics`` of one registration (registrant-only: it holds the join link)."""
+def calendar_ics(offer: Offer, submission_id: int, base_url: str, site_name: str, now: datetime | None = None, sequence: int = 0) -> bytes:
+    """The ``.ics`` of one registration (registrant-only: it holds the join link).
+
+    ``sequence`` counts the webinar's moves: with the same UID, a higher one tells calendars
+    that this file replaces the one they have.
+    """
     assert offer.starts_at is not None and offer.ends_at is not None, "a webinar has a start and a duration"
     # A named zone goes in with its VTIMEZONE; a bare offset (+01:00) has none to give, so UTC.
     tz = offer.tz if offer.timezone else UTC
@@ -56,6 +60,7 @@ def calendar_ics(offer: Offer, submission_id: int, base_url: str, site_name: str
     event = Event()
     event.add("uid", uid(offer, submission_id, base_url))
     event.add("dtstamp", (now or datetime.now(UTC)).astimezone(UTC))
+    event.add("sequence", sequence)
     event.add("dtstart", _ics_time(offer.starts_at, tz))
     event.add("dtend", _ics_time(offer.ends_at, tz))
     event.add("summary", offer.title)

@@ -410,3 +410,27 @@ def test_raising_the_capacity_seats_the_waitlist_earliest_first_and_emails_them(
     assert sorted(str(m["To"]) for m in seated) == ["b@example.com", "d@example.com"]
     assert all(JOIN_URL in body_text(m) for m in seated)
     assert send_once(app).promoted == 0  # once
+
+
+def test_moving_a_webinar_emails_every_seated_person_the_new_time_and_an_updated_ics(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    first, moved = _future(5), _future(6)
+    write_webinar(content_dir, "moves", first, capacity=1)
+    app = make_app(RATE_LIMIT="off", **smtp_server.settings())
+    client = app.test_client()
+    thanks = _thanks(client, submit(client, "moves", "seated@example.com"))
+    assert "full" in _thanks(client, submit(client, "moves", "waiting@example.com"))
+    assert send_once(app).rescheduled == 0  # the first look only remembers the time
+    write_webinar(content_dir, "moves", moved, capacity=1)  # the marketer moves it a day later
+    report = send_once(app)
+    assert report.rescheduled == 1 and "1 told a webinar's new time" in str(report)
+    [news] = [m for m in smtp_server.inbox.messages if str(m["Subject"]) == "New time: Webinar moves"]
+    assert str(news["To"]) == "seated@example.com"  # the waitlisted person has no seat to move
+    assert "has moved to a new time" in body_text(news) and JOIN_URL in body_text(news)
+    [ics] = [part for part in news.iter_attachments() if part.get_content_type() == "text/calendar"]
+    [event] = Calendar.from_ical(ics.get_content()).walk("VEVENT")
+    assert event.decoded("DTSTART") == moved and int(event["SEQUENCE"]) == 1
+    # The calendar link gives the same updated file (same UID, higher SEQUENCE).
+    [ics_url] = re.findall(r'(/calendar/[^"]+\.ics)"', thanks)
+    [again] = Calendar.from_ical(client.get(ics_url).data).walk("VEVENT")
+    assert again.decoded("DTSTART") == moved and int(again["SEQUENCE"]) == 1 and str(again["UID"]) == str(event["UID"])
+    assert send_once(app).rescheduled == 0  # told once

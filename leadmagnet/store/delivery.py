@@ -79,6 +79,37 @@ class DeliveryVerbs:
                 within(conn, row)
                 promoted += 1
 
+    def webinar_sequence(self, offer_slug: str) -> int:
+        """How often the webinar's time changed after people registered (its ``.ics`` SEQUENCE)."""
+        row = self.conn.execute("SELECT sequence FROM webinar_times WHERE offer_slug = ?", (offer_slug,)).fetchone()  # type: ignore[attr-defined]
+        return row[0] if row else 0
+
+    def announce_time(self, offer_slug: str, starts_at: str, within: WithinTransaction) -> int:
+        """Compare the webinar's start (UTC ISO text) with the one its registrants were told.
+
+        The first time it is only remembered. When it changed, one transaction remembers the new
+        time, counts one more ``sequence`` and calls ``within`` for every seated person (one row
+        a person, still subscribed) to queue the news; returns how many.
+        """
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            known = conn.execute("SELECT starts_at FROM webinar_times WHERE offer_slug = ?", (offer_slug,)).fetchone()
+            if known is None:
+                conn.execute("INSERT INTO webinar_times (offer_slug, starts_at, sequence) VALUES (?, ?, 0)", (offer_slug, starts_at))
+                return 0
+            if known[0] == starts_at:
+                return 0
+            conn.execute("UPDATE webinar_times SET starts_at = ?, sequence = sequence + 1 WHERE offer_slug = ?", (starts_at, offer_slug))
+            seated = conn.execute(
+                "SELECT s.* FROM submissions s JOIN contacts c ON c.id = s.contact_id"
+                " WHERE s.offer_slug = ? AND s.status = ? AND c.unsubscribed_at IS NULL"
+                " AND s.id = (SELECT min(f.id) FROM submissions f WHERE f.offer_slug = s.offer_slug AND f.contact_id = s.contact_id"
+                " AND f.status = s.status) ORDER BY s.id",
+                (offer_slug, DELIVERED),
+            ).fetchall()
+            for row in seated:
+                within(conn, dict(row))
+            return len(seated)
+
     def seats_taken(self, offer_slug: str) -> int:
         """Seats of ``offer_slug`` taken: people with a seated registration."""
         return self.conn.execute(  # type: ignore[attr-defined]

@@ -223,3 +223,14 @@ def m008_sent_message_index(db: Database) -> None:
     reads only the rows it is about to trim.
     """
     db.execute("CREATE INDEX outbox_untrimmed ON outbox(sent_at) WHERE status = 'sent' AND message != X''")
+
+
+@migrations()
+def m009_webinar_times(db: Database) -> None:
+    """The start time each webinar's registrants were last told, and how often it changed.
+
+    A marketer who moves a webinar edits ``starts_at``; the sender compares it with this, emails
+    every seated registrant the new time, and ``sequence`` (RFC 5545 SEQUENCE) tells calendars
+    that the new ``.ics`` replaces the old one.
+    """
+    db.execute("CREATE TABLE webinar_times (offer_slug TEXT PRIMARY KEY, starts_at TEXT NOT NULL, sequence INTEGER NOT NULL)")

@@ -20,7 +20,7 @@ from .migrations import RANGE_DOWNLOADS_COUNTED_SINCE
 STAGE_RANK = "CASE s.stage WHEN 'bofu' THEN 3 WHEN 'mofu' THEN 2 WHEN 'tofu' THEN 1 ELSE 0 END"
 RANK_STAGE = {3: "bofu", 2: "mofu", 1: "tofu", 0: None}
 # Tables whose rows never name a contact: their own bookkeeping, and admin users.
-NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views", "store_meta"}
+NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views", "store_meta", "webinar_times"}
 # Tables erase_contact clears by key: what is left of an address in them belongs to someone else.
 KEYED_TABLES = {"contacts", "submissions", "outbox", "downloads", "email_attempts"}
 
