@@ -77,7 +77,8 @@ def check_settings(cfg: Mapping[str, Any]) -> None:
     # a test install, which email-validator would refuse as a reserved name.
     local, at, domain = sender.rpartition("@")
     if not (local and at and domain) or any(ch.isspace() or ch in '<>,;"' or ord(ch) < 32 for ch in sender):
-        raise ValueError(f"LEADMAGNET_SMTP_FROM: {sender!r} is not an email address; write it like news@example.com")
+        spaces = " (it has a space at the start or end: remove it)" if sender != sender.strip() else ""
+        raise ValueError(f"LEADMAGNET_SMTP_FROM: {sender!r} is not an email address{spaces}; write it like news@example.com")
 
 
 def smtp_address(address: str) -> str:
@@ -192,17 +193,19 @@ class SendReport:
     failed: int = 0
     reminders: int = 0
     promoted: int = 0  # waitlisted people given a seat that was added
+    rescheduled: int = 0  # registrants told a webinar's new time
     trimmed: int = 0  # sent emails whose bytes were dropped (KEEP_SENT_EMAILS_DAYS)
     written: list[Path] = field(default_factory=list)
 
     @property
     def busy(self) -> bool:
         """Something happened in this pass."""
-        return bool(self.sent or self.retried or self.failed or self.reminders or self.promoted)
+        return bool(self.sent or self.retried or self.failed or self.reminders or self.promoted or self.rescheduled)
 
     def __str__(self) -> str:
         text = f"{self.reminders} reminders queued, {self.sent} sent, {self.retried} to retry, {self.failed} failed"
         text += f", {self.promoted} seated from the waitlist" if self.promoted else ""
+        text += f", {self.rescheduled} told a webinar's new time" if self.rescheduled else ""
         return text + (f", {self.trimmed} old sent emails' text dropped" if self.trimmed else "")
 
 

@@ -450,6 +450,7 @@ def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, insta
     [
         ("SMTP_FROM", "news at example.com", "LEADMAGNET_SMTP_FROM: 'news at example.com' is not an email address"),
         ("SMTP_FROM", "", "LEADMAGNET_SMTP_FROM: '' is not an email address"),
+        ("SMTP_FROM", "news@example.com ", "is not an email address (it has a space at the start or end: remove it)"),
         ("SITE_NAME", "Acme\r\nBcc: everyone@example.com", "LEADMAGNET_SITE_NAME: it is the emails' sender name, so it must be one line"),
     ],
 )
