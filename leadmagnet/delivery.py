@@ -175,7 +175,7 @@ def template_for(offer: Offer, kind: str, submission: dict[str, Any], now: datet
     """``(template, subject)`` of an email of ``kind`` about ``offer``."""
     if kind == "confirm":
         return "confirm", f"Please confirm your email to get {offer.title}"
-    if kind == "reminder":
+    if kind.startswith("reminder"):
         return "reminder", f"Starting soon: {offer.title}"
     if kind == "promoted":  # off the waitlist: the registration email, with its own subject
         return "registered", f"A seat opened up: you're registered for {offer.title}"
@@ -304,9 +304,10 @@ def queue_reminders(app: Flask, now: datetime | None = None) -> int:
             continue
         if not offer.starts_at.astimezone(UTC) - timedelta(minutes=minutes) <= now < offer.starts_at:
             continue
-        for submission in site.store.reminder_due(offer.slug):
+        kind = f"reminder:{offer.starts_at.astimezone(UTC).isoformat()}"  # a moved webinar is reminded of again
+        for submission in site.store.reminder_due(offer.slug, kind):
             with site.store.transaction() as conn:
-                if queue_email_in(app, conn, offer, submission, "reminder", now) is not None:
+                if queue_email_in(app, conn, offer, submission, kind, now) is not None:
                     queued += 1
     return queued
 
@@ -317,7 +318,7 @@ def promote_waitlists(app: Flask, now: datetime | None = None) -> int:
     site = app.extensions["leadmagnet"]
     promoted = 0
     for offer in site.catalog.offers():
-        if offer.type != "webinar" or offer.capacity is None or closed(offer, now) is not None:
+        if not _upcoming(offer, now):
             continue
 
         def queue(conn: sqlite3.Connection, submission: dict[str, Any], offer: Offer = offer) -> None:
@@ -333,15 +334,23 @@ def announce_reschedules(app: Flask, now: datetime | None = None) -> int:
     site = app.extensions["leadmagnet"]
     queued = 0
     for offer in site.catalog.offers():
-        if offer.type != "webinar" or offer.starts_at is None or closed(offer, now) is not None:
+        if not _upcoming(offer, now):
             continue
-        starts = offer.starts_at.astimezone(UTC).isoformat()
+        assert offer.starts_at is not None
 
-        def queue(conn: sqlite3.Connection, submission: dict[str, Any], offer: Offer = offer, starts: str = starts) -> None:
-            queue_email_in(app, conn, offer, submission, f"rescheduled:{starts}", now)
+        def queue(conn: sqlite3.Connection, submission: dict[str, Any], offer: Offer = offer) -> None:
+            nonlocal queued
+            # One email a move: the kind names the move, so moving back to an earlier time is news too.
+            if queue_email_in(app, conn, offer, submission, f"rescheduled:{submission['sequence']}", now) is not None:
+                queued += 1
 
-        queued += site.store.announce_time(offer.slug, starts, queue)
+        site.store.announce_time(offer.slug, offer.starts_at.astimezone(UTC).isoformat(), queue)
     return queued
+
+
+def _upcoming(offer: Offer, now: datetime) -> bool:
+    """A published webinar that has not started: its seats and its time can still change."""
+    return offer.type == "webinar" and offer.is_published(now) and webinar.registration_state(offer, now) == "open"
 
 
 def send_once(app: Flask, now: datetime | None = None) -> mail.SendReport:
@@ -350,8 +359,8 @@ def send_once(app: Flask, now: datetime | None = None) -> mail.SendReport:
     bytes of emails sent longer ago than ``KEEP_SENT_EMAILS_DAYS`` (a batch a pass)."""
     store = app.extensions["leadmagnet"].store
     with app.app_context():
+        rescheduled = announce_reschedules(app, now)  # first: whoever is seated next is told the new time anyway
         promoted = promote_waitlists(app, now)
-        rescheduled = announce_reschedules(app, now)
         reminders = queue_reminders(app, now)
         report = mail.send_due(store, app.config, now, render=lambda row: render_queued(app, row, now))
     report.reminders, report.promoted, report.rescheduled = reminders, promoted, rescheduled

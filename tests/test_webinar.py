@@ -311,10 +311,10 @@ def test_a_person_registering_twice_holds_one_seat_and_gets_one_reminder(make_ap
     assert JOIN_URL in _thanks(client, submit(client, "two-seats", "b@example.com"))  # the second seat is b's
     assert "This webinar is full" in _thanks(client, submit(client, "two-seats", "c@example.com"))
     send_once(app, starts - timedelta(minutes=30))  # in the reminder window
-    reminders = store.query("SELECT o.to_addr FROM outbox o WHERE o.kind = 'reminder' ORDER BY o.to_addr")
+    reminders = store.query("SELECT o.to_addr FROM outbox o WHERE o.kind LIKE 'reminder%' ORDER BY o.to_addr")
     assert [r["to_addr"] for r in reminders] == ["a@example.com", "b@example.com"]
     send_once(app, starts - timedelta(minutes=20))
-    assert len(store.query("SELECT 1 FROM outbox WHERE kind = 'reminder'")) == 2
+    assert len(store.query("SELECT 1 FROM outbox WHERE kind LIKE 'reminder%'")) == 2
 
 
 def test_a_double_opt_in_confirmed_during_the_webinar_still_needs_a_seat(make_app, content_dir) -> None:
@@ -394,7 +394,7 @@ def test_raising_the_capacity_seats_the_waitlist_earliest_first_and_emails_them(
     write_webinar(content_dir, "grows", starts, capacity=1)
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
     client, store = app.test_client(), app.extensions["leadmagnet"].store
-    for who in ("a@example.com", "b@example.com", "c@example.com", "d@example.com"):
+    for who in ("a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com"):
         assert submit(client, "grows", who).status_code == 303
     store.unsubscribe(store.get_contact_by_email("c@example.com")["id"], datetime.now(UTC).isoformat())  # wants nothing more
     send_once(app)
@@ -405,11 +405,87 @@ def test_raising_the_capacity_seats_the_waitlist_earliest_first_and_emails_them(
     status = {
         r["email"]: r["status"] for r in store.query("SELECT c.email, s.status FROM submissions s JOIN contacts c ON c.id = s.contact_id")
     }
-    assert status == {"a@example.com": "ok", "b@example.com": "ok", "c@example.com": "waitlisted", "d@example.com": "ok"}
+    assert status == {
+        "a@example.com": "ok",
+        "b@example.com": "ok",
+        "c@example.com": "waitlisted",
+        "d@example.com": "ok",
+        "e@example.com": "waitlisted",
+    }
     seated = [m for m in smtp_server.inbox.messages if "A seat opened up" in str(m["Subject"])]
     assert sorted(str(m["To"]) for m in seated) == ["b@example.com", "d@example.com"]
     assert all(JOIN_URL in body_text(m) for m in seated)
     assert send_once(app).promoted == 0  # once
+    # No cap any more: everyone still waiting (and subscribed) is seated.
+    write_webinar(content_dir, "grows", starts)
+    assert send_once(app).promoted == 1 and store.get_submission(5)["status"] == "ok"
+
+
+def test_a_promoted_persons_unsent_waitlist_email_is_cancelled(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    starts = _future()
+    write_webinar(content_dir, "late-seat", starts, capacity=1)
+    app = make_app(RATE_LIMIT="off", **smtp_server.settings())
+    client = app.test_client()
+    for who in ("a@example.com", "b@example.com"):
+        assert submit(client, "late-seat", who).status_code == 303
+    write_webinar(content_dir, "late-seat", starts, capacity=2)  # before any email went out
+    send_once(app)
+    subjects = sorted(str(m["Subject"]) for m in smtp_server.inbox.messages if str(m["To"]) == "b@example.com")
+    assert subjects == ["A seat opened up: you're registered for Webinar late-seat"]  # not "on the waitlist" too
+
+
+def test_after_the_start_nothing_moves_seats_or_times(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    started = datetime.now(UTC) - timedelta(hours=3)
+    write_webinar(content_dir, "over", started, capacity=1, replay=True)
+    app = make_app(RATE_LIMIT="off", **smtp_server.settings())
+    store = app.extensions["leadmagnet"].store
+    offer = app.extensions["leadmagnet"].catalog.get("over").offer
+    for who in ("a@example.com", "b@example.com"):
+        status, within = plan_submission(app, offer, started - timedelta(days=1))
+        with app.app_context():
+            store.record_submission(offer_slug="over", offer_type="webinar", email=who, fields={}, status=status, within=within)
+    store.conn.execute("UPDATE submissions SET status = 'waitlisted' WHERE id = 2")
+    write_webinar(content_dir, "over", started - timedelta(minutes=5), replay=True)  # no cap, and the time corrected
+    report = send_once(app)
+    assert (report.promoted, report.rescheduled) == (0, 0)
+    assert store.get_submission(2)["status"] == "waitlisted"
+
+
+def test_a_moved_webinar_is_reminded_of_again_and_moving_back_is_news_too(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    a, b = _future(5), _future(6)
+    write_webinar(content_dir, "shifts", a)
+    app = make_app(RATE_LIMIT="off", **smtp_server.settings())
+    client = app.test_client()
+    assert submit(client, "shifts", "p@example.com").status_code == 303
+    send_once(app)
+    send_once(app, a - timedelta(minutes=30))  # the reminder for A
+    for moved_to in (b, a, b):  # a marketer changing their mind
+        write_webinar(content_dir, "shifts", moved_to)
+        assert send_once(app).rescheduled == 1
+    send_once(app, b - timedelta(minutes=30))  # the reminder for B
+    subjects = [str(m["Subject"]) for m in smtp_server.inbox.messages]
+    assert subjects.count("New time: Webinar shifts") == 3
+    assert subjects.count("Starting soon: Webinar shifts") == 2
+
+
+def test_a_registration_email_not_sent_yet_goes_out_with_the_new_time_instead_of_news(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    a, b = _future(5), _future(6)
+    write_webinar(content_dir, "retried", a, capacity=1)
+    app = make_app(RATE_LIMIT="off", **smtp_server.settings())
+    client = app.test_client()
+    assert submit(client, "retried", "p@example.com").status_code == 303
+    assert submit(client, "retried", "w@example.com").status_code == 303  # waitlisted
+    smtp_server.inbox.refuse_next = 2  # both emails are built (with A) and refused: retried later
+    assert send_once(app).retried == 2
+    write_webinar(content_dir, "retried", b, capacity=1)
+    assert send_once(app).rescheduled == 0  # its registration email will say B itself
+    send_once(app, datetime.now(UTC) + timedelta(hours=1))  # the retries
+    registered, waitlist = sorted(smtp_server.inbox.messages, key=lambda m: str(m["To"]))
+    assert str(waitlist["Subject"]) == "You're on the waitlist for Webinar retried"  # still no seat, no join link
+    assert JOIN_URL not in body_text(waitlist)
+    assert str(registered["Subject"]) == "You're registered: Webinar retried"
+    [ics] = [part for part in registered.iter_attachments() if part.get_content_type() == "text/calendar"]
+    assert Calendar.from_ical(ics.get_content()).walk("VEVENT")[0].decoded("DTSTART") == b
 
 
 def test_moving_a_webinar_emails_every_seated_person_the_new_time_and_an_updated_ics(make_app, content_dir, smtp_server) -> None:  # noqa: F811

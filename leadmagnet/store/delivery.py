@@ -26,6 +26,17 @@ WAITLISTED = "waitlisted"
 WithinTransaction = Callable[[sqlite3.Connection, dict[str, Any]], None]
 
 
+# One row a person: the first seated registration of each subscribed contact of a webinar.
+_SEATED_PEOPLE = (
+    "SELECT s.*, c.email AS email, c.first_name AS first_name FROM submissions s JOIN contacts c ON c.id = s.contact_id"
+    " WHERE s.offer_slug = ? AND s.status = 'ok' AND c.unsubscribed_at IS NULL"
+    " AND s.id = (SELECT min(f.id) FROM submissions f WHERE f.offer_slug = s.offer_slug AND f.contact_id = s.contact_id"
+    " AND f.status = s.status)"
+)
+# Emails about a webinar registration that are still to go out (they are built when sent).
+_UNSENT_REGISTRATION = "o.status = 'queued' AND o.kind IN ('delivery', 'promoted')"
+
+
 class DeliveryVerbs:
     """Mixin of :class:`leadmagnet.store.Store`: seats, opt-in, downloads, outbox."""
 
@@ -51,11 +62,13 @@ class DeliveryVerbs:
         conn.execute("UPDATE submissions SET status = ? WHERE id = ?", (DELIVERED if seated else WAITLISTED, submission_id))
         return seated
 
-    def promote_waitlisted(self, offer_slug: str, capacity: int, within: WithinTransaction) -> int:
-        """Seat the earliest waitlisted people while seats are free (the capacity was raised); how many.
+    def promote_waitlisted(self, offer_slug: str, capacity: int | None, within: WithinTransaction) -> int:
+        """Seat the earliest waitlisted people while seats are free (capacity raised, or removed:
+        None); how many.
 
         Still subscribed, not seated already; each promotion is one short transaction that counts
-        the seats again (a registration may take one meanwhile), with ``within`` queuing its email.
+        the seats again (a registration may take one meanwhile), cancels the person's waitlist
+        email if it has not gone yet, and calls ``within`` to queue the news.
         """
         promoted = 0
         while True:
@@ -64,7 +77,7 @@ class DeliveryVerbs:
                     "SELECT count(DISTINCT contact_id) FROM submissions WHERE offer_slug = ? AND status = ?", (offer_slug, DELIVERED)
                 ).fetchone()
                 found = None
-                if taken < capacity:
+                if capacity is None or taken < capacity:
                     found = conn.execute(
                         "SELECT s.* FROM submissions s JOIN contacts c ON c.id = s.contact_id"
                         " WHERE s.offer_slug = ? AND s.status = ? AND c.unsubscribed_at IS NULL AND NOT EXISTS ("
@@ -76,6 +89,10 @@ class DeliveryVerbs:
                     return promoted
                 row = {**dict(found), "status": DELIVERED}
                 conn.execute("UPDATE submissions SET status = ? WHERE id = ?", (DELIVERED, row["id"]))
+                conn.execute(
+                    "UPDATE outbox SET status = 'cancelled' WHERE submission_id = ? AND kind = 'delivery' AND status = 'queued'",
+                    (row["id"],),
+                )
                 within(conn, row)
                 promoted += 1
 
@@ -89,7 +106,10 @@ class DeliveryVerbs:
 
         The first time it is only remembered. When it changed, one transaction remembers the new
         time, counts one more ``sequence`` and calls ``within`` for every seated person (one row
-        a person, still subscribed) to queue the news; returns how many.
+        a person, still subscribed; the row carries the new ``sequence``) to queue the news. A
+        person whose registration email has not gone out yet gets no news: that email is rebuilt
+        with the new time when sent (its built bytes are dropped). Reminders not yet sent for the
+        old time are cancelled. Returns how many people were called for.
         """
         with self.transaction() as conn:  # type: ignore[attr-defined]
             known = conn.execute("SELECT starts_at FROM webinar_times WHERE offer_slug = ?", (offer_slug,)).fetchone()
@@ -99,15 +119,26 @@ class DeliveryVerbs:
             if known[0] == starts_at:
                 return 0
             conn.execute("UPDATE webinar_times SET starts_at = ?, sequence = sequence + 1 WHERE offer_slug = ?", (starts_at, offer_slug))
-            seated = conn.execute(
-                "SELECT s.* FROM submissions s JOIN contacts c ON c.id = s.contact_id"
-                " WHERE s.offer_slug = ? AND s.status = ? AND c.unsubscribed_at IS NULL"
-                " AND s.id = (SELECT min(f.id) FROM submissions f WHERE f.offer_slug = s.offer_slug AND f.contact_id = s.contact_id"
-                " AND f.status = s.status) ORDER BY s.id",
+            (sequence,) = conn.execute("SELECT sequence FROM webinar_times WHERE offer_slug = ?", (offer_slug,)).fetchone()
+            # Seated people's registration emails still to go out are rebuilt with the new time
+            # when sent (their bytes dropped); reminders queued for the old time are cancelled.
+            conn.execute(
+                "UPDATE outbox SET message = X'', template = 'registered' WHERE status = 'queued' AND kind IN ('delivery', 'promoted')"
+                " AND submission_id IN (SELECT id FROM submissions WHERE offer_slug = ? AND status = ?)",
                 (offer_slug, DELIVERED),
+            )
+            conn.execute(
+                "UPDATE outbox SET status = 'cancelled' WHERE status = 'queued' AND kind LIKE 'reminder%'"
+                " AND submission_id IN (SELECT id FROM submissions WHERE offer_slug = ?)",
+                (offer_slug,),
+            )
+            seated = conn.execute(
+                f"{_SEATED_PEOPLE} AND NOT EXISTS (SELECT 1 FROM outbox o JOIN submissions r ON r.id = o.submission_id"  # noqa: S608
+                f" WHERE r.contact_id = s.contact_id AND r.offer_slug = s.offer_slug AND {_UNSENT_REGISTRATION}) ORDER BY s.id",
+                (offer_slug,),
             ).fetchall()
             for row in seated:
-                within(conn, dict(row))
+                within(conn, {**dict(row), "sequence": sequence})
             return len(seated)
 
     def seats_taken(self, offer_slug: str) -> int:
@@ -192,7 +223,7 @@ class DeliveryVerbs:
             ).rowcount
             if found:
                 conn.execute(
-                    "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND kind = 'reminder' AND status = 'queued'",
+                    "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND kind LIKE 'reminder%' AND status = 'queued'",
                     (contact_id,),
                 )
         return bool(found)
@@ -309,17 +340,16 @@ class DeliveryVerbs:
     def email_attempts(self, outbox_id: int) -> list[dict[str, Any]]:
         return self.query("SELECT * FROM email_attempts WHERE outbox_id = ? ORDER BY id", (outbox_id,))  # type: ignore[attr-defined]
 
-    def reminder_due(self, offer_slug: str) -> list[dict[str, Any]]:
-        """Seated registrants of a webinar without a reminder yet, still subscribed: one row a person
-        (their first seated registration), however often they registered."""
+    def reminder_due(self, offer_slug: str, kind: str) -> list[dict[str, Any]]:
+        """Seated registrants of a webinar without a reminder of ``kind`` yet (``reminder:<start>``:
+        a webinar that moves is reminded of again), still subscribed: one row a person."""
+        # A plain 'reminder' was written before reminders named their start; it counts while the
+        # webinar has not moved since (sequence 0).
         return self.query(  # type: ignore[attr-defined]
-            "SELECT s.*, c.email AS email, c.first_name AS first_name FROM submissions s JOIN contacts c ON c.id = s.contact_id"
-            " WHERE s.offer_slug = ? AND s.status = ? AND c.unsubscribed_at IS NULL"
-            " AND s.id = (SELECT min(f.id) FROM submissions f WHERE f.offer_slug = s.offer_slug AND f.contact_id = s.contact_id"
-            " AND f.status = s.status)"
-            " AND NOT EXISTS (SELECT 1 FROM outbox o JOIN submissions r ON r.id = o.submission_id"
-            " WHERE r.contact_id = s.contact_id AND r.offer_slug = s.offer_slug AND o.kind = 'reminder') ORDER BY s.id",
-            (offer_slug, DELIVERED),
+            f"{_SEATED_PEOPLE} AND NOT EXISTS (SELECT 1 FROM outbox o JOIN submissions r ON r.id = o.submission_id"  # noqa: S608
+            " WHERE r.contact_id = s.contact_id AND r.offer_slug = s.offer_slug AND (o.kind = ? OR (o.kind = 'reminder'"
+            " AND coalesce((SELECT sequence FROM webinar_times WHERE offer_slug = s.offer_slug), 0) = 0))) ORDER BY s.id",
+            (offer_slug, kind),
         )
 
 
