@@ -17,6 +17,7 @@ Emails never echo what a visitor typed, except the first name with markup and UR
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -32,6 +33,8 @@ from .offer import Offer
 from .rendering import local_time
 from .store import Store
 from .store.delivery import DELIVERED, PENDING, WAITLISTED, WithinTransaction
+
+log = logging.getLogger(__name__)
 
 FIRST_NAME_MAX = 40
 _TAG_RE = re.compile(r"<[^>]*>?")
@@ -344,8 +347,17 @@ def announce_reschedules(app: Flask, now: datetime | None = None) -> int:
             if queue_email_in(app, conn, offer, submission, f"rescheduled:{submission['sequence']}", now) is not None:
                 queued += 1
 
-        site.store.announce_time(offer.slug, offer.starts_at.astimezone(UTC).isoformat(), queue)
+        site.store.announce_time(offer.slug, offer.starts_at.astimezone(UTC).isoformat(), queue, now.astimezone(UTC).isoformat())
     return queued
+
+
+def _step(step: Callable[[Flask, datetime | None], int], app: Flask, now: datetime | None) -> int:
+    """Run one step of the sender's pass; a failure is logged and counts as nothing done."""
+    try:
+        return step(app, now)
+    except Exception:
+        log.exception("the sender's %s step failed; the pass goes on", step.__name__)
+        return 0
 
 
 def _upcoming(offer: Offer, now: datetime) -> bool:
@@ -359,9 +371,11 @@ def send_once(app: Flask, now: datetime | None = None) -> mail.SendReport:
     bytes of emails sent longer ago than ``KEEP_SENT_EMAILS_DAYS`` (a batch a pass)."""
     store = app.extensions["leadmagnet"].store
     with app.app_context():
-        rescheduled = announce_reschedules(app, now)  # first: whoever is seated next is told the new time anyway
-        promoted = promote_waitlists(app, now)
-        reminders = queue_reminders(app, now)
+        # Each step on its own: a failing one (a locked database, say) must not keep the queued
+        # emails from going out in this pass.
+        rescheduled = _step(announce_reschedules, app, now)  # first: whoever is seated next is told the new time anyway
+        promoted = _step(promote_waitlists, app, now)
+        reminders = _step(queue_reminders, app, now)
         report = mail.send_due(store, app.config, now, render=lambda row: render_queued(app, row, now))
     report.reminders, report.promoted, report.rescheduled = reminders, promoted, rescheduled
     days = float(app.config.get("KEEP_SENT_EMAILS_DAYS") or 0)

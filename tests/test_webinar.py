@@ -510,3 +510,53 @@ def test_moving_a_webinar_emails_every_seated_person_the_new_time_and_an_updated
     [again] = Calendar.from_ical(client.get(ics_url).data).walk("VEVENT")
     assert again.decoded("DTSTART") == moved and int(again["SEQUENCE"]) == 1 and str(again["UID"]) == str(event["UID"])
     assert send_once(app).rescheduled == 0  # told once
+
+
+def test_a_reminder_cancelled_by_a_move_comes_back_when_the_webinar_moves_back(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    a, b = _future(5), _future(6)
+    write_webinar(content_dir, "dithers", a)
+    app = make_app(RATE_LIMIT="off", **smtp_server.settings())
+    assert submit(app.test_client(), "dithers", "p@example.com").status_code == 303
+    send_once(app)  # registration email; the time is remembered
+    smtp_server.inbox.refuse_next = 1
+    assert send_once(app, a - timedelta(minutes=30)).retried == 1  # the reminder for A waits for a retry
+    write_webinar(content_dir, "dithers", b)
+    send_once(app, a - timedelta(minutes=29))  # moved away: that reminder is cancelled
+    write_webinar(content_dir, "dithers", a)
+    send_once(app, a - timedelta(minutes=20))  # and back, still in the reminder window
+    send_once(app, a - timedelta(minutes=5))
+    subjects = [str(m["Subject"]) for m in smtp_server.inbox.messages]
+    assert subjects.count("Starting soon: Webinar dithers") == 1 and subjects.count("New time: Webinar dithers") == 2
+
+
+def test_re_dating_a_past_session_is_not_news_to_its_people(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+    past = datetime.now(UTC) + timedelta(days=1)
+    write_webinar(content_dir, "monthly", past)
+    app = make_app(RATE_LIMIT="off", **smtp_server.settings())
+    assert submit(app.test_client(), "monthly", "p@example.com").status_code == 303
+    send_once(app)
+    write_webinar(content_dir, "monthly", past + timedelta(days=30))  # the page reused for next month
+    assert send_once(app, past + timedelta(days=2)).rescheduled == 0  # last month's session is over
+
+
+def test_a_failing_step_of_the_sender_does_not_keep_the_queued_emails(make_app, content_dir, smtp_server, monkeypatch, caplog) -> None:  # noqa: F811
+    from leadmagnet import delivery
+
+    write_webinar(content_dir, "steady", _future())
+    app = make_app(RATE_LIMIT="off", **smtp_server.settings())
+    assert submit(app.test_client(), "steady", "p@example.com").status_code == 303
+
+    def locked(*_args):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(delivery, "promote_waitlists", locked)
+    assert send_once(app).sent == 1
+    assert "the sender's locked step failed" in caplog.text
+
+
+def test_the_seated_people_query_reads_each_registration_once(make_app) -> None:
+    from leadmagnet.store.delivery import _SEATED_PEOPLE
+
+    store = make_app().extensions["leadmagnet"].store
+    plan = " ".join(str(tuple(r)) for r in store.conn.execute("EXPLAIN QUERY PLAN " + _SEATED_PEOPLE, ("w",)))
+    assert "CORRELATED" not in plan  # a min() per row read every seated row for each one

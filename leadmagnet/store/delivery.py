@@ -27,11 +27,11 @@ WithinTransaction = Callable[[sqlite3.Connection, dict[str, Any]], None]
 
 
 # One row a person: the first seated registration of each subscribed contact of a webinar.
+# (Grouped once, then joined: a correlated min() per row read every seated row for each one.)
 _SEATED_PEOPLE = (
-    "SELECT s.*, c.email AS email, c.first_name AS first_name FROM submissions s JOIN contacts c ON c.id = s.contact_id"
-    " WHERE s.offer_slug = ? AND s.status = 'ok' AND c.unsubscribed_at IS NULL"
-    " AND s.id = (SELECT min(f.id) FROM submissions f WHERE f.offer_slug = s.offer_slug AND f.contact_id = s.contact_id"
-    " AND f.status = s.status)"
+    "SELECT s.*, c.email AS email, c.first_name AS first_name"
+    " FROM (SELECT min(id) AS id FROM submissions WHERE offer_slug = ? AND status = 'ok' GROUP BY contact_id) AS f"
+    " JOIN submissions s ON s.id = f.id JOIN contacts c ON c.id = s.contact_id WHERE c.unsubscribed_at IS NULL"
 )
 # Emails about a webinar registration that are still to go out (they are built when sent).
 _UNSENT_REGISTRATION = "o.status = 'queued' AND o.kind IN ('delivery', 'promoted')"
@@ -73,9 +73,11 @@ class DeliveryVerbs:
         promoted = 0
         while True:
             with self.transaction() as conn:  # type: ignore[attr-defined]
-                (taken,) = conn.execute(
-                    "SELECT count(DISTINCT contact_id) FROM submissions WHERE offer_slug = ? AND status = ?", (offer_slug, DELIVERED)
-                ).fetchone()
+                taken = 0
+                if capacity is not None:
+                    (taken,) = conn.execute(
+                        "SELECT count(DISTINCT contact_id) FROM submissions WHERE offer_slug = ? AND status = ?", (offer_slug, DELIVERED)
+                    ).fetchone()
                 found = None
                 if capacity is None or taken < capacity:
                     found = conn.execute(
@@ -88,11 +90,13 @@ class DeliveryVerbs:
                 if found is None:
                     return promoted
                 row = {**dict(found), "status": DELIVERED}
-                conn.execute("UPDATE submissions SET status = ? WHERE id = ?", (DELIVERED, row["id"]))
+                # Their waitlist emails not sent yet (any of their waitlisted registrations) go.
                 conn.execute(
-                    "UPDATE outbox SET status = 'cancelled' WHERE submission_id = ? AND kind = 'delivery' AND status = 'queued'",
-                    (row["id"],),
+                    "UPDATE outbox SET status = 'cancelled' WHERE kind = 'delivery' AND status = 'queued' AND submission_id IN ("
+                    " SELECT id FROM submissions WHERE offer_slug = ? AND contact_id = ? AND status = ?)",
+                    (offer_slug, row["contact_id"], WAITLISTED),
                 )
+                conn.execute("UPDATE submissions SET status = ? WHERE id = ?", (DELIVERED, row["id"]))
                 within(conn, row)
                 promoted += 1
 
@@ -101,7 +105,7 @@ class DeliveryVerbs:
         row = self.conn.execute("SELECT sequence FROM webinar_times WHERE offer_slug = ?", (offer_slug,)).fetchone()  # type: ignore[attr-defined]
         return row[0] if row else 0
 
-    def announce_time(self, offer_slug: str, starts_at: str, within: WithinTransaction) -> int:
+    def announce_time(self, offer_slug: str, starts_at: str, within: WithinTransaction, now: str | None = None) -> int:
         """Compare the webinar's start (UTC ISO text) with the one its registrants were told.
 
         The first time it is only remembered. When it changed, one transaction remembers the new
@@ -109,14 +113,22 @@ class DeliveryVerbs:
         a person, still subscribed; the row carries the new ``sequence``) to queue the news. A
         person whose registration email has not gone out yet gets no news: that email is rebuilt
         with the new time when sent (its built bytes are dropped). Reminders not yet sent for the
-        old time are cancelled. Returns how many people were called for.
+        old time are cancelled. Returns how many people were called for. When the time they were
+        told has passed (``now``), the page was re-dated for another session: that is not news to
+        the last session's people, so the new time is only remembered.
         """
+        row = self.conn.execute("SELECT starts_at FROM webinar_times WHERE offer_slug = ?", (offer_slug,)).fetchone()  # type: ignore[attr-defined]
+        if row is not None and row[0] == starts_at:
+            return 0  # the usual case, every pass: a read, no write lock
         with self.transaction() as conn:  # type: ignore[attr-defined]
             known = conn.execute("SELECT starts_at FROM webinar_times WHERE offer_slug = ?", (offer_slug,)).fetchone()
             if known is None:
                 conn.execute("INSERT INTO webinar_times (offer_slug, starts_at, sequence) VALUES (?, ?, 0)", (offer_slug, starts_at))
                 return 0
             if known[0] == starts_at:
+                return 0
+            if now is not None and known[0] <= now:
+                conn.execute("UPDATE webinar_times SET starts_at = ? WHERE offer_slug = ?", (starts_at, offer_slug))
                 return 0
             conn.execute("UPDATE webinar_times SET starts_at = ?, sequence = sequence + 1 WHERE offer_slug = ?", (starts_at, offer_slug))
             (sequence,) = conn.execute("SELECT sequence FROM webinar_times WHERE offer_slug = ?", (offer_slug,)).fetchone()
@@ -134,7 +146,8 @@ class DeliveryVerbs:
             )
             seated = conn.execute(
                 f"{_SEATED_PEOPLE} AND NOT EXISTS (SELECT 1 FROM outbox o JOIN submissions r ON r.id = o.submission_id"  # noqa: S608
-                f" WHERE r.contact_id = s.contact_id AND r.offer_slug = s.offer_slug AND {_UNSENT_REGISTRATION}) ORDER BY s.id",
+                f" WHERE r.contact_id = s.contact_id AND r.offer_slug = s.offer_slug AND r.status = 'ok' AND {_UNSENT_REGISTRATION})"
+                " ORDER BY s.id",
                 (offer_slug,),
             ).fetchall()
             for row in seated:
@@ -264,8 +277,16 @@ class DeliveryVerbs:
         """Queue one email; None if this submission already has an email of this ``kind``.
 
         Either ``message`` is the whole raw message, or ``template`` names the email template the
-        sender renders it from (see :meth:`save_rendered`).
+        sender renders it from (see :meth:`save_rendered`). A cancelled email of the same kind
+        (a reminder for a time the webinar moved away from, and then back to) is queued again.
         """
+        revived = conn.execute(
+            "UPDATE outbox SET status = 'queued', to_addr = ?, subject = ?, message = ?, template = ?, next_attempt_at = ?,"
+            " last_error = NULL WHERE submission_id = ? AND kind = ? AND status = 'cancelled'",
+            (to_addr, subject, message, template, now, submission_id, kind),
+        )
+        if revived.rowcount:
+            return conn.execute("SELECT id FROM outbox WHERE submission_id = ? AND kind = ?", (submission_id, kind)).fetchone()[0]
         cursor = conn.execute(
             "INSERT INTO outbox (submission_id, contact_id, kind, to_addr, subject, message, template, next_attempt_at, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind) DO NOTHING",
@@ -347,7 +368,7 @@ class DeliveryVerbs:
         # webinar has not moved since (sequence 0).
         return self.query(  # type: ignore[attr-defined]
             f"{_SEATED_PEOPLE} AND NOT EXISTS (SELECT 1 FROM outbox o JOIN submissions r ON r.id = o.submission_id"  # noqa: S608
-            " WHERE r.contact_id = s.contact_id AND r.offer_slug = s.offer_slug AND (o.kind = ? OR (o.kind = 'reminder'"
+            " WHERE r.contact_id = s.contact_id AND r.offer_slug = s.offer_slug AND o.status != 'cancelled' AND (o.kind = ? OR (o.kind = 'reminder'"
             " AND coalesce((SELECT sequence FROM webinar_times WHERE offer_slug = s.offer_slug), 0) = 0))) ORDER BY s.id",
             (offer_slug, kind),
         )
