@@ -20,6 +20,7 @@ from icalendar import Calendar
 
 from leadmagnet import webinar
 from leadmagnet.delivery import plan_submission, send_once
+from leadmagnet.offer import Offer
 from tests.conftest import start_live_server
 from tests.delivery_support import JOIN_URL, REPLAY_URL, body_text, smtp_server, submit, write_webinar  # noqa: F401
 
@@ -35,6 +36,11 @@ def _thanks(client, response) -> str:
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
     return page.get_data(as_text=True)
+
+
+def _offer(start: datetime, minutes: int = 60, **extra) -> Offer:
+    """A webinar offer built directly (no content file), for the time arithmetic."""
+    return Offer(slug="w", type="webinar", title="W", source="w.md", starts_at=start, duration_minutes=minutes, join_url=JOIN_URL, **extra)
 
 
 # -- seats -----------------------------------------------------------------------------------
@@ -114,10 +120,8 @@ def test_claim_seat_is_exact_with_threads_on_the_store(make_app, content_dir) ->
 
 
 def test_registration_state_over_time() -> None:
-    from leadmagnet.offer import Offer
-
     start = datetime(2030, 5, 1, 14, 0, tzinfo=UTC)
-    offer = Offer(slug="w", type="webinar", title="W", source="w.md", starts_at=start, duration_minutes=60, join_url=JOIN_URL)
+    offer = _offer(start)
     assert webinar.registration_state(offer, start - timedelta(seconds=1)) == "open"
     assert webinar.registration_state(offer, start) == "started"
     assert webinar.registration_state(offer, start + timedelta(minutes=59)) == "started"
@@ -225,19 +229,8 @@ def test_ics_link_is_tamper_proof_and_needs_a_seat(make_app, content_dir) -> Non
 
 
 def test_google_calendar_link_has_utc_times_and_the_timezone() -> None:
-    from leadmagnet.offer import Offer
-
-    start = datetime(2030, 3, 5, 16, 0, tzinfo=PARIS)
-    offer = Offer(
-        slug="g",
-        type="webinar",
-        title="Growth & more",
-        source="g.md",
-        starts_at=start,
-        duration_minutes=90,
-        timezone="Europe/Paris",
-        join_url=JOIN_URL,
-    )
+    offer = _offer(datetime(2030, 3, 5, 16, 0, tzinfo=PARIS), 90, timezone="Europe/Paris")
+    offer = Offer(**{**offer.__dict__, "title": "Growth & more"})
     url = urllib.parse.urlsplit(webinar.google_calendar_url(offer))
     params = dict(urllib.parse.parse_qsl(url.query))
     assert url.netloc == "calendar.google.com"
@@ -355,20 +348,9 @@ def test_confirming_after_a_webinar_ended_without_a_replay_sends_nothing(make_ap
 
 
 def test_a_webinar_across_a_dst_change_lasts_its_duration() -> None:
-    from leadmagnet.offer import Offer
-
     # Paris leaves summer time at 03:00 CEST on 25 October 2026 (01:00 UTC).
     start = datetime(2026, 10, 25, 1, 30, tzinfo=PARIS)  # 01:30 CEST = 23:30 UTC the day before
-    offer = Offer(
-        slug="d",
-        type="webinar",
-        title="D",
-        source="d.md",
-        starts_at=start,
-        duration_minutes=120,
-        timezone="Europe/Paris",
-        join_url=JOIN_URL,
-    )
+    offer = _offer(start, 120, timezone="Europe/Paris")
     assert offer.ends_at.astimezone(UTC) - offer.starts_at.astimezone(UTC) == timedelta(minutes=120)  # real time
     assert offer.ends_at.astimezone(UTC) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     assert webinar.registration_state(offer, datetime(2026, 10, 25, 1, 45, tzinfo=UTC)) == "ended"
@@ -380,10 +362,7 @@ def test_a_webinar_across_a_dst_change_lasts_its_duration() -> None:
 def test_a_webinar_given_with_an_offset_and_no_timezone_has_a_valid_ics() -> None:
     from datetime import timezone
 
-    from leadmagnet.offer import Offer
-
-    start = datetime(2027, 3, 4, 16, 0, tzinfo=timezone(timedelta(hours=1)))
-    offer = Offer(slug="o", type="webinar", title="O", source="o.md", starts_at=start, duration_minutes=60, join_url=JOIN_URL)
+    offer = _offer(datetime(2027, 3, 4, 16, 0, tzinfo=timezone(timedelta(hours=1))))
     raw = webinar.calendar_ics(offer, 1, "https://offers.example.com", "Acme")
     assert b"TZID" not in raw  # a TZID needs a VTIMEZONE (RFC 5545 3.2.19): UTC times instead
     assert b"DTSTART:20270304T150000Z" in raw and b"DTEND:20270304T160000Z" in raw
