@@ -309,6 +309,29 @@ def not_spam(submission_id: int) -> Response:
     return redirect(back(outcome=done["result"], of=done["of"]), code=303)
 
 
+# How the audit log words each action.
+AUDIT_ACTIONS = {
+    "admin_login": "Logged in",
+    "admin_user_set": "Admin user added or password changed (command line)",
+    "contact_download": "Downloaded a contact's data",
+    "erase_contact": "Erased a contact",
+    "export_download": "Downloaded an export",
+    "not_spam": "Made a spam submission a lead",
+}
+
+
+@bp.get("/audit")
+@login_required
+def audit() -> Response:
+    """Who did what with the contacts, newest first, 50 a page (keyset, like the leads)."""
+    before = request.args.get("before", type=int)
+    entries = current_site().store.audit_entries(before_id=before, limit=PAGE_SIZE + 1)
+    more = len(entries) > PAGE_SIZE
+    entries = entries[:PAGE_SIZE]
+    next_url = url_for("admin.audit", before=entries[-1]["id"]) if more else None
+    return render("audit.html", entries=entries, actions=AUDIT_ACTIONS, next_url=next_url, logout=ActionForm())
+
+
 @bp.get("/contacts/<int:contact_id>.json")
 @login_required
 def contact_json(contact_id: int) -> Response:

@@ -360,3 +360,27 @@ def test_releasing_spam_keeps_the_details_a_later_submission_gave(store) -> None
     assert (contact["company"], contact["first_name"]) == ("New", "Al")
     assert json.loads(contact["custom"]) == {"size": "6+", "q": "Why?"}  # blanks are filled in, not kept
     assert store.release_spam(held, "ok") is None  # not spam any more
+
+
+def test_the_audit_log_shows_who_did_what_newest_first_without_personal_data(admin_app, logged_in, store) -> None:
+    keep = add(store, "keep@example.com")["contact_id"]
+    gone = add(store, "gone@example.com")["contact_id"]
+    assert logged_in.get(f"/admin/contacts/{keep}.json").status_code == 200
+    assert logged_in.post(f"/admin/contacts/{gone}/erase").status_code == 303
+    html = logged_in.get("/admin/audit").text
+    rows = re.findall(r'<tr data-id="\d+"><td>[^<]+</td><td>([^<]+)</td><td>([^<]+)</td>', html)
+    assert rows[:3] == [
+        ("boss@example.com", "Erased a contact"),
+        ("boss@example.com", "Downloaded a contact&#39;s data"),
+        ("boss@example.com", "Logged in"),
+    ]
+    assert f'href="/admin/contacts/{keep}"' in html  # a contact still there is one click away
+    assert "submissions 1" in html and "gone@example.com" not in html and "keep@example.com" not in html
+    assert 'href="/admin/audit"' in html  # in the admin's navigation
+    # 50 a page, older ones behind a link
+    for n in range(60):
+        store.audit("cli", "admin_user_set", {"user_id": n})
+    first = logged_in.get("/admin/audit").text
+    assert first.count("<tr data-id=") == 50
+    older = re.search(r'<a rel="next" href="([^"]+)"', first).group(1)
+    assert logged_in.get(older).text.count("<tr data-id=") == 14  # 10 more, the three above, the admin user set up

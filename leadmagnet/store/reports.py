@@ -240,6 +240,19 @@ class ReportVerbs:
                 "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)", (_now(), actor, action, json.dumps(detail or {}))
             )
 
+    def audit_entries(self, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Audit entries, newest first, ``limit`` at a time (keyset: pass the last id as ``before_id``)."""
+        rows = self.query(  # type: ignore[attr-defined]
+            "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id if before_id is not None else 2**63 - 1, limit)
+        )
+        for row in rows:
+            try:
+                detail = json.loads(row["detail"] or "{}")
+            except ValueError:
+                detail = {"detail": row["detail"]}
+            row["detail"] = detail if isinstance(detail, dict) else {"detail": detail}
+        return rows
+
     # -- dashboard ---------------------------------------------------------------------------
 
     def dashboard(self, since: str | None = None, until: str | None = None) -> dict[str, Any]:

@@ -106,6 +106,14 @@ def test_admin_journey(live_server, page: Page, seeded, tmp_path) -> None:
     expect(page.locator("#leads")).not_to_contain_text("reader5@example.com")
     assert seeded.get_contact_by_email("reader5@example.com") is None
 
+    # The audit log says who did it, and the export before it.
+    page.get_by_role("link", name="Audit log").click()
+    rows = page.locator("#audit tbody tr")
+    expect(rows.nth(0)).to_contain_text("Erased a contact")
+    expect(rows.nth(1)).to_contain_text("Downloaded an export")
+    expect(page.locator("#audit")).not_to_contain_text("reader5@example.com")
+    assert axe_violations(page) == []
+
     # Log out: the admin is closed again.
     page.get_by_role("button", name="Log out boss@example.com").click()
     expect(page.locator("h1")).to_have_text("Admin log in")
