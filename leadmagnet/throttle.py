@@ -19,6 +19,7 @@ request is allowed (and the error logged): rate limiting must never lose a lead.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -52,6 +53,7 @@ class Limit:
     seconds: int
 
 
+@functools.lru_cache(maxsize=64)  # read on every form post: the few settings' texts, parsed once
 def parse_limit(text: str | None) -> Limit | None:
     """Parse ``10/minute``, ``100 per hour``, ``5/10seconds``; None for ``off`` (or empty).
 

@@ -13,18 +13,14 @@ loses an email (it may, rarely, send one twice: at-least-once, never at-most-onc
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
+
+from .leads import WithinTransaction, withdrawn
 
 # Statuses of a submission that hold (or are owed) what the offer promised.
 DELIVERED = "ok"
 PENDING = "pending"
 WAITLISTED = "waitlisted"
-
-# Runs inside a delivery transaction: (connection, the submission row as a dict) -> None.
-WithinTransaction = Callable[[sqlite3.Connection, dict[str, Any]], None]
-
 
 # One row a person: the first seated registration of each subscribed contact of a webinar.
 # (Grouped once, then joined: a correlated min() per row read every seated row for each one.)
@@ -198,7 +194,7 @@ class DeliveryVerbs:
             if submission["status"] != PENDING:
                 return submission
             unsubscribed_at = conn.execute("SELECT unsubscribed_at FROM contacts WHERE id = ?", (submission["contact_id"],)).fetchone()[0]
-            if _withdrawn(submission["created_at"], unsubscribed_at):
+            if withdrawn(submission["created_at"], unsubscribed_at):
                 return submission
             conn.execute("UPDATE submissions SET status = ?, confirmed_at = ? WHERE id = ?", (DELIVERED, now, submission_id))
             if unsubscribed_at is None:
@@ -219,7 +215,7 @@ class DeliveryVerbs:
         opt them in again nor send the offer.
         """
         row = self.conn.execute("SELECT unsubscribed_at FROM contacts WHERE id = ?", (submission["contact_id"],)).fetchone()  # type: ignore[attr-defined]
-        return row is not None and _withdrawn(submission["created_at"], row[0])
+        return row is not None and withdrawn(submission["created_at"], row[0])
 
     def unsubscribe(self, contact_id: int, now: str, first_seen: str | None = None) -> bool:
         """Record that a contact unsubscribed (first time wins); drop its queued reminders.
@@ -372,15 +368,3 @@ class DeliveryVerbs:
             " AND coalesce((SELECT sequence FROM webinar_times WHERE offer_slug = s.offer_slug), 0) = 0))) ORDER BY s.id",
             (offer_slug, kind),
         )
-
-
-def _withdrawn(created_at: str, unsubscribed_at: str | None) -> bool:
-    """The contact unsubscribed at or after ``created_at`` (an unreadable time counts as withdrawn)."""
-    if unsubscribed_at is None:
-        return False
-    try:
-        made, left = (datetime.fromisoformat(t) for t in (created_at, unsubscribed_at))
-    except ValueError:
-        return True
-    made, left = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (made, left))
-    return left >= made

@@ -92,8 +92,7 @@ class LeadVerbs(RateLimitVerbs):
         meta = meta or {}
         now = now or _now()
         spam = spam_reason is not None
-        builtin = {k: _blank_to_none(fields.get(k)) for k in CONTACT_FIELDS}
-        custom = {k: v for k, v in fields.items() if k not in CONTACT_FIELDS and k != "email"}
+        builtin, custom = _contact_values(fields)
         with self.transaction() as conn:  # type: ignore[attr-defined]
             contact = conn.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchone()
             if contact is None:
@@ -174,14 +173,13 @@ class LeadVerbs(RateLimitVerbs):
                 if twin is not None:
                     return {"result": "duplicate", "submission": row, "of": twin["id"]}
             contact = conn.execute("SELECT custom, unsubscribed_at FROM contacts WHERE id = ?", (row["contact_id"],)).fetchone()
-            if contact["unsubscribed_at"] and contact["unsubscribed_at"] >= row["created_at"]:
+            if withdrawn(row["created_at"], contact["unsubscribed_at"]):
                 return {"result": "unsubscribed", "submission": row, "of": None}
             row.update(spam=0, status=status, released_at=now)
             conn.execute("UPDATE submissions SET spam = 0, status = ?, released_at = ? WHERE id = ?", (status, now, submission_id))
-            given = json.loads(row["data"] or "{}")
-            builtin = {k: _blank_to_none(given.get(k)) for k in CONTACT_FIELDS}
+            builtin, given = _contact_values(json.loads(row["data"] or "{}"))
             # Custom answers: the contact's own non-blank ones win, blanks are filled in.
-            custom = {k: v for k, v in given.items() if k not in CONTACT_FIELDS and k != "email" and v not in (None, "")}
+            custom = {k: v for k, v in given.items() if v not in (None, "")}
             custom.update({k: v for k, v in json.loads(contact["custom"] or "{}").items() if v not in (None, "")})
             assignments = ", ".join(f"{k} = COALESCE({k}, ?)" for k in CONTACT_FIELDS)
             conn.execute(
@@ -246,3 +244,21 @@ def _blank_to_none(value: Any) -> Any:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return value
+
+
+def _contact_values(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A submission's answers as the contact keeps them: built-in columns (blank as None), custom ones."""
+    builtin = {k: _blank_to_none(fields.get(k)) for k in CONTACT_FIELDS}
+    return builtin, {k: v for k, v in fields.items() if k not in CONTACT_FIELDS and k != "email"}
+
+
+def withdrawn(created_at: str, unsubscribed_at: str | None) -> bool:
+    """The contact unsubscribed at or after ``created_at`` (an unreadable time counts as withdrawn)."""
+    if unsubscribed_at is None:
+        return False
+    try:
+        made, left = (datetime.fromisoformat(t) for t in (created_at, unsubscribed_at))
+    except ValueError:
+        return True
+    made, left = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (made, left))
+    return left >= made
