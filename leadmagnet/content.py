@@ -137,7 +137,9 @@ def read_file(path: Path, content_dir: Path) -> tuple[Page | None, list[Problem]
     """Read, validate and render one offer file."""
     rel = display_path(path, content_dir)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+            mtime = os.fstat(fh.fileno()).st_mtime
     except UnicodeDecodeError as exc:
         return None, [Problem(rel, None, f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")]
     except OSError as exc:
@@ -152,14 +154,24 @@ def read_file(path: Path, content_dir: Path) -> tuple[Page | None, list[Problem]
         where = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(rel, None, f"front matter is not valid YAML{where}: {problem}")]
-    offer, problems = parse_offer(path, content_dir, meta, body, path.stat().st_mtime)
+    offer, problems = parse_offer(path, content_dir, meta, body, mtime)
     if offer is None:
         return None, problems
-    base = path.parent.relative_to(content_dir).as_posix()
-    base = "" if base == "." else base
+    base = _folder_in(path, content_dir)
     pitch = markup.render(body, base)
     thanks = markup.render(offer.thank_you, base) if offer.thank_you else markup.Rendered("", set())
     return Page(offer, pitch.html, thanks.html, frozenset(pitch.images | thanks.images)), problems
+
+
+def _folder_in(path: Path, content_dir: Path) -> str:
+    """The folder of ``path`` relative to ``content_dir``, in POSIX form; ``""`` for the top."""
+    folder, root = os.path.dirname(path), str(content_dir)
+    if folder == root:
+        return ""
+    if folder.startswith(root) and folder[len(root) : len(root) + 1] == os.sep:
+        return folder[len(root) + 1 :].replace(os.sep, "/")
+    base = path.parent.relative_to(content_dir).as_posix()  # not in pathlib's normal form
+    return "" if base == "." else base
 
 
 def load_catalog(

@@ -312,3 +312,16 @@ def test_scan_lists_files_in_pathlib_order_with_the_same_skips(tmp_path: Path) -
     sources, assets = content._scan(root)
     assert sources == expected_sources and assets == tuple(expected_assets)
     assert [Path(p).relative_to(root).as_posix() for p, _ in sources][:4] == ["Z.md", "a/b/c.md", "a/b.md", "a-b/x.md"]
+
+
+def test_images_in_a_pitch_resolve_from_the_offer_files_own_folder(tmp_path: Path) -> None:
+    content = build_content(tmp_path)
+    text = (CASES / "valid-ebook.md").read_text() + "\n![Chart](chart.png) ![Up](../top.png)\n"
+    (content / "2027" / "q1").mkdir(parents=True)
+    (content / "2027" / "q1" / "deep-guide.md").write_text(text)
+    (content / "top-guide.md").write_text(text)
+    catalog = load_catalog(content)
+    deep, top = catalog.pages["deep-guide"], catalog.pages["top-guide"]
+    assert deep.images >= {"2027/q1/chart.png", "2027/top.png"}
+    assert 'src="/media/2027/q1/chart.png"' in deep.body_html
+    assert top.images >= {"chart.png"} and "top.png" not in top.images  # ../ leaves the content folder

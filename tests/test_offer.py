@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from leadmagnet.offer import BUILTIN_FIELDS, DEFAULT_CTA, KEYS, NAME_RE, RESERVED_FIELD_NAMES, Offer, parse_offer
+from leadmagnet.offer import BUILTIN_FIELDS, DEFAULT_CTA, KEYS, NAME_RE, RESERVED_FIELD_NAMES, Offer, display_path, parse_offer
 from tests.cases import build_content
 
 EBOOK = {"title": "Guide", "type": "ebook", "description": "A guide.", "file": "files/guide.pdf"}
@@ -420,3 +420,17 @@ def test_every_key_has_help_and_a_parser() -> None:
     for key in KEYS.values():
         assert key.help.strip() and callable(key.parse)
         assert set(key.types) <= {"ebook", "webinar"}
+
+
+@pytest.mark.parametrize(
+    ("path", "root", "shown"),
+    [
+        ("/site/content/ebook.md", "/site/content", "content/ebook.md"),
+        ("/site/content/deep/er/ebook.md", "/site/content", "content/deep/er/ebook.md"),
+        ("/site/content-old/ebook.md", "/site/content", "/site/content-old/ebook.md"),  # a sibling, not inside
+        ("/elsewhere/ebook.md", "/site/content", "/elsewhere/ebook.md"),
+        ("/ebook.md", "/", "ebook.md"),  # the root has no name: pathlib's answer
+    ],
+)
+def test_display_path_names_files_from_the_content_folder(path, root, shown):
+    assert display_path(Path(path), Path(root)) == shown
