@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,6 +181,8 @@ def read_instance_file(instance_dir: Path) -> dict[str, Any]:
     py_path = instance_dir / "config.py"
     raw: dict[str, Any] = {}
     if toml_path.is_file():
+        import tomllib  # only for an instance with a config.toml: not a cost of every start
+
         try:
             raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
@@ -256,6 +255,9 @@ def ensure_secret_key(instance_dir: Path) -> str:
     instance_dir.mkdir(parents=True, exist_ok=True)
     path = instance_dir / "secret_key"
     if not path.exists():
+        import secrets  # once per install, when the key is made: not a cost of every start
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=instance_dir)  # mode 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
