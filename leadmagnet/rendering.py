@@ -64,7 +64,7 @@ class Renderer:
         # object changed and makes it again, instead of serving stale files until the next reload.
         self._envs: dict[str, tuple[Theme, jinja2.Environment]] = {}
         self._inline: dict[tuple[str, str], tuple[Theme, Markup]] = {}
-        self._chosen: dict[tuple[str, tuple[str, ...]], tuple[Theme, jinja2.Template]] = {}
+        self._listed: dict[str, tuple[Theme, frozenset[str]]] = {}
         self._cache: dict[tuple, Rendered] = {}
         self._cache_version = -1
         self._lock = threading.Lock()
@@ -118,7 +118,7 @@ class Renderer:
         with self._lock:
             self._envs.clear()
             self._inline.clear()
-            self._chosen.clear()
+            self._listed.clear()
             self.themes.clear()
             self._cache.clear()
 
@@ -138,18 +138,21 @@ class Renderer:
     def template(self, env: jinja2.Environment, theme: Theme, names: str | list[str]) -> jinja2.Template:
         """The first of ``names`` the theme has (most specific first, see :func:`templates_for`).
 
-        Without auto-reload (a build), the choice is remembered: each name a theme lacks costs a
-        file lookup and an exception, six for every offer page of the default theme.
+        Without auto-reload (a build), the theme's template names are listed once: each name a
+        theme lacks would otherwise cost file lookups and exceptions, six for every offer page
+        of the default theme (``offer-{slug}.html`` differs on every page, so remembering the
+        choice per list of names does not spare them in a build, which renders each page once).
         """
         if self.auto_reload or isinstance(names, str):
             return env.get_or_select_template(names)
-        key = (theme.name, tuple(names))
-        made = self._chosen.get(key)
-        if made is not None and made[0] is theme:
-            return made[1]
-        chosen = env.select_template(names)
-        self._chosen[key] = (theme, chosen)
-        return chosen
+        listed = self._listed.get(theme.name)
+        if listed is None or listed[0] is not theme:
+            listed = (theme, frozenset(theme.loader.list_templates()))
+            self._listed[theme.name] = listed
+        for name in names:
+            if name in listed[1]:
+                return env.get_template(name)
+        return env.select_template(names)  # none of them: Jinja's own error names them all
 
     def site_context(self) -> dict[str, Any]:
         cfg = self.config

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from jinja2 import TemplatesNotFound
+
+from leadmagnet.content import Page, read_file
 from leadmagnet.rendering import Renderer, style_hash
 from leadmagnet.themes import Themes
+from tests.conftest import SAMPLES
 
 
 def renderer_with_css(tmp_path: Path, css: str) -> tuple[Renderer, Path]:
@@ -45,3 +50,25 @@ def test_a_render_begun_before_a_theme_reload_does_not_pin_what_it_made(tmp_path
     assert renderer.env(new_theme) is not old_env
     html = renderer.render("error.html", status=404, title="Not found", message="Gone.")
     assert "body{color:blue}" in html and "body{color:red}" not in html
+
+
+def sample_pages() -> dict[str, Page]:
+    pages = (read_file(path, SAMPLES)[0] for path in sorted(SAMPLES.glob("*.md")))
+    return {page.offer.slug: page for page in pages if page is not None}
+
+
+def test_a_build_chooses_templates_most_specific_first(tmp_path: Path) -> None:
+    """Without auto-reload the theme's template names are listed once; the choice is the same."""
+    templates = tmp_path / "themes" / "brand" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "offer-webinar.html").write_text('{% extends "default:offer.html" %}{% block pitch %}BY TYPE{% endblock %}')
+    (templates / "offer-growth-playbook.html").write_text('{% extends "default:offer.html" %}{% block pitch %}BY SLUG{% endblock %}')
+    config = {"DEFAULT_THEME": "brand", "SITE_NAME": "Test", "BASE_URL": "https://offers.example.com"}
+    renderer = Renderer(config, Themes(tmp_path / "themes"), auto_reload=False)
+    pages = sample_pages()
+    assert "BY SLUG" in renderer.offer_html(pages["growth-playbook"], "live")
+    assert "BY TYPE" in renderer.offer_html(pages["q1-product-demo"], "live")
+    plain = renderer.offer_html(pages["seo-checklist"], "live")
+    assert "BY " not in plain and "Launching a landing page" in plain
+    with pytest.raises(TemplatesNotFound, match=r"nope-1\.html"):
+        renderer.render(["nope-1.html", "nope-2.html"])
