@@ -48,7 +48,7 @@ import pickle
 import shutil
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -273,15 +273,14 @@ def export_files(
     present: set[str],
     manifest: Mapping[str, str] | None = None,
     staging: Path | None = None,
-) -> tuple[dict[str, bytes], set[str], dict[str, tuple[Page, str, str]], set[str]]:
-    """Every file of the export rendered in memory, by path relative to OUT_DIR.
+) -> tuple[dict[str, bytes], set[str], dict[str, tuple[Page, str, str]], dict[str, str]]:
+    """Every file of the export, by path relative to OUT_DIR.
 
-    Returns the new files, the paths kept as they are (an unchanged page that was not rendered
-    again), what was rendered per slug for the next build's cache, and the pages already written
-    with their twins into ``staging`` (those whose bytes differ from ``manifest``'s).
+    Returns the new files' bytes, the paths kept as they are (an unchanged page that was not
+    rendered again), what was rendered per slug for the next build's cache, and the digests of
+    the pages already written with their twins into ``staging`` (those whose bytes differ from
+    ``manifest``'s; their bytes are not among the first).
     """
-    cfg = renderer.config
-    themes = renderer.themes
     files: dict[str, bytes] = {}
     kept: set[str] = set()
     rendered: dict[str, tuple[Page, str, str]] = {}
@@ -300,9 +299,18 @@ def export_files(
         else:
             to_render.append(slug)
         rendered[slug] = (page, state, name)
-    bodies, staged = render_pages(renderer, catalog, to_render, now, manifest or {}, staging)
-    for slug, body in zip(to_render, bodies, strict=True):
-        files[f"{slug}.html"] = body
+    # The offer pages render on every core while this process makes the other files.
+    with rendering_pages(renderer, catalog, to_render, now, manifest or {}, staging) as pages_done:
+        extra_files(renderer, catalog, published, now, files)
+        bodies, staged = pages_done()
+    files.update(bodies)
+    return files, kept, rendered, staged
+
+
+def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now: datetime, files: dict[str, bytes]) -> None:
+    """Add to ``files`` everything but the offer pages: index, 404, sitemap, robots.txt, media, theme files."""
+    cfg = renderer.config
+    themes = renderer.themes
     if cfg["INDEX_PAGE"]:
         offers = sorted((p.offer for p in published), key=lambda o: (o.type, o.title))
         files["index.html"] = renderer.render("index.html", offers=offers, canonical=cfg["BASE_URL"] + "/", now=now).encode()
@@ -337,45 +345,71 @@ def export_files(
                     resolved = theme.static_file(rel)
                     if resolved is not None:
                         files[f"static/{name}/{theme.fingerprint(rel)}/{rel}"] = resolved.read_bytes()
-    return files, kept, rendered, staged
 
 
-def render_pages(
+@contextlib.contextmanager
+def rendering_pages(
     renderer: Renderer, catalog: Catalog, slugs: list[str], now: datetime, old: Mapping[str, str], staging: Path | None
-) -> tuple[list[bytes], set[str]]:
-    """The offer pages of ``slugs``, in order, and the names of those already written to ``staging``.
+) -> Iterator[Callable[[], tuple[dict[str, bytes], dict[str, str]]]]:
+    """Start rendering the offer pages of ``slugs``; yields a function that waits for them.
+
+    That function returns the pages' bytes by file name, and the digests of those already
+    written with their twins to ``staging`` (their bytes stay in the workers: the manifest
+    only needs the digest).
 
     Many pages are rendered on every core by forked workers, which also compress each page whose
     bytes differ from ``old`` (the previous manifest) and write it with its twins to ``staging``:
     compressing and writing are the other half of the work per page. Few pages are rendered
-    here, and :func:`write_files` compresses and writes them.
+    here, when the function is called, and :func:`write_files` compresses and writes them.
     """
     global _forked
-    if len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and staging is not None and _can_fork():
-        from concurrent.futures import ProcessPoolExecutor  # loads multiprocessing: only for big builds
-        from multiprocessing import get_context
 
-        workers = os.cpu_count() or 1
-        size = -(-len(slugs) // (workers * 4))  # a few chunks per worker evens out the load
-        chunks = [slugs[i : i + size] for i in range(0, len(slugs), size)]
-        staging.mkdir(parents=True, exist_ok=True)
-        # Forked workers inherit this (the renderer, its templates and the catalog): nothing to pickle
-        # but the slugs there and the bytes back. One page rendered here first loads the templates,
-        # fingerprints and inlined CSS once, for every worker (it is then a cache hit in its worker).
-        renderer.offer_page(catalog, catalog.pages[slugs[0]], now)
-        with _fork_lock:  # two builds in one process must not hand their workers each other's catalog
-            _forked = (renderer, catalog, now, old, staging)
-            try:
-                with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-                    done = [item for items in pool.map(_render_chunk, chunks) for item in items]
-            except Exception as exc:
-                log.warning("parallel rendering failed (%s); rendering in one process", exc)
-            else:
-                staged = {f"{slug}.html" for slug, (_body, wrote) in zip(slugs, done, strict=True) if wrote}
-                return [body for body, _wrote in done], staged
-            finally:
-                _forked = None
-    return [renderer.offer_page(catalog, catalog.pages[slug], now).body for slug in slugs], set()
+    def here() -> tuple[dict[str, bytes], dict[str, str]]:
+        return {f"{slug}.html": renderer.offer_page(catalog, catalog.pages[slug], now).body for slug in slugs}, {}
+
+    if not (len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and staging is not None and _can_fork()):
+        yield here
+        return
+    from concurrent.futures import ProcessPoolExecutor  # loads multiprocessing: only for big builds
+    from multiprocessing import get_context
+
+    workers = os.cpu_count() or 1
+    size = -(-len(slugs) // (workers * 4))  # a few chunks per worker evens out the load
+    chunks = [slugs[i : i + size] for i in range(0, len(slugs), size)]
+    staging.mkdir(parents=True, exist_ok=True)
+    # Forked workers inherit this (the renderer, its templates and the catalog): nothing to pickle
+    # but the slugs there and the digests back. One page rendered here first loads the templates,
+    # fingerprints and inlined CSS once, for every worker (it is then a cache hit in its worker).
+    renderer.offer_page(catalog, catalog.pages[slugs[0]], now)
+
+    def collect(results: Iterator[list[tuple[str, bytes | None, str]]]) -> tuple[dict[str, bytes], dict[str, str]]:
+        bodies: dict[str, bytes] = {}
+        staged: dict[str, str] = {}
+        try:
+            for name, body, digest in (item for items in results for item in items):
+                if body is None:
+                    staged[name] = digest
+                else:
+                    bodies[name] = body
+        except Exception as exc:
+            # All pages again, here: write_files then writes every one (and its twins) over
+            # whatever a worker left in staging.
+            log.warning("parallel rendering failed (%s); rendering in one process", exc)
+            return here()
+        return bodies, staged
+
+    with _fork_lock:  # two builds in one process must not hand their workers each other's catalog
+        _forked = (renderer, catalog, now, old, staging)
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+                try:
+                    results = pool.map(_render_chunk, chunks)  # all submitted: the workers start now
+                except Exception as exc:  # the workers could not start (fork failed)
+                    log.warning("parallel rendering failed (%s); rendering in one process", exc)
+                    results = None
+                yield here if results is None else lambda: collect(results)
+        finally:
+            _forked = None
 
 
 def _can_fork() -> bool:
@@ -390,19 +424,22 @@ _forked: tuple[Renderer, Catalog, datetime, Mapping[str, str], Path] | None = No
 _fork_lock = threading.Lock()
 
 
-def _render_chunk(slugs: list[str]) -> list[tuple[bytes, bool]]:
-    assert _forked is not None, "render workers must be forked from render_pages"
+def _render_chunk(slugs: list[str]) -> list[tuple[str, bytes | None, str]]:
+    """In a worker: ``(file name, bytes or None when written to staging, digest)`` per page."""
+    assert _forked is not None, "render workers must be forked from rendering_pages"
     renderer, catalog, now, old, staging = _forked
-    done = []
+    done: list[tuple[str, bytes | None, str]] = []
     for slug in slugs:
         body = renderer.offer_page(catalog, catalog.pages[slug], now).body
         name = f"{slug}.html"
-        changed = old.get(name) != hashlib.sha256(body).hexdigest()
-        if changed:
-            for path, data in ((name, body), *((name + suffix, packed) for suffix, packed in compress_twins(body).items())):
-                with open(os.path.join(staging, path), "wb") as fh:
-                    fh.write(data)
-        done.append((body, changed))
+        digest = hashlib.sha256(body).hexdigest()
+        if old.get(name) == digest:
+            done.append((name, body, digest))  # unchanged: write_files checks the file is still there
+            continue
+        for path, data in ((name, body), *((name + suffix, packed) for suffix, packed in compress_twins(body).items())):
+            with open(os.path.join(staging, path), "wb") as fh:
+                fh.write(data)
+        done.append((name, None, digest))
     return done
 
 
@@ -456,13 +493,14 @@ def write_files(
     old: dict[str, str],
     report: BuildReport,
     staging: Path | None = None,
-    staged: set[str] | frozenset[str] = frozenset(),
+    staged: Mapping[str, str] | None = None,
 ) -> None:
     """Write changed files (and twins), delete stale ones, then the manifest.
 
-    The files named in ``staged`` are already written, with their twins, in ``staging``: they
-    are moved into place instead.
+    ``staged`` maps files already written, with their twins, in ``staging`` to their digests:
+    they are moved into place instead (their bytes are not in ``files``).
     """
+    staged = staged or {}
     new: dict[str, str] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
     for rel in sorted(kept):
@@ -470,14 +508,20 @@ def write_files(
             new[rel] = old[rel]
             report.unchanged.append(rel)
     changed: list[tuple[Path, bytes, str | None]] = []
-    for rel, data in sorted(files.items()):
+    for rel in sorted(files.keys() | staged.keys()):
+        target = out_dir / rel
+        if rel in staged and staging is not None:
+            new[rel] = staged[rel]
+            changed.append((target, b"", os.path.join(staging, rel)))
+            report.written.append(rel)
+            continue
+        data = files[rel]
         digest = hashlib.sha256(data).hexdigest()
         new[rel] = digest
-        target = out_dir / rel
         if old.get(rel) == digest and target.is_file():
             report.unchanged.append(rel)
             continue
-        changed.append((target, data, os.path.join(staging, rel) if staging is not None and rel in staged else None))
+        changed.append((target, data, None))
         report.written.append(rel)
     for folder in sorted({target.parent for target, _data, _staged in changed}):
         folder.mkdir(parents=True, exist_ok=True)

@@ -342,3 +342,46 @@ def test_builds_into_one_folder_take_turns(content_dir: Path, instance_dir: Path
         assert worker.is_alive() and not done and not (out / MANIFEST).exists()
     worker.join(timeout=60)
     assert done and (out / MANIFEST).is_file() and (out / "growth-playbook.html").is_file()
+
+
+def test_a_render_worker_that_fails_half_way_falls_back_to_one_process(tmp_path: Path, monkeypatch, caplog) -> None:
+    """A worker that wrote some pages and then died: the pages are rendered again in the build's
+    own process and the export is that of a serial build, byte for byte (twins included)."""
+    from leadmagnet import build as building
+    from leadmagnet import config
+    from tests.cases import build_content
+
+    content = build_content(tmp_path / "site")
+    for n in range(12):
+        (content / f"many-{n:02d}.md").write_text(
+            f"---\ntitle: Offer {n}\ntype: ebook\nfile: files/guide.pdf\ndescription: Number {n}.\n---\nOffer {n}.\n"
+        )
+    real = building._render_chunk
+
+    def half_then_fail(slugs: list[str]):
+        done = real(slugs[:1])
+        if len(slugs) > 1:
+            raise OSError("worker died")
+        return done
+
+    # Sent to the workers by name, as the real one is (they are forked from this patched module).
+    half_then_fail.__module__, half_then_fail.__qualname__ = real.__module__, real.__qualname__
+
+    def run(label: str, out: Path) -> None:
+        settings = config.resolve({"CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp_path / f"instance-{label}"), "BASE_URL": BASE})
+        building.build(settings, out)
+
+    def raw(out: Path) -> dict[str, bytes]:
+        return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST}
+
+    monkeypatch.setattr(building.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(building, "PARALLEL_MIN", 10**9)
+    run("serial", tmp_path / "serial")
+    monkeypatch.setattr(building, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(building, "_render_chunk", half_then_fail)
+    with caplog.at_level("WARNING", logger="leadmagnet.build"):
+        run("parallel", tmp_path / "parallel")
+    assert any("worker died" in r.getMessage() and "rendering in one process" in r.getMessage() for r in caplog.records)
+    assert raw(tmp_path / "parallel") == raw(tmp_path / "serial")
+    manifest = json.loads((tmp_path / "parallel" / MANIFEST).read_text())["files"]
+    assert manifest == json.loads((tmp_path / "serial" / MANIFEST).read_text())["files"]
