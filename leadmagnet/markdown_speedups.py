@@ -37,22 +37,31 @@ from typing import Any
 from xml.etree.ElementTree import Element, QName
 
 import markdown
-from markdown import blockprocessors, core, htmlparser, inlinepatterns, preprocessors, serializers, treeprocessors, util
+from markdown import blockparser, blockprocessors, core, htmlparser, inlinepatterns, preprocessors, serializers, treeprocessors, util
+from markdown.blockparser import BlockParser
 from markdown.blockprocessors import (
     BlockProcessor,
     BlockQuoteProcessor,
+    CodeBlockProcessor,
+    EmptyBlockProcessor,
     HashHeaderProcessor,
     HRProcessor,
+    ListIndentProcessor,
+    OListProcessor,
+    ParagraphProcessor,
     ReferenceProcessor,
     SetextHeaderProcessor,
+    UListProcessor,
 )
-from markdown.extensions import attr_list, fenced_code, footnotes, tables
+from markdown.extensions import attr_list, fenced_code, footnotes, sane_lists, smarty, tables
 from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.extensions.fenced_code import FencedBlockPreprocessor
 from markdown.extensions.footnotes import FootnoteBlockProcessor
+from markdown.extensions.sane_lists import SaneOListProcessor, SaneUListProcessor
+from markdown.extensions.smarty import SubstituteTextPattern
 from markdown.extensions.tables import TableProcessor
 from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
-from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
+from markdown.treeprocessors import InlineProcessor, PrettifyTreeprocessor, UnescapeTreeprocessor
 
 # The Python-Markdown 3.11.3 modules whose code the twins stand in for or rely on (first 12 hex
 # digits of the sha256 of the file), and the inline patterns the trigger tables are for (of
@@ -62,8 +71,11 @@ log = logging.getLogger(__name__)
 # The release whose files STOCK_SOURCE holds. Another one keeps the stock code (a warning says so).
 VERSION = "3.11.3"
 STOCK_SOURCE = {
-    "markdown.treeprocessors": "bf575e7cb994",  # SkippingInlineProcessor, Unescape
-    "markdown.blockprocessors": "0522d16c4dda",  # BLOCK_NEEDS
+    "markdown.treeprocessors": "bf575e7cb994",  # SkippingInlineProcessor, Prettify, Unescape
+    "markdown.blockprocessors": "0522d16c4dda",  # BLOCK_NEEDS, PLAIN_FAILS
+    "markdown.blockparser": "8f8090226569",  # PlainBlockParser
+    "markdown.extensions.sane_lists": "76d51863c957",  # PLAIN_FAILS
+    "markdown.extensions.smarty": "efdabc667936",  # TextOnlyInlineProcessor
     "markdown.preprocessors": "a6ae4d9c72a4",  # Normalize, HtmlBlocks
     "markdown.htmlparser": "caf8d97bcf23",  # HtmlBlocks
     "markdown.extensions.tables": "fb23019f3a0f",  # Tables
@@ -288,6 +300,44 @@ class SkippingInlineProcessor(InlineProcessor):
         return tree
 
 
+class TextOnlyInlineProcessor(SkippingInlineProcessor):
+    """The smarty pass: :class:`SkippingInlineProcessor`, visiting the elements in document order.
+
+    Each smarty pattern (a :class:`SubstituteTextPattern`, excluded from no ancestor) turns a
+    match into text, its HTML stored in the document's HTML stash: the pass adds no element,
+    so the stock walk (a queue of elements, each with a copy of its ancestors' tags, which only
+    an excluding pattern or an added element reads) handles each text and tail of the tree, as
+    does :meth:`Element.iter`. Only the order of the texts differs, hence the numbers of the
+    stashed pieces of HTML, which the ``raw_html`` postprocessor replaces each by its own
+    whatever its number: the same page.
+    """
+
+    def run(self, tree: Element, ancestors: list[str] | None = None) -> Element:
+        self._learn_patterns()
+        if self.needs_work is None or not all(type(p) is SubstituteTextPattern and not p.ANCESTOR_EXCLUDES for p in self.patterns):
+            return super().run(tree, ancestors)
+        needs_work = self.needs_work.search
+        handle = self._InlineProcessor__handleInline
+        expand = self._InlineProcessor__processPlaceholders  # type: ignore[attr-defined]
+        self.stashed_nodes = {}
+        self.ancestors = []
+        for child in tree.iter():
+            if child is tree:
+                continue
+            text = child.text
+            if text and not isinstance(text, util.AtomicString) and needs_work(text):
+                child.text = None
+                expand(handle(text), child)  # text only: no element to insert
+            tail = child.tail
+            if tail and needs_work(tail):
+                dumby = Element("d")
+                child.tail = None
+                expand(handle(tail), dumby, False)
+                if dumby.tail:
+                    child.tail = dumby.tail
+        return tree
+
+
 class Tables(TableProcessor):
     """The ``tables`` block processor, quicker with blocks and rows that need no care.
 
@@ -335,6 +385,103 @@ def quick_test(stock: type[BlockProcessor], needs: tuple[str, ...]) -> type[Bloc
         return False
 
     return type(f"_Quick{stock.__name__}", (stock,), {"test": test, "__doc__": quick_test.__doc__})
+
+
+# What a block must start with or hold for each block processor's stock test to be True. A
+# "plain" block (most paragraphs and list items) starts with none of the first characters and
+# holds none of the strings of the processors registered before the paragraph one: each of their
+# tests is False (and changes nothing), so the parser would hand it to the paragraph processor.
+PLAIN_FAILS: dict[type[BlockProcessor], tuple[str, tuple[str, ...]]] = {
+    EmptyBlockProcessor: ("\n", ()),  # an empty block, or one starting with a blank line
+    ListIndentProcessor: (" ", ()),  # starts with tab_length spaces
+    CodeBlockProcessor: (" ", ()),  # likewise
+    Tables: ("", ("|",)),
+    # ^[ ]{0,3}\d+\.[ ]+ and ^[ ]{0,3}[*+-][ ]+, matched at the start of the block
+    OListProcessor: (" 0123456789", ()),
+    SaneOListProcessor: (" 0123456789", ()),
+    UListProcessor: (" *+-", ()),
+    SaneUListProcessor: (" *+-", ()),
+    **{quick_test(stock, needs): ("", needs) for stock, needs in BLOCK_NEEDS.values()},
+}
+
+
+class PlainBlockParser(BlockParser):
+    """The block parser, handing a plain block straight to the paragraph processor.
+
+    The stock parser asks every block processor in turn whether a block is its kind, and a
+    paragraph or list item goes through a dozen tests before the paragraph processor takes it.
+    When every processor registered before the paragraph one is in :data:`PLAIN_FAILS`, a
+    block that starts with none of their first characters and holds none of their strings
+    fails each of their tests, so it goes to the paragraph processor at once, as in the stock
+    loop. Any other block, or another processor, goes through the stock loop.
+    """
+
+    _processors: list[BlockProcessor] | None = None
+    _paragraph: BlockProcessor | None = None
+    _starts = ""
+    _breaks: re.Pattern[str] | None = None
+
+    def _learn(self) -> None:
+        processors = list(self.blockprocessors)
+        if processors == self._processors:
+            return
+        self._processors, self._paragraph = processors, None
+        starts, breaks = set(), set()
+        for processor in processors:
+            if type(processor) is ParagraphProcessor:
+                if processor.tab_length >= 1:  # else a code block's test is true of any block
+                    self._paragraph = processor
+                break
+            fails = PLAIN_FAILS.get(type(processor))
+            if fails is None:
+                break
+            starts.update(fails[0])
+            breaks.update(fails[1])
+        self._starts = "".join(sorted(starts))
+        self._breaks = _any_of(breaks) if breaks else re.compile("(?!)")
+
+    def parseBlocks(self, parent: Element, blocks: list[str]) -> None:
+        self._learn()
+        paragraph, starts, breaks = self._paragraph, self._starts, self._breaks
+        while blocks:
+            block = blocks[0]
+            if paragraph is not None and block and block[0] not in starts and breaks.search(block) is None:  # type: ignore[union-attr]
+                paragraph.run(parent, blocks)
+                continue
+            for processor in self.blockprocessors:  # the stock loop, for one block
+                if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
+                    break
+
+
+class Prettify(PrettifyTreeprocessor):
+    """The ``prettify`` pass, without recursion and asking ``is_block_level`` once per element.
+
+    The stock pass visits the root and, below each block-level element other than ``code`` and
+    ``pre``, its block-level children. A visit reads the element's own text, tail and first
+    child's tag and sets only its own text and tail, so the visits can go in any order: here
+    from a stack, each child's tag looked up once. (The ``br`` and ``pre`` loops are stock.)
+    """
+
+    def _prettifyETree(self, elem: Element) -> None:
+        is_block_level = self.md.is_block_level
+        stack = [(elem, is_block_level(elem.tag))]
+        while stack:
+            elem, block = stack.pop()
+            if block and elem.tag not in ("code", "pre"):
+                first = None
+                for child in elem:
+                    child_block = is_block_level(child.tag)
+                    if first is None:
+                        first = child_block
+                    if child_block:
+                        stack.append((child, True))
+                if first:
+                    text = elem.text
+                    if not text or not text.strip():
+                        elem.text = "\n"
+            tail = elem.tail
+            if not tail or not tail.strip():
+                elem.tail = "\n"
 
 
 class Normalize(NormalizeWhitespace):
@@ -538,9 +685,10 @@ def speed_up(md: markdown.Markdown) -> None:
         if inline is not None:
             _replace(processors, "inline", inline)
     if "smarty" in processors and type(processors["smarty"]) is InlineProcessor:
-        smarty = SkippingInlineProcessor.create(md, processors["smarty"].inlinePatterns, SMARTY_TRIGGERS, "smarty patterns")
-        if smarty is not None:
-            _replace(processors, "smarty", smarty)
+        fast = TextOnlyInlineProcessor if unchanged(smarty) else SkippingInlineProcessor
+        smarty_pass = fast.create(md, processors["smarty"].inlinePatterns, SMARTY_TRIGGERS, "smarty patterns")
+        if smarty_pass is not None:
+            _replace(processors, "smarty", smarty_pass)
     blocks = md.parser.blockprocessors
     if "table" in blocks and type(blocks["table"]) is TableProcessor and unchanged(tables):
         _replace(blocks, "table", Tables(md.parser, blocks["table"].config))
@@ -549,6 +697,10 @@ def speed_up(md: markdown.Markdown) -> None:
             if name in blocks and type(blocks[name]) is stock:
                 # The subclass only answers test sooner: it holds no state of its own.
                 blocks[name].__class__ = quick_test(stock, needs)
+    if type(md.parser) is BlockParser and unchanged(blockparser, blockprocessors, footnotes, sane_lists, tables):
+        md.parser.__class__ = PlainBlockParser  # no state of its own but what it learns of the processors
+    if type(processors["prettify"]) is PrettifyTreeprocessor and unchanged(treeprocessors):
+        _replace(processors, "prettify", Prettify(md))
     if "attr_list" in processors and type(processors["attr_list"]) is AttrListTreeprocessor and unchanged(attr_list):
         _replace(processors, "attr_list", AttrList(md))
     if type(processors["unescape"]) is UnescapeTreeprocessor and unchanged(treeprocessors):

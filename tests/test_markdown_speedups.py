@@ -6,14 +6,17 @@ from __future__ import annotations
 import random
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import SubElement
 
 import markdown
 import pytest
 from markdown import serializers
+from markdown.blockparser import BlockParser
+from markdown.blockprocessors import BlockProcessor
 from markdown.extensions.fenced_code import FencedBlockPreprocessor
 from markdown.inlinepatterns import SimpleTagInlineProcessor
 from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
-from markdown.treeprocessors import InlineProcessor, UnescapeTreeprocessor
+from markdown.treeprocessors import InlineProcessor, PrettifyTreeprocessor, UnescapeTreeprocessor
 from markdown.util import Registry
 
 from bench.build import PITCH
@@ -119,6 +122,17 @@ SNIPPETS = [
     "| a \\| b | c |\n|---|---|\n| d \\| e | f\\\\ |",
     "trailing spaces   \n    \nblank lines of spaces \n \t \n\ta tab\n  \n- item  \n   \n- next",
     "The '80s, rock 'n' roll, (\"paren\") ['brackets'] {\"braces\"} -\"dash\" *em*'., tail *x*\"., it's 'tis",
+    # Blocks next to plain ones (the paragraph shortcut): lazy list lines, numbers and signs that
+    # start no list, lines that continue a list item or a quote, setext underlines, indented code.
+    "- item one\nlazy line 'q'\n- item two\n\nplain after the list\n\n    code after a paragraph\n\nplain",
+    "1986 was a year.\n\n1986. was a list\n\n+ plus item\n+ another\n\n+plus no space, *star no space, -dash",
+    "Para\n===\n\nPara two\n- not a list\n\nPara three\n> not a quote?\n\nx\n\n> quote\nlazy 'quote' line",
+    "1. one\n\n    plain para in item\n\n    - nested *x*\n\n        deeper plain\n\n2. two\n\n3) paren",
+    "   three spaces then text\n\n  two\n\n \n\n\tTab first\n\ntext [^x] ref [y]: here\n\n[y]: /y\n[^x]: fn 'note'\n    more",
+    "a | b\n\nno pipes, no hashes: C# is #1\n\ncolon]: and [^caret",
+    # Prettify: breaks, pre blocks, nested block HTML, inline elements holding blocks, a blank text.
+    "one  \ntwo  \n<br>three\n\n<div>\n<div>inner</div>\n</div>\n\n```\ncode  \n\n\n```\n\n> ```\n> q\n> ```",
+    "- a\n\n    ```\n    fenced in item\n    ```\n\n- b\n\n    | t | u |\n    |---|---|\n    | 1 | 2 |",
 ]
 
 
@@ -232,7 +246,9 @@ def test_the_fast_paths_are_in_place() -> None:
     code, then update ``STOCK_SOURCE`` (see the docstring of leadmagnet.markdown_speedups)."""
     md, _ = markup._build()
     assert type(md.treeprocessors["inline"]) is speedups.SkippingInlineProcessor
-    assert type(md.treeprocessors["smarty"]) is speedups.SkippingInlineProcessor
+    assert type(md.treeprocessors["smarty"]) is speedups.TextOnlyInlineProcessor
+    assert type(md.treeprocessors["prettify"]) is speedups.Prettify
+    assert type(md.parser) is speedups.PlainBlockParser
     assert type(md.treeprocessors["attr_list"]) is speedups.AttrList
     assert type(md.treeprocessors["unescape"]) is speedups.Unescape
     assert type(md.preprocessors["html_block"]) is speedups.HtmlBlocks
@@ -261,6 +277,8 @@ def test_changed_stock_code_leaves_the_stock_converter(monkeypatch: pytest.Monke
     assert type(md.treeprocessors["inline"]) is InlineProcessor
     assert type(md.treeprocessors["smarty"]) is InlineProcessor
     assert type(md.treeprocessors["unescape"]) is UnescapeTreeprocessor
+    assert type(md.treeprocessors["prettify"]) is PrettifyTreeprocessor
+    assert type(md.parser) is BlockParser
     assert type(md.preprocessors["html_block"]) is HtmlBlockPreprocessor
     assert type(md.preprocessors["normalize_whitespace"]) is NormalizeWhitespace
     assert type(md.preprocessors["fenced_code_block"]) is FencedBlockPreprocessor
@@ -334,3 +352,35 @@ def test_the_recorded_release_builds_without_a_warning(caplog: pytest.LogCapture
     with caplog.at_level("WARNING", logger="leadmagnet.markdown_speedups"):
         markup._build()
     assert not [r for r in caplog.records if "fast paths" in r.getMessage()] or markdown.__version__ != speedups.VERSION
+
+
+def test_plain_blocks_go_to_the_paragraph_processor_and_others_through_every_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    md, _ = markup._build()
+    tested: list[str] = []
+    for processor in md.parser.blockprocessors:
+        monkeypatch.setattr(processor, "test", lambda parent, block, test=processor.test: tested.append(block) or test(parent, block))
+    md.convert("A plain paragraph.\n\n# A heading\n\n- a plain item\n- another")
+    assert "A plain paragraph." not in tested and "a plain item" not in tested
+    assert "# A heading" in tested
+
+
+class Aside(BlockProcessor):
+    """A block processor the shortcut knows nothing of: '%%' blocks become asides."""
+
+    def test(self, parent: Any, block: str) -> bool:
+        return block.startswith("%%")
+
+    def run(self, parent: Any, blocks: list[str]) -> None:
+        SubElement(parent, "aside").text = blocks.pop(0)[2:]
+
+
+def test_an_unknown_block_processor_gets_the_stock_loop() -> None:
+    md, _ = markup._build()
+    reference, _ = stock_converter()
+    texts = ["%%aside 'q'\n\nplain", "plain\n\n%% another", *SNIPPETS]
+    for converter in (md, reference):
+        converter.parser.blockprocessors.register(Aside(converter.parser), "aside", 12)
+    for text in texts:
+        assert md.reset().convert(text) == reference.reset().convert(text)
+    assert "<aside>aside &lsquo;q&rsquo;</aside>" in md.reset().convert(texts[0])
+    assert md.parser._paragraph is None
