@@ -15,17 +15,20 @@ import base64
 import hashlib
 import json
 import threading
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from jinja2.runtime import Macro
 from markupsafe import Markup
+from markupsafe import escape as html_escape
 
 from .content import Catalog, Page
-from .offer import Offer
+from .offer import FieldSpec, Offer
 from .themes import Theme, Themes
 
 if TYPE_CHECKING:
@@ -92,6 +95,7 @@ class Renderer:
         env.globals["asset"] = lambda path, _t=theme: self.asset_url(_t, path)
         env.globals["inline_static"] = lambda path, _t=theme: self.inline_static(_t, path)
         env.filters["local_time"] = local_time
+        env.filters["blank_fields"] = blank_fields_filter()
         self._envs[theme.name] = (theme, env)
         return env
 
@@ -259,6 +263,34 @@ def json_ld(offer: Offer, canonical: str, image_url: str | None, site_name: str,
     text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False, separators=(",", ":"))
     # "</script>" or "<!--" inside a string must not end the script element.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def blank_fields_filter() -> Callable[[Iterable[Any], Any], Markup]:
+    """The ``blank_fields`` filter of one environment: ``offer.fields|blank_fields(form_field)``.
+
+    The public form's fields, each rendered by the theme's ``form_field`` macro with nothing typed
+    and no error: what ``{% for field in offer.fields %}{{ form_field(field) }}{% endfor %}``
+    writes. That HTML depends only on the field and the macro, and most offers ask for the same
+    fields (email, a name, a company), so each is made once per macro and reused; a theme's own
+    ``_macros.html`` gets its own entries. A macro that could differ between calls (imported
+    ``with context``: a new one each render) is dropped with its entries; anything else than a
+    macro, or a field that is not a ``FieldSpec``, is simply called.
+    """
+    made: weakref.WeakKeyDictionary[Macro, dict[FieldSpec, Markup]] = weakref.WeakKeyDictionary()
+
+    def blank_fields(fields: Iterable[Any], form_field: Any) -> Markup:
+        by_field = made.setdefault(form_field, {}) if isinstance(form_field, Macro) else None
+        parts = []
+        for field in fields:
+            html = by_field.get(field) if by_field is not None and isinstance(field, FieldSpec) else None
+            if html is None:
+                html = html_escape(form_field(field))  # as {{ form_field(field) }} writes it
+                if by_field is not None and isinstance(field, FieldSpec):
+                    by_field[field] = html
+            parts.append(html)
+        return Markup("".join(parts))  # noqa: S704 - each part escaped above
+
+    return blank_fields
 
 
 def local_time(value: datetime, offer: Offer, fmt: str = "%A %d %B %Y, %H:%M") -> str:

@@ -9,6 +9,7 @@ import pytest
 from jinja2 import TemplatesNotFound
 
 from leadmagnet.content import Page, read_file
+from leadmagnet.offer import BUILTIN_FIELDS, FieldSpec
 from leadmagnet.rendering import Renderer, style_hash
 from leadmagnet.themes import Themes
 from tests.conftest import SAMPLES
@@ -72,3 +73,30 @@ def test_a_build_chooses_templates_most_specific_first(tmp_path: Path) -> None:
     assert "BY " not in plain and "Launching a landing page" in plain
     with pytest.raises(TemplatesNotFound, match=r"nope-1\.html"):
         renderer.render(["nope-1.html", "nope-2.html"])
+
+
+def test_blank_fields_writes_what_the_loop_over_form_field_writes(tmp_path: Path) -> None:
+    renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
+    env = renderer.env(renderer.theme_for(None))
+    fields = [
+        BUILTIN_FIELDS["email"],
+        FieldSpec("size", 'Team <script>alert("size")</script>', "select", True, (("1", "<b>One</b>"), ("2", "Two & more"))),
+        FieldSpec("note", "A note", "textarea", max_length=500),
+    ]
+    imported = '{% from "_macros.html" import form_field %}'
+    looped = env.from_string(imported + "{% for f in fields %}{{ form_field(f) }}{% endfor %}").render(fields=fields)
+    blank = env.from_string(imported + "{{ fields|blank_fields(form_field) }}")
+    assert blank.render(fields=fields) == looped
+    assert blank.render(fields=fields) == looped  # the second time from what the first one made
+    assert "&lt;script&gt;" in looped and "<script>" not in looped and "&lt;b&gt;One&lt;/b&gt;" in looped
+
+
+def test_blank_fields_does_not_reuse_a_macro_that_sees_the_render(tmp_path: Path) -> None:
+    """A macro defined in the template (or imported with context) reads the render's variables:
+    it is a new macro each render, and what one render made is not shown in the next."""
+    renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
+    env = renderer.env(renderer.theme_for(None))
+    template = env.from_string("{% macro f(field) %}{{ who }}:{{ field.name }};{% endmacro %}{{ fields|blank_fields(f) }}")
+    fields = [BUILTIN_FIELDS["email"]]
+    assert template.render(fields=fields, who="Ada") == "Ada:email;"
+    assert template.render(fields=fields, who="Grace") == "Grace:email;"

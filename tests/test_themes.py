@@ -42,6 +42,31 @@ def test_site_theme_overrides_one_block_of_default_offer(make_app, content_dir: 
     assert "brand-hero" not in plain
 
 
+MACROS = """{% macro form_field(field, value="", error=None) -%}
+<p class="mine" id="f-{{ field.name }}">{{ field.label }}=[{{ value }}]{% if error %} {{ error }}{% endif %}</p>
+{%- endmacro %}
+{% macro webinar_when(offer) -%}<p class="mine-when">{{ offer.duration_minutes }} minutes</p>{%- endmacro %}
+"""
+
+
+def test_a_theme_that_overrides_only_the_macros_renders_every_field_with_them(make_app, content_dir: Path, themes_dir: Path) -> None:
+    write(themes_dir / "brand" / "templates" / "_macros.html", MACROS)
+    set_theme(content_dir / "growth-playbook.md", "brand")
+    client = make_app().test_client()
+    themed = client.get("/growth-playbook").get_data(as_text=True)
+    assert '<p class="mine" id="f-email">Work email=[]</p>' in themed
+    assert '<p class="mine" id="f-team_size">Size of your marketing team=[]</p>' in themed
+    assert '<p class="mine" id="f-consent">I agree to receive the playbook' in themed
+    assert 'class="field' not in themed
+    # The same fields on an offer of the default theme: its own macro, nothing shared.
+    plain = client.get("/seo-checklist").get_data(as_text=True)
+    assert 'class="mine"' not in plain and '<div class="field field-email">' in plain
+    # The form again after an error: what was typed (escaped) and the message, by the same macro.
+    again = client.post("/growth-playbook", data={"email": "not-an-email", "first_name": "<b>Ada"}).get_data(as_text=True)
+    assert '<p class="mine" id="f-email">Work email=[not-an-email] An email address must have an @-sign.' in again
+    assert '<p class="mine" id="f-first_name">First name=[&lt;b&gt;Ada]</p>' in again
+
+
 def test_default_theme_setting_applies_to_offers_without_theme(make_app, themes_dir: Path) -> None:
     write(themes_dir / "brand" / "templates" / "offer.html", '{% extends "default:offer.html" %}{% block pitch %}BRAND PITCH{% endblock %}')
     client = make_app(DEFAULT_THEME="brand").test_client()
