@@ -214,6 +214,8 @@ def build(ctx: Context, out_dir: Path, base_url: str | None) -> None:
         f"{len(report.written)} files written, {len(report.unchanged)} unchanged, {len(report.removed)} removed in {report.out_dir}"
         f" ({report.parsed} offer files parsed, {report.rendered} pages rendered)"
     )
+    global _done_without_teardown
+    _done_without_teardown = True
 
 
 @cli.command()
@@ -533,8 +535,30 @@ PLACEHOLDER_PDF = (
 )
 
 
+# Set by a command whose process has nothing left to clean up once it has printed its report.
+_done_without_teardown = False
+
+
 def main() -> None:
-    cli(prog_name="leadmagnet")
+    """The ``leadmagnet`` command.
+
+    After a successful ``build`` the process ends without the interpreter's teardown: freeing
+    every module and object one by one took 30 ms, a twentieth of a cold build of a thousand
+    offers and most of a build after one edit. Everything is written and closed by then (the
+    files, the build cache, the worker pools); output and log handlers are flushed here.
+    """
+    try:
+        cli(prog_name="leadmagnet")
+    except SystemExit as exc:
+        if _done_without_teardown and exc.code in (0, None):
+            import logging
+            import os
+
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        raise
 
 
 if __name__ == "__main__":

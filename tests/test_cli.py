@@ -3,6 +3,8 @@ through click's runner on temporary folders, and ``serve`` as a subprocess answe
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -198,3 +200,21 @@ def test_check_validates_drafts_and_scheduled_offers_too(cli_runner: CliRunner, 
     assert result.exit_code == 1
     assert "content/draft.md: file: 'files/missing.pdf' does not exist under" in result.output
     assert "1 offers OK, 1 errors, 0 warnings" in result.output
+
+
+def test_build_command_ends_without_teardown_and_loses_nothing(tmp_path: Path) -> None:
+    """The installed ``leadmagnet build`` skips the interpreter's teardown after a success: its
+    report still reaches a pipe, the export and build cache are whole, and a failure still
+    exits with its message and status."""
+    content = build_content(tmp_path / "site")
+    instance = tmp_path / "instance"
+    env = {**os.environ, "LEADMAGNET_BASE_URL": "https://offers.example.com"}
+    command = [str(LEADMAGNET), "--content", str(content), "--instance", str(instance), "build"]
+    done = subprocess.run([*command, str(tmp_path / "out")], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("pages rendered)"), done.stdout
+    manifest = json.loads((tmp_path / "out" / ".leadmagnet-build.json").read_text())["files"]
+    assert manifest and all((tmp_path / "out" / rel).is_file() for rel in manifest)
+    assert list((instance / "build-cache").glob("*.pickle"))
+    failed = subprocess.run([*command, str(content / "out")], capture_output=True, text=True, timeout=120, env=env)
+    assert failed.returncode == 1 and "must be outside the content folder" in failed.stderr
