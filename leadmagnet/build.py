@@ -365,7 +365,7 @@ def rendering_pages(
     global _forked
 
     def here() -> tuple[dict[str, bytes], dict[str, str]]:
-        return {f"{slug}.html": renderer.offer_page(catalog, catalog.pages[slug], now).body for slug in slugs}, {}
+        return {f"{slug}.html": page_bytes(renderer, catalog.pages[slug], now) for slug in slugs}, {}
 
     if not (len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and staging is not None and _can_fork()):
         yield here
@@ -380,7 +380,7 @@ def rendering_pages(
     # Forked workers inherit this (the renderer, its templates and the catalog): nothing to pickle
     # but the slugs there and the digests back. One page rendered here first loads the templates,
     # fingerprints and inlined CSS once, for every worker (it is then a cache hit in its worker).
-    renderer.offer_page(catalog, catalog.pages[slugs[0]], now)
+    page_bytes(renderer, catalog.pages[slugs[0]], now)
 
     def collect(results: Iterator[list[tuple[str, bytes | None, str]]]) -> tuple[dict[str, bytes], dict[str, str]]:
         bodies: dict[str, bytes] = {}
@@ -412,6 +412,12 @@ def rendering_pages(
             _forked = None
 
 
+def page_bytes(renderer: Renderer, page: Page, now: datetime) -> bytes:
+    """An offer page's bytes as the live server sends them, without what only the server needs
+    (its ETag, a second SHA-256 of the page, and the renderer's page cache)."""
+    return renderer.offer_html(page, page.offer.state(now)).encode("utf-8")
+
+
 def _can_fork() -> bool:
     """fork is what shares the catalog; macOS offers it but calls it unsafe (its system libraries)."""
     import multiprocessing
@@ -430,7 +436,7 @@ def _render_chunk(slugs: list[str]) -> list[tuple[str, bytes | None, str]]:
     renderer, catalog, now, old, staging = _forked
     done: list[tuple[str, bytes | None, str]] = []
     for slug in slugs:
-        body = renderer.offer_page(catalog, catalog.pages[slug], now).body
+        body = page_bytes(renderer, catalog.pages[slug], now)
         name = f"{slug}.html"
         digest = hashlib.sha256(body).hexdigest()
         if old.get(name) == digest:

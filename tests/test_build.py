@@ -385,3 +385,21 @@ def test_a_render_worker_that_fails_half_way_falls_back_to_one_process(tmp_path:
     assert raw(tmp_path / "parallel") == raw(tmp_path / "serial")
     manifest = json.loads((tmp_path / "parallel" / MANIFEST).read_text())["files"]
     assert manifest == json.loads((tmp_path / "serial" / MANIFEST).read_text())["files"]
+
+
+def test_exported_pages_are_the_renderers_offer_pages(built: Path, content_dir: Path, instance_dir: Path) -> None:
+    """The build renders pages without the server's ETag and page cache: the bytes are those of
+    Renderer.offer_page with the build's settings, for every exported offer page."""
+    from datetime import UTC, datetime
+
+    from leadmagnet import config
+    from leadmagnet.build import build_renderer
+    from leadmagnet.content import load_catalog
+
+    settings = config.resolve({"CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(instance_dir), "BASE_URL": BASE})
+    renderer = build_renderer(settings)
+    catalog = load_catalog(content_dir)
+    pages = [p for p in catalog.pages.values() if (built / f"{p.offer.slug}.html").is_file()]
+    assert len(pages) >= 3
+    for page in pages:
+        assert (built / f"{page.offer.slug}.html").read_bytes() == renderer.offer_page(catalog, page, datetime.now(UTC)).body
