@@ -443,10 +443,21 @@ def _render_chunk(slugs: list[str]) -> list[tuple[str, bytes | None, str]]:
             done.append((name, body, digest))  # unchanged: write_files checks the file is still there
             continue
         for path, data in ((name, body), *((name + suffix, packed) for suffix, packed in compress_twins(body).items())):
-            with open(os.path.join(staging, path), "wb") as fh:
-                fh.write(data)
+            write_new(os.path.join(staging, path), data)
         done.append((name, None, digest))
     return done
+
+
+def write_new(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` with three system calls: no buffered file object (three
+    thousand files a cold build; Python's file objects cost a quarter of the writing)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def check_out_dir(out_dir: Path, content_dir: Path) -> None:
