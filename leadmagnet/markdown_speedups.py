@@ -195,7 +195,9 @@ class SkippingInlineProcessor(InlineProcessor):
         self.triggers = triggers
         self.key = key
         self.patterns: list[Any] = []
-        self.pattern_triggers: list[re.Pattern[str] | None] = []
+        self.trigger_strings: list[str] = []  # bit i of a mask stands for trigger_strings[i]
+        self.pattern_masks: list[int] = []  # the triggers of each pattern
+        self.unknown_mask = -1  # the mask of any text when the patterns are not the known ones, else 0
         self.regexes: list[re.Pattern[str] | None] = []
         self.needs_work: re.Pattern[str] | None = None
 
@@ -218,14 +220,28 @@ class SkippingInlineProcessor(InlineProcessor):
         if patterns != self.patterns:
             known = _patterns_known(self.inlinePatterns, self.key)
             names = [item.name for item in self.inlinePatterns._priority]
-            self.pattern_triggers = [_any_of(set(self.triggers[name])) if known else None for name in names]
             every = {t for name in names for t in self.triggers[name]} if known else set()
+            self.trigger_strings = sorted(every)
+            bits = {t: 1 << i for i, t in enumerate(self.trigger_strings)}
+            self.pattern_masks = [sum(bits[t] for t in set(self.triggers[name])) if known else -1 for name in names]
+            self.unknown_mask = 0 if known else -1
             self.needs_work = _any_of({*every, util.INLINE_PLACEHOLDER_PREFIX}) if known else None
             self.regexes = [p.getCompiledRegExp() if isinstance(p, inlinepatterns.InlineProcessor) else None for p in patterns]
         self.patterns = patterns
 
+    def _present(self, data: str) -> int:
+        """The mask of the trigger strings ``data`` holds (-1 with unknown patterns)."""
+        mask = self.unknown_mask
+        bit = 1
+        for string in self.trigger_strings:
+            if string in data:
+                mask |= bit
+            bit <<= 1
+        return mask
+
     # Overrides InlineProcessor's private __handleInline (name-mangled, called by __applyPattern
-    # too): the stock loop, minus the patterns that cannot match: their trigger is absent, or
+    # too): the stock loop, minus the patterns that cannot match: none of their triggers is in
+    # the text (the mask of those it holds is taken again after each match changed it), or
     # their regular expression finds nothing in the whole text (the stock __applyPattern looks
     # from startIndex on, at fewer places). A pattern that does not match leaves the text as it
     # is and restarts the next one at 0.
@@ -233,17 +249,20 @@ class SkippingInlineProcessor(InlineProcessor):
         if isinstance(data, util.AtomicString):
             return data
         apply = self._InlineProcessor__applyPattern  # type: ignore[attr-defined]
+        patterns, masks, regexes = self.patterns, self.pattern_masks, self.regexes
+        present = self._present(data)
         startIndex = 0
-        count = len(self.patterns)
+        count = len(patterns)
         while patternIndex < count:
-            trigger = self.pattern_triggers[patternIndex]
-            regex = self.regexes[patternIndex]
-            if (trigger is not None and trigger.search(data) is None) or (regex is not None and regex.search(data) is None):
+            regex = regexes[patternIndex]
+            if not masks[patternIndex] & present or (regex is not None and regex.search(data) is None):
                 patternIndex += 1
                 startIndex = 0
                 continue
-            data, matched, startIndex = apply(self.patterns[patternIndex], data, patternIndex, startIndex)
-            if not matched:
+            data, matched, startIndex = apply(patterns[patternIndex], data, patternIndex, startIndex)
+            if matched:
+                present = self._present(data)
+            else:
                 patternIndex += 1
         return data
 
@@ -406,51 +425,71 @@ PLAIN_FAILS: dict[type[BlockProcessor], tuple[str, tuple[str, ...]]] = {
 
 
 class PlainBlockParser(BlockParser):
-    """The block parser, handing a plain block straight to the paragraph processor.
+    """The block parser, asking a block processor about a block only if its test can be True.
 
     The stock parser asks every block processor in turn whether a block is its kind, and a
     paragraph or list item goes through a dozen tests before the paragraph processor takes it.
-    When every processor registered before the paragraph one is in :data:`PLAIN_FAILS`, a
-    block that starts with none of their first characters and holds none of their strings
-    fails each of their tests, so it goes to the paragraph processor at once, as in the stock
-    loop. Any other block, or another processor, goes through the stock loop.
+    When every processor registered before the paragraph one is in :data:`PLAIN_FAILS`, those
+    whose first characters and strings the block lacks are skipped (their test is False and
+    changes nothing); a block with none of any of them goes straight to the paragraph processor.
+    The others are asked in the stock order, and an empty block, a block changed by a processor
+    that declined it, or any other processor, gets the stock loop.
     """
 
-    _processors: list[BlockProcessor] | None = None
-    _paragraph: BlockProcessor | None = None
+    _seen: object = None  # the registry's list of processors when last learnt
+    _processors: list[BlockProcessor] = []
+    _checks: list[tuple[BlockProcessor, str, re.Pattern[str] | None]] | None = None
     _starts = ""
-    _breaks: re.Pattern[str] | None = None
+    _breaks: re.Pattern[str] = re.compile("(?!)")
 
     def _learn(self) -> None:
-        processors = list(self.blockprocessors)
+        registry = self.blockprocessors
+        remembered = getattr(registry, "_items", None)  # a RememberingRegistry's: a new list after each change
+        if remembered is not None and remembered is self._seen:
+            return
+        processors = list(registry)
+        self._seen = getattr(registry, "_items", None)
         if processors == self._processors:
             return
-        self._processors, self._paragraph = processors, None
-        starts, breaks = set(), set()
+        self._processors, self._checks = processors, None
+        checks, starts, breaks = [], set(), set()
         for processor in processors:
             if type(processor) is ParagraphProcessor:
                 if processor.tab_length >= 1:  # else a code block's test is true of any block
-                    self._paragraph = processor
+                    self._checks = checks
                 break
             fails = PLAIN_FAILS.get(type(processor))
             if fails is None:
                 break
+            checks.append((processor, fails[0], _any_of(set(fails[1])) if fails[1] else None))
             starts.update(fails[0])
             breaks.update(fails[1])
         self._starts = "".join(sorted(starts))
         self._breaks = _any_of(breaks) if breaks else re.compile("(?!)")
 
     def parseBlocks(self, parent: Element, blocks: list[str]) -> None:
-        self._learn()
-        paragraph, starts, breaks = self._paragraph, self._starts, self._breaks
         while blocks:
+            self._learn()
             block = blocks[0]
-            if paragraph is not None and block and block[0] not in starts and breaks.search(block) is None:  # type: ignore[union-attr]
-                paragraph.run(parent, blocks)
+            checks = self._checks
+            if checks is None or not block:
+                for processor in self.blockprocessors:  # the stock loop, for one block
+                    if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
+                        break
                 continue
-            for processor in self.blockprocessors:  # the stock loop, for one block
+            first = block[0]
+            if first not in self._starts and self._breaks.search(block) is None:
+                self._processors[len(checks)].run(parent, blocks)  # the paragraph processor's
+                continue
+            for processor, starts, needs in checks:
+                if not (first in starts or (needs is not None and needs.search(block) is not None) or blocks[0] is not block):
+                    continue  # its test is False
                 if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
                     break
+            else:  # the paragraph processor, and any after it (never reached: its test is True)
+                for processor in self._processors[len(checks) :]:
+                    if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
+                        break
 
 
 class Prettify(PrettifyTreeprocessor):

@@ -383,4 +383,4 @@ def test_an_unknown_block_processor_gets_the_stock_loop() -> None:
     for text in texts:
         assert md.reset().convert(text) == reference.reset().convert(text)
     assert "<aside>aside &lsquo;q&rsquo;</aside>" in md.reset().convert(texts[0])
-    assert md.parser._paragraph is None
+    assert md.parser._checks is None
