@@ -4,6 +4,7 @@ beacon, incremental rebuilds, and the folders it refuses. Run through the real C
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import re
 import urllib.parse
@@ -403,3 +404,17 @@ def test_exported_pages_are_the_renderers_offer_pages(built: Path, content_dir: 
     assert len(pages) >= 3
     for page in pages:
         assert (built / f"{page.offer.slug}.html").read_bytes() == renderer.offer_page(catalog, page, datetime.now(UTC)).body
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 8, 9, 64, 1000, 12345])
+def test_guided_chunks_cover_every_item_once_in_order_and_shrink(count: int) -> None:
+    from leadmagnet.build import guided_chunks
+
+    items = list(range(count))
+    chunks = guided_chunks(items, 2)
+    assert [item for chunk in chunks for item in chunk] == items
+    sizes = [len(chunk) for chunk in chunks]
+    assert all(a >= b for a, b in itertools.pairwise(sizes))  # shrinking
+    assert all(size >= 8 for size in sizes[:-1])
+    if count >= 1000:
+        assert sizes[0] == count // 4 and len(chunks) < 40  # few messages, small tail
