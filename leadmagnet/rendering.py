@@ -16,7 +16,7 @@ import hashlib
 import json
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -50,6 +50,20 @@ def style_hash(css: str) -> str:
     """The CSP source expression for an inline ``<style>`` with exactly this text."""
     digest = hashlib.sha256(css.encode("utf-8")).digest()
     return "'sha256-" + base64.b64encode(digest).decode() + "'"
+
+
+class Environment(jinja2.Environment):
+    """Jinja's environment, with each template's globals in a plain dict.
+
+    Jinja chains a template's globals to the environment's (a ``ChainMap``) so that globals added
+    after a template is loaded still reach it; every render then copies that chain key by key in
+    Python, and every ``{% import %}`` compares it with the render's, about 20 us a page of the
+    default theme. :meth:`Renderer.env` sets every global before the first template is loaded and
+    never after, so a copy made at load time holds the same names and values.
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
 
 
 class Renderer:
@@ -88,7 +102,7 @@ class Renderer:
         made = self._envs.get(theme.name)
         if made is not None and made[0] is theme:
             return made[1]
-        env = jinja2.Environment(loader=theme.loader, autoescape=True, auto_reload=self.auto_reload, trim_blocks=True, lstrip_blocks=True)
+        env = Environment(loader=theme.loader, autoescape=True, auto_reload=self.auto_reload, trim_blocks=True, lstrip_blocks=True)
         if self.app is not None:  # url_for, csrf_token, Flask's filters, for the admin templates
             env.globals.update(self.app.jinja_env.globals)
             env.filters.update(self.app.jinja_env.filters)
