@@ -546,32 +546,37 @@ def write_files(
         if os.path.isfile(os.path.join(out_dir, rel)):
             new[rel] = old[rel]
             report.unchanged.append(rel)
-    changed: list[tuple[Path, bytes, str | None]] = []
+    changed: list[tuple[Path, bytes]] = []
+    moves: list[str] = []  # staged elsewhere than in place (a rebuild): renamed into place
+    in_place = staging == out_dir  # a first build: the workers wrote where the pages belong
     for rel in sorted(files.keys() | staged.keys()):
-        target = out_dir / rel
         if rel in staged and staging is not None:
+            # On strings: a thousand pages a cold build, where pathlib cost a third of this loop.
             new[rel] = staged[rel]
-            changed.append((target, b"", os.path.join(staging, rel)))
             report.written.append(rel)
+            if not in_place:
+                moves.append(rel)
             continue
+        target = out_dir / rel
         data = files[rel]
         digest = hashlib.sha256(data).hexdigest()
         new[rel] = digest
         if old.get(rel) == digest and target.is_file():
             report.unchanged.append(rel)
             continue
-        changed.append((target, data, None))
+        changed.append((target, data))
         report.written.append(rel)
-    for folder in sorted({target.parent for target, _data, _staged in changed}):
+    for folder in sorted({target.parent for target, _data in changed} | {out_dir / os.path.dirname(rel) for rel in moves}):
         folder.mkdir(parents=True, exist_ok=True)
     # Staged pages are renamed into place here (a thousand renames cost less than handing them
     # to threads); the rest are compressed by threads: zlib, brotli and file writes release the
     # GIL, so they overlap on every core.
-    for item in changed:
-        if item[2] is not None:
-            write_with_twins(*item)
+    root, source = str(out_dir), str(staging)
+    for rel in moves:
+        for suffix in ("", *TWINS.values()):
+            os.replace(os.path.join(source, rel + suffix), os.path.join(root, rel + suffix))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for _ in pool.map(lambda item: write_with_twins(*item), [item for item in changed if item[2] is None]):
+        for _ in pool.map(lambda item: write_with_twins(*item), changed):
             pass
     for rel in sorted(set(old) - set(new)):
         target = out_dir / rel
@@ -585,19 +590,12 @@ def write_files(
     write_atomic(out_dir / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
 
 
-def write_with_twins(target: Path, data: bytes, staged: str | None = None) -> None:
+def write_with_twins(target: Path, data: bytes) -> None:
     """Write one file and, for text, its ``.gz`` and ``.br`` twins (removing twins it no longer has).
 
-    ``staged``: the file, and its twins beside it, already written there; they are moved into
-    place (a rename, atomic too), unless that is where they are (a first build). The folder
-    exists already (made by :func:`write_files`): this runs a thousand times a build.
+    The folder exists already (made by :func:`write_files`).
     """
     folder, name = os.path.split(target)
-    if staged is not None and staged != str(target):
-        for suffix in ("", *TWINS.values()):
-            os.replace(staged + suffix, os.path.join(folder, name + suffix))
-    if staged is not None:
-        return
     replace_file(folder, name, data)
     stale_twins = set(TWINS.values())
     if is_compressible(MIME_BY_SUFFIX.get(target.suffix)):
