@@ -34,7 +34,7 @@ import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element, QName
+from xml.etree.ElementTree import Comment, Element, QName, SubElement
 
 import markdown
 from markdown import blockparser, blockprocessors, core, htmlparser, inlinepatterns, preprocessors, serializers, treeprocessors, util
@@ -366,7 +366,8 @@ class Tables(TableProcessor):
 
     The stock split of a row into cells scans it for backslashes, backticks (code spans may
     hold pipes) and pipes; in a row without a backslash or a backtick it finds only pipes and
-    splits at each of them, as ``str.split`` does.
+    splits at each of them, as ``str.split`` does. (A row holds no line break, which the
+    end-border pattern's ``$`` could also match before.)
     """
 
     def test(self, parent: Element, block: str) -> bool:
@@ -375,6 +376,18 @@ class Tables(TableProcessor):
     def _split(self, row: str) -> list[str]:
         if "`" in row or "\\" in row:
             return super()._split(row)
+        return row.split("|")
+
+    def _split_row(self, row: str) -> list[str]:
+        """The stock split, bordered rows without a backslash trimmed without a regex: there its
+        end-border pattern (a pipe after an even number of backslashes, at the end) is a final pipe."""
+        if "`" in row or "\\" in row:
+            return super()._split_row(row)
+        if self.border:
+            if row.startswith("|"):
+                row = row[1:]
+            if row.endswith("|"):
+                row = row[:-1]
         return row.split("|")
 
 
@@ -493,27 +506,36 @@ class PlainBlockParser(BlockParser):
 
 
 class Prettify(PrettifyTreeprocessor):
-    """The ``prettify`` pass, without recursion and asking ``is_block_level`` once per element.
+    """The ``prettify`` pass, without recursion and looking up ``is_block_level`` once per element.
 
     The stock pass visits the root and, below each block-level element other than ``code`` and
     ``pre``, its block-level children. A visit reads the element's own text, tail and first
     child's tag and sets only its own text and tail, so the visits can go in any order: here
-    from a stack, each child's tag looked up once. (The ``br`` and ``pre`` loops are stock.)
+    from a stack, each child's tag looked up once, in the memory of :func:`remember_block_level`
+    when the converter has it. (The ``br`` and ``pre`` loops are stock.)
     """
 
     def _prettifyETree(self, elem: Element) -> None:
         is_block_level = self.md.is_block_level
-        stack = [(elem, is_block_level(elem.tag))]
+        known: dict[Any, bool] = getattr(is_block_level, "known", {})
+        if not is_block_level(elem.tag):  # the stock visit of such an element sets only its tail
+            if not elem.tail or not elem.tail.strip():
+                elem.tail = "\n"
+            return
+        stack = [elem]
         while stack:
-            elem, block = stack.pop()
-            if block and elem.tag not in ("code", "pre"):
+            elem = stack.pop()  # a block-level element
+            if elem.tag not in ("code", "pre"):
                 first = None
                 for child in elem:
-                    child_block = is_block_level(child.tag)
+                    tag = child.tag
+                    child_block = known.get(tag) if type(tag) is str else None
+                    if child_block is None:
+                        child_block = is_block_level(tag)
                     if first is None:
                         first = child_block
                     if child_block:
-                        stack.append((child, True))
+                        stack.append(child)
                 if first:
                     text = elem.text
                     if not text or not text.strip():
@@ -570,14 +592,33 @@ class HtmlBlocks(HtmlBlockPreprocessor):
         return source.split("\n")
 
 
+def _itertext_yields_all() -> bool:
+    """True if ``Element.itertext`` yields the text and tail of every element below the root,
+    whatever its tag, as the C ElementTree does (the Python one leaves out comments' texts)."""
+    root = Element("div")
+    comment = Comment("c")
+    root.append(comment)
+    comment.tail = "t"
+    SubElement(comment, "p").text = "p"
+    return list(root.itertext()) == ["c", "p", "t"]
+
+
+ITERTEXT_YIELDS_ALL = _itertext_yields_all()
+
+
 class AttrList(AttrListTreeprocessor):
     """The ``attr_list`` pass, skipped when no text in the tree holds a "{".
 
     Each change the stock pass makes follows a match of one of its patterns, in an element's
-    text or tail, and every one of them starts with "{".
+    text or tail, and every one of them starts with "{". The texts are looked at joined, in
+    one call, when :data:`ITERTEXT_YIELDS_ALL` (all but the root's tail, looked at apart).
     """
 
     def run(self, doc: Element) -> None:
+        if ITERTEXT_YIELDS_ALL:
+            if "{" in "".join(doc.itertext()) or "{" in (doc.tail or ""):
+                super().run(doc)
+            return
         for elem in doc.iter():
             if "{" in (elem.text or "") or "{" in (elem.tail or ""):
                 super().run(doc)
@@ -701,6 +742,7 @@ def remember_block_level(md: markdown.Markdown) -> None:
         except TypeError:  # an unhashable tag
             return stock(tag)
 
+    is_block_level.known = known  # type: ignore[attr-defined]  # read by Prettify
     md.is_block_level = is_block_level  # type: ignore[method-assign]
 
 

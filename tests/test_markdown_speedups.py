@@ -133,6 +133,10 @@ SNIPPETS = [
     # Prettify: breaks, pre blocks, nested block HTML, inline elements holding blocks, a blank text.
     "one  \ntwo  \n<br>three\n\n<div>\n<div>inner</div>\n</div>\n\n```\ncode  \n\n\n```\n\n> ```\n> q\n> ```",
     "- a\n\n    ```\n    fenced in item\n    ```\n\n- b\n\n    | t | u |\n    |---|---|\n    | 1 | 2 |",
+    # Table borders: left only, right only, empty cells, a lone pipe, a trailing escaped pipe.
+    "|a|b|\n|-|-|\n||x|\n|y||\n| |\n|\n\na|b|\n-|-|\nc|d|\n\n|a|b\n|-|-\n|c|d\n\n|a|b|\n|-|-|\n|c|d\\|\n|e|f\\\\|",
+    # attr_list beside lists, tables and quotes (its pass runs only when a text holds "{").
+    "- item\n{: .x }\n\n| a | b |\n|---|---|\n| {: .c } | d |\n\n> quote {: .q }\n\n`{: .code }` and {not attr}",
 ]
 
 
@@ -384,3 +388,11 @@ def test_an_unknown_block_processor_gets_the_stock_loop() -> None:
         assert md.reset().convert(text) == reference.reset().convert(text)
     assert "<aside>aside &lsquo;q&rsquo;</aside>" in md.reset().convert(texts[0])
     assert md.parser._checks is None
+
+
+def test_attr_list_looks_at_each_element_without_the_c_itertext(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert speedups.ITERTEXT_YIELDS_ALL  # CPython's C ElementTree; the other branch, forced:
+    monkeypatch.setattr(speedups, "ITERTEXT_YIELDS_ALL", False)
+    reference, _ = stock_converter()
+    for text in SNIPPETS:
+        assert render(text).html == reference.reset().convert(text)
