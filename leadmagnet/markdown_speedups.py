@@ -198,6 +198,7 @@ class SkippingInlineProcessor(InlineProcessor):
         self.trigger_strings: list[str] = []  # bit i of a mask stands for trigger_strings[i]
         self.pattern_masks: list[int] = []  # the triggers of each pattern
         self.unknown_mask = -1  # the mask of any text when the patterns are not the known ones, else 0
+        self.following_by_mask: dict[int, list[int]] = {}  # _following's memory (at most 2**triggers)
         self.regexes: list[re.Pattern[str] | None] = []
         self.needs_work: re.Pattern[str] | None = None
 
@@ -225,6 +226,7 @@ class SkippingInlineProcessor(InlineProcessor):
             bits = {t: 1 << i for i, t in enumerate(self.trigger_strings)}
             self.pattern_masks = [sum(bits[t] for t in set(self.triggers[name])) if known else -1 for name in names]
             self.unknown_mask = 0 if known else -1
+            self.following_by_mask = {}
             self.needs_work = _any_of({*every, util.INLINE_PLACEHOLDER_PREFIX}) if known else None
             self.regexes = [p.getCompiledRegExp() if isinstance(p, inlinepatterns.InlineProcessor) else None for p in patterns]
         self.patterns = patterns
@@ -249,22 +251,35 @@ class SkippingInlineProcessor(InlineProcessor):
         if isinstance(data, util.AtomicString):
             return data
         apply = self._InlineProcessor__applyPattern  # type: ignore[attr-defined]
-        patterns, masks, regexes = self.patterns, self.pattern_masks, self.regexes
-        present = self._present(data)
+        patterns, regexes = self.patterns, self.regexes
+        following = self._following(self._present(data))
+        patternIndex = following[patternIndex] if patternIndex < len(following) else patternIndex
         startIndex = 0
         count = len(patterns)
         while patternIndex < count:
             regex = regexes[patternIndex]
-            if not masks[patternIndex] & present or (regex is not None and regex.search(data) is None):
-                patternIndex += 1
+            if regex is not None and regex.search(data) is None:
+                patternIndex = following[patternIndex + 1]
                 startIndex = 0
                 continue
             data, matched, startIndex = apply(patterns[patternIndex], data, patternIndex, startIndex)
             if matched:
-                present = self._present(data)
+                following = self._following(self._present(data))
             else:
-                patternIndex += 1
+                patternIndex = following[patternIndex + 1]
         return data
+
+    def _following(self, present: int) -> list[int]:
+        """For each pattern index i (and the count), the first index from i on of a pattern one
+        of whose triggers the text holds, given their mask ``present`` (the count if none)."""
+        try:
+            return self.following_by_mask[present]
+        except KeyError:
+            following = [len(self.pattern_masks)]
+            for mask in reversed(self.pattern_masks):
+                following.append(len(self.pattern_masks) - len(following) if mask & present else following[-1])
+            answer = self.following_by_mask[present] = following[::-1]
+            return answer
 
     def run(self, tree: Element, ancestors: list[str] | None = None) -> Element:
         """Stock ``InlineProcessor.run``, skipping the text and tails that need no work.
@@ -272,35 +287,33 @@ class SkippingInlineProcessor(InlineProcessor):
         For such a text the stock pass sets it to None, finds no pattern and no placeholder, and
         sets it back; for a tail, likewise through a dummy element. Its ``parent_map`` (only
         read to find the root's ancestors, and the root has no parent in its own tree) is not
-        built.
+        built. Nor are its lists of ancestors' tags, one per element (read only by a pattern
+        excluded from some ancestors, of which there is none then): the elements are visited
+        from a plain queue, in the stock order.
         """
         self._learn_patterns()
-        if self.needs_work is None:  # a pattern we know nothing of: the stock loop
+        if self.needs_work is None or any(p.ANCESTOR_EXCLUDES for p in self.patterns):  # the stock loop
             return super().run(tree, ancestors)
         needs_work = self.needs_work.search
         handle = self._InlineProcessor__handleInline
         expand = self._InlineProcessor__processPlaceholders  # type: ignore[attr-defined]
         self.stashed_nodes: dict[str, Element | str] = {}
-        tree_parents = [] if ancestors is None else ancestors[:]
-        tree_parents.append(tree.tag.lower())
-        stack = [(tree, tree_parents)]
-        while stack:
-            currElement, parents = stack.pop(0)
-            self.ancestors = parents
-            if currElement is not tree:
-                parents.append(currElement.tag.lower())
+        self.ancestors = []  # appended to and popped again by the stock code, read by no pattern
+        queue = [tree]
+        index = 0
+        while index < len(queue):
+            currElement = queue[index]
+            index += 1
             insertQueue = []
             for child in currElement:
                 text = child.text
-                if text and not isinstance(text, util.AtomicString) and needs_work(text):
-                    parents.append(child.tag.lower())
+                if text and text != "\n" and not isinstance(text, util.AtomicString) and needs_work(text):
                     child.text = None
                     lst = expand(handle(text), child)
-                    stack += lst
+                    queue += [node for node, _ in lst]
                     insertQueue.append((child, lst))
-                    parents.pop()
                 tail = child.tail
-                if tail and needs_work(tail):
+                if tail and tail != "\n" and needs_work(tail):
                     tail = handle(tail)
                     dumby = Element("d")
                     child.tail = None
@@ -312,7 +325,7 @@ class SkippingInlineProcessor(InlineProcessor):
                     for newChild in tailResult:
                         currElement.insert(pos, newChild[0])
                 if len(child):
-                    stack.append((child, parents[:]))
+                    queue.append(child)
             for element, lst in insertQueue:
                 for i, obj in enumerate(lst):
                     element.insert(i, obj[0])
@@ -344,11 +357,11 @@ class TextOnlyInlineProcessor(SkippingInlineProcessor):
             if child is tree:
                 continue
             text = child.text
-            if text and not isinstance(text, util.AtomicString) and needs_work(text):
+            if text and text != "\n" and not isinstance(text, util.AtomicString) and needs_work(text):
                 child.text = None
                 expand(handle(text), child)  # text only: no element to insert
             tail = child.tail
-            if tail and needs_work(tail):
+            if tail and tail != "\n" and needs_work(tail):
                 dumby = Element("d")
                 child.tail = None
                 expand(handle(tail), dumby, False)
