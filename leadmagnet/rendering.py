@@ -102,7 +102,12 @@ class Renderer:
         made = self._envs.get(theme.name)
         if made is not None and made[0] is theme:
             return made[1]
-        env = Environment(loader=theme.loader, autoescape=True, auto_reload=self.auto_reload, trim_blocks=True, lstrip_blocks=True)
+        # cache_size=-1: loaded templates in a plain dict, not Jinja's locked LRU of 400, which an
+        # offer page consults five times (itself, base.html, _macros.html twice, _form.html); a
+        # theme has a few dozen templates, and a name that is not found is not cached.
+        env = Environment(
+            loader=theme.loader, autoescape=True, auto_reload=self.auto_reload, trim_blocks=True, lstrip_blocks=True, cache_size=-1
+        )
         if self.app is not None:  # url_for, csrf_token, Flask's filters, for the admin templates
             env.globals.update(self.app.jinja_env.globals)
             env.filters.update(self.app.jinja_env.filters)
