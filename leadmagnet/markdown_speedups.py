@@ -37,7 +37,18 @@ from typing import Any
 from xml.etree.ElementTree import Comment, Element, QName, SubElement
 
 import markdown
-from markdown import blockparser, blockprocessors, core, htmlparser, inlinepatterns, preprocessors, serializers, treeprocessors, util
+from markdown import (
+    blockparser,
+    blockprocessors,
+    core,
+    htmlparser,
+    inlinepatterns,
+    postprocessors,
+    preprocessors,
+    serializers,
+    treeprocessors,
+    util,
+)
 from markdown.blockparser import BlockParser
 from markdown.blockprocessors import (
     BlockProcessor,
@@ -60,6 +71,7 @@ from markdown.extensions.footnotes import FootnoteBlockProcessor
 from markdown.extensions.sane_lists import SaneOListProcessor, SaneUListProcessor
 from markdown.extensions.smarty import SubstituteTextPattern
 from markdown.extensions.tables import TableProcessor
+from markdown.postprocessors import RawHtmlPostprocessor
 from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
 from markdown.treeprocessors import InlineProcessor, PrettifyTreeprocessor, UnescapeTreeprocessor
 
@@ -76,6 +88,7 @@ STOCK_SOURCE = {
     "markdown.blockparser": "8f8090226569",  # PlainBlockParser
     "markdown.extensions.sane_lists": "76d51863c957",  # PLAIN_FAILS
     "markdown.extensions.smarty": "efdabc667936",  # TextOnlyInlineProcessor
+    "markdown.postprocessors": "bd30e317d0b1",  # RawHtml
     "markdown.preprocessors": "a6ae4d9c72a4",  # Normalize, HtmlBlocks
     "markdown.htmlparser": "caf8d97bcf23",  # HtmlBlocks
     "markdown.extensions.tables": "fb23019f3a0f",  # Tables
@@ -660,6 +673,49 @@ class Unescape(UnescapeTreeprocessor):
                     elem.set(key, unescape(value))
 
 
+class RawHtml(RawHtmlPostprocessor):
+    """The ``raw_html`` postprocessor: the stock code, its pattern compiled once, a text without a
+    wrapped placeholder searched for bare ones alone, and one without an STX left as it is.
+
+    The stock pattern is a placeholder wrapped in "<p>" and "</p>", or a bare one; both hold
+    an STX: a text without one holds no match (``sub`` returns it unchanged). In a text where
+    :data:`WRAPPED_ONLY` finds nothing, the first branch cannot match, so the matches are
+    those of the second branch alone (a search for a literal start, much quicker than for
+    either branch at each "<"); :data:`BARE` gives it the second group's number, after an
+    empty first group, which the stock callback reads as "not wrapped".
+    """
+
+    WRAPPED = re.compile(f"<p>{util.HTML_PLACEHOLDER % r'([0-9]+)'}</p>|{util.HTML_PLACEHOLDER % r'([0-9]+)'}")
+    WRAPPED_ONLY = re.compile(f"<p>{util.HTML_PLACEHOLDER % r'([0-9]+)'}</p>")
+    BARE = re.compile(f"(){util.HTML_PLACEHOLDER % r'([0-9]+)'}")
+
+    def run(self, text: str) -> str:
+        stash = self.md.htmlStash
+
+        def sub(text: str) -> str:
+            if util.STX not in text:
+                return text
+            pattern = self.WRAPPED if self.WRAPPED_ONLY.search(text) else self.BARE
+            return pattern.sub(substitute_match, text)
+
+        def substitute_match(m: re.Match[str]) -> str:
+            if key := m.group(1):
+                wrapped = True
+            else:
+                key = m.group(2)
+                wrapped = False
+            if (key := int(key)) >= stash.html_counter:
+                return m.group(0)
+            html = self.stash_to_string(stash.rawHtmlBlocks[key])
+            if not wrapped or self.isblocklevel(html):
+                return sub(html)
+            return sub(f"<p>{html}</p>")
+
+        if stash.html_counter:
+            return sub(text)
+        return text
+
+
 def to_html(root: Element) -> str:
     """``markdown.serializers.to_html_string``, recursing instead of keeping a stack of pending
     strings, and writing text without ``&``, ``<`` or ``>`` (all its escaping replaces) as it is."""
@@ -808,6 +864,8 @@ def speed_up(md: markdown.Markdown) -> None:
         _replace(pre, "html_block", HtmlBlocks(md))
     if unchanged(core):
         remember_block_level(md)
+    if type(md.postprocessors["raw_html"]) is RawHtmlPostprocessor and unchanged(postprocessors):
+        _replace(md.postprocessors, "raw_html", RawHtml(md))
     if md.serializer is serializers.to_html_string and unchanged(serializers):
         md.serializer = to_html
     if not _warned and not unchanged(*(importlib.import_module(name) for name in MIRRORED_MODULES)):
