@@ -16,7 +16,7 @@ import hashlib
 import json
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -284,32 +284,49 @@ def json_ld(offer: Offer, canonical: str, image_url: str | None, site_name: str,
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def blank_fields_filter() -> Callable[[Iterable[Any], Any], Markup]:
-    """The ``blank_fields`` filter of one environment: ``offer.fields|blank_fields(form_field)``.
+def blank_fields_filter() -> Callable[..., Markup]:
+    """The ``blank_fields`` filter of one environment: ``fields|blank_fields(form_field, *args)``.
 
-    The public form's fields, each rendered by the theme's ``form_field`` macro with nothing typed
-    and no error: what ``{% for field in offer.fields %}{{ form_field(field) }}{% endfor %}``
-    writes. That HTML depends only on the field and the macro, and most offers ask for the same
-    fields (email, a name, a company), so each is made once per macro and reused; a theme's own
-    ``_macros.html`` gets its own entries. A macro that could differ between calls (imported
-    ``with context``: a new one each render) is dropped with its entries; anything else than a
-    macro, or a field that is not a ``FieldSpec``, is simply called.
+    Writes what ``{% for field in fields %}{{ form_field(field, *args) }}{% endfor %}`` writes, for
+    the public form (nothing typed, no error). That HTML depends only on the macro, the field and
+    the arguments, and most offers ask for the same fields (email, a name, a company), so each is
+    made once per macro and reused; a theme's own ``_macros.html`` gets its own entries. A field
+    is a ``FieldSpec`` (the parser gives its values exact types: ``True`` is never ``1``) or a dict
+    of plain values, such as the consent checkbox. A macro that could differ between calls (one
+    defined in the template or imported ``with context``: a new one each render) is dropped with
+    its entries; anything else is simply called.
     """
-    made: weakref.WeakKeyDictionary[Macro, dict[FieldSpec, Markup]] = weakref.WeakKeyDictionary()
+    made: weakref.WeakKeyDictionary[Macro, dict[Hashable, Markup]] = weakref.WeakKeyDictionary()
 
-    def blank_fields(fields: Iterable[Any], form_field: Any) -> Markup:
-        by_field = made.setdefault(form_field, {}) if isinstance(form_field, Macro) else None
+    def blank_fields(fields: Iterable[Any], form_field: Any, *args: Any) -> Markup:
+        by_key = made.setdefault(form_field, {}) if isinstance(form_field, Macro) else None
         parts = []
         for field in fields:
-            html = by_field.get(field) if by_field is not None and isinstance(field, FieldSpec) else None
+            key = field_key(field, args) if by_key is not None else None
+            html = by_key.get(key) if by_key is not None and key is not None else None
             if html is None:
-                html = html_escape(form_field(field))  # as {{ form_field(field) }} writes it
-                if by_field is not None and isinstance(field, FieldSpec):
-                    by_field[field] = html
+                html = html_escape(form_field(field, *args))  # as {{ form_field(field, ...) }} writes it
+                if by_key is not None and key is not None:
+                    by_key[key] = html
             parts.append(html)
         return Markup("".join(parts))  # noqa: S704 - each part escaped above
 
     return blank_fields
+
+
+def field_key(field: Any, args: tuple[Any, ...]) -> Hashable | None:
+    """What ``form_field(field, *args)`` depends on, as a dict key; None if it cannot be one."""
+    if isinstance(field, FieldSpec):
+        key: Hashable = (field, args)
+    elif type(field) is dict:
+        key = (tuple(field.items()), args)
+    else:
+        return None
+    try:
+        hash(key)
+    except TypeError:  # a list among the values
+        return None
+    return key
 
 
 def local_time(value: datetime, offer: Offer, fmt: str = "%A %d %B %Y, %H:%M") -> str:

@@ -89,6 +89,14 @@ def test_blank_fields_writes_what_the_loop_over_form_field_writes(tmp_path: Path
     assert blank.render(fields=fields) == looped
     assert blank.render(fields=fields) == looped  # the second time from what the first one made
     assert "&lt;script&gt;" in looped and "<script>" not in looped and "&lt;b&gt;One&lt;/b&gt;" in looped
+    # A dict field with arguments (the consent checkbox), and one that cannot be a key (a list in it).
+    consent = [{"name": "consent", "label": "I <em>agree</em>", "type": "checkbox", "required": True, "max_length": 1}]
+    odd = [{"name": "odd", "label": "Odd", "type": "text", "required": False, "max_length": 9, "tags": ["x"]}]
+    for these in (consent, odd):
+        looped = env.from_string(imported + "{% for f in fields %}{{ form_field(f, none, none) }}{% endfor %}").render(fields=these)
+        blank = env.from_string(imported + "{{ fields|blank_fields(form_field, none, none) }}")
+        assert blank.render(fields=these) == blank.render(fields=these) == looped
+    assert "I &lt;em&gt;agree&lt;/em&gt;" in env.from_string(imported + "{{ fields|blank_fields(form_field) }}").render(fields=consent)
 
 
 def test_blank_fields_does_not_reuse_a_macro_that_sees_the_render(tmp_path: Path) -> None:
