@@ -42,7 +42,8 @@ def test_site_theme_overrides_one_block_of_default_offer(make_app, content_dir: 
     assert "brand-hero" not in plain
 
 
-MACROS = """{% macro form_field(field, value="", error=None) -%}
+# Other defaults than the default theme's: the page must pass what it always passed ("" for a field).
+MACROS = """{% macro form_field(field, value=none, error=none) -%}
 <p class="mine" id="f-{{ field.name }}">{{ field.label }}=[{{ value }}]{% if error %} {{ error }}{% endif %}</p>
 {%- endmacro %}
 {% macro webinar_when(offer) -%}<p class="mine-when">{{ offer.duration_minutes }} minutes</p>{%- endmacro %}
