@@ -554,9 +554,12 @@ def main() -> None:
             import logging
             import os
 
-            logging.shutdown()
-            sys.stdout.flush()
-            sys.stderr.flush()
+            try:
+                logging.shutdown()
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except (OSError, ValueError):  # a closed pipe: let the interpreter report it, as always
+                raise exc from None
             os._exit(0)
         raise
 
