@@ -265,6 +265,29 @@ def test_libyaml_loader_builds_what_the_pure_loader_builds(text: str) -> None:
     assert outcome(content.load_front_matter, text) == expected
 
 
+class _StockLoader(yaml.SafeLoader):
+    """PyYAML's own SafeLoader with leadmagnet's resolvers, without the text fast path."""
+
+    yaml_implicit_resolvers = content._RESOLVERS
+
+
+TAGGED_YAML = [
+    "a: !!str 123\nb: !!int '7'\nc: '0x1F'\nd: \"yes\"\n1: one\n? [x, y]\n: pair\n",
+    "name: &n Ada\nagain: *n\nlist: [*n, !!str true, !!float '1']\nempty: ''\nbin: !!binary aGk=\n",
+    "people:\n  - {name: Ada, title: CTO, photo: a.png}\n  - name: Bob\n    title: !!null ''\n",
+]
+
+
+@pytest.mark.parametrize(
+    "text", YAML_SAMPLES + TAGGED_YAML + [split_front_matter(p.read_text())[0] or "" for p in sorted(CASES.glob("*.md"))]
+)
+def test_text_fast_path_builds_what_stock_pyyaml_builds(text: str) -> None:
+    expected = outcome(lambda t: yaml.load(t, Loader=_StockLoader), text)  # noqa: S506 - SafeLoader subclass
+    assert outcome(lambda t: yaml.load(t, Loader=content._Loader), text) == expected  # noqa: S506 - SafeLoader subclass
+    if yaml.__with_libyaml__ and not str(expected).startswith("error: "):
+        assert yaml.load(text, Loader=content._CLoader) == expected  # noqa: S506 - CSafeLoader subclass
+
+
 @pytest.mark.parametrize("text", BROKEN_YAML)
 def test_broken_yaml_gets_the_pure_loader_s_message(text: str, tmp_path: Path) -> None:
     with pytest.raises(yaml.YAMLError) as pure:
