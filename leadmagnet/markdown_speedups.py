@@ -479,7 +479,7 @@ class PlainBlockParser(BlockParser):
     _processors: list[BlockProcessor] = []
     _checks: list[tuple[BlockProcessor, str, re.Pattern[str] | None]] | None = None
     _starts = ""
-    _breaks: re.Pattern[str] = re.compile("(?!)")
+    _breaks: re.Pattern[str] | None = None
 
     def _learn(self) -> None:
         registry = self.blockprocessors
@@ -504,7 +504,7 @@ class PlainBlockParser(BlockParser):
             starts.update(fails[0])
             breaks.update(fails[1])
         self._starts = "".join(sorted(starts))
-        self._breaks = _any_of(breaks) if breaks else re.compile("(?!)")
+        self._breaks = _any_of(breaks) if breaks else None
 
     def parseBlocks(self, parent: Element, blocks: list[str]) -> None:
         while blocks:
@@ -517,7 +517,7 @@ class PlainBlockParser(BlockParser):
                         break
                 continue
             first = block[0]
-            if first not in self._starts and self._breaks.search(block) is None:
+            if first not in self._starts and (self._breaks is None or self._breaks.search(block) is None):
                 self._processors[len(checks)].run(parent, blocks)  # the paragraph processor's
                 continue
             for processor, starts, needs in checks:
@@ -673,29 +673,42 @@ class Unescape(UnescapeTreeprocessor):
                     elem.set(key, unescape(value))
 
 
+@functools.cache
+def _raw_html_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The stock raw_html pattern, its first branch alone, and its second alone after an empty
+    group (compiled on first use, not by every build process)."""
+    placeholder = util.HTML_PLACEHOLDER % r"([0-9]+)"
+    return re.compile(f"<p>{placeholder}</p>|{placeholder}"), re.compile(f"<p>{placeholder}</p>"), re.compile(f"(){placeholder}")
+
+
 class RawHtml(RawHtmlPostprocessor):
     """The ``raw_html`` postprocessor: the stock code, its pattern compiled once, a text without a
     wrapped placeholder searched for bare ones alone, and one without an STX left as it is.
 
     The stock pattern is a placeholder wrapped in "<p>" and "</p>", or a bare one; both hold
     an STX: a text without one holds no match (``sub`` returns it unchanged). In a text where
-    :data:`WRAPPED_ONLY` finds nothing, the first branch cannot match, so the matches are
-    those of the second branch alone (a search for a literal start, much quicker than for
-    either branch at each "<"); :data:`BARE` gives it the second group's number, after an
+    ``wrapped_only`` (the first branch) finds nothing, the first branch cannot match, so the
+    matches are those of the second branch alone (a search for a literal start, much quicker
+    than for either branch at each "<"); ``bare`` gives it the second group's number, after an
     empty first group, which the stock callback reads as "not wrapped".
     """
 
-    WRAPPED = re.compile(f"<p>{util.HTML_PLACEHOLDER % r'([0-9]+)'}</p>|{util.HTML_PLACEHOLDER % r'([0-9]+)'}")
-    WRAPPED_ONLY = re.compile(f"<p>{util.HTML_PLACEHOLDER % r'([0-9]+)'}</p>")
-    BARE = re.compile(f"(){util.HTML_PLACEHOLDER % r'([0-9]+)'}")
+    wrapped: re.Pattern[str] | None = None
+    wrapped_only: re.Pattern[str] | None = None
+    bare: re.Pattern[str] | None = None
 
     def run(self, text: str) -> str:
         stash = self.md.htmlStash
+        if not stash.html_counter:
+            return text
+        if self.wrapped is None or self.wrapped_only is None or self.bare is None:
+            self.wrapped, self.wrapped_only, self.bare = _raw_html_patterns()
+        wrapped_only, either, bare = self.wrapped_only, self.wrapped, self.bare
 
         def sub(text: str) -> str:
             if util.STX not in text:
                 return text
-            pattern = self.WRAPPED if self.WRAPPED_ONLY.search(text) else self.BARE
+            pattern = either if wrapped_only.search(text) else bare
             return pattern.sub(substitute_match, text)
 
         def substitute_match(m: re.Match[str]) -> str:
@@ -711,9 +724,7 @@ class RawHtml(RawHtmlPostprocessor):
                 return sub(html)
             return sub(f"<p>{html}</p>")
 
-        if stash.html_counter:
-            return sub(text)
-        return text
+        return sub(text)
 
 
 def to_html(root: Element) -> str:
