@@ -744,42 +744,62 @@ def to_html(root: Element) -> str:
     return "".join(data)
 
 
+# For each tag written: its start tag without attributes, its end tag ("" for a void element,
+# which the stock code leaves without one) and whether its text is written raw (script, style),
+# as the stock code works them out from the tag for every element.
+_TAGS: dict[str, tuple[str, str, bool]] = {}
+
+
+def _tag(tag: str) -> tuple[str, str, bool]:
+    if len(_TAGS) > 1000:  # tags of raw HTML are the marketer's: keep the memory bounded
+        _TAGS.clear()
+    lower = tag.lower()
+    answer = _TAGS[tag] = (f"<{tag}>", "" if lower in serializers.HTML_EMPTY else f"</{tag}>", lower in ("script", "style"))
+    return answer
+
+
+def _start_tag(tag: str, items: list[tuple[Any, Any]]) -> str:
+    """The start tag of an element with attributes, as the stock code writes it (html format)."""
+    parts = [f"<{tag}"]
+    for k, v in sorted(items):
+        if isinstance(k, QName):
+            k = k.text
+        if isinstance(v, QName):
+            v = v.text
+        if v is None:
+            parts.append(f" {k}")
+        else:
+            v = serializers._escape_attrib_html(v)
+            if k == v and k in serializers.BOOLEAN_ATTRIBUTES["html"]:
+                parts.append(f" {v}")
+            else:
+                parts.append(f' {k}="{v}"')
+    parts.append(">")
+    return "".join(parts)
+
+
 def _write_element(write: Callable[[str], None], el: Element, depth: int) -> None:
     """Write ``el``, its children and its tail, as the stock serializer does for it."""
     tag = el.tag
     if type(tag) is not str or depth > 100:  # comment, processing instruction, QName...; or deep
         serializers._serialize_html(write, el, "html")  # which writes its tail too
         return
+    try:
+        start, end, raw = _TAGS[tag]
+    except KeyError:
+        start, end, raw = _tag(tag)
     items = el.items()
-    if items:
-        write(f"<{tag}")
-        for k, v in sorted(items):  # as the stock code, html format
-            if isinstance(k, QName):
-                k = k.text
-            if isinstance(v, QName):
-                v = v.text
-            if v is None:
-                write(f" {k}")
-            else:
-                v = serializers._escape_attrib_html(v)
-                if k == v and k in serializers.BOOLEAN_ATTRIBUTES["html"]:
-                    write(f" {v}")
-                else:
-                    write(f' {k}="{v}"')
-        write(">")
-    else:
-        write(f"<{tag}>")
-    lower = tag.lower()
+    write(_start_tag(tag, items) if items else start)
     text = el.text
     if text:
-        if lower in ("script", "style") or ("&" not in text and "<" not in text and ">" not in text and type(text) is str):
+        if raw or ("&" not in text and "<" not in text and ">" not in text and type(text) is str):
             write(text)
         else:
             write(serializers._escape_cdata(text))
     for child in el:
         _write_element(write, child, depth + 1)
-    if lower not in serializers.HTML_EMPTY:
-        write(f"</{tag}>")
+    if end:
+        write(end)
     tail = el.tail
     if tail:
         if "&" not in tail and "<" not in tail and ">" not in tail and type(tail) is str:
