@@ -209,6 +209,7 @@ class SkippingInlineProcessor(InlineProcessor):
         self.key = key
         self.patterns: list[Any] = []
         self.trigger_strings: list[str] = []  # bit i of a mask stands for trigger_strings[i]
+        self.trigger_bits: list[tuple[str, int]] = []  # each trigger string and its bit
         self.pattern_masks: list[int] = []  # the triggers of each pattern
         self.unknown_mask = -1  # the mask of any text when the patterns are not the known ones, else 0
         self.following_by_mask: dict[int, list[int]] = {}  # _following's memory (at most 2**triggers)
@@ -237,6 +238,7 @@ class SkippingInlineProcessor(InlineProcessor):
             every = {t for name in names for t in self.triggers[name]} if known else set()
             self.trigger_strings = sorted(every)
             bits = {t: 1 << i for i, t in enumerate(self.trigger_strings)}
+            self.trigger_bits = list(bits.items())
             self.pattern_masks = [sum(bits[t] for t in set(self.triggers[name])) if known else -1 for name in names]
             self.unknown_mask = 0 if known else -1
             self.following_by_mask = {}
@@ -247,11 +249,9 @@ class SkippingInlineProcessor(InlineProcessor):
     def _present(self, data: str) -> int:
         """The mask of the trigger strings ``data`` holds (-1 with unknown patterns)."""
         mask = self.unknown_mask
-        bit = 1
-        for string in self.trigger_strings:
+        for string, bit in self.trigger_bits:
             if string in data:
                 mask |= bit
-            bit <<= 1
         return mask
 
     # Overrides InlineProcessor's private __handleInline (name-mangled, called by __applyPattern
@@ -261,14 +261,14 @@ class SkippingInlineProcessor(InlineProcessor):
     # from startIndex on, at fewer places). A pattern that does not match leaves the text as it
     # is and restarts the next one at 0.
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
-        if isinstance(data, util.AtomicString):
+        count = len(self.patterns)
+        if isinstance(data, util.AtomicString) or patternIndex >= count:  # (no pattern left: the stock loop ends at once)
             return data
         apply = self._InlineProcessor__applyPattern  # type: ignore[attr-defined]
         patterns, regexes = self.patterns, self.regexes
         following = self._following(self._present(data))
-        patternIndex = following[patternIndex] if patternIndex < len(following) else patternIndex
+        patternIndex = following[patternIndex]
         startIndex = 0
-        count = len(patterns)
         while patternIndex < count:
             regex = regexes[patternIndex]
             if regex is not None and regex.search(data) is None:
@@ -392,12 +392,51 @@ class Tables(TableProcessor):
 
     The stock split of a row into cells scans it for backslashes, backticks (code spans may
     hold pipes) and pipes; in a row without a backslash or a backtick it finds only pipes and
-    splits at each of them, as ``str.split`` does. (A row holds no line break, which the
-    end-border pattern's ``$`` could also match before.)
+    splits at each of them, as ``str.split`` does. The stock end-border pattern (a pipe after
+    an even number of backslashes, at the end) finds in a row without a backslash only a final
+    pipe (a row holds no line break, which its ``$`` could also match before).
     """
 
     def test(self, parent: Element, block: str) -> bool:
-        return "|" in block and super().test(parent, block)
+        """The stock test (copied), a block without a pipe answered at once, and the end border
+        of a row without a backslash found by ``endswith`` (see :meth:`_split_row`)."""
+        if "|" not in block:
+            return False
+        is_table = False
+        rows = [row.strip(" ") for row in block.split("\n")]
+        if len(rows) > 1:
+            header0 = rows[0]
+            self.border = tables.PIPE_NONE
+            if header0.startswith("|"):
+                self.border |= tables.PIPE_LEFT
+            if self._ends_with_border(header0):
+                self.border |= tables.PIPE_RIGHT
+            row = self._split_row(header0)
+            row0_len = len(row)
+            is_table = row0_len > 1
+
+            # Each row in a single column table needs at least one pipe.
+            if not is_table and row0_len == 1 and self.border:
+                for index in range(1, len(rows)):
+                    is_table = rows[index].startswith("|")
+                    if not is_table:
+                        is_table = self._ends_with_border(rows[index])
+                    if not is_table:
+                        break
+
+            if is_table:
+                row = self._split_row(rows[1])
+                is_table = (len(row) == row0_len) and set("".join(row)) <= set("|:- ")
+                if is_table:
+                    self.separator = row
+
+        return is_table
+
+    def _ends_with_border(self, row: str) -> bool:
+        """``RE_END_BORDER.search(row) is not None``: in a row without a backslash, a final pipe."""
+        if "\\" in row:
+            return self.RE_END_BORDER.search(row) is not None
+        return row.endswith("|")
 
     def _split(self, row: str) -> list[str]:
         if "`" in row or "\\" in row:
