@@ -695,15 +695,16 @@ class Unescape(UnescapeTreeprocessor):
 
     The stock pass assigns every text and attribute value the result of ``re.sub``: the same
     text, as a plain ``str``, when there is nothing to replace. So do we, without running the
-    pattern. When no text or tail holds an STX (looked for in all of them joined, in one call,
-    when :data:`ITERTEXT_YIELDS_ALL`), only attribute values are looked at: a text then keeps
-    its characters and only its type (an ``AtomicString`` stays one, which only the inline
-    passes, run before this one, read; the page is written the same).
+    pattern. When no text or tail holds an escape (the stock pattern, searched for in all of
+    them joined, in one call, when :data:`ITERTEXT_YIELDS_ALL`: joining can only add matches
+    across two texts, which sends us to the loop), only attribute values are looked at: a text
+    then keeps its characters and only its type (an ``AtomicString`` stays one, which only the
+    inline passes, run before this one, read; the page is written the same).
     """
 
     def run(self, root: Element) -> None:
         unescape = self.unescape
-        if ITERTEXT_YIELDS_ALL and util.STX not in "".join(root.itertext()) and util.STX not in (root.tail or ""):
+        if ITERTEXT_YIELDS_ALL and self.RE.search("".join(root.itertext())) is None and util.STX not in (root.tail or ""):
             for elem in root.iter():
                 for key, value in elem.items():
                     if value is not None and (util.STX in value or type(value) is not str):
