@@ -67,7 +67,7 @@ from markdown.blockprocessors import (
 from markdown.extensions import attr_list, fenced_code, footnotes, sane_lists, smarty, tables
 from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.extensions.fenced_code import FencedBlockPreprocessor
-from markdown.extensions.footnotes import FootnoteBlockProcessor
+from markdown.extensions.footnotes import FootnoteBlockProcessor, FootnoteExtension
 from markdown.extensions.sane_lists import SaneOListProcessor, SaneUListProcessor
 from markdown.extensions.smarty import SubstituteTextPattern
 from markdown.extensions.tables import TableProcessor
@@ -89,6 +89,7 @@ STOCK_SOURCE = {
     "markdown.extensions.sane_lists": "76d51863c957",  # PLAIN_FAILS
     "markdown.extensions.smarty": "efdabc667936",  # TextOnlyInlineProcessor
     "markdown.postprocessors": "bd30e317d0b1",  # RawHtml
+    "markdown.inlinepatterns": "35f1c45afbc3",  # get_text
     "markdown.preprocessors": "a6ae4d9c72a4",  # Normalize, HtmlBlocks
     "markdown.htmlparser": "caf8d97bcf23",  # HtmlBlocks
     "markdown.extensions.tables": "fb23019f3a0f",  # Tables
@@ -215,6 +216,8 @@ class SkippingInlineProcessor(InlineProcessor):
         self.following_by_mask: dict[int, list[int]] = {}  # _following's memory (at most 2**triggers)
         self.regexes: list[re.Pattern[str] | None] = []
         self.needs_work: re.Pattern[str] | None = None
+        self.excluding = True
+        self.text_only = False
 
     @classmethod
     def create(
@@ -244,6 +247,10 @@ class SkippingInlineProcessor(InlineProcessor):
             self.following_by_mask = {}
             self.needs_work = _any_of({*every, util.INLINE_PLACEHOLDER_PREFIX}) if known else None
             self.regexes = [p.getCompiledRegExp() if isinstance(p, inlinepatterns.InlineProcessor) else None for p in patterns]
+            # Whether a pattern is excluded from some ancestors (they then need tracking), and
+            # whether every one is a smarty substitution (making text only): class attributes.
+            self.excluding = any(p.ANCESTOR_EXCLUDES for p in patterns)
+            self.text_only = all(type(p) is SubstituteTextPattern and not p.ANCESTOR_EXCLUDES for p in patterns)
         self.patterns = patterns
 
     def _present(self, data: str) -> int:
@@ -305,7 +312,7 @@ class SkippingInlineProcessor(InlineProcessor):
         from a plain queue, in the stock order.
         """
         self._learn_patterns()
-        if self.needs_work is None or any(p.ANCESTOR_EXCLUDES for p in self.patterns):  # the stock loop
+        if self.needs_work is None or self.excluding:  # the stock loop
             return super().run(tree, ancestors)
         needs_work = self.needs_work.search
         handle = self._InlineProcessor__handleInline
@@ -359,7 +366,7 @@ class TextOnlyInlineProcessor(SkippingInlineProcessor):
 
     def run(self, tree: Element, ancestors: list[str] | None = None) -> Element:
         self._learn_patterns()
-        if self.needs_work is None or not all(type(p) is SubstituteTextPattern and not p.ANCESTOR_EXCLUDES for p in self.patterns):
+        if self.needs_work is None or not self.text_only:
             return super().run(tree, ancestors)
         needs_work = self.needs_work.search
         handle = self._InlineProcessor__handleInline
@@ -722,6 +729,35 @@ class Unescape(UnescapeTreeprocessor):
                     elem.set(key, unescape(value))
 
 
+class Footnotes(FootnoteExtension):
+    """The ``footnotes`` extension, not walking a tree in which no text holds its place marker.
+
+    The stock search for the marker (where the footnotes go) recurses through every element,
+    reading its text and tail; when the marker is in none of them (looked for in all of them
+    joined, when :data:`ITERTEXT_YIELDS_ALL`) it finds nothing, as here.
+    """
+
+    def findFootnotesPlaceholder(self, root: Element) -> tuple[Element, Element, bool] | None:
+        if ITERTEXT_YIELDS_ALL and self.getConfig("PLACE_MARKER") not in "".join(root.itertext()):
+            return None
+        return super().findFootnotesPlaceholder(root)
+
+
+_BRACKETS = re.compile(r"[\[\]]")
+
+
+def get_text(self: inlinepatterns.LinkInlineProcessor, data: str, index: int) -> tuple[str, int, bool]:
+    """``LinkInlineProcessor.getText``, jumping from bracket to bracket instead of stepping
+    through each character: the text up to the bracket that closes the one before ``index``,
+    the index after it, and whether there was one (else the rest of the text, its end)."""
+    bracket_count = 1
+    for m in _BRACKETS.finditer(data, index):
+        bracket_count += 1 if m.group() == "[" else -1
+        if bracket_count == 0:
+            return data[index : m.start()], m.start() + 1, True
+    return data[index:], max(index, len(data)), False
+
+
 @functools.cache
 def _raw_html_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """The stock raw_html pattern, its first branch alone, and its second alone after an empty
@@ -944,6 +980,20 @@ def speed_up(md: markdown.Markdown) -> None:
         _replace(pre, "html_block", HtmlBlocks(md))
     if unchanged(core):
         remember_block_level(md)
+    if unchanged(inlinepatterns):
+        for pattern in md.inlinePatterns:
+            if (
+                isinstance(pattern, inlinepatterns.LinkInlineProcessor)
+                and type(pattern).getText is inlinepatterns.LinkInlineProcessor.getText
+            ):
+                # On the instance, so that its class, which the trigger tables are checked by, stays the stock one.
+                pattern.getText = types.MethodType(get_text, pattern)
+    if (
+        "footnote" in processors
+        and type(footnote_ext := getattr(processors["footnote"], "footnotes", None)) is FootnoteExtension
+        and unchanged(footnotes)
+    ):
+        footnote_ext.__class__ = Footnotes  # no state of its own: keeps the stock one's
     if type(md.postprocessors["raw_html"]) is RawHtmlPostprocessor and unchanged(postprocessors):
         _replace(md.postprocessors, "raw_html", RawHtml(md))
     if md.serializer is serializers.to_html_string and unchanged(serializers):

@@ -14,7 +14,8 @@ from markdown import serializers
 from markdown.blockparser import BlockParser
 from markdown.blockprocessors import BlockProcessor
 from markdown.extensions.fenced_code import FencedBlockPreprocessor
-from markdown.inlinepatterns import SimpleTagInlineProcessor
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.inlinepatterns import LinkInlineProcessor, SimpleTagInlineProcessor
 from markdown.postprocessors import RawHtmlPostprocessor
 from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
 from markdown.treeprocessors import InlineProcessor, PrettifyTreeprocessor, UnescapeTreeprocessor
@@ -264,6 +265,8 @@ def test_the_fast_paths_are_in_place() -> None:
     assert type(md.parser.blockprocessors["table"]) is speedups.Tables
     assert md.serializer is speedups.to_html
     assert type(md.postprocessors["raw_html"]) is speedups.RawHtml
+    assert type(md.treeprocessors["footnote"].footnotes) is speedups.Footnotes
+    assert md.inlinePatterns["link"].getText.__func__ is md.inlinePatterns["image_reference"].getText.__func__ is speedups.get_text
     assert type(md.parser.blockprocessors) is type(md.treeprocessors) is speedups.RememberingRegistry
     for name, (stock_class, _) in speedups.BLOCK_NEEDS.items():
         assert type(md.parser.blockprocessors[name]).__bases__ == (stock_class,)
@@ -293,6 +296,8 @@ def test_changed_stock_code_leaves_the_stock_converter(monkeypatch: pytest.Monke
     assert type(md.parser.blockprocessors["table"]).__name__ == "TableProcessor"
     assert md.serializer is serializers.to_html_string
     assert type(md.postprocessors["raw_html"]) is RawHtmlPostprocessor
+    assert type(md.treeprocessors["footnote"].footnotes) is FootnoteExtension
+    assert "getText" not in vars(md.inlinePatterns["link"])
     assert md.is_block_level.__func__ is markdown.Markdown.is_block_level  # type: ignore[attr-defined]
     assert type(md.parser.blockprocessors) is type(md.treeprocessors) is Registry
     for name, (stock_class, _) in speedups.BLOCK_NEEDS.items():
@@ -401,3 +406,19 @@ def test_attr_list_looks_at_each_element_without_the_c_itertext(monkeypatch: pyt
     reference, _ = stock_converter()
     for text in SNIPPETS:
         assert render(text).html == reference.reset().convert(text)
+
+
+def test_link_text_is_read_as_the_stock_code_reads_it() -> None:
+    rng = random.Random(11)
+    texts = ["", "a]b", "a[b]c]d", "[[", "]]]", "x[y]z", "[]]", "\\]x"]
+    texts += ["".join(rng.choice("ab[]\\") for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    for text in texts:
+        for index in range(len(text) + 2):
+            assert speedups.get_text(None, text, index) == LinkInlineProcessor.getText(None, text, index), (text, index)  # type: ignore[arg-type]
+
+
+def test_footnotes_go_where_the_marker_is() -> None:
+    texts = ["x[^1]\n\n///Footnotes Go Here///\n\ny\n\n[^1]: one", "x[^1] ///Footnotes Go Here/// y\n\n[^1]: one", "x[^1]\n\n[^1]: one"]
+    for text in texts:
+        assert render(text).html == stock(text, "")[0]
+    assert render(texts[0]).html.index('<div class="footnote">') < render(texts[0]).html.index("<p>y</p>")
