@@ -209,6 +209,7 @@ class SkippingInlineProcessor(InlineProcessor):
         self.triggers = triggers
         self.key = key
         self.patterns: list[Any] = []
+        self.seen_items: object = None  # the registry's remembered list when last learnt
         self.trigger_strings: list[str] = []  # bit i of a mask stands for trigger_strings[i]
         self.trigger_bits: list[tuple[str, int]] = []  # each trigger string and its bit
         self.pattern_masks: list[int] = []  # the triggers of each pattern
@@ -234,7 +235,11 @@ class SkippingInlineProcessor(InlineProcessor):
         Should the registry change after :meth:`create` (none of our extensions does that), to
         patterns other than the known ones, no pattern is skipped and the stock loop runs.
         """
+        remembered = getattr(self.inlinePatterns, "_items", None)  # a RememberingRegistry's: a new list after each change
+        if remembered is not None and remembered is self.seen_items:
+            return
         patterns = list(self.inlinePatterns)  # sorts the registry by priority
+        self.seen_items = getattr(self.inlinePatterns, "_items", None)
         if patterns != self.patterns:
             known = _patterns_known(self.inlinePatterns, self.key)
             names = [item.name for item in self.inlinePatterns._priority]
@@ -554,7 +559,8 @@ class PlainBlockParser(BlockParser):
 
     def parseBlocks(self, parent: Element, blocks: list[str]) -> None:
         while blocks:
-            self._learn()
+            if self._seen is None or getattr(self.blockprocessors, "_items", None) is not self._seen:
+                self._learn()  # the processors changed (or are not remembered): what to skip, again
             block = blocks[0]
             checks = self._checks
             if checks is None or not block:
