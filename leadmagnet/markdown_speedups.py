@@ -157,12 +157,16 @@ def unchanged(*modules: types.ModuleType) -> bool:
     return all(_file_digest(module) == STOCK_SOURCE.get(module.__name__) for module in modules)
 
 
+@functools.cache
 def _file_digest(module: types.ModuleType) -> str | None:
+    """The digest of the module's file, as bytes (no decoding: it is read by every build process;
+    for the UTF-8, LF-ended files of a release, the digest of their text). Once per module: the
+    checks of :func:`speed_up` name most modules more than once."""
     try:
-        source = Path(module.__file__ or "").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):  # no source shipped: cannot tell, so count it as changed
+        source = Path(module.__file__ or "").read_bytes()
+    except OSError:  # no file to read: cannot tell, so count it as changed
         return None
-    return _digest(source)
+    return hashlib.sha256(source).hexdigest()[:12]
 
 
 def _digest(text: str) -> str:
@@ -514,6 +518,18 @@ PLAIN_FAILS: dict[type[BlockProcessor], tuple[str, tuple[str, ...]]] = {
 }
 
 
+def _holds(block: str, needs: tuple[str, ...]) -> bool:
+    """Whether ``block`` holds one of ``needs``."""
+    if len(needs) == 1:
+        return needs[0] in block
+    return _needs_pattern(needs).search(block) is not None
+
+
+@functools.cache
+def _needs_pattern(needs: tuple[str, ...]) -> re.Pattern[str]:
+    return _any_of(set(needs))  # compiled on first use, not by every build process
+
+
 class PlainBlockParser(BlockParser):
     """The block parser, asking a block processor about a block only if its test can be True.
 
@@ -528,7 +544,7 @@ class PlainBlockParser(BlockParser):
 
     _seen: object = None  # the registry's list of processors when last learnt
     _processors: list[BlockProcessor] = []
-    _checks: list[tuple[BlockProcessor, str, re.Pattern[str] | None]] | None = None
+    _checks: list[tuple[BlockProcessor, str, tuple[str, ...] | None]] | None = None
     _starts = ""
     _breaks: re.Pattern[str] | None = None
 
@@ -551,7 +567,7 @@ class PlainBlockParser(BlockParser):
             fails = PLAIN_FAILS.get(type(processor))
             if fails is None:
                 break
-            checks.append((processor, fails[0], _any_of(set(fails[1])) if fails[1] else None))
+            checks.append((processor, fails[0], fails[1] or None))
             starts.update(fails[0])
             breaks.update(fails[1])
         self._starts = "".join(sorted(starts))
@@ -573,7 +589,7 @@ class PlainBlockParser(BlockParser):
                 self._processors[len(checks)].run(parent, blocks)  # the paragraph processor's
                 continue
             for processor, starts, needs in checks:
-                if not (first in starts or (needs is not None and needs.search(block) is not None) or blocks[0] is not block):
+                if not (first in starts or (needs is not None and _holds(block, needs)) or blocks[0] is not block):
                     continue  # its test is False
                 if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
                     break
@@ -749,7 +765,9 @@ class Footnotes(FootnoteExtension):
         return super().findFootnotesPlaceholder(root)
 
 
-_BRACKETS = re.compile(r"[\[\]]")
+@functools.cache
+def _brackets() -> re.Pattern[str]:
+    return re.compile(r"[\[\]]")  # compiled on first use, not by every build process
 
 
 def get_text(self: inlinepatterns.LinkInlineProcessor, data: str, index: int) -> tuple[str, int, bool]:
@@ -757,7 +775,7 @@ def get_text(self: inlinepatterns.LinkInlineProcessor, data: str, index: int) ->
     through each character: the text up to the bracket that closes the one before ``index``,
     the index after it, and whether there was one (else the rest of the text, its end)."""
     bracket_count = 1
-    for m in _BRACKETS.finditer(data, index):
+    for m in _brackets().finditer(data, index):
         bracket_count += 1 if m.group() == "[" else -1
         if bracket_count == 0:
             return data[index : m.start()], m.start() + 1, True
