@@ -518,13 +518,6 @@ PLAIN_FAILS: dict[type[BlockProcessor], tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _holds(block: str, needs: tuple[str, ...]) -> bool:
-    """Whether ``block`` holds one of ``needs``."""
-    if len(needs) == 1:
-        return needs[0] in block
-    return _needs_pattern(needs).search(block) is not None
-
-
 @functools.cache
 def _needs_pattern(needs: tuple[str, ...]) -> re.Pattern[str]:
     return _any_of(set(needs))  # compiled on first use, not by every build process
@@ -544,7 +537,8 @@ class PlainBlockParser(BlockParser):
 
     _seen: object = None  # the registry's list of processors when last learnt
     _processors: list[BlockProcessor] = []
-    _checks: list[tuple[BlockProcessor, str, tuple[str, ...] | None]] | None = None
+    # Each processor before the paragraph one: its first characters, its one string or its strings.
+    _checks: list[tuple[BlockProcessor, str, str | None, tuple[str, ...] | None]] | None = None
     _starts = ""
     _breaks: re.Pattern[str] | None = None
 
@@ -567,7 +561,8 @@ class PlainBlockParser(BlockParser):
             fails = PLAIN_FAILS.get(type(processor))
             if fails is None:
                 break
-            checks.append((processor, fails[0], fails[1] or None))
+            needs = fails[1]
+            checks.append((processor, fails[0], needs[0] if len(needs) == 1 else None, needs if len(needs) > 1 else None))
             starts.update(fails[0])
             breaks.update(fails[1])
         self._starts = "".join(sorted(starts))
@@ -588,8 +583,13 @@ class PlainBlockParser(BlockParser):
             if first not in self._starts and (self._breaks is None or self._breaks.search(block) is None):
                 self._processors[len(checks)].run(parent, blocks)  # the paragraph processor's
                 continue
-            for processor, starts, needs in checks:
-                if not (first in starts or (needs is not None and _holds(block, needs)) or blocks[0] is not block):
+            for processor, starts, needle, needs in checks:
+                if not (
+                    first in starts
+                    or (needle is not None and needle in block)
+                    or (needs is not None and _needs_pattern(needs).search(block) is not None)
+                    or blocks[0] is not block
+                ):
                     continue  # its test is False
                 if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
                     break
