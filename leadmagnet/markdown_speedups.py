@@ -861,6 +861,7 @@ def _tag(tag: str) -> tuple[str, str, bool]:
 def _start_tag(tag: str, items: list[tuple[Any, Any]]) -> str:
     """The start tag of an element with attributes, as the stock code writes it (html format)."""
     parts = [f"<{tag}"]
+    boolean = serializers.BOOLEAN_ATTRIBUTES["html"]
     for k, v in sorted(items):
         if isinstance(k, QName):
             k = k.text
@@ -869,8 +870,9 @@ def _start_tag(tag: str, items: list[tuple[Any, Any]]) -> str:
         if v is None:
             parts.append(f" {k}")
         else:
-            v = serializers._escape_attrib_html(v)
-            if k == v and k in serializers.BOOLEAN_ATTRIBUTES["html"]:
+            if type(v) is not str or "&" in v or "<" in v or ">" in v or '"' in v:  # what its escaping replaces
+                v = serializers._escape_attrib_html(v)
+            if k == v and k in boolean:
                 parts.append(f" {v}")
             else:
                 parts.append(f' {k}="{v}"')
