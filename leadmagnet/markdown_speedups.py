@@ -318,7 +318,10 @@ class SkippingInlineProcessor(InlineProcessor):
         read to find the root's ancestors, and the root has no parent in its own tree) is not
         built. Nor are its lists of ancestors' tags, one per element (read only by a pattern
         excluded from some ancestors, of which there is none then): the elements are visited
-        from a plain queue, in the stock order.
+        from a plain queue, in the stock order. An element is not queued when no text or tail
+        below it needs work (all joined, in one call, when :data:`ITERTEXT_YIELDS_ALL`; joining
+        can only add a false match) and its own text added no children to it: its visit would
+        change nothing (what else the pass does, to other elements, never reaches below it).
         """
         self._learn_patterns()
         if self.needs_work is None or self.excluding:  # the stock loop
@@ -336,6 +339,7 @@ class SkippingInlineProcessor(InlineProcessor):
             insertQueue = []
             for child in currElement:
                 text = child.text
+                lst = None
                 if text and text != "\n" and not isinstance(text, util.AtomicString) and needs_work(text):
                     child.text = None
                     lst = expand(handle(text), child)
@@ -353,8 +357,8 @@ class SkippingInlineProcessor(InlineProcessor):
                     tailResult.reverse()
                     for newChild in tailResult:
                         currElement.insert(pos, newChild[0])
-                if len(child):
-                    queue.append(child)
+                if len(child) and (lst or not ITERTEXT_YIELDS_ALL or needs_work("".join(child.itertext())) is not None):
+                    queue.append(child)  # else nothing below it needs work: its visit would change nothing
             for element, lst in insertQueue:
                 for i, obj in enumerate(lst):
                     element.insert(i, obj[0])
@@ -382,9 +386,7 @@ class TextOnlyInlineProcessor(SkippingInlineProcessor):
         expand = self._InlineProcessor__processPlaceholders  # type: ignore[attr-defined]
         self.stashed_nodes = {}
         self.ancestors = []
-        for child in tree.iter():
-            if child is tree:
-                continue
+        for child in self._elements(tree, needs_work):
             text = child.text
             if text and text != "\n" and not isinstance(text, util.AtomicString) and needs_work(text):
                 child.text = None
@@ -397,6 +399,19 @@ class TextOnlyInlineProcessor(SkippingInlineProcessor):
                 if dumby.tail:
                     child.tail = dumby.tail
         return tree
+
+    @staticmethod
+    def _elements(tree: Element, needs_work: Callable[[str], Any]) -> Iterator[Element]:
+        """The elements below ``tree``, leaving out those below a child of it in which no text or
+        tail needs work (all joined, in one call, when :data:`ITERTEXT_YIELDS_ALL`; looked at
+        before the child's own text changes, which is all this pass changes around them)."""
+        for top in tree:
+            below = len(top) and (not ITERTEXT_YIELDS_ALL or needs_work("".join(top.itertext())) is not None)
+            yield top
+            if below:
+                elements = top.iter()
+                next(elements)  # top itself
+                yield from elements
 
 
 class Tables(TableProcessor):
