@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import SubElement
+from xml.etree.ElementTree import Comment, Element, QName, SubElement
 
 import markdown
 import pytest
@@ -422,3 +422,28 @@ def test_footnotes_go_where_the_marker_is() -> None:
     for text in texts:
         assert render(text).html == stock(text, "")[0]
     assert render(texts[0]).html.index('<div class="footnote">') < render(texts[0]).html.index("<p>y</p>")
+
+
+def test_the_writer_and_prettify_handle_trees_markdown_rarely_makes() -> None:
+    """Script and style text, void elements, attributes to escape, QNames, comments, a root that is
+    not block-level: written and prettified as the stock code does."""
+
+    def tree() -> Element:
+        root = Element("div")
+        SubElement(root, "script").text = "if (a < b && c) {}"
+        SubElement(root, "STYLE").text = "p > a {}"
+        SubElement(root, "br").tail = "after <br> & more"
+        SubElement(root, "img", {"src": 'a"b&c.png', "alt": "x<y", "hidden": "hidden", "data-x": None})  # type: ignore[dict-item]
+        SubElement(root, QName("{urn:x}q")).text = "qualified"
+        SubElement(root, "p", {QName("title"): QName("t")}).text = "AT&T"
+        root.append(Comment("a comment"))
+        SubElement(root, "Div").text = "  "
+        return root
+
+    assert speedups.to_html(tree()) == serializers.to_html_string(tree())
+    md, _ = markup._build()
+    for make in (tree, lambda: SubElement(tree(), "span")):
+        ours, theirs = make(), make()
+        md.treeprocessors["prettify"].run(ours)
+        PrettifyTreeprocessor(md).run(theirs)
+        assert speedups.to_html(ours) == serializers.to_html_string(theirs)
