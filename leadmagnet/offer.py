@@ -32,6 +32,8 @@ DEFAULT_CTA = {"ebook": "Get the free ebook", "webinar": "Save my seat"}
 RESERVED_SLUGS = frozenset(
     {"admin", "api", "confirm", "download", "downloads", "healthz", "login", "logout", "media", "robots", "sitemap", "static"}
     | {"beacon", "calendar", "thanks", "unsubscribe", "webinar", "ics"}
+    # The static export's own pages: index.html is the site's / and 404.html its error page.
+    | {"index", "404"}
 )
 
 

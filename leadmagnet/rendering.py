@@ -170,11 +170,15 @@ class Renderer:
             return env.get_or_select_template(names)
         listed = self._listed.get(theme.name)
         if listed is None or listed[0] is not theme:
-            listed = (theme, frozenset(theme.loader.list_templates()))
+            # Lower-cased: where the file system ignores case, the live server finds Offer.html too.
+            listed = (theme, frozenset(name.lower() for name in theme.loader.list_templates()))
             self._listed[theme.name] = listed
         for name in names:
-            if name in listed[1]:
-                return env.get_template(name)
+            if name.lower() in listed[1]:
+                try:
+                    return env.get_template(name)
+                except jinja2.TemplateNotFound:
+                    continue  # listed but not loadable (a dangling link): the next name, as the server does
         return env.select_template(names)  # none of them: Jinja's own error names them all
 
     def site_context(self) -> dict[str, Any]:
@@ -316,10 +320,13 @@ def blank_fields_filter() -> Callable[..., Markup]:
 
 def field_key(field: Any, args: tuple[Any, ...]) -> Hashable | None:
     """What ``form_field(field, *args)`` depends on, as a dict key; None if it cannot be one."""
+    # With each value's type: equal values of other types (Markup and str, True and 1) are
+    # escaped or shown differently by the macro, so they must not share an entry.
+    typed_args = tuple((type(arg), arg) for arg in args)
     if isinstance(field, FieldSpec):
-        key: Hashable = (field, args)
+        key: Hashable = (field, typed_args)
     elif type(field) is dict:
-        key = (tuple(field.items()), args)
+        key = (tuple((name, type(value), value) for name, value in field.items()), typed_args)
     else:
         return None
     try:

@@ -418,3 +418,18 @@ def test_guided_chunks_cover_every_item_once_in_order_and_shrink(count: int) -> 
     assert all(size >= 8 for size in sizes[:-1])
     if count >= 1000:
         assert sizes[0] == count // 4 and len(chunks) < 40  # few messages, small tail
+
+
+def test_offers_named_index_or_404_cannot_replace_the_exports_own_pages(
+    cli_runner, content_dir: Path, instance_dir: Path, tmp_path: Path
+) -> None:
+    for name in ("index", "404"):
+        (content_dir / f"{name}.md").write_text(
+            f"---\ntitle: Offer called {name}\ntype: ebook\nfile: files/growth-playbook.pdf\n---\nPitch.\n"
+        )
+    result = run_build(cli_runner, content_dir, instance_dir, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "content/index.md: slug: 'index' is used by leadmagnet itself" in result.output
+    assert "content/404.md: slug: '404' is used by leadmagnet itself" in result.output
+    for page in ("index.html", "404.html"):
+        assert b"Offer called" not in (tmp_path / "out" / page).read_bytes()

@@ -218,3 +218,34 @@ def test_build_command_ends_without_teardown_and_loses_nothing(tmp_path: Path) -
     assert list((instance / "build-cache").glob("*.pickle"))
     failed = subprocess.run([*command, str(content / "out")], capture_output=True, text=True, timeout=120, env=env)
     assert failed.returncode == 1 and "must be outside the content folder" in failed.stderr
+    # Started with stdout closed (cron, pythonw): still a success.
+    quiet = subprocess.run(
+        ["bash", "-c", '"$@" >&-', "run", *command, str(tmp_path / "no-stdout")], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    assert (tmp_path / "no-stdout" / ".leadmagnet-build.json").is_file()
+
+
+def test_scripts_calling_main_keep_their_process_and_atexit_handlers_run(tmp_path: Path) -> None:
+    """Only the installed command ends quickly: a deploy script calling ``main()`` gets its
+    SystemExit back and carries on, and atexit handlers (an instance config.py may register
+    some) run in both cases."""
+    content = build_content(tmp_path / "site")
+    env = {**os.environ, "LEADMAGNET_BASE_URL": "https://offers.example.com"}
+    args = ["--content", str(content), "--instance", str(tmp_path / "instance"), "build"]
+    script = (
+        "import atexit, sys\n"
+        "from leadmagnet.cli import main\n"
+        "atexit.register(lambda: print('atexit ran', flush=True))\n"
+        f"sys.argv = ['leadmagnet', *{args!r}, {str(tmp_path / 'a')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    print('main exited with', exc.code)\n"
+        "print('after the build: uploading')\n"
+    )
+    wrapper = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert wrapper.returncode == 0, wrapper.stderr
+    assert wrapper.stdout.splitlines()[-3:] == ["main exited with 0", "after the build: uploading", "atexit ran"]
+    (tmp_path / "instance").mkdir(exist_ok=True)
+    (tmp_path / "instance" / "config.py").write_text("import atexit\natexit.register(lambda: print('instance atexit ran', flush=True))\n")
+    installed = subprocess.run([str(LEADMAGNET), *args, str(tmp_path / "b")], capture_output=True, text=True, timeout=120, env=env)
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stdout.splitlines()[-1] == "instance atexit ran"

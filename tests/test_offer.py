@@ -272,7 +272,7 @@ def test_file_name_that_is_not_a_slug_is_an_error_unless_slug_is_set(content: Pa
     assert offer is not None and offer.slug == "my-guide"
 
 
-@pytest.mark.parametrize("slug", ["healthz", "media", "static", "admin", "sitemap"])
+@pytest.mark.parametrize("slug", ["healthz", "media", "static", "admin", "sitemap", "index", "404"])
 def test_slug_that_is_a_site_address_is_an_error(content: Path, slug: str) -> None:
     errors = errors_of(content, {**EBOOK, "slug": slug})
     assert len(errors) == 1 and errors[0].startswith(f"content/offer.md: slug: {slug!r} is used by leadmagnet itself")

@@ -108,3 +108,33 @@ def test_blank_fields_does_not_reuse_a_macro_that_sees_the_render(tmp_path: Path
     fields = [BUILTIN_FIELDS["email"]]
     assert template.render(fields=fields, who="Ada") == "Ada:email;"
     assert template.render(fields=fields, who="Grace") == "Grace:email;"
+
+
+def test_blank_fields_keeps_markup_and_plain_text_of_the_same_words_apart(tmp_path: Path) -> None:
+    """A label given as Markup is shown as HTML, the same words as plain text are escaped: equal
+    strings of different types must not share what the macro made."""
+    from markupsafe import Markup
+
+    renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
+    env = renderer.env(renderer.theme_for(None))
+    blank = env.from_string('{% from "_macros.html" import form_field %}{{ fields|blank_fields(form_field, none, none) }}')
+
+    def consent(label: str) -> list[dict]:
+        return [{"name": "consent", "label": label, "type": "checkbox", "required": True, "max_length": 1}]
+
+    assert "I <em>agree</em>" in blank.render(fields=consent(Markup("I <em>agree</em>")))
+    plain = blank.render(fields=consent("I <em>agree</em>"))
+    assert "I &lt;em&gt;agree&lt;/em&gt;" in plain and "<em>" not in plain
+
+
+def test_a_build_skips_a_listed_template_it_cannot_load_as_the_server_does(tmp_path: Path) -> None:
+    """A dangling link named like a more specific template: the server falls back to the next
+    name, and so does a build (which lists the theme's templates once)."""
+    templates = tmp_path / "themes" / "brand" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "offer-ebook.html").symlink_to(tmp_path / "missing.html")
+    config = {"DEFAULT_THEME": "brand", "SITE_NAME": "Test", "BASE_URL": "https://offers.example.com"}
+    page = sample_pages()["growth-playbook"]
+    live = Renderer(config, Themes(tmp_path / "themes")).offer_html(page, "live")
+    built = Renderer(config, Themes(tmp_path / "themes"), auto_reload=False).offer_html(page, "live")
+    assert built == live and "<h1" in built

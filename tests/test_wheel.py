@@ -33,7 +33,7 @@ def test_wheel_contains_the_default_theme_and_samples(wheel: Path) -> None:
     assert "leadmagnet/_bundled/content/files/growth-playbook.pdf" in names  # the samples' assets too
     assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "leadmagnet = leadmagnet.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "leadmagnet = leadmagnet.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 SMOKE = """
