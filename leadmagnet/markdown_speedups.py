@@ -83,7 +83,7 @@ log = logging.getLogger(__name__)
 # The release whose files STOCK_SOURCE holds. Another one keeps the stock code (a warning says so).
 VERSION = "3.11.3"
 STOCK_SOURCE = {
-    "markdown.treeprocessors": "bf575e7cb994",  # SkippingInlineProcessor, Prettify, Unescape
+    "markdown.treeprocessors": "bf575e7cb994",  # SkippingInlineProcessor, TextOnlyInlineProcessor, Prettify, Unescape
     "markdown.blockprocessors": "0522d16c4dda",  # BLOCK_NEEDS, PLAIN_FAILS
     "markdown.blockparser": "8f8090226569",  # PlainBlockParser
     "markdown.extensions.sane_lists": "76d51863c957",  # PLAIN_FAILS
@@ -92,12 +92,12 @@ STOCK_SOURCE = {
     "markdown.inlinepatterns": "35f1c45afbc3",  # get_text
     "markdown.preprocessors": "a6ae4d9c72a4",  # Normalize, HtmlBlocks
     "markdown.htmlparser": "caf8d97bcf23",  # HtmlBlocks
-    "markdown.extensions.tables": "fb23019f3a0f",  # Tables
+    "markdown.extensions.tables": "fb23019f3a0f",  # Tables (its test copied), PLAIN_FAILS
     "markdown.extensions.fenced_code": "61a1d4e5b825",  # FencedBlocks
-    "markdown.extensions.footnotes": "6bf0b9573333",  # BLOCK_NEEDS["footnote"]
+    "markdown.extensions.footnotes": "6bf0b9573333",  # BLOCK_NEEDS["footnote"], PLAIN_FAILS, Footnotes
     "markdown.extensions.attr_list": "7049a49eb61b",  # AttrList
     "markdown.core": "b8fdb3a9eb5b",  # remember_block_level
-    "markdown.serializers": "7cef1af99da2",  # to_html
+    "markdown.serializers": "7cef1af99da2",  # to_html, _start_tag
     "markdown.util": "908fb0650fba",  # RememberingRegistry
     "inline patterns": "374b6667a4f5",  # TRIGGERS
     "smarty patterns": "489f569b5e2f",  # SMARTY_TRIGGERS
