@@ -621,7 +621,9 @@ class Prettify(PrettifyTreeprocessor):
     ``pre``, its block-level children. A visit reads the element's own text, tail and first
     child's tag and sets only its own text and tail, so the visits can go in any order: here
     from a stack, each child's tag looked up once, in the memory of :func:`remember_block_level`
-    when the converter has it. (The ``br`` and ``pre`` loops are stock.)
+    when the converter has it, and a child without children (table cells, list items,
+    paragraphs) visited at once, where its visit only sets its tail. (The ``br`` and ``pre``
+    loops are stock.)
     """
 
     def _prettifyETree(self, elem: Element) -> None:
@@ -638,13 +640,19 @@ class Prettify(PrettifyTreeprocessor):
                 first = None
                 for child in elem:
                     tag = child.tag
-                    child_block = known.get(tag) if type(tag) is str else None
-                    if child_block is None:
+                    try:
+                        child_block = known[tag]
+                    except (KeyError, TypeError):  # not remembered yet, or unhashable
                         child_block = is_block_level(tag)
                     if first is None:
                         first = child_block
                     if child_block:
-                        stack.append(child)
+                        if len(child):
+                            stack.append(child)
+                        else:  # the visit of an element without children sets only its tail
+                            tail = child.tail
+                            if not tail or not tail.strip():
+                                child.tail = "\n"
                 if first:
                     text = elem.text
                     if not text or not text.strip():
