@@ -456,17 +456,21 @@ def _render_chunk(slugs: list[str]) -> list[tuple[str, bytes | None, str]]:
     """In a worker: ``(file name, bytes or None when written to staging, digest)`` per page."""
     assert _forked is not None, "render workers must be forked from rendering_pages"
     renderer, catalog, now, old, staging = _forked
+    pages = [(f"{slug}.html", page_bytes(renderer, catalog.pages[slug], now)) for slug in slugs]
     done: list[tuple[str, bytes | None, str]] = []
-    for slug in slugs:
-        body = page_bytes(renderer, catalog.pages[slug], now)
-        name = f"{slug}.html"
+    changed: list[tuple[str, bytes]] = []
+    for name, body in pages:
         digest = hashlib.sha256(body).hexdigest()
         if old.get(name) == digest:
             done.append((name, body, digest))  # unchanged: write_files checks the file is still there
-            continue
-        for path, data in ((name, body), *((name + suffix, packed) for suffix, packed in compress_twins(body).items())):
-            write_new(os.path.join(staging, path), data)
-        done.append((name, None, digest))
+        else:
+            changed.append((name, body))
+            done.append((name, None, digest))
+    twins = [compress_twins(body) for _name, body in changed]
+    for (name, body), packed in zip(changed, twins, strict=True):
+        write_new(os.path.join(staging, name), body)
+        for suffix, data in packed.items():
+            write_new(os.path.join(staging, name + suffix), data)
     return done
 
 
