@@ -59,7 +59,7 @@ from jinja2 import FileSystemBytecodeCache
 
 from . import __version__, markup
 from .compress import compress, is_compressible
-from .content import Catalog, Page, _scan, load_catalog, read_file, signature
+from .content import Catalog, Page, _scan, load_catalog, read_files, signature
 from .offer import Problem
 from .rendering import Renderer, robots_txt, sitemap_xml
 from .themes import Themes
@@ -437,7 +437,7 @@ def guided_chunks(items: list[Any], workers: int, smallest: int = 8) -> list[lis
 
 def _parse_chunk(paths: list[Path], content_dir: Path) -> list[tuple[Page | None, list[Problem]]]:
     """In a parse worker: :func:`read_file` of each path, in order."""
-    return [read_file(path, content_dir) for path in paths]
+    return read_files(paths, content_dir)
 
 
 def _can_fork() -> bool:

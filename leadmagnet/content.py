@@ -152,6 +152,22 @@ def split_front_matter(text: str) -> tuple[str | None, str]:
 
 def read_file(path: Path, content_dir: Path) -> tuple[Page | None, list[Problem]]:
     """Read, validate and render one offer file."""
+    return read_files([path], content_dir)[0]
+
+
+def read_files(paths: list[Path], content_dir: Path) -> list[tuple[Page | None, list[Problem]]]:
+    """:func:`read_file` of each path, in order, done stage by stage: every file's front matter
+    is read and validated, then every valid offer's Markdown is rendered. The same results;
+    each stage keeps its code and data in the core's caches (a build's parse workers)."""
+    offers = [_offer_in(path, content_dir) for path in paths]
+    return [
+        (_page_of(offer, path, content_dir), problems) if offer is not None else (None, problems)
+        for path, (offer, problems) in zip(paths, offers, strict=True)
+    ]
+
+
+def _offer_in(path: Path, content_dir: Path) -> tuple[Offer | None, list[Problem]]:
+    """The validated offer of one file (None if it has errors), and every problem."""
     rel = display_path(path, content_dir)
     try:
         with open(path, encoding="utf-8") as fh:
@@ -171,13 +187,15 @@ def read_file(path: Path, content_dir: Path) -> tuple[Page | None, list[Problem]
         where = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(rel, None, f"front matter is not valid YAML{where}: {problem}")]
-    offer, problems = parse_offer(path, content_dir, meta, body, mtime)
-    if offer is None:
-        return None, problems
+    return parse_offer(path, content_dir, meta, body, mtime)
+
+
+def _page_of(offer: Offer, path: Path, content_dir: Path) -> Page:
+    """An offer with its pitch and thank-you text rendered from Markdown."""
     base = _folder_in(path, content_dir)
-    pitch = markup.render(body, base)
+    pitch = markup.render(offer.body, base)
     thanks = markup.render(offer.thank_you, base) if offer.thank_you else markup.Rendered("", set())
-    return Page(offer, pitch.html, thanks.html, frozenset(pitch.images | thanks.images)), problems
+    return Page(offer, pitch.html, thanks.html, frozenset(pitch.images | thanks.images))
 
 
 def _folder_in(path: Path, content_dir: Path) -> str:
