@@ -262,7 +262,8 @@ def parse_catalog(content_dir: Path, themes: Themes, previous: Catalog | None, r
             parsed = {path: (stamp, page, tuple(found)) for (path, stamp), (page, found) in zip(sources, results, strict=True)}
             # load_catalog reuses every entry of `parsed` (same mtime and size), so it only
             # assembles the catalog: slugs, themes, media owners and problems, as always.
-            return load_catalog(content_dir, check_theme=themes.problem, previous=Catalog(content_dir, parsed=parsed, assets=assets))
+            previous = Catalog(content_dir, parsed=parsed, assets=assets)
+            return load_catalog(content_dir, check_theme=themes.problem, previous=previous, scanned=(sources, assets))
     return load_catalog(content_dir, check_theme=themes.problem)
 
 

@@ -45,10 +45,25 @@ class _TextAsIs:
     matter's parse (tests/test_content.py compares both loaders with stock PyYAML's).
     """
 
+    # The tag each short plain scalar resolved to: the same words recur across offer files (ebook,
+    # a file path, field names, tags), and resolving runs the implicit resolvers' regexes.
+    _resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         if node.__class__ is yaml.ScalarNode and node.tag == _STR_TAG:
             return node.value
         return super().construct_object(node, deep)  # type: ignore[misc]
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode or len(value) > 64:
+            return super().resolve(kind, value, implicit)  # type: ignore[misc]
+        key = (value, tuple(implicit))
+        tag = self._resolved.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
+            if len(self._resolved) < 4096:
+                self._resolved[key] = tag
+        return tag
 
 
 class _Loader(_TextAsIs, yaml.SafeLoader):
@@ -214,6 +229,7 @@ def load_catalog(
     version: int = 0,
     check_theme: Callable[[str], str | None] | None = None,
     previous: Catalog | None = None,
+    scanned: tuple[list[tuple[str, tuple[float, int]]], tuple[tuple[str, float, int], ...]] | None = None,
 ) -> Catalog:
     """Read every ``*.md`` file in ``content_dir`` (recursively) into a catalog.
 
@@ -224,6 +240,9 @@ def load_catalog(
     With ``previous`` (the catalog being replaced), a file whose mtime and size are unchanged
     is not parsed again, as long as no other file (an image, a gated file) changed either: with
     a thousand offers, saving one re-renders one Markdown body, not a thousand.
+
+    ``scanned``: what :func:`_scan` found a moment ago, when the caller has just parsed exactly
+    those files (a build's parse workers): not listed and stat'ed a second time.
     """
     content_dir = Path(content_dir)
     pages: dict[str, Page] = {}
@@ -232,7 +251,7 @@ def load_catalog(
     if not content_dir.is_dir():
         problems.append(Problem(str(content_dir), None, "content folder does not exist"))
         return Catalog(content_dir, problems=tuple(problems), version=version)
-    sources, assets = _scan(content_dir)
+    sources, assets = scanned if scanned is not None else _scan(content_dir)
     reusable = previous.parsed if previous is not None and previous.assets == assets else {}
     parsed: dict[str, tuple[tuple[float, int], Page | None, tuple[Problem, ...]]] = {}
     for path, stamp in sources:

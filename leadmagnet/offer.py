@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -227,15 +227,18 @@ def _tags(value: Any, ctx: Context) -> tuple[str, ...]:
 def _content_file(value: Any, ctx: Context, *, image: bool = False) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ContentError(f"{_show(value)} is not a file path under the content folder")
-    rel = PurePosixPath(value.strip())
-    if rel.is_absolute() or ".." in rel.parts:
+    text = value.strip()
+    # PurePosixPath's normal form on strings (every offer has a file or image to check):
+    # no empty or "." parts; ".." is refused below.
+    parts = [part for part in text.split("/") if part and part != "."]
+    if text.startswith("/") or ".." in parts:
         raise ContentError(f"{_show(value)} must be a path inside the content folder (no leading / and no ..)")
-    path = ctx.content_dir / rel
-    if not path.is_file():
+    rel = "/".join(parts) or "."
+    if not os.path.isfile(os.path.join(ctx.content_dir, rel)):
         raise ContentError(f"{_show(value)} does not exist under {ctx.content_dir}; add the file or fix the path")
-    if image and rel.suffix.lower() not in IMAGE_SUFFIXES:
+    if image and os.path.splitext(rel)[1].lower() not in IMAGE_SUFFIXES:
         raise ContentError(f"{_show(value)} is not an image; use one of: {', '.join(sorted(IMAGE_SUFFIXES))}")
-    return str(rel)
+    return rel
 
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif"}

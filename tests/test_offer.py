@@ -434,3 +434,34 @@ def test_every_key_has_help_and_a_parser() -> None:
 )
 def test_display_path_names_files_from_the_content_folder(path, root, shown):
     assert display_path(Path(path), Path(root)) == shown
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "files/guide.pdf",
+        "files//guide.pdf",
+        "./files/guide.pdf",
+        "files/./guide.pdf",
+        " files/guide.pdf ",
+        "files/guide.pdf/",
+        "files/../files/guide.pdf",
+        "/files/guide.pdf",
+        "//files/guide.pdf",
+        ".",
+        "./",
+        "files",
+        "files/missing.pdf",
+    ],
+)
+def test_file_paths_are_checked_and_written_as_pathlib_would(content: Path, written: str) -> None:
+    """The content-file check works on strings: a valid path comes out in PurePosixPath's normal
+    form, and the same paths are refused (leading /, .., missing, a folder)."""
+    from pathlib import PurePosixPath
+
+    offer, problems = parse(content, {**EBOOK, "file": written})
+    normal = PurePosixPath(written.strip())
+    valid = not normal.is_absolute() and ".." not in normal.parts and (content / normal).is_file()
+    assert (offer is not None) == valid, problems
+    if valid:
+        assert offer.file == str(normal)
