@@ -190,8 +190,15 @@ def _build(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: da
     existed = out_dir.is_dir()
     fresh = not existed or not any(out_dir.iterdir())
     staging = out_dir if fresh else out_dir / f".leadmagnet-staging-{os.getpid()}"
+    published, to_render, kept, rendered = plan_pages(catalog, now, previous_pages, present)
     try:
-        files, kept, rendered, staged = export_files(renderer, catalog, now, previous_pages, present, manifest, staging)
+        # The offer pages render on every core while this process makes the other files and
+        # the build cache's bytes.
+        with rendering_pages(renderer, catalog, to_render, now, manifest, staging) as pages_done:
+            files = extra_files(renderer, catalog, published, now)
+            cache_bytes = dump_cache(BuildCache(version, catalog, render_key, rendered))
+            bodies, staged = pages_done()
+        files.update(bodies)
         report.problems = catalog.problems
         report.rendered = len(rendered) - len(kept)
         write_files(out_dir, files, kept, manifest, report, staging, staged)
@@ -209,7 +216,7 @@ def _build(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: da
     finally:
         if not fresh:
             shutil.rmtree(staging, ignore_errors=True)
-    write_cache(cache_path, BuildCache(version, catalog, render_key, rendered))
+    write_cache(cache_path, cache_bytes)
     return report
 
 
@@ -267,23 +274,15 @@ def parse_catalog(content_dir: Path, themes: Themes, previous: Catalog | None, r
     return load_catalog(content_dir, check_theme=themes.problem)
 
 
-def export_files(
-    renderer: Renderer,
-    catalog: Catalog,
-    now: datetime,
-    previous_pages: dict[str, tuple[Page, str, str]],
-    present: set[str],
-    manifest: Mapping[str, str] | None = None,
-    staging: Path | None = None,
-) -> tuple[dict[str, bytes], set[str], dict[str, tuple[Page, str, str]], dict[str, str]]:
-    """Every file of the export, by path relative to OUT_DIR.
+def plan_pages(
+    catalog: Catalog, now: datetime, previous_pages: dict[str, tuple[Page, str, str]], present: set[str]
+) -> tuple[list[Page], list[str], set[str], dict[str, tuple[Page, str, str]]]:
+    """Which offer pages the export has, and which of them must be rendered.
 
-    Returns the new files' bytes, the paths kept as they are (an unchanged page that was not
-    rendered again), what was rendered per slug for the next build's cache, and the digests of
-    the pages already written with their twins into ``staging`` (those whose bytes differ from
-    ``manifest``'s; their bytes are not among the first).
+    Returns the published pages, the slugs to render, the page files kept as they are (same
+    parsed offer, state, theme and settings as when ``previous_pages`` rendered them, and still
+    ``present``), and per slug what the next build's cache records as rendered.
     """
-    files: dict[str, bytes] = {}
     kept: set[str] = set()
     rendered: dict[str, tuple[Page, str, str]] = {}
     published = [p for p in catalog.pages.values() if p.offer.is_published(now)]
@@ -301,18 +300,15 @@ def export_files(
         else:
             to_render.append(slug)
         rendered[slug] = (page, state, name)
-    # The offer pages render on every core while this process makes the other files.
-    with rendering_pages(renderer, catalog, to_render, now, manifest or {}, staging) as pages_done:
-        extra_files(renderer, catalog, published, now, files)
-        bodies, staged = pages_done()
-    files.update(bodies)
-    return files, kept, rendered, staged
+    return published, to_render, kept, rendered
 
 
-def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now: datetime, files: dict[str, bytes]) -> None:
-    """Add to ``files`` everything but the offer pages: index, 404, sitemap, robots.txt, media, theme files."""
+def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now: datetime) -> dict[str, bytes]:
+    """Everything but the offer pages, by path relative to OUT_DIR: index, 404, sitemap,
+    robots.txt, media, theme files."""
     cfg = renderer.config
     themes = renderer.themes
+    files: dict[str, bytes] = {}
     if cfg["INDEX_PAGE"]:
         offers = sorted((p.offer for p in published), key=lambda o: (o.type, o.title))
         files["index.html"] = renderer.render("index.html", offers=offers, canonical=cfg["BASE_URL"] + "/", now=now).encode()
@@ -347,6 +343,7 @@ def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now
                     resolved = theme.static_file(rel)
                     if resolved is not None:
                         files[f"static/{name}/{theme.fingerprint(rel)}/{rel}"] = resolved.read_bytes()
+    return files
 
 
 @contextlib.contextmanager
@@ -513,10 +510,22 @@ def read_cache(path: Path, version: str) -> BuildCache:
     return cache
 
 
-def write_cache(path: Path, cache: BuildCache) -> None:
+def dump_cache(cache: BuildCache) -> bytes | None:
+    """The cache's bytes, or None (with a warning) if it cannot be pickled."""
     try:
-        write_atomic(path, pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
-    except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
+        return pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        log.warning("could not save the build cache (%s); the next build parses everything again", exc)
+        return None
+
+
+def write_cache(path: Path, data: bytes | None) -> None:
+    """Save the cache made by :func:`dump_cache` (after the export is complete)."""
+    if data is None:
+        return
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
         log.warning("could not save the build cache %s (%s); the next build parses everything again", path, exc)
 
 
