@@ -31,6 +31,14 @@ from .content import Catalog, Page
 from .offer import FieldSpec, Offer
 from .themes import Theme, Themes
 
+try:  # markupsafe's own escaping of a plain str, without the Markup wrapper (see escape_output)
+    from markupsafe import _escape_inner
+except ImportError:  # pragma: no cover - another markupsafe: its public escape, same text
+
+    def _escape_inner(text: str) -> str:
+        return str(html_escape(text))
+
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -52,6 +60,37 @@ def style_hash(css: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode() + "'"
 
 
+def escape_output(value: Any) -> str:
+    """What ``{{ value }}`` writes in an autoescaped template: markupsafe's ``escape``, as text.
+
+    Jinja's compiled templates pass every ``{{ }}`` through ``escape``, which wraps its result in
+    a ``Markup`` (two more Python calls); the wrapper is never looked at there, since the result
+    only joins the page or a block's, macro's or ``{% set %}``'s text, which Jinja marks safe
+    itself. An offer page writes about 30 of them. The characters are markupsafe's own.
+    """
+    if value.__class__ is str:
+        return _escape_inner(value)
+    if value.__class__ is Markup:
+        return value
+    return html_escape(value)
+
+
+class Template(jinja2.Template):
+    """A template whose ``{{ }}`` outputs escape through :func:`escape_output`."""
+
+    @classmethod
+    def from_code(cls, environment: jinja2.Environment, code: Any, globals: MutableMapping[str, Any], uptodate: Any = None) -> Template:
+        # As Jinja's own from_code, then the compiled module's name ``escape`` rebound: its
+        # functions look it up in this namespace at each call.
+        namespace = {"environment": environment, "__file__": code.co_filename}
+        exec(code, namespace)  # noqa: S102 - Jinja's compiled template, as Jinja itself runs it
+        if namespace.get("escape") is html_escape:
+            namespace["escape"] = escape_output
+        rv = cls._from_namespace(environment, namespace, globals)
+        rv._uptodate = uptodate
+        return rv
+
+
 class Environment(jinja2.Environment):
     """Jinja's environment, with each template's globals in a plain dict.
 
@@ -61,6 +100,8 @@ class Environment(jinja2.Environment):
     default theme. :meth:`Renderer.env` sets every global before the first template is loaded and
     never after, so a copy made at load time holds the same names and values.
     """
+
+    template_class = Template
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
@@ -238,6 +279,11 @@ def offer_context(config: Mapping[str, Any], page: Page, state: str) -> dict[str
     }
 
 
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")) makes an encoder per call; one made once
+# writes the same text.
+_JSON_LD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_ld(offer: Offer, canonical: str, image_url: str | None, site_name: str, state: str) -> str:
     """schema.org JSON-LD: ``Event`` for webinars, ``Book`` for ebooks; safe inside <script>."""
     data: dict[str, Any]
@@ -283,7 +329,7 @@ def json_ld(offer: Offer, canonical: str, image_url: str | None, site_name: str,
         data["image"] = image_url
     if offer.tags:
         data["keywords"] = ", ".join(offer.tags)
-    text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False, separators=(",", ":"))
+    text = _JSON_LD_ENCODER.encode({k: v for k, v in data.items() if v is not None})
     # "</script>" or "<!--" inside a string must not end the script element.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 

@@ -138,3 +138,28 @@ def test_a_build_skips_a_listed_template_it_cannot_load_as_the_server_does(tmp_p
     live = Renderer(config, Themes(tmp_path / "themes")).offer_html(page, "live")
     built = Renderer(config, Themes(tmp_path / "themes"), auto_reload=False).offer_html(page, "live")
     assert built == live and "<h1" in built
+
+
+def test_template_outputs_escape_as_jinja_does(tmp_path: Path) -> None:
+    """The theme environments write each ``{{ }}`` through escape_output (plain text, no Markup
+    wrapper): the same characters as Jinja's own autoescape, for every kind of value."""
+    import jinja2
+    from markupsafe import Markup
+
+    from leadmagnet.rendering import escape_output
+
+    class Html:
+        def __html__(self) -> str:
+            return "<b>own</b>"
+
+    source = (
+        "{{ s }}|{{ m }}|{{ n }}|{{ h }}|{{ missing }}|{{ s ~ m }}|{% set b %}<i>{{ s }}</i>{% endset %}{{ b }}|"
+        "{% macro k(x) %}[{{ x }}]{% endmacro %}{{ k(s) }}|{{ s|e }}|{{ m|safe }}|{{ [s] }}"
+    )
+    values = {"s": "\"><script>alert(1)</script>&amp;'<", "m": Markup("<em>a&amp;b</em>"), "n": 3, "h": Html()}
+    renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
+    ours = renderer.env(renderer.theme_for(None)).from_string(source)
+    assert ours.root_render_func.__globals__["escape"] is escape_output
+    stock = jinja2.Environment(autoescape=True).from_string(source)
+    assert ours.render(values) == stock.render(values)
+    assert "&lt;script&gt;" in ours.render(values) and "<script>" not in ours.render(values)
