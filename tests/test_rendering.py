@@ -163,3 +163,20 @@ def test_template_outputs_escape_as_jinja_does(tmp_path: Path) -> None:
     stock = jinja2.Environment(autoescape=True).from_string(source)
     assert ours.render(values) == stock.render(values)
     assert "&lt;script&gt;" in ours.render(values) and "<script>" not in ours.render(values)
+
+
+def test_blank_fields_of_a_tuple_of_fields_is_looked_up_whole_with_its_arguments(tmp_path: Path) -> None:
+    """An offer's tuple of fields is remembered whole: another order, other arguments (Markup
+    or plain text of the same words, a list that cannot be a key) write what the loop writes."""
+    from markupsafe import Markup
+
+    renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
+    env = renderer.env(renderer.theme_for(None))
+    head = '{% from "_macros.html" import form_field %}'
+    loop = env.from_string(head + "{% for f in fields %}{{ form_field(f, v, none) }}{% endfor %}")
+    blank = env.from_string(head + "{{ fields|blank_fields(form_field, v, none) }}")
+    fields = (BUILTIN_FIELDS["email"], BUILTIN_FIELDS["company"])
+    for run in (fields, fields[::-1], fields[:1], fields):
+        for value in ("", Markup("<b>x</b>"), "<b>x</b>", ["a"], ""):
+            assert blank.render(fields=run, v=value) == loop.render(fields=run, v=value)
+    assert "&lt;b&gt;x" in blank.render(fields=fields, v="<b>x</b>")
