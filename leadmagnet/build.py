@@ -267,10 +267,13 @@ def parse_catalog(content_dir: Path, themes: Themes, previous: Catalog | None, r
             log.warning("parallel parsing failed (%s); parsing in one process", exc)
         else:
             parsed = {path: (stamp, page, tuple(found)) for (path, stamp), (page, found) in zip(sources, results, strict=True)}
+            # A file gone since the scan (renamed, or a checkout under way) is left out, as a
+            # fresh scan would: only then is the folder listed again.
+            gone = any(entry[1] is None and not os.path.exists(path) for path, entry in parsed.items())
             # load_catalog reuses every entry of `parsed` (same mtime and size), so it only
             # assembles the catalog: slugs, themes, media owners and problems, as always.
             previous = Catalog(content_dir, parsed=parsed, assets=assets)
-            return load_catalog(content_dir, check_theme=themes.problem, previous=previous, scanned=(sources, assets))
+            return load_catalog(content_dir, check_theme=themes.problem, previous=previous, scanned=None if gone else (sources, assets))
     return load_catalog(content_dir, check_theme=themes.problem)
 
 
@@ -416,9 +419,10 @@ def page_bytes(renderer: Renderer, page: Page, now: datetime) -> bytes:
     return renderer.offer_html(page, page.offer.state(now)).encode("utf-8")
 
 
-def guided_chunks(items: list[Any], workers: int, smallest: int = 8) -> list[list[Any]]:
+def guided_chunks(items: list[Any], workers: int, smallest: int = 8, largest: int = 256) -> list[list[Any]]:
     """``items`` cut into chunks that shrink as they go (guided scheduling): each is the
-    remaining work over twice the workers, at least ``smallest``.
+    remaining work over twice the workers, at least ``smallest`` and at most ``largest`` (a
+    render worker holds a chunk's pages and twins in memory: about 4 MB for 256).
 
     Big chunks first keep the pool's messages few; small ones last make the workers finish
     together. Equal chunks of a quarter of a worker's share left one worker idle for up to a
@@ -427,7 +431,7 @@ def guided_chunks(items: list[Any], workers: int, smallest: int = 8) -> list[lis
     chunks = []
     start = 0
     while start < len(items):
-        size = max(smallest, (len(items) - start) // (2 * workers))
+        size = min(largest, max(smallest, (len(items) - start) // (2 * workers)))
         chunks.append(items[start : start + size])
         start += size
     return chunks

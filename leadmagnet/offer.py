@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -231,12 +231,13 @@ def _content_file(value: Any, ctx: Context, *, image: bool = False) -> str:
     # PurePosixPath's normal form on strings (every offer has a file or image to check):
     # no empty or "." parts; ".." is refused below.
     parts = [part for part in text.split("/") if part and part != "."]
-    if text.startswith("/") or ".." in parts:
-        raise ContentError(f"{_show(value)} must be a path inside the content folder (no leading / and no ..)")
     rel = "/".join(parts) or "."
+    # A drive (C:/...) or absolute path would take the join below out of the content folder on Windows.
+    if text.startswith("/") or ".." in parts or os.path.isabs(rel) or os.path.splitdrive(rel)[0]:
+        raise ContentError(f"{_show(value)} must be a path inside the content folder (no leading / and no ..)")
     if not os.path.isfile(os.path.join(ctx.content_dir, rel)):
         raise ContentError(f"{_show(value)} does not exist under {ctx.content_dir}; add the file or fix the path")
-    if image and os.path.splitext(rel)[1].lower() not in IMAGE_SUFFIXES:
+    if image and PurePosixPath(rel).suffix.lower() not in IMAGE_SUFFIXES:
         raise ContentError(f"{_show(value)} is not an image; use one of: {', '.join(sorted(IMAGE_SUFFIXES))}")
     return rel
 

@@ -465,3 +465,11 @@ def test_file_paths_are_checked_and_written_as_pathlib_would(content: Path, writ
     assert (offer is not None) == valid, problems
     if valid:
         assert offer.file == str(normal)
+
+
+@pytest.mark.parametrize(("name", "ok"), [("..png", True), ("...png", True), ("cover.PNG", True), (".png", False), ("cover.pdf", False)])
+def test_image_suffixes_are_read_as_pathlib_reads_them(content: Path, name: str, ok: bool) -> None:
+    (content / "img").mkdir(exist_ok=True)
+    (content / "img" / name).write_bytes(b"\\x89PNG")
+    offer, problems = parse(content, {**EBOOK, "image": f"img/{name}"})
+    assert (offer is not None) == ok, problems
