@@ -101,7 +101,9 @@ class Environment(jinja2.Environment):
     never after, so a copy made at load time holds the same names and values.
     """
 
-    template_class = Template
+    # Only on the Jinja whose from_code Template.from_code mirrors (3.1): on another, stock
+    # templates (the same pages, escaped by markupsafe.escape).
+    template_class = Template if hasattr(jinja2.Template, "_from_namespace") else jinja2.Template
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
