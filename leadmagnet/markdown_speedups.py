@@ -100,7 +100,7 @@ STOCK_SOURCE = {
     "markdown.serializers": "7cef1af99da2",  # to_html, _start_tag
     "markdown.util": "908fb0650fba",  # RememberingRegistry
     "inline patterns": "374b6667a4f5",  # TRIGGERS
-    "smarty patterns": "489f569b5e2f",  # SMARTY_TRIGGERS
+    "smarty patterns": "489f569b5e2f",  # SMARTY_TRIGGERS, TextOnlyInlineProcessor._substitute
 }
 MIRRORED_MODULES = tuple(name for name in STOCK_SOURCE if name.startswith("markdown"))
 
@@ -374,7 +374,8 @@ class TextOnlyInlineProcessor(SkippingInlineProcessor):
     an excluding pattern or an added element reads) handles each text and tail of the tree, as
     does :meth:`Element.iter`. Only the order of the texts differs, hence the numbers of the
     stashed pieces of HTML, which the ``raw_html`` postprocessor replaces each by its own
-    whatever its number: the same page.
+    whatever its number: the same page. Each text goes through :meth:`_substitute`, the stock
+    loop without its general machinery (placeholders for elements, ancestors' tags).
     """
 
     def run(self, tree: Element, ancestors: list[str] | None = None) -> Element:
@@ -386,19 +387,64 @@ class TextOnlyInlineProcessor(SkippingInlineProcessor):
         expand = self._InlineProcessor__processPlaceholders  # type: ignore[attr-defined]
         self.stashed_nodes = {}
         self.ancestors = []
+        substitute = self._substitute
+        prefix = util.INLINE_PLACEHOLDER_PREFIX
         for child in self._elements(tree, needs_work):
             text = child.text
             if text and text != "\n" and not isinstance(text, util.AtomicString) and needs_work(text):
-                child.text = None
-                expand(handle(text), child)  # text only: no element to insert
+                if type(text) is str and prefix not in text:
+                    child.text = substitute(text)
+                else:
+                    child.text = None
+                    expand(handle(text), child)  # text only: no element to insert
             tail = child.tail
-            if tail and tail != "\n" and needs_work(tail):
+            if tail and tail != "\n" and type(tail) is str and prefix not in tail and needs_work(tail):
+                child.tail = substitute(tail)
+            elif tail and tail != "\n" and needs_work(tail):
                 dumby = Element("d")
                 child.tail = None
                 expand(handle(tail), dumby, False)
                 if dumby.tail:
                     child.tail = dumby.tail
         return tree
+
+    def _substitute(self, data: str) -> str:
+        """What the stock pass makes of a text or tail (a ``str`` without a placeholder of this pass).
+
+        The stock loop (``__handleInline``), inlined for substitutions: each match is replaced by a
+        placeholder of this pass, numbered as the stock pass numbers it, and the search goes on
+        after it or, when there is no match, with the next pattern that can match (see
+        :meth:`SkippingInlineProcessor._InlineProcessor__handleInline`; a pattern whose trigger a
+        substitution took out of the text is tried and finds nothing). So the text each regular
+        expression searches is the stock one. Each placeholder is then replaced by its
+        substitution, as the stock ``__processPlaceholders`` does: no match takes a character of a
+        placeholder (every smarty pattern consumes only quotes, dashes, dots, white space, dash
+        and space entities and an "s", none of which a placeholder holds), so each is still whole,
+        and the text had no other. Without a match, the text is handed back as it is.
+        """
+        patterns, regexes = self.patterns, self.regexes
+        count = len(patterns)
+        following = self._following(self._present(data))
+        index = following[0]
+        start = 0
+        stashed = self.stashed_nodes
+        added: list[tuple[str, str]] = []
+        while index < count:
+            match = regexes[index].search(data, start)  # type: ignore[union-attr]  # all are InlineProcessors
+            if match is None:
+                index = following[index + 1]
+                start = 0
+                continue
+            text, begin, end = patterns[index].handleMatch(match, data)
+            key = f"{len(stashed):04d}"  # as the stock pass numbers them
+            stashed[key] = text
+            placeholder = util.INLINE_PLACEHOLDER % key
+            added.append((placeholder, text))
+            data = f"{data[:begin]}{placeholder}{data[end:]}"
+            start = begin + len(placeholder)
+        for placeholder, text in added:
+            data = data.replace(placeholder, text, 1)
+        return data
 
     @staticmethod
     def _elements(tree: Element, needs_work: Callable[[str], Any]) -> Iterator[Element]:

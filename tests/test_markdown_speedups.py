@@ -229,11 +229,22 @@ def test_the_corpus_goes_through_both_branches_of_the_fast_passes() -> None:
         counters[name] = md.treeprocessors[name].needs_work = Counting(md.treeprocessors[name].needs_work)
     # raw_html: outputs with and without a placeholder wrapped in a paragraph of its own.
     counters["raw_html"] = md.postprocessors["raw_html"].wrapped_only = Counting(speedups._raw_html_patterns()[1])
+    substituted: list[tuple[str, str]] = []
+    smarty_pass = md.treeprocessors["smarty"]
+
+    def substitute(data: str, ours: Any = smarty_pass._substitute) -> str:
+        result = ours(data)
+        substituted.append((data, result))
+        return result
+
+    smarty_pass._substitute = substitute
     texts = [*CORPUS, *generated(300, seed=20261123)]
     for text in texts:
         md.reset().convert(text)
     for counter in counters.values():
         assert counter.found > 50 and counter.not_found > 100, (counter.found, counter.not_found)
+    # smarty's own loop makes substitutions in many texts (the test below compares it with the stock one).
+    assert len([data for data, result in substituted if result != data]) > 50
     # The preprocessors: texts with and without what they look for.
     for needs in (["<", "&"], [" \n"], ["```", "~~~"]):
         found = [text for text in texts if any(string in text for string in needs)]
@@ -447,3 +458,26 @@ def test_the_writer_and_prettify_handle_trees_markdown_rarely_makes() -> None:
         md.treeprocessors["prettify"].run(ours)
         PrettifyTreeprocessor(md).run(theirs)
         assert speedups.to_html(ours) == serializers.to_html_string(theirs)
+
+
+def test_smarty_substitutes_as_the_stock_pass() -> None:
+    """The smarty pass's own loop (``_substitute``) against the stock pass, on short texts of quotes,
+    dashes, dots, spaces and entities in every order, as a text and as a tail: the same texts and
+    the same pieces of HTML stashed, in the same order."""
+    ours, _ = markup._build()
+    reference, _ = stock_converter()
+    rng = random.Random(5)
+    tokens = ["'", '"', " ", "\n", "a", "s", "1", "80s", ".", "...", "-", "--", "---", "&nbsp;", "&mdash;"]
+    tokens += ["&#8211;", "—", "(", "[", ",", "x'"]
+    texts = ["".join(rng.choice(tokens) for _ in range(rng.randint(1, 10))) for _ in range(3000)]
+    for text in texts:
+        trees = []
+        for md in (ours, reference):
+            md.reset()
+            root = Element("div")
+            p = SubElement(root, "p")
+            p.text = text
+            SubElement(p, "b").tail = text
+            md.treeprocessors["smarty"].run(root)
+            trees.append((serializers.to_html_string(root), md.htmlStash.rawHtmlBlocks[:]))
+        assert trees[0] == trees[1], text
