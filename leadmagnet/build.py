@@ -449,7 +449,7 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
-# What forked render workers need, set by render_pages for the life of its pool.
+# What forked render workers need, set by rendering_pages for the life of its pool.
 _forked: tuple[Renderer, Catalog, datetime, Mapping[str, str], Path] | None = None
 _fork_lock = threading.Lock()
 
