@@ -638,8 +638,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 def replace_file(folder: str, name: str, data: bytes) -> None:
     """:func:`write_atomic` into an existing folder, on plain strings (cheaper than pathlib)."""
     tmp = os.path.join(folder, f".{name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
+    write_new(tmp, data)
     os.replace(tmp, os.path.join(folder, name))
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from . import markup
-from .offer import Offer, Problem, display_path, parse_offer
+from .offer import Offer, Problem, below, display_path, parse_offer
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +218,9 @@ def _folder_in(path: Path, content_dir: Path) -> str:
     folder, root = os.path.dirname(path), str(content_dir)
     if folder == root:
         return ""
-    if folder.startswith(root) and folder[len(root) : len(root) + 1] == os.sep:
-        return folder[len(root) + 1 :].replace(os.sep, "/")
+    rest = below(folder, root)
+    if rest is not None:
+        return rest.replace(os.sep, "/")
     base = path.parent.relative_to(content_dir).as_posix()  # not in pathlib's normal form
     return "" if base == "." else base
 

@@ -515,13 +515,22 @@ def parse_offer(path: Path, content_dir: Path, meta: Any, body: str, mtime: floa
     return Offer(source=rel, body=body, mtime=mtime, **values), problems
 
 
+def below(text: str, root: str) -> str | None:
+    """What follows ``root`` and a separator in ``text``, or None if ``text`` is not below it:
+    pathlib's ``relative_to`` on strings, for paths in pathlib's normal form (a prefix is a parent)."""
+    if text.startswith(root) and text[len(root) : len(root) + 1] == os.sep:
+        return text[len(root) + 1 :]
+    return None
+
+
 def display_path(path: Path, content_dir: Path) -> str:
     """``path`` as problems name it: from the content folder's own name (``content/ebook.md``)."""
     # On strings first: pathlib's relative_to cost a tenth of reading an offer file, and a
-    # build reads a thousand. Both paths are pathlib's normal form, so a prefix is a parent.
-    text, root, name = str(path), str(content_dir), content_dir.name
-    if name and text.startswith(root) and text[len(root) : len(root) + 1] == os.sep:
-        return name + text[len(root) :]
+    # build reads a thousand.
+    text, name = str(path), content_dir.name
+    rest = below(text, str(content_dir))
+    if name and rest is not None:
+        return name + os.sep + rest
     try:
         return str(Path(name) / path.relative_to(content_dir))
     except ValueError:
