@@ -129,10 +129,11 @@ def cpu_budget(content: Path, instance: Path, env: dict[str, str]) -> dict[str, 
     What the parallel build divides among the cores: its floor on this machine is the sum over
     the number of cores, plus start-up. Measured on the same generated offers.
     """
-    from leadmagnet import config, markup
-    from leadmagnet.build import build_renderer, compress_twins
-    from leadmagnet.content import Catalog, Page, load_front_matter, read_file, split_front_matter
-    from leadmagnet.offer import parse_offer
+    from leadmagnet.build.site import build_renderer, compress_twins
+    from leadmagnet.content import markup
+    from leadmagnet.content.catalog import Catalog, Page, load_front_matter, read_file, split_front_matter
+    from leadmagnet.content.offer import parse_offer
+    from leadmagnet.foundation import config
 
     def per_offer(fn) -> float:
         start = time.process_time()
@@ -213,8 +214,8 @@ def main() -> None:
             hugo.append(timed(["hugo", "--quiet", "-s", str(tmp / "hugo"), "-d", str(hugo_out)], cpu=hugo_cpu))
         # The same incremental build as a library call: what it costs beyond Python's start-up
         # and imports (about 0.25 s for Jinja, Markdown, YAML, click and the rest, paid by every CLI run).
-        from leadmagnet import config
-        from leadmagnet.build import build
+        from leadmagnet.build.site import build
+        from leadmagnet.foundation import config
 
         settings = config.resolve({"CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp / "instance")}, environ=env)
         build(settings, tmp / "out-0")  # catch up with the files later rounds changed
@@ -227,7 +228,7 @@ def main() -> None:
             in_process.append(time.perf_counter() - start)
             assert report.rendered == 1, (report.rendered, report.parsed)
         budget = cpu_budget(content, tmp / "instance", env)
-        startup = min(timed([sys.executable, "-c", "import leadmagnet.cli, leadmagnet.build"], env) for _ in range(3))
+        startup = min(timed([sys.executable, "-c", "import leadmagnet.cli, leadmagnet.build.site"], env) for _ in range(3))
         pages = len(list((tmp / "out-0").glob("*.html")))
         hugo_pages = len(list((tmp / "hugo-out-0").rglob("index.html")))
 

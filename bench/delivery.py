@@ -29,8 +29,9 @@ from urllib.parse import urlsplit
 from aiosmtpd.controller import Controller
 
 from bench._results import record
-from leadmagnet import create_app, tokens
-from leadmagnet.delivery import plan_submission, send_once
+from leadmagnet.app import create_app
+from leadmagnet.delivery.submissions import plan_submission, send_once
+from leadmagnet.foundation import tokens
 from tests.conftest import start_live_server
 from tests.delivery_support import Inbox, free_port, write_ebook, write_webinar
 

@@ -35,9 +35,9 @@ import jinja2
 import markdown
 
 from bench._results import record
-from leadmagnet import create_app
-from leadmagnet.content import load_catalog
-from leadmagnet.markup import EXTENSIONS
+from leadmagnet.app import create_app
+from leadmagnet.content.catalog import load_catalog
+from leadmagnet.content.markup import EXTENSIONS
 
 BODY = """Most advice is written for teams of a hundred. This {kind} is for the team of one to five
 who has to pick **one** thing that works this quarter, number {n}.

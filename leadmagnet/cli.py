@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import config, create_app
-from .content import load_catalog
-from .offer import KEYS, RESERVED_SLUGS, SLUG_RE, TYPES
+from leadmagnet.app import create_app
+from leadmagnet.content.catalog import load_catalog
+from leadmagnet.content.offer import KEYS, RESERVED_SLUGS, SLUG_RE, TYPES
+from leadmagnet.foundation import config
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -102,7 +103,7 @@ def check(ctx: Context, strict: bool) -> None:
     """
     settings = ctx.settings()
     content_dir = Path(settings["CONTENT_DIR"])
-    from .themes import Themes
+    from leadmagnet.render.themes import Themes
 
     themes = Themes(Path(settings["THEMES_DIR"]))
     catalog = load_catalog(content_dir, check_theme=themes.problem)
@@ -197,8 +198,8 @@ def build(ctx: Context, out_dir: Path, base_url: str | None) -> None:
     Forms in the exported pages post to LEADMAGNET_BASE_URL. A second build writes only what
     changed. Example: leadmagnet build --base-url https://offers.example.com public/
     """
-    from .build import BuildError
-    from .build import build as build_site
+    from leadmagnet.build.site import BuildError
+    from leadmagnet.build.site import build as build_site
 
     if base_url:
         ctx.overrides["BASE_URL"] = base_url.rstrip("/")
@@ -227,7 +228,7 @@ def send(ctx: Context, watch: bool) -> None:
     With no LEADMAGNET_SMTP_HOST, emails are written to instance/outbox/*.eml instead.
     Example: leadmagnet send --watch
     """
-    from .delivery import run_sender
+    from leadmagnet.delivery.submissions import run_sender
 
     def show(report: Any) -> None:
         if report.busy or not watch:
@@ -335,8 +336,8 @@ def export_command(
     import os
     from dataclasses import replace
 
-    from . import export as exporting
-    from .store.reports import Filters
+    from leadmagnet.export import writer as exporting
+    from leadmagnet.store.reports import Filters
 
     filters = Filters(
         offers=offers,
@@ -417,7 +418,7 @@ def admin_add(ctx: Context, email: str) -> None:
       leadmagnet admin add you@example.com
       printf '%s\\n' "$PASSWORD" | leadmagnet admin add you@example.com
     """
-    from .admin import add_admin
+    from leadmagnet.web.admin import add_admin
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)

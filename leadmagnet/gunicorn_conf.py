@@ -45,7 +45,7 @@ loglevel = "info"
 
 def worker_exit(server: object, worker: object) -> None:
     """Flush the worker's batched page-view counts before it goes away."""
-    from leadmagnet import views
+    from leadmagnet.leads import pageviews as views
 
     try:
         views.flush_all()

@@ -6,6 +6,6 @@ every other command.
 
 from __future__ import annotations
 
-from . import create_app
+from leadmagnet.app import create_app
 
 app = create_app()

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from leadmagnet import create_app
+from leadmagnet.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "content"

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadmagnet import export
-from leadmagnet.admin import add_admin
 from leadmagnet.cli import cli
+from leadmagnet.export import writer as export
+from leadmagnet.web.admin import add_admin
 
 PASSWORD = "correct horse battery staple"
 

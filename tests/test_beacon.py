@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadmagnet import views
+from leadmagnet.leads import pageviews as views
 
 
 def total_views(store) -> int:

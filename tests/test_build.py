@@ -14,7 +14,7 @@ from pathlib import Path
 import brotli
 import pytest
 
-from leadmagnet.build import MANIFEST
+from leadmagnet.build.site import MANIFEST
 from leadmagnet.cli import cli
 from tests.servers import static_server
 
@@ -173,7 +173,7 @@ def test_form_posted_from_an_exported_page_is_captured(make_app, tmp_path: Path,
     app = make_app(MIN_FILL_SECONDS=0)
     live = start_live_server(app)
     try:
-        from leadmagnet.build import build
+        from leadmagnet.build.site import build
 
         app.config["BASE_URL"] = live.url
         build(app.config, tmp_path / "out")
@@ -238,8 +238,8 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     export, the problems and the next incremental build must be those of the one-process path."""
     from datetime import UTC, datetime
 
-    from leadmagnet import build as building
-    from leadmagnet import config
+    from leadmagnet.build import site as building
+    from leadmagnet.foundation import config
     from tests.cases import PNG, all_cases, build_content
 
     now = datetime(2027, 6, 1, tzinfo=UTC)
@@ -263,7 +263,7 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
 
     monkeypatch.setattr(building.os, "cpu_count", lambda: 2)
     serial = run("serial", 10**9, tmp_path / "serial")
-    with caplog.at_level("WARNING", logger="leadmagnet.build"):
+    with caplog.at_level("WARNING", logger="leadmagnet.build.site"):
         parallel = run("parallel", 1, tmp_path / "parallel")
     assert not [r for r in caplog.records if "parallel" in r.getMessage()], "the parallel path fell back to one process"
     assert raw(tmp_path / "parallel") == raw(tmp_path / "serial")
@@ -330,8 +330,8 @@ def test_builds_into_one_folder_take_turns(content_dir: Path, instance_dir: Path
     import threading
     import time
 
-    from leadmagnet import build as building
-    from leadmagnet import config
+    from leadmagnet.build import site as building
+    from leadmagnet.foundation import config
 
     out = tmp_path / "site"
     settings = config.resolve({"CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(instance_dir), "BASE_URL": BASE})
@@ -348,8 +348,8 @@ def test_builds_into_one_folder_take_turns(content_dir: Path, instance_dir: Path
 def test_a_render_worker_that_fails_half_way_falls_back_to_one_process(tmp_path: Path, monkeypatch, caplog) -> None:
     """A worker that wrote some pages and then died: the pages are rendered again in the build's
     own process and the export is that of a serial build, byte for byte (twins included)."""
-    from leadmagnet import build as building
-    from leadmagnet import config
+    from leadmagnet.build import site as building
+    from leadmagnet.foundation import config
     from tests.cases import build_content
 
     content = build_content(tmp_path / "site")
@@ -380,7 +380,7 @@ def test_a_render_worker_that_fails_half_way_falls_back_to_one_process(tmp_path:
     run("serial", tmp_path / "serial")
     monkeypatch.setattr(building, "PARALLEL_MIN", 1)
     monkeypatch.setattr(building, "_render_chunk", half_then_fail)
-    with caplog.at_level("WARNING", logger="leadmagnet.build"):
+    with caplog.at_level("WARNING", logger="leadmagnet.build.site"):
         run("parallel", tmp_path / "parallel")
     assert any("worker died" in r.getMessage() and "rendering in one process" in r.getMessage() for r in caplog.records)
     assert raw(tmp_path / "parallel") == raw(tmp_path / "serial")
@@ -393,9 +393,9 @@ def test_exported_pages_are_the_renderers_offer_pages(built: Path, content_dir: 
     Renderer.offer_page with the build's settings, for every exported offer page."""
     from datetime import UTC, datetime
 
-    from leadmagnet import config
-    from leadmagnet.build import build_renderer
-    from leadmagnet.content import load_catalog
+    from leadmagnet.build.site import build_renderer
+    from leadmagnet.content.catalog import load_catalog
+    from leadmagnet.foundation import config
 
     settings = config.resolve({"CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(instance_dir), "BASE_URL": BASE})
     renderer = build_renderer(settings)
@@ -408,7 +408,7 @@ def test_exported_pages_are_the_renderers_offer_pages(built: Path, content_dir: 
 
 @pytest.mark.parametrize("count", [0, 1, 7, 8, 9, 64, 1000, 12345])
 def test_guided_chunks_cover_every_item_once_in_order_and_shrink(count: int) -> None:
-    from leadmagnet.build import guided_chunks
+    from leadmagnet.build.site import guided_chunks
 
     items = list(range(count))
     chunks = guided_chunks(items, 2)
@@ -439,9 +439,9 @@ def test_offers_named_index_or_404_cannot_replace_the_exports_own_pages(
 def test_a_file_gone_between_the_scan_and_the_parse_is_left_out_not_an_error(tmp_path: Path, monkeypatch) -> None:
     """A rename or checkout during a build: the parse workers were given a file that no longer
     exists. As with a fresh scan, it is left out, with no problem reported."""
-    from leadmagnet import build as building
-    from leadmagnet import config
-    from leadmagnet.content import _scan
+    from leadmagnet.build import site as building
+    from leadmagnet.content.catalog import _scan
+    from leadmagnet.foundation import config
     from tests.cases import build_content
 
     content = build_content(tmp_path / "site")

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from leadmagnet import tokens
+from leadmagnet.foundation import tokens
 from tests.cases import build_content
 
 VALID = {

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from leadmagnet import config
 from leadmagnet.cli import cli
-from leadmagnet.offer import KEYS
+from leadmagnet.content.offer import KEYS
+from leadmagnet.foundation import config
 from tests.cases import build_content
 
 ROOT = Path(__file__).resolve().parent.parent

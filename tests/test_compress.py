@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import brotli
 import pytest
 
-from leadmagnet.compress import compress, negotiate
+from leadmagnet.render.compression import compress, negotiate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +95,7 @@ def test_each_coding_has_its_own_etag_and_answers_304(client) -> None:
 
 
 def test_compressed_page_is_cached_not_recompressed(app, client) -> None:
-    cache = app.extensions["leadmagnet.compress"]
+    cache = app.extensions["leadmagnet.render.compression"]
     first = get(client, PAGE, "br")
     size = len(cache)
     assert size >= 1

@@ -1,4 +1,4 @@
-"""Settings (``leadmagnet.config``): the registry, the order of sources, the secret key."""
+"""Settings (``leadmagnet.foundation.config``): the registry, the order of sources, the secret key."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from leadmagnet import config, create_app
+from leadmagnet.app import create_app
+from leadmagnet.foundation import config
 
 
 def test_defaults_come_from_the_registry(tmp_path: Path) -> None:
@@ -134,7 +135,7 @@ def test_explicit_missing_content_folder_is_not_replaced(tmp_path: Path, monkeyp
 def test_workers_starting_at_once_all_get_the_same_whole_key(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from leadmagnet.config import ensure_secret_key
+    from leadmagnet.foundation.config import ensure_secret_key
 
     for attempt in range(20):
         folder = tmp_path / str(attempt)
@@ -145,7 +146,7 @@ def test_workers_starting_at_once_all_get_the_same_whole_key(tmp_path: Path) -> 
 
 
 def test_an_empty_secret_key_file_is_refused_not_used(tmp_path: Path) -> None:
-    from leadmagnet.config import ensure_secret_key
+    from leadmagnet.foundation.config import ensure_secret_key
 
     (tmp_path / "secret_key").write_text("\n")
     with pytest.raises(ValueError, match="secret_key: the secret key is empty"):

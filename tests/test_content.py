@@ -1,4 +1,4 @@
-"""The catalog (``leadmagnet.content``): every case file in ``tests/content/``, clashes, broken
+"""The catalog (``leadmagnet.content.catalog``): every case file in ``tests/content/``, clashes, broken
 files that do not stop the others, and reloading on change with a throttled stat() check."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from leadmagnet import content
-from leadmagnet.content import CatalogCache, load_catalog, split_front_matter
+from leadmagnet.content import catalog as content
+from leadmagnet.content.catalog import CatalogCache, load_catalog, split_front_matter
 from tests.cases import CASES, all_cases, build_content
 
 # Every case file and what the catalog must say about it: None = published cleanly.
@@ -41,7 +41,7 @@ EXPECTED = {
 
 
 def theme_problem(name: str) -> str | None:
-    from leadmagnet.themes import Themes
+    from leadmagnet.render.themes import Themes
 
     return Themes(None).problem(name)
 
@@ -68,7 +68,7 @@ def test_case_file_alone(tmp_path: Path, case: str) -> None:
 
 def test_all_cases_together_report_every_problem_and_keep_the_good_offers(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     content = build_content(tmp_path, *EXPECTED)
-    with caplog.at_level(logging.ERROR, logger="leadmagnet.content"):
+    with caplog.at_level(logging.ERROR, logger="leadmagnet.content.catalog"):
         catalog = load_catalog(content, check_theme=theme_problem)
     messages = [str(p) for p in catalog.errors]
     for case, expected in EXPECTED.items():

@@ -14,8 +14,8 @@ from email import message_from_bytes, policy
 import pytest
 from icalendar import Calendar
 
-from leadmagnet import delivery
-from leadmagnet.delivery import send_once
+from leadmagnet.delivery import submissions as delivery
+from leadmagnet.delivery.submissions import send_once
 from tests.conftest import start_live_server
 from tests.delivery_support import JOIN_URL, body_text, smtp_server, write_ebook, write_webinar  # noqa: F401
 
@@ -210,7 +210,7 @@ def test_a_broken_email_template_never_costs_the_lead(make_app, content_dir, tmp
 def test_expired_confirmation_link_says_what_to_do_and_confirms_nothing(make_app, content_dir) -> None:
     import time
 
-    from leadmagnet import tokens
+    from leadmagnet.foundation import tokens
 
     write_ebook(content_dir, "checked", DATA, extra="double_opt_in: true")
     app = make_app(RATE_LIMIT="off", DOWNLOAD_TTL=60)

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 import pytest
 
-from leadmagnet import config
 from leadmagnet.cli import cli
-from leadmagnet.offer import KEYS
+from leadmagnet.content.offer import KEYS
+from leadmagnet.foundation import config
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -57,14 +57,14 @@ def test_every_command_is_listed_in_the_command_line_section(command: str) -> No
 
 
 def crm_presets() -> list[str]:
-    if importlib.util.find_spec("leadmagnet.crm") is None:
+    if importlib.util.find_spec("leadmagnet.export.presets") is None:
         return []
-    from leadmagnet import crm
+    from leadmagnet.export import presets as crm
 
     return sorted(getattr(crm, "PRESETS", {}))
 
 
-@pytest.mark.skipif(not crm_presets(), reason="leadmagnet.crm defines no presets")
+@pytest.mark.skipif(not crm_presets(), reason="leadmagnet.export.presets defines no presets")
 @pytest.mark.parametrize("preset", crm_presets() or ["none"])
 def test_every_crm_preset_is_documented(preset: str) -> None:
     text = sections().get("Exporting to your CRM", "")

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from leadmagnet import tokens
-from leadmagnet.delivery import send_once
+from leadmagnet.delivery.submissions import send_once
+from leadmagnet.foundation import tokens
 from tests.conftest import start_live_server
 from tests.delivery_support import submit, write_ebook
 

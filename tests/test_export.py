@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from leadmagnet import crm, export
 from leadmagnet.cli import cli
+from leadmagnet.export import presets as crm
+from leadmagnet.export import writer as export
 from leadmagnet.store import utcnow
 from leadmagnet.store.reports import Filters
 

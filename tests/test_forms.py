@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from leadmagnet import forms
-from leadmagnet.content import load_catalog
+from leadmagnet.content.catalog import load_catalog
+from leadmagnet.leads import forms
 from tests.cases import build_content
 
 

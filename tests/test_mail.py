@@ -20,8 +20,9 @@ from email import policy
 
 import pytest
 
-from leadmagnet import delivery, mail
-from leadmagnet.delivery import safe_first_name, send_once
+from leadmagnet.delivery import mail
+from leadmagnet.delivery import submissions as delivery
+from leadmagnet.delivery.submissions import safe_first_name, send_once
 from tests.delivery_support import (  # noqa: F401
     JOIN_URL,
     ascii_only_smtp_server,
@@ -280,7 +281,7 @@ def test_an_unexpected_error_costs_that_email_an_attempt_and_the_pass_goes_on(sm
     assert datetime.fromisoformat(bob["next_attempt_at"]) == now + timedelta(seconds=60)  # retried like any failure
     [attempt] = store.email_attempts(bob_id)
     assert attempt["ok"] == 0 and attempt["error"] == bob["last_error"]
-    [logged] = [r for r in caplog.records if r.name == "leadmagnet.mail" and "bob@example.com" in r.getMessage()]
+    [logged] = [r for r in caplog.records if r.name == "leadmagnet.delivery.mail" and "bob@example.com" in r.getMessage()]
     assert logged.exc_info is not None and logged.exc_info[0] is UnicodeEncodeError  # with its traceback
 
 
@@ -293,7 +294,8 @@ def test_no_email_is_lost_when_the_sender_dies_between_claim_and_send(smtp_app, 
     script = textwrap.dedent(
         f"""
         import os
-        from leadmagnet import create_app, mail
+        from leadmagnet.app import create_app
+        from leadmagnet.delivery import mail
         app = create_app({{"CONTENT_DIR": {cfg["CONTENT_DIR"]!r}, "INSTANCE_DIR": {cfg["INSTANCE_DIR"]!r},
                           "THEMES_DIR": {cfg["THEMES_DIR"]!r}, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": {cfg["SMTP_PORT"]}}})
         mail.send_due(app.extensions["leadmagnet"].store, app.config, after_claim=lambda rows: os._exit(9))

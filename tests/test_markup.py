@@ -1,4 +1,4 @@
-"""Markdown (``leadmagnet.markup``): the extensions a pitch may use, and image path resolution."""
+"""Markdown (``leadmagnet.content.markup``): the extensions a pitch may use, and image path resolution."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from leadmagnet import markup
-from leadmagnet.markup import render, resolve_relative
+from leadmagnet.content import markup
+from leadmagnet.content.markup import render, resolve_relative
 from tests.cases import CASES
 
 

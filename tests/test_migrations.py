@@ -6,7 +6,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from leadmagnet import create_app
+from leadmagnet.app import create_app
 from leadmagnet.store import Store
 from leadmagnet.store.migrations import migrations
 

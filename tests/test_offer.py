@@ -1,4 +1,4 @@
-"""The content contract (``leadmagnet.offer``): each key's parsing and each error message.
+"""The content contract (``leadmagnet.content.offer``): each key's parsing and each error message.
 
 Messages are checked word for word where the README quotes them, otherwise by the part that
 tells the marketer what is expected. Every error names the file and the key.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from leadmagnet.offer import BUILTIN_FIELDS, DEFAULT_CTA, KEYS, NAME_RE, RESERVED_FIELD_NAMES, Offer, display_path, parse_offer
+from leadmagnet.content.offer import BUILTIN_FIELDS, DEFAULT_CTA, KEYS, NAME_RE, RESERVED_FIELD_NAMES, Offer, display_path, parse_offer
 from tests.cases import build_content
 
 EBOOK = {"title": "Guide", "type": "ebook", "description": "A guide.", "file": "files/guide.pdf"}
@@ -382,7 +382,7 @@ def test_a_field_named_like_the_forms_own_attributes_is_refused(content: Path, n
 def test_reserved_field_names_cover_every_public_name_of_the_form() -> None:
     import flask
 
-    from leadmagnet import forms
+    from leadmagnet.leads import forms
 
     with flask.Flask(__name__).test_request_context():
         form = forms.LeadForm()

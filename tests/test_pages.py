@@ -538,7 +538,7 @@ def test_pages_are_well_formed_html5(client, path: str) -> None:
 
 
 def test_every_address_the_site_answers_is_a_reserved_slug(app) -> None:
-    from leadmagnet.offer import RESERVED_SLUGS, SLUG_RE
+    from leadmagnet.content.offer import RESERVED_SLUGS, SLUG_RE
 
     first_segments = {rule.rule.strip("/").split("/")[0] for rule in app.url_map.iter_rules()}
     routes = {s for s in first_segments if SLUG_RE.match(s)}

@@ -10,12 +10,13 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from leadmagnet import delivery, tokens
-from leadmagnet.admin import add_admin
 from leadmagnet.cli import cli
-from leadmagnet.config import ensure_secret_key
-from leadmagnet.delivery import send_once
+from leadmagnet.delivery import submissions as delivery
+from leadmagnet.delivery.submissions import send_once
+from leadmagnet.foundation import tokens
+from leadmagnet.foundation.config import ensure_secret_key
 from leadmagnet.store import Store
+from leadmagnet.web.admin import add_admin
 from tests.delivery_support import body_text, write_ebook, write_webinar
 
 EMAIL = "erase.me@example.com"
@@ -130,7 +131,7 @@ def test_admin_json_download_and_erase(app, people) -> None:
 
 
 def test_erasing_the_newest_contact_does_not_make_incremental_exports_skip_a_reused_id(store, tmp_path) -> None:
-    from leadmagnet import export
+    from leadmagnet.export import writer as export
 
     for email in ("first@example.com", "newest@example.com"):
         store.record_submission(offer_slug="growth-playbook", offer_type="ebook", email=email, fields={})

@@ -1,4 +1,4 @@
-"""The renderer (``leadmagnet.rendering``) on its own, without an app: what it remembers per theme
+"""The renderer (``leadmagnet.render.renderer``) on its own, without an app: what it remembers per theme
 and how a theme reload replaces it."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from jinja2 import TemplatesNotFound
 
-from leadmagnet.content import Page, read_file
-from leadmagnet.offer import BUILTIN_FIELDS, FieldSpec
-from leadmagnet.rendering import Renderer, style_hash
-from leadmagnet.themes import Themes
+from leadmagnet.content.catalog import Page, read_file
+from leadmagnet.content.offer import BUILTIN_FIELDS, FieldSpec
+from leadmagnet.render.renderer import Renderer, style_hash
+from leadmagnet.render.themes import Themes
 from tests.conftest import SAMPLES
 
 
@@ -146,7 +146,7 @@ def test_template_outputs_escape_as_jinja_does(tmp_path: Path) -> None:
     import jinja2
     from markupsafe import Markup
 
-    from leadmagnet.rendering import escape_output
+    from leadmagnet.render.renderer import escape_output
 
     class Html:
         def __html__(self) -> str:

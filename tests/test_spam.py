@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadmagnet.spam import verdict
+from leadmagnet.leads.spam import verdict
 
 
 def test_an_empty_honeypot_without_form_ts_is_a_person() -> None:

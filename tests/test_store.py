@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from leadmagnet import tokens
+from leadmagnet.foundation import tokens
 from leadmagnet.store import Store
 
 

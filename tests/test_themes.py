@@ -1,4 +1,4 @@
-"""Themes (``leadmagnet.themes``): a site theme extending the default, ``default:`` prefixes,
+"""Themes (``leadmagnet.render.themes``): a site theme extending the default, ``default:`` prefixes,
 most-specific-first templates, ``theme.toml`` chains, static files and broken themes."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from leadmagnet.themes import ThemeError, Themes
+from leadmagnet.render.themes import ThemeError, Themes
 from tests.cases import build_content
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from leadmagnet import throttle
-from leadmagnet.throttle import Limit, Throttle, parse_limit
+from leadmagnet.leads import throttle
+from leadmagnet.leads.throttle import Limit, Throttle, parse_limit
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_counters_are_shared_between_processes(tmp_path: Path) -> None:
     """Two real processes (as two gunicorn workers) share one budget through the file."""
     db = tmp_path / "rl.db"
     code = (
-        "import sys; from leadmagnet.throttle import Throttle; t = Throttle(sys.argv[1]);"
+        "import sys; from leadmagnet.leads.throttle import Throttle; t = Throttle(sys.argv[1]);"
         "print(sum(t.hit('shared', '10/hour', now=7200.0)[0] for _ in range(8)))"
     )
     runs = [subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True) for _ in range(2)]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leadmagnet import tokens
+from leadmagnet.foundation import tokens
 
 KEY = "k" * 64
 

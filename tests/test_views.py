@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from leadmagnet import views
-from leadmagnet.views import MAX_KEYS, OTHER, ViewCounter
+from leadmagnet.leads import pageviews as views
+from leadmagnet.leads.pageviews import MAX_KEYS, OTHER, ViewCounter
 from tests.gunicorn_proc import ROOT, gunicorn
 
 
@@ -131,7 +131,7 @@ def test_the_timer_writes_batches_in_the_background(make_app) -> None:
 def test_views_are_written_when_the_process_exits_normally(tmp_path: Path, content_dir: Path) -> None:
     db = tmp_path / "instance" / "leadmagnet.db"
     script = f"""
-from leadmagnet import create_app
+from leadmagnet.app import create_app
 app = create_app({{"CONTENT_DIR": {str(content_dir)!r}, "INSTANCE_DIR": {str(tmp_path / "instance")!r}, "VIEW_FLUSH_SECONDS": 3600}})
 c = app.test_client()
 for _ in range(3):

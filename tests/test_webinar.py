@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import brotli
 from icalendar import Calendar
 
-from leadmagnet import webinar
-from leadmagnet.delivery import plan_submission, send_once
-from leadmagnet.offer import Offer
+from leadmagnet.content import webinar
+from leadmagnet.content.offer import Offer
+from leadmagnet.delivery.submissions import plan_submission, send_once
 from tests.conftest import start_live_server
 from tests.delivery_support import JOIN_URL, REPLAY_URL, body_text, smtp_server, submit, write_webinar  # noqa: F401
 
@@ -319,7 +319,7 @@ def test_a_double_opt_in_confirmed_during_the_webinar_still_needs_a_seat(make_ap
         assert submit(client, "live-now", who).status_code == 303
     offer = app.extensions["leadmagnet"].catalog.get("live-now").offer
     a, b = store.query("SELECT * FROM submissions ORDER BY id")
-    from leadmagnet import delivery
+    from leadmagnet.delivery import submissions as delivery
 
     for sub, when in ((a, starts - timedelta(seconds=30)), (b, starts + timedelta(minutes=30))):
         with app.app_context():
@@ -339,7 +339,7 @@ def test_confirming_after_a_webinar_ended_without_a_replay_sends_nothing(make_ap
     offer = app.extensions["leadmagnet"].catalog.get("long-gone").offer
     ended = offer.__class__(**{**offer.__dict__, "starts_at": starts})  # as if it had run 3 hours ago
     (sub,) = store.query("SELECT * FROM submissions")
-    from leadmagnet import delivery
+    from leadmagnet.delivery import submissions as delivery
 
     now = datetime.now(UTC)
     with app.app_context():
@@ -519,7 +519,7 @@ def test_re_dating_a_past_session_is_not_news_to_its_people(make_app, content_di
 
 
 def test_a_failing_step_of_the_sender_does_not_keep_the_queued_emails(make_app, content_dir, smtp_server, monkeypatch, caplog) -> None:  # noqa: F811
-    from leadmagnet import delivery
+    from leadmagnet.delivery import submissions as delivery
 
     write_webinar(content_dir, "steady", _future())
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
@@ -534,7 +534,7 @@ def test_a_failing_step_of_the_sender_does_not_keep_the_queued_emails(make_app, 
 
 
 def test_the_seated_people_query_reads_each_registration_once(make_app) -> None:
-    from leadmagnet.store.delivery import _SEATED_PEOPLE
+    from leadmagnet.store.outbox import _SEATED_PEOPLE
 
     store = make_app().extensions["leadmagnet"].store
     plan = " ".join(str(tuple(r)) for r in store.conn.execute("EXPLAIN QUERY PLAN " + _SEATED_PEOPLE, ("w",)))

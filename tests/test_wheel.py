@@ -39,7 +39,7 @@ def test_wheel_contains_the_default_theme_and_samples(wheel: Path) -> None:
 SMOKE = """
 import sys
 import leadmagnet
-from leadmagnet import create_app
+from leadmagnet.app import create_app
 assert "/site/leadmagnet/" in leadmagnet.__file__, leadmagnet.__file__
 app = create_app({"INSTANCE_DIR": "instance"})
 client = app.test_client()

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from .delivery import DeliveryVerbs
-from .leads import LeadVerbs
-from .migrations import migrations
-from .reports import ReportVerbs
+from leadmagnet.store.leads import LeadVerbs
+from leadmagnet.store.migrations import migrations
+from leadmagnet.store.outbox import DeliveryVerbs
+from leadmagnet.store.reports import ReportVerbs
 
 BUSY_TIMEOUT_MS = 10_000
 

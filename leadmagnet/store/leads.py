@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..tokens import RowLink
+from leadmagnet.foundation.tokens import RowLink
 
 CONTACT_FIELDS = ("first_name", "last_name", "company", "job_title", "phone", "country")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -32,7 +32,7 @@ def _now() -> str:
 
 
 class RateLimitVerbs:
-    """Fixed-window hit counters, for :mod:`leadmagnet.throttle`.
+    """Fixed-window hit counters, for :mod:`leadmagnet.leads.throttle`.
 
     They live in their own small SQLite file (``instance/ratelimit.db``, opened as a separate
     :class:`~leadmagnet.store.Store`), so counting hits never waits on, or slows, lead writes.
@@ -200,7 +200,7 @@ class LeadVerbs(RateLimitVerbs):
         """The submission a signed link names; None when it is gone or the id now names another row.
 
         Erased ids come back (they are rowids), so the link's stamp must match the row's
-        ``created_at`` (see :meth:`leadmagnet.tokens.RowLink.names`). A link that names a later
+        ``created_at`` (see :meth:`leadmagnet.foundation.tokens.RowLink.names`). A link that names a later
         row is answered exactly like a link to a missing one.
         """
         row = self.get_submission(link.id)

@@ -196,7 +196,7 @@ def m006_link_stamps(db: Database) -> None:
     It starts with one: from this moment a download answered with part of the file is recorded
     only when it starts at byte 0 (before, every range request was recorded, and none was
     counted), so the dashboard counts range rows only from here on. (The signed links that gave
-    the migration its name need nothing stored: see :mod:`leadmagnet.tokens`.)
+    the migration its name need nothing stored: see :mod:`leadmagnet.foundation.tokens`.)
     """
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     db.execute("CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

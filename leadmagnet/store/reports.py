@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .migrations import RANGE_DOWNLOADS_COUNTED_SINCE
+from leadmagnet.store.migrations import RANGE_DOWNLOADS_COUNTED_SINCE
 
 STAGE_RANK = "CASE s.stage WHEN 'bofu' THEN 3 WHEN 'mofu' THEN 2 WHEN 'tofu' THEN 1 ELSE 0 END"
 RANK_STAGE = {3: "bofu", 2: "mofu", 1: "tofu", 0: None}

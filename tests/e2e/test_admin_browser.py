@@ -10,7 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from leadmagnet.admin import add_admin
+from leadmagnet.web.admin import add_admin
 
 pytestmark = pytest.mark.e2e
 

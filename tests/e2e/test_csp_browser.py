@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from leadmagnet import views
-from leadmagnet.build import build
+from leadmagnet.build.site import build
+from leadmagnet.leads import pageviews as views
 from tests.servers import static_server
 
 pytestmark = pytest.mark.e2e

@@ -74,7 +74,7 @@ def test_register_for_a_webinar_and_download_the_ics(server, page: Page, tmp_pat
 def test_double_opt_in_and_unsubscribe_buttons(make_app, content_dir, page: Page, tmp_path) -> None:
     import re
 
-    from leadmagnet.delivery import send_once
+    from leadmagnet.delivery.submissions import send_once
 
     write_ebook(content_dir, "browser-checked", DATA, filename="checked.pdf", extra="double_opt_in: true")
     app = make_app(RATE_LIMIT="off", MIN_FILL_SECONDS=0)

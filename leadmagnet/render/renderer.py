@@ -5,8 +5,8 @@ version and reused until a content or theme file changes. The static exporter (`
 the live server share this code, the exporter only changing the form's base URL.
 
 Nothing here needs Flask: the exporter renders from the settings alone (and so starts without
-importing the web framework). The live server passes its app, whose template globals
-(``url_for``, ``csrf_token``) and context processors the admin templates use.
+importing the web framework). The live server passes a :class:`TemplateHost` (its Flask app),
+whose template globals (``url_for``, ``csrf_token``) and context processors the admin templates use.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMappin
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import jinja2
 from jinja2.runtime import Macro
 from markupsafe import Markup
 from markupsafe import escape as html_escape
 
-from .content import Catalog, Page
-from .offer import FieldSpec, Offer
-from .themes import Theme, Themes
+from leadmagnet.content.catalog import Catalog, Page
+from leadmagnet.content.offer import FieldSpec, Offer
+from leadmagnet.render.themes import Theme, Themes
 
 try:  # markupsafe's own escaping of a plain str, without the Markup wrapper (see escape_output)
     from markupsafe import _escape_inner
@@ -39,8 +39,12 @@ except ImportError:  # pragma: no cover - another markupsafe: its public escape,
         return str(html_escape(text))
 
 
-if TYPE_CHECKING:
-    from flask import Flask
+class TemplateHost(Protocol):
+    """What the renderer asks of the web app that hosts it (a Flask app is one)."""
+
+    jinja_env: jinja2.Environment
+
+    def update_template_context(self, context: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ class Environment(jinja2.Environment):
 class Renderer:
     """Renders pages with the right theme, and caches what does not vary per visitor."""
 
-    def __init__(self, config: Mapping[str, Any], themes: Themes, app: Flask | None = None, *, auto_reload: bool = True) -> None:
+    def __init__(self, config: Mapping[str, Any], themes: Themes, app: TemplateHost | None = None, *, auto_reload: bool = True) -> None:
         """``config``: the settings (an app's config); ``app``: the live app, for its template
         globals; ``auto_reload=False`` (a build) trusts templates not to change while it runs."""
         self.config = config

@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 from icalendar import Alarm, Calendar, Event
 
-from .offer import Offer
+from leadmagnet.content.offer import Offer
 
 ALARM_MINUTES = 15
 PRODID = "-//leadmagnet//webinar//EN"

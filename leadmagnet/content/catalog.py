@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from . import markup
-from .offer import Offer, Problem, below, display_path, parse_offer
+from leadmagnet.content import markup
+from leadmagnet.content.offer import Offer, Problem, below, display_path, parse_offer
 
 log = logging.getLogger(__name__)
 

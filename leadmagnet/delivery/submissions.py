@@ -27,12 +27,14 @@ from typing import Any
 
 from flask import Flask
 
-from . import mail, tokens, webinar
-from .mail import Attachment
-from .offer import Offer
-from .rendering import local_time
-from .store import Store
-from .store.delivery import DELIVERED, PENDING, WAITLISTED, WithinTransaction
+from leadmagnet.content import webinar
+from leadmagnet.content.offer import Offer
+from leadmagnet.delivery import mail
+from leadmagnet.delivery.mail import Attachment
+from leadmagnet.foundation import tokens
+from leadmagnet.render.renderer import local_time
+from leadmagnet.store import Store
+from leadmagnet.store.outbox import DELIVERED, PENDING, WAITLISTED, WithinTransaction
 
 log = logging.getLogger(__name__)
 

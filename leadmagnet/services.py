@@ -12,10 +12,10 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from .content import Catalog, CatalogCache
-from .rendering import Renderer
-from .store import Store
-from .themes import Themes
+from leadmagnet.content.catalog import Catalog, CatalogCache
+from leadmagnet.render.renderer import Renderer
+from leadmagnet.render.themes import Themes
+from leadmagnet.store import Store
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .leads import WithinTransaction, withdrawn
+from leadmagnet.store.leads import WithinTransaction, withdrawn
 
 # Statuses of a submission that hold (or are owed) what the offer promised.
 DELIVERED = "ok"

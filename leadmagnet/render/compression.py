@@ -211,6 +211,6 @@ def register(app: Flask) -> None:
     from flask import request
 
     cache = CompressedCache()
-    app.extensions["leadmagnet.compress"] = cache
+    app.extensions["leadmagnet.render.compression"] = cache
     # One context lookup per response, not one per read of the request.
     app.after_request(lambda response: compress_response(response, cache, request._get_current_object()))

@@ -1,6 +1,6 @@
 """Streaming exports: contacts or submissions as CSV or JSON Lines, in any CRM preset.
 
-Rows flow one at a time from the store's cursor through the preset (:mod:`leadmagnet.crm`) to the
+Rows flow one at a time from the store's cursor through the preset (:mod:`leadmagnet.export.presets`) to the
 output, so memory stays flat whatever the number of rows. Every cell is formula-neutralised by
 the preset, in every format.
 
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from . import crm
-from .store import Store
-from .store.reports import Filters
+from leadmagnet.export import presets as crm
+from leadmagnet.store import Store
+from leadmagnet.store.reports import Filters
 
 BOM = "\ufeff"
 KINDS = ("contacts", "submissions")

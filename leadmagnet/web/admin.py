@@ -7,7 +7,7 @@ change nothing, so they carry none (a token in a URL would leak through logs and
 
 Sessions are Flask's signed cookies: HttpOnly, SameSite=Lax, Secure when the site is served over
 HTTPS, expiring after ``ADMIN_SESSION_HOURS``. Login attempts are rate limited per address and
-per email through :mod:`leadmagnet.throttle`; a wrong email and a wrong password look the same and
+per email through :mod:`leadmagnet.leads.throttle`; a wrong email and a wrong password look the same and
 take the same time. Passwords are hashed with scrypt (memory-hard), werkzeug's default.
 """
 
@@ -26,11 +26,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from . import crm, delivery, export, throttle
-from .errors import render_error
-from .site import current_site
-from .store import Store
-from .store.reports import Filters
+from leadmagnet.delivery import submissions as delivery
+from leadmagnet.export import presets as crm
+from leadmagnet.export import writer as export
+from leadmagnet.leads import throttle
+from leadmagnet.services import current_site
+from leadmagnet.store import Store
+from leadmagnet.store.reports import Filters
+from leadmagnet.web.errors import render_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -8,7 +8,7 @@ duplicate (same email and offer within ``LEADMAGNET_DUPLICATE_WINDOW``) goes to 
 submission's thank-you page. Spam gets the same 303 (bots learn nothing) and is stored marked.
 If the database cannot be written the visitor gets a 503 asking to try again.
 
-Landing-page views are counted by the landing-page view itself (:mod:`leadmagnet.pages`), not by
+Landing-page views are counted by the landing-page view itself (:mod:`leadmagnet.web.pages`), not by
 a hook here: an ``after_request`` hook ran on every request of the site to count one route.
 """
 
@@ -28,11 +28,14 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
-from . import delivery, forms, spam, throttle, tokens, views
-from .errors import render_error
-from .rendering import offer_context, templates_for
-from .site import current_site
-from .store import DatabaseError
+from leadmagnet.delivery import submissions as delivery
+from leadmagnet.foundation import tokens
+from leadmagnet.leads import forms, spam, throttle
+from leadmagnet.leads import pageviews as views
+from leadmagnet.render.renderer import offer_context, templates_for
+from leadmagnet.services import current_site
+from leadmagnet.store import DatabaseError
+from leadmagnet.web.errors import render_error
 
 log = logging.getLogger(__name__)
 

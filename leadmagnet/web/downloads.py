@@ -27,11 +27,14 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
-from . import delivery, throttle, tokens, webinar
-from .offer import Offer
-from .site import current_site
-from .store import utcnow
-from .store.delivery import DELIVERED, PENDING
+from leadmagnet.content import webinar
+from leadmagnet.content.offer import Offer
+from leadmagnet.delivery import submissions as delivery
+from leadmagnet.foundation import tokens
+from leadmagnet.leads import throttle
+from leadmagnet.services import current_site
+from leadmagnet.store import utcnow
+from leadmagnet.store.outbox import DELIVERED, PENDING
 
 bp = Blueprint("downloads", __name__)
 

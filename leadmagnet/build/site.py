@@ -14,7 +14,7 @@
   (nginx ``gzip_static``, most CDNs).
 
 The build needs no database and no running server: it reads the settings, the content and the
-themes, and renders with the same :class:`~leadmagnet.rendering.Renderer` as the live pages.
+themes, and renders with the same :class:`~leadmagnet.render.renderer.Renderer` as the live pages.
 
 Builds are incremental, at three levels:
 
@@ -57,12 +57,13 @@ from typing import Any
 
 from jinja2 import FileSystemBytecodeCache
 
-from . import __version__, markup
-from .compress import compress, is_compressible
-from .content import Catalog, Page, _scan, load_catalog, read_files, signature
-from .offer import Problem
-from .rendering import Renderer, robots_txt, sitemap_xml
-from .themes import Themes
+from leadmagnet.content import markup
+from leadmagnet.content.catalog import Catalog, Page, _scan, load_catalog, read_files, signature
+from leadmagnet.content.offer import Problem
+from leadmagnet.foundation.version import __version__
+from leadmagnet.render.compression import compress, is_compressible
+from leadmagnet.render.renderer import Renderer, robots_txt, sitemap_xml
+from leadmagnet.render.themes import Themes
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +223,7 @@ def _build(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: da
 
 def code_version() -> str:
     """leadmagnet's version plus the mtime and size of its modules: a code change invalidates the cache."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # the whole leadmagnet package
     stamps = []
     for path in sorted(package.rglob("*.py")):
         st = path.stat()

@@ -11,7 +11,7 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .site import current_site
+from leadmagnet.services import current_site
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from flask import current_app
 
-from .store import DatabaseError, Store
+from leadmagnet.store import DatabaseError, Store
 
 log = logging.getLogger(__name__)
 

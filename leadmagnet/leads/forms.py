@@ -24,7 +24,7 @@ from wtforms import BooleanField, EmailField, Form, SelectField, StringField, Te
 from wtforms.fields import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
-from .offer import DEFAULT_MAX_LENGTH, FieldSpec, Offer
+from leadmagnet.content.offer import DEFAULT_MAX_LENGTH, FieldSpec, Offer
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # Hidden fields that travel with a submission: (name, cap). Values longer are cut, not refused,

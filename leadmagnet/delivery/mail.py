@@ -45,8 +45,8 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 
-from .offer import Offer
-from .store import Store, utcnow
+from leadmagnet.content.offer import Offer
+from leadmagnet.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 

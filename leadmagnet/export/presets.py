@@ -2,7 +2,7 @@
 
 A :class:`Preset` is a list of ``(header, field, format)`` columns plus a few file-level rules
 (rows per file, text clip). ``field`` names a key of the plain row dicts that
-:mod:`leadmagnet.export` streams (``email``, ``first_name``, ``offers``, ``stage``, ``opt_in_status``
+:mod:`leadmagnet.export.writer` streams (``email``, ``first_name``, ``offers``, ``stage``, ``opt_in_status``
 …, listed in :data:`FIELDS`); ``format`` names one of the value writers in :data:`FORMATS`. Keeping
 presets as data means a site can add its own in ``instance/config.toml`` without code::
 
@@ -43,7 +43,7 @@ _TRIGGER_SET = frozenset(FORMULA_TRIGGERS)
 # where a spreadsheet would otherwise compute +1-202-555-0100 to -856.
 _ARITHMETIC = re.compile(r"[+-][0-9 ()+\-./]*")
 
-# The fields of a row that :mod:`leadmagnet.export` produces (contacts and submissions).
+# The fields of a row that :mod:`leadmagnet.export.writer` produces (contacts and submissions).
 CONTACT_FIELDS = (
     "email",
     "first_name",

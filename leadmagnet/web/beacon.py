@@ -2,7 +2,7 @@
 
 An exported landing page is served by another web server or a CDN, so leadmagnet never sees the
 view. Its ``beacon.js`` posts ``slug`` (and the visitor's ``utm_source``) here once per view; the
-count goes into the same batched page-view counter the live pages use (:mod:`leadmagnet.views`),
+count goes into the same batched page-view counter the live pages use (:mod:`leadmagnet.leads.pageviews`),
 so a beacon is a dict update, never a database write on the request path.
 
 The answer is always ``204 No Content``, whatever was sent: a beacon is fire-and-forget, and
@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, request
 
-from . import views
-from .site import current_site
+from leadmagnet.leads import pageviews as views
+from leadmagnet.services import current_site
 
 bp = Blueprint("beacon", __name__)
 

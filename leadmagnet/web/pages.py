@@ -5,7 +5,7 @@ Every response here is the same for every visitor, so each carries an ``ETag`` a
 ``image``, presenter photos, images in the Markdown) are served from the content folder.
 
 A landing-page GET (200 or 304) also counts one view (offer, UTC day, ``utm_source``) in the
-batched in-memory counter of :mod:`leadmagnet.views`; the page's bytes never depend on it.
+batched in-memory counter of :mod:`leadmagnet.leads.pageviews`; the page's bytes never depend on it.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, Response, abort, current_app, request, send_file
 from werkzeug.http import parse_etags
 
-from . import compress, views
-from .content import Catalog
-from .rendering import Rendered, etag_for, robots_txt, sitemap_xml
-from .site import current_site
+from leadmagnet.content.catalog import Catalog
+from leadmagnet.leads import pageviews as views
+from leadmagnet.render import compression as compress
+from leadmagnet.render.renderer import Rendered, etag_for, robots_txt, sitemap_xml
+from leadmagnet.services import current_site
 
 bp = Blueprint("pages", __name__)
 
@@ -41,7 +42,7 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     environ = request._get_current_object().environ  # type: ignore[attr-defined]
     body, etag, coding = compress.for_client(
-        rendered.etag, rendered.body, environ.get("HTTP_ACCEPT_ENCODING"), app.extensions["leadmagnet.compress"]
+        rendered.etag, rendered.body, environ.get("HTTP_ACCEPT_ENCODING"), app.extensions["leadmagnet.render.compression"]
     )
     headers = [
         ("ETag", f'"{etag}"'),

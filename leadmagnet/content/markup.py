@@ -4,8 +4,7 @@ The marketer's Markdown is trusted content (raw HTML allowed, as in Hugo or Peli
 image paths are resolved against the offer file's folder and rewritten to ``/media/<path>``; the
 resolved paths are returned so that exactly those files, and no others, are served publicly.
 
-The converter is stock Python-Markdown with faster twins of some of its passes swapped in by
-:mod:`leadmagnet.markdown_speedups`, which gives byte-identical output or leaves the stock code.
+The converter is stock Python-Markdown, extended only through its public extension API.
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from xml.etree.ElementTree import Element
 import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
-
-from .markdown_speedups import speed_up
 
 EXTENSIONS = ["tables", "fenced_code", "attr_list", "footnotes", "sane_lists", "smarty"]
 MEDIA_PREFIX = "/media/"
@@ -81,13 +78,12 @@ _local = threading.local()
 
 
 def _build() -> tuple[markdown.Markdown, _ImageResolver]:
-    """A Markdown converter with :data:`EXTENSIONS` and the image resolver, sped up where possible."""
+    """A Markdown converter with :data:`EXTENSIONS` and the image resolver."""
     images = _ImageExtension()
     # Instances, not names: a name is looked up among the installed packages' entry points
     # (importlib.metadata reads every package's metadata), 40 ms of every build's start-up.
     extensions = [_make_extension(name) for name in EXTENSIONS]
     md = markdown.Markdown(extensions=[*extensions, images], output_format="html")
-    speed_up(md)
     assert images.resolver is not None
     return md, images.resolver
 
