@@ -3,9 +3,9 @@
 Run from the checkout: ``.venv/bin/python -m bench.delivery`` (``--n`` to change the counts).
 Everything stays on 127.0.0.1 and is bounded in count.
 
-1. A submission with its delivery (seat check and outbox row inside the submission's
-   transaction; the message itself is built later by the sender) against the same
-   ``record_submission`` without delivery. Building the message inside the transaction cost
+1. A submission with its delivery (``Deliveries.plan`` and ``record``: seat check and outbox row
+   inside the submission's transaction; the message itself is built later by the sender)
+   against the same ``record_submission`` without delivery. Building the message inside the transaction cost
    16 ms against 0.24 ms (67 times) in the first version, hence the template column.
 2. A signed download (token check, submission and offer look-up, download recorded, file
    streamed) against the same file served publicly from ``/media/``, over real HTTP.
@@ -30,10 +30,12 @@ from aiosmtpd.controller import Controller
 
 from bench._results import record
 from leadmagnet.app import create_app
-from leadmagnet.delivery.submissions import plan_submission, send_once
 from leadmagnet.foundation import tokens
-from tests.conftest import start_live_server
-from tests.delivery_support import Inbox, free_port, write_ebook, write_webinar
+from leadmagnet.web import services_of
+from tests.support.content import write_ebook, write_webinar
+from tests.support.ports import free_port
+from tests.support.servers import start_live_server
+from tests.support.smtp import Inbox
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_TWIN = "assets/growth-playbook-cover.svg"  # shown by the growth-playbook page
@@ -56,25 +58,16 @@ def _median_ms(samples: list[float]) -> float:
 
 
 def bench_submission(app, n: int) -> tuple[float, float]:
-    store = app.extensions["leadmagnet"].store
-    offer = app.extensions["leadmagnet"].catalog.get("bench-webinar").offer
+    store, deliveries = services_of(app).store, services_of(app).deliveries
+    offer = services_of(app).catalog.get("bench-webinar").offer
     plain, delivered = [], []
-    with app.app_context():
-        for i in range(n):
-            start = time.perf_counter()
-            store.record_submission(offer_slug="bench-webinar", offer_type="webinar", email=f"p{i}@example.com", fields={"first_name": "P"})
-            plain.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            status, within = plan_submission(app, offer)
-            store.record_submission(
-                offer_slug="bench-webinar",
-                offer_type="webinar",
-                email=f"d{i}@example.com",
-                fields={"first_name": "D"},
-                status=status,
-                within=within,
-            )
-            delivered.append(time.perf_counter() - start)
+    for i in range(n):
+        start = time.perf_counter()
+        store.record_submission(offer_slug="bench-webinar", offer_type="webinar", email=f"p{i}@example.com", fields={"first_name": "P"})
+        plain.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        deliveries.record(deliveries.plan(offer), email=f"d{i}@example.com", fields={"first_name": "D"}, meta={}, consented=False)
+        delivered.append(time.perf_counter() - start)
     return _median_ms(delivered), _median_ms(plain)
 
 
@@ -97,8 +90,8 @@ def _fetch(port: int, path: str, n: int) -> list[float]:
 def bench_download(app, n: int) -> tuple[float, float]:
     client = app.test_client()
     client.post("/bench-ebook", data={"email": "reader@example.com"})
-    store = app.extensions["leadmagnet"].store
-    row = store.query("SELECT id, created_at FROM submissions WHERE offer_slug = 'bench-ebook'")[0]
+    store = services_of(app).store
+    row = store.submissions("bench-ebook")[0]
     token = tokens.dump_row(app.config["SECRET_KEY"], "download", row["id"], row["created_at"])
     server = start_live_server(app)
     port = urlsplit(server.url).port
@@ -122,11 +115,11 @@ def bench_sender(tmp: Path, n: int) -> tuple[float, float, int]:
         client = app.test_client()
         for i in range(n):
             client.post("/bench-webinar", data={"email": f"m{i}@example.com", "first_name": "M"})
-        store = app.extensions["leadmagnet"].store
+        store = services_of(app).store
         sent = 0
         start = time.perf_counter()
         while True:  # passes of at most 100 until the outbox is empty
-            report = send_once(app)
+            report = services_of(app).deliveries.send_once()
             if not report.sent:
                 break
             sent += report.sent

@@ -38,6 +38,7 @@ from bench._results import record
 from leadmagnet.app import create_app
 from leadmagnet.content.catalog import load_catalog
 from leadmagnet.content.markup import EXTENSIONS
+from leadmagnet.web import services_of
 
 BODY = """Most advice is written for teams of a hundred. This {kind} is for the team of one to five
 who has to pick **one** thing that works this quarter, number {n}.
@@ -133,7 +134,7 @@ def one_round(count: int) -> dict[str, float]:
         started = time.process_time()
         app = create_app({"CONTENT_DIR": str(content), "INSTANCE_DIR": str(root / "instance"), "THEMES_DIR": str(root / "themes")})
         load_each = (time.process_time() - started) / count
-        assert len(app.extensions["leadmagnet"].catalog.pages) == count, app.extensions["leadmagnet"].catalog.problems[:3]
+        assert len(services_of(app).catalog.pages) == count, services_of(app).catalog.problems[:3]
 
         client = app.test_client()
         sizes = []
@@ -150,7 +151,7 @@ def one_round(count: int) -> dict[str, float]:
         warm_each = (time.process_time() - started) / count
 
         # One save among many offers: the reload re-reads only that file.
-        site = app.extensions["leadmagnet"]
+        site = services_of(app)
         site.catalog_cache.interval = 0
         edited = content / f"{slugs[1]}.md"
         edited.write_text(edited.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")

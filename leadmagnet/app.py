@@ -15,26 +15,29 @@ from leadmagnet.foundation import config
 if TYPE_CHECKING:
     from flask import Flask
 
+    from leadmagnet.services import Services
+
 
 log = logging.getLogger(__name__)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the leadmagnet app. ``overrides`` win over every other source of settings."""
+    """Build the leadmagnet app. ``overrides`` win over every other source of settings.
+
+    The factory only wires: it resolves the settings, builds the app's :class:`Services` whole
+    (store, catalog, renderer, throttle, page-view counter, compression cache, CSP) and registers
+    the blueprints and response hooks. Nothing is started here: a serving process starts its
+    sender with :func:`start_serving` (``wsgi.py``, ``leadmagnet serve``), never the CLI.
+    """
     # Imported here, not at the top: the CLI (``leadmagnet build``, ``check``...) imports this
-    # package without building an app, and these pull in Flask, the store and the web layer
+    # module without building an app, and these pull in Flask, the store and the web layer
     # (a fifth of a second that ``leadmagnet build`` does not pay).
     from flask import Flask
 
-    from leadmagnet.content.catalog import CatalogCache
     from leadmagnet.delivery import mail
     from leadmagnet.leads import throttle
-    from leadmagnet.render import compression as compress
-    from leadmagnet.render.renderer import Renderer
-    from leadmagnet.render.themes import Themes, bundled_dir
-    from leadmagnet.services import Site
-    from leadmagnet.store import Store
-    from leadmagnet.web import errors, headers
+    from leadmagnet.render.themes import bundled_dir
+    from leadmagnet.web import EXTENSION, admin, beacon, capture, compression, downloads, errors, headers, pages
 
     settings = config.resolve(overrides)
     throttle.check_settings(settings)
@@ -53,24 +56,69 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         content_dir = bundled_dir("content")
         app.config["CONTENT_DIR"] = str(content_dir)
 
-    store = Store(app.config["DATABASE"])
-    store.migrate()
-
-    themes = Themes(Path(app.config["THEMES_DIR"]))
-    renderer = Renderer(app.config, themes, app)
-    watch = tuple(p for p in (Path(app.config["THEMES_DIR"]), themes.bundled) if p.is_dir())
-    catalog_cache = CatalogCache(content_dir, watch=watch, interval=float(app.config["RELOAD_INTERVAL"]), check_theme=themes.problem)
-    catalog_cache.listeners.append(lambda _catalog: renderer.reset())
-    app.extensions["leadmagnet"] = Site(app, catalog_cache, store, themes, renderer, {})
-
-    from leadmagnet.web import admin, beacon, capture, downloads, pages
+    services = build_services(app, content_dir, instance_dir)
+    app.extensions[EXTENSION] = services
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin.bp)  # /admin: login, dashboard, leads, exports, erasure
     app.register_blueprint(downloads.bp)  # signed downloads, .ics, confirm, unsubscribe
-    capture.init_app(app)  # the form POST, thank-you page, page-view counter
-    app.register_blueprint(beacon.bp)
+    app.register_blueprint(capture.bp)  # the form POST and the thank-you page
+    app.register_blueprint(beacon.bp)  # page views of exported pages
     errors.register(app)
-    headers.register(app)
-    compress.register(app)
+    headers.register(app, services)
+    compression.register(app, services.compressed)
+    return app
+
+
+def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Services:
+    """Every long-lived object of ``app``, made once, in the order they depend on each other."""
+    from leadmagnet.content.catalog import CatalogCache
+    from leadmagnet.delivery.submissions import Deliveries
+    from leadmagnet.export.exports import Exports
+    from leadmagnet.leads.pageviews import ViewCounter
+    from leadmagnet.leads.throttle import Throttle
+    from leadmagnet.render.compression import CompressedCache
+    from leadmagnet.render.csp import PolicyCache
+    from leadmagnet.render.renderer import Renderer
+    from leadmagnet.render.themes import Themes
+    from leadmagnet.services import Services
+    from leadmagnet.store import Store
+    from leadmagnet.store.ratelimits import RateLimits
+
+    cfg = app.config
+    store = Store(cfg["DATABASE"])
+    store.migrate()
+    themes = Themes(Path(cfg["THEMES_DIR"]))
+    renderer = Renderer(cfg, themes, app)
+    watch = tuple(p for p in (Path(cfg["THEMES_DIR"]), themes.bundled) if p.is_dir())
+    catalog_cache = CatalogCache(content_dir, watch=watch, interval=float(cfg["RELOAD_INTERVAL"]), check_theme=themes.problem)
+    catalog_cache.listeners.append(lambda _catalog: renderer.reset())
+    return Services(
+        settings=cfg,
+        catalog_cache=catalog_cache,
+        store=store,
+        themes=themes,
+        renderer=renderer,
+        # Counters in their own file: a hit never waits on a lead's write lock.
+        throttle=Throttle(RateLimits(instance_dir / "ratelimit.db")),
+        page_views=ViewCounter(store.add_page_views, float(cfg.get("VIEW_FLUSH_SECONDS", 10.0))),
+        compressed=CompressedCache(),
+        csp=PolicyCache(),
+        exports=Exports(store, cfg.get("CRM")),
+        deliveries=Deliveries(cfg, store, catalog_cache, renderer),
+    )
+
+
+def start_serving(app: Flask) -> Flask:
+    """What a process that serves requests runs beside them: with ``SEND_IN_SERVER``, the sender.
+
+    Called by the wiring of each serving process (``wsgi.py`` in every gunicorn worker, after the
+    fork, since the app is not preloaded; ``leadmagnet serve``), never by the CLI's other commands,
+    which build the app too. The outbox leases keep two workers from sending one email twice.
+    """
+    from leadmagnet.web import services_of
+
+    services = services_of(app)
+    if app.config.get("SEND_IN_SERVER") and services.sender is None:
+        services.sender = services.deliveries.start_background_sender()
     return app

@@ -1,31 +1,44 @@
-"""The services one app instance holds: settings, content catalog, store, themes, renderer.
+"""The services one app instance holds, built whole by :func:`leadmagnet.app.create_app`.
 
-The factory builds one :class:`Site` and keeps it in ``app.extensions["leadmagnet"]``; blueprints
-reach it with :func:`current_site`. The CLI, build and tests can build a ``Site`` from an app too.
+Every long-lived object of an app lives here, typed, made once at start-up: no lazy singletons,
+no look-ups by string key. Blueprints reach it with :func:`leadmagnet.web.current_services`, the
+CLI with :func:`leadmagnet.web.services_of`. Nothing here imports Flask: the object is plain data,
+so the sender, the build and the tests can use its parts without a web framework.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
-
 from leadmagnet.content.catalog import Catalog, CatalogCache
+from leadmagnet.delivery.submissions import BackgroundSender, Deliveries
+from leadmagnet.export.exports import Exports
+from leadmagnet.leads.pageviews import ViewCounter
+from leadmagnet.leads.throttle import Throttle
+from leadmagnet.render.compression import CompressedCache
+from leadmagnet.render.csp import PolicyCache
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.render.themes import Themes
 from leadmagnet.store import Store
 
 
 @dataclass
-class Site:
-    app: Flask
+class Services:
+    settings: Mapping[str, Any]
     catalog_cache: CatalogCache
     store: Store
     themes: Themes
     renderer: Renderer
-    extras: dict[str, Any]
+    throttle: Throttle
+    page_views: ViewCounter
+    compressed: CompressedCache
+    csp: PolicyCache
+    exports: Exports
+    deliveries: Deliveries
+    sender: BackgroundSender | None = field(default=None)
 
     @property
     def catalog(self) -> Catalog:
@@ -35,7 +48,10 @@ class Site:
     def content_dir(self) -> Path:
         return self.catalog_cache.content_dir
 
-
-def current_site() -> Site:
-    """The :class:`Site` of the app handling the current request or CLI command."""
-    return current_app.extensions["leadmagnet"]
+    def close(self) -> None:
+        """Stop the sender, write the counted page views, close the databases (tests, shutdown)."""
+        if self.sender is not None:
+            self.sender.stop()
+        self.page_views.close()
+        self.throttle.close()
+        self.store.close()

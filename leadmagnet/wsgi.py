@@ -6,6 +6,8 @@ every other command.
 
 from __future__ import annotations
 
-from leadmagnet.app import create_app
+from leadmagnet.app import create_app, start_serving
 
-app = create_app()
+# Each gunicorn worker imports this after the fork (the app is not preloaded), so each starts
+# its own in-server sender when LEADMAGNET_SEND_IN_SERVER is on.
+app = start_serving(create_app())

@@ -1,9 +1,32 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Debian's Chromium for the browser tests, the Python test
-# extras) and run the whole suite. Usage: bash scripts/test.sh [pytest options]
+# extras), run the checks, then the whole suite in two stages: the fast tests first, then the
+# browser (e2e) and slow (load, fault) tests. Stops at the first stage that fails.
+#
+# Usage: bash scripts/test.sh [pytest options]   (the options go to both stages, e.g. -x or -q)
+# A stage that collects no test (pytest's exit code 5) fails: a filter that selects nothing is a mistake.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
 [ -x /usr/bin/chromium ] || apt_install chromium  # the browser tests launch /usr/bin/chromium
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test]'
-exec "$VENV/bin/python" -m pytest "$@"
+
+# -- checks (static; fast, so they run before any test) ---------------------------------------
+# (the import-layer contracts go here: "$VENV/bin/lint-imports")
+
+# -- tests -------------------------------------------------------------------------------------
+stage() {  # stage NAME MARK-EXPRESSION [pytest options]
+  local name=$1 marks=$2 status=0 start=$SECONDS
+  shift 2
+  echo "== $name tests (-m \"$marks\")"
+  "$VENV/bin/python" -m pytest -m "$marks" "$@" || status=$?
+  echo "== $name tests: exit $status in $((SECONDS - start)) s"
+  if [ "$status" -eq 5 ]; then
+    echo "== $name tests: none collected; that counts as a failure" >&2
+  fi
+  return "$status"
+}
+
+stage fast "not e2e and not slow" "$@"
+stage "e2e and slow" "e2e or slow" "$@"
+echo "== all tests passed in $SECONDS s"

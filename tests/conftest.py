@@ -1,5 +1,6 @@
 """Shared fixtures: a real app on a temporary instance folder and database, a copy of the sample
-content, a real HTTP server on a free 127.0.0.1 port, and the CLI runner.
+content, a real HTTP server on a free 127.0.0.1 port, a real SMTP server, and the CLI runner.
+The machinery lives in :mod:`tests.support`; this module only holds fixtures.
 
 No state is shared between tests: every test gets its own instance folder, database and content.
 """
@@ -7,21 +8,18 @@ No state is shared between tests: every test gets its own instance folder, datab
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from leadmagnet.app import create_app
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "content"
-CASES = Path(__file__).resolve().parent / "content"
+from leadmagnet.web import services_of
+from tests.support.content import SAMPLES
+from tests.support.servers import LiveServer, start_live_server
+from tests.support.smtp import ascii_only_smtp_server, smtp_server, smtputf8_server  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -68,34 +66,12 @@ def client(app: Flask):
 
 @pytest.fixture
 def store(app: Flask):
-    return app.extensions["leadmagnet"].store
+    return services_of(app).store
 
 
 @pytest.fixture
 def cli_runner() -> CliRunner:
     return CliRunner()
-
-
-@dataclass
-class LiveServer:
-    app: Flask
-    url: str
-    server: BaseWSGIServer
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def start_live_server(app: Flask) -> LiveServer:
-    """Serve ``app`` over real HTTP on a free 127.0.0.1 port in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    port = server.server_port
-    url = f"http://127.0.0.1:{port}"
-    app.config["BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return LiveServer(app, url, server)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 
 from leadmagnet.cli import cli
 from leadmagnet.export import writer as export
+from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
 
 PASSWORD = "correct horse battery staple"
@@ -20,13 +21,13 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def admin_app(make_app):
     app = make_app(WTF_CSRF_ENABLED=False, ADMIN_LOGIN_LIMIT="off")
-    add_admin(app.extensions["leadmagnet"].store, "boss@example.com", PASSWORD)
+    add_admin(services_of(app).store, "boss@example.com", PASSWORD)
     return app
 
 
 @pytest.fixture
 def store(admin_app):
-    return admin_app.extensions["leadmagnet"].store
+    return services_of(admin_app).store
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def test_login_refuses_an_open_redirect(admin_app) -> None:
 
 def test_secure_cookie_on_an_https_site(make_app) -> None:
     app = make_app(WTF_CSRF_ENABLED=False, BASE_URL="https://leads.example.com")
-    add_admin(app.extensions["leadmagnet"].store, "boss@example.com", PASSWORD)
+    add_admin(services_of(app).store, "boss@example.com", PASSWORD)
     response = app.test_client().post(
         "/admin/login", data={"email": "boss@example.com", "password": PASSWORD}, base_url="https://leads.example.com"
     )
@@ -114,7 +115,7 @@ def test_secure_cookie_on_an_https_site(make_app) -> None:
 
 def test_login_is_rate_limited(make_app) -> None:
     app = make_app(WTF_CSRF_ENABLED=False, ADMIN_LOGIN_LIMIT="3/minute")
-    add_admin(app.extensions["leadmagnet"].store, "boss@example.com", PASSWORD)
+    add_admin(services_of(app).store, "boss@example.com", PASSWORD)
     client = app.test_client()
     codes = [client.post("/admin/login", data={"email": "boss@example.com", "password": f"guess {i}"}).status_code for i in range(4)]
     assert codes == [422, 422, 422, 429]
@@ -124,7 +125,7 @@ def test_login_is_rate_limited(make_app) -> None:
 
 def test_csrf_rejections(make_app) -> None:
     app = make_app(WTF_CSRF_ENABLED=True, ADMIN_LOGIN_LIMIT="off")
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     add_admin(store, "boss@example.com", PASSWORD)
     add(store, "victim@example.com")
     client = app.test_client()
@@ -244,7 +245,7 @@ def test_cli_admin_add_reads_the_password_from_stdin(cli_runner, make_app, insta
     result = cli_runner.invoke(cli, args, input="a long enough password\n")
     assert result.exit_code == 0, result.output
     app = make_app(WTF_CSRF_ENABLED=False)
-    user = app.extensions["leadmagnet"].store.get_user(email="new@example.com")
+    user = services_of(app).store.get_user(email="new@example.com")
     assert user["password_hash"].startswith("scrypt:") and "a long enough" not in user["password_hash"]
     ok = app.test_client().post("/admin/login", data={"email": "new@example.com", "password": "a long enough password"})
     assert ok.status_code == 303
@@ -289,7 +290,7 @@ def test_a_submission_held_as_spam_can_be_made_a_lead_and_gets_its_email(admin_a
     # A person whose password manager filled the hidden trap field: stored as spam, no email.
     held = {"email": "real@example.com", "first_name": "Rita", "last_name": "Real", "job_title": "CMO", "website": "autofill"}
     assert visitor.post("/seo-checklist", data=held).status_code == 303
-    (sub,) = store.query("SELECT * FROM submissions")
+    (sub,) = store.submissions()
     assert sub["spam"] == 1 and store.outbox() == []
     contact = store.get_contact_by_email("real@example.com")
     assert contact["first_name"] is None  # spam never fills in a contact
@@ -301,13 +302,13 @@ def test_a_submission_held_as_spam_can_be_made_a_lead_and_gets_its_email(admin_a
     response = logged_in.post(f"/admin/submissions/{sub['id']}/not-spam")
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/admin/contacts/{contact['id']}?submission={sub['id']}&outcome=released")
-    (sub,) = store.query("SELECT * FROM submissions")
+    (sub,) = store.submissions()
     assert (sub["spam"], sub["status"], sub["spam_reason"]) == (0, "ok", "honeypot") and sub["released_at"]
     assert [(e["kind"], e["to_addr"], e["status"]) for e in store.outbox()] == [("delivery", "real@example.com", "queued")]
     assert store.get_contact_by_email("real@example.com")["first_name"] == "Rita"
     page = logged_in.get(response.headers["Location"]).text
     assert f"Submission {sub['id']} (seo-checklist) is a lead now" in page and f'id="not-spam-{sub["id"]}"' not in page
-    assert store.query("SELECT action FROM audit_log WHERE action = 'not_spam'") == [{"action": "not_spam"}]
+    assert [e["action"] for e in store.audit_entries() if e["action"] == "not_spam"] == ["not_spam"]
     # The next incremental export brings it, although its id is older than the cursor.
     out = io.StringIO()
     assert export.export(store, export.ExportRequest(since_last="crm"), out).rows == 1 and "real@example.com" in out.getvalue()
@@ -354,7 +355,7 @@ def test_releasing_spam_keeps_the_details_a_later_submission_gave(store) -> None
     store.record_submission(
         offer_slug="growth-playbook", offer_type="ebook", email="a@example.com", fields={"company": "New", "first_name": "Al", "q": ""}
     )
-    held = store.query("SELECT id FROM submissions WHERE spam = 1")[0]["id"]
+    held = next(s["id"] for s in store.submissions() if s["spam"])
     assert store.release_spam(held, "ok")["result"] == "released"
     contact = store.get_contact_by_email("a@example.com")
     assert (contact["company"], contact["first_name"]) == ("New", "Al")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from leadmagnet.leads import pageviews as views
+from leadmagnet.web import services_of
 
 
 def total_views(store) -> int:
-    return store.query_one("SELECT coalesce(sum(views), 0) AS n FROM page_views")["n"]
+    return sum(row["views"] for row in store.page_views())
 
 
 def test_beacon_counts_a_published_offer_with_its_source(app, client, store) -> None:
@@ -15,9 +15,8 @@ def test_beacon_counts_a_published_offer_with_its_source(app, client, store) -> 
         assert response.status_code == 204 and response.data == b""
         assert response.headers["Cache-Control"] == "no-store"
     assert total_views(store) == 0  # batched: no write on the request path
-    assert views.flush(app) == 3
-    rows = store.query("SELECT offer_slug, utm_source, views FROM page_views")
-    assert rows == [{"offer_slug": "growth-playbook", "utm_source": "newsletter", "views": 3}]
+    assert services_of(app).page_views.flush() == 3
+    assert [(r["offer_slug"], r["utm_source"], r["views"]) for r in store.page_views()] == [("growth-playbook", "newsletter", 3)]
 
 
 def test_beacon_ignores_unknown_unpublished_and_empty_slugs(app, client, store, content_dir) -> None:
@@ -27,14 +26,14 @@ def test_beacon_ignores_unknown_unpublished_and_empty_slugs(app, client, store, 
     for data in ({"slug": "no-such-offer"}, {"slug": "draft"}, {}, {"slug": "../etc/passwd"}):
         assert client.post("/beacon", data=data).status_code == 204
     assert client.get("/draft").status_code == 404  # the draft really is unpublished
-    views.flush(app)
+    services_of(app).page_views.flush()
     assert total_views(store) == 0
 
 
 def test_beacon_caps_the_source_and_accepts_only_post(app, client, store) -> None:
     client.post("/beacon", data={"slug": "seo-checklist", "utm_source": "x" * 5000})
-    views.flush(app)
-    (row,) = store.query("SELECT utm_source FROM page_views")
+    services_of(app).page_views.flush()
+    (row,) = store.page_views()
     assert 0 < len(row["utm_source"]) <= 200
     assert client.get("/beacon").status_code in (404, 405)
 

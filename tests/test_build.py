@@ -14,9 +14,10 @@ from pathlib import Path
 import brotli
 import pytest
 
-from leadmagnet.build.site import MANIFEST
+from leadmagnet.build.files import MANIFEST
 from leadmagnet.cli import cli
-from tests.servers import static_server
+from leadmagnet.web import services_of
+from tests.support.servers import static_server
 
 BASE = "https://offers.example.com"
 PUBLISHED = ["growth-playbook", "seo-checklist", "q1-product-demo", "scaling-content-2026"]
@@ -168,12 +169,12 @@ def test_default_base_url_is_warned_about(cli_runner, content_dir: Path, instanc
 
 def test_form_posted_from_an_exported_page_is_captured(make_app, tmp_path: Path, content_dir: Path, instance_dir: Path) -> None:
     """The exported page, served by another server, posts a plain form to the live leadmagnet."""
-    from tests.conftest import start_live_server
+    from tests.support.servers import start_live_server
 
     app = make_app(MIN_FILL_SECONDS=0)
     live = start_live_server(app)
     try:
-        from leadmagnet.build.site import build
+        from leadmagnet.build import build
 
         app.config["BASE_URL"] = live.url
         build(app.config, tmp_path / "out")
@@ -191,7 +192,7 @@ def test_form_posted_from_an_exported_page_is_captured(make_app, tmp_path: Path,
             with urllib.request.urlopen(request, timeout=10) as answer:
                 assert answer.status == 200
                 assert answer.url.startswith(f"{live.url}/seo-checklist/thanks/")
-        store = app.extensions["leadmagnet"].store
+        store = services_of(app).store
         assert store.count_submissions("seo-checklist") == 1
         contact = store.get_contact_by_email("reader@example.com")
         assert contact is not None
@@ -238,9 +239,10 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     export, the problems and the next incremental build must be those of the one-process path."""
     from datetime import UTC, datetime
 
-    from leadmagnet.build import site as building
+    from leadmagnet import build as building
+    from leadmagnet.build import pages, workers
     from leadmagnet.foundation import config
-    from tests.cases import PNG, all_cases, build_content
+    from tests.support.cases import PNG, all_cases, build_content
 
     now = datetime(2027, 6, 1, tzinfo=UTC)
 
@@ -254,16 +256,16 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
         (content / "sub" / f"cover-{n}.png").write_bytes(PNG)
 
     def run(label: str, parallel_min: int, out: Path) -> building.BuildReport:
-        monkeypatch.setattr(building, "PARALLEL_MIN", parallel_min)
+        monkeypatch.setattr(workers, "PARALLEL_MIN", parallel_min)
         settings = config.resolve({"CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp_path / f"instance-{label}"), "BASE_URL": BASE})
         return building.build(settings, out, now=now)
 
     def raw(out: Path) -> dict[str, bytes]:
         return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST}
 
-    monkeypatch.setattr(building.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
     serial = run("serial", 10**9, tmp_path / "serial")
-    with caplog.at_level("WARNING", logger="leadmagnet.build.site"):
+    with caplog.at_level("WARNING", logger="leadmagnet.build"):
         parallel = run("parallel", 1, tmp_path / "parallel")
     assert not [r for r in caplog.records if "parallel" in r.getMessage()], "the parallel path fell back to one process"
     assert raw(tmp_path / "parallel") == raw(tmp_path / "serial")
@@ -283,7 +285,7 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     def broken_sitemap(*args, **kwargs):
         raise RuntimeError("sitemap failed")
 
-    monkeypatch.setattr(building, "sitemap_xml", broken_sitemap)
+    monkeypatch.setattr(pages, "sitemap_xml", broken_sitemap)
     with pytest.raises(RuntimeError, match="sitemap failed"):
         run("failed", 1, tmp_path / "failed")
     assert not (tmp_path / "failed").exists() or not any((tmp_path / "failed").iterdir())
@@ -328,18 +330,20 @@ def test_builds_into_one_folder_take_turns(content_dir: Path, instance_dir: Path
     """A second build into the same folder waits for the first (a failing first build into a new
     folder removes what it wrote: it must not remove another build's export)."""
     import threading
-    import time
 
-    from leadmagnet.build import site as building
+    from leadmagnet import build as building
+    from leadmagnet.build import cache
     from leadmagnet.foundation import config
+    from tests.support.waiting import flock_waiters, wait_until
 
     out = tmp_path / "site"
     settings = config.resolve({"CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(instance_dir), "BASE_URL": BASE})
     done: list[building.BuildReport] = []
-    with building.build_lock(building.cache_file(settings, out.resolve()).with_suffix(".lock")):
+    lock = cache.cache_file(settings, out.resolve()).with_suffix(".lock")
+    with cache.build_lock(lock):
         worker = threading.Thread(target=lambda: done.append(building.build(settings, out)))
         worker.start()
-        time.sleep(0.5)
+        wait_until(lambda: flock_waiters(lock) == 1, what="the second build waits for the lock")
         assert worker.is_alive() and not done and not (out / MANIFEST).exists()
     worker.join(timeout=60)
     assert done and (out / MANIFEST).is_file() and (out / "growth-playbook.html").is_file()
@@ -348,16 +352,17 @@ def test_builds_into_one_folder_take_turns(content_dir: Path, instance_dir: Path
 def test_a_render_worker_that_fails_half_way_falls_back_to_one_process(tmp_path: Path, monkeypatch, caplog) -> None:
     """A worker that wrote some pages and then died: the pages are rendered again in the build's
     own process and the export is that of a serial build, byte for byte (twins included)."""
-    from leadmagnet.build import site as building
+    from leadmagnet import build as building
+    from leadmagnet.build import workers
     from leadmagnet.foundation import config
-    from tests.cases import build_content
+    from tests.support.cases import build_content
 
     content = build_content(tmp_path / "site")
     for n in range(12):
         (content / f"many-{n:02d}.md").write_text(
             f"---\ntitle: Offer {n}\ntype: ebook\nfile: files/guide.pdf\ndescription: Number {n}.\n---\nOffer {n}.\n"
         )
-    real = building._render_chunk
+    real = workers.render_chunk
 
     def half_then_fail(slugs: list[str]):
         done = real(slugs[:1])
@@ -375,12 +380,12 @@ def test_a_render_worker_that_fails_half_way_falls_back_to_one_process(tmp_path:
     def raw(out: Path) -> dict[str, bytes]:
         return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST}
 
-    monkeypatch.setattr(building.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(building, "PARALLEL_MIN", 10**9)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(workers, "PARALLEL_MIN", 10**9)
     run("serial", tmp_path / "serial")
-    monkeypatch.setattr(building, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(building, "_render_chunk", half_then_fail)
-    with caplog.at_level("WARNING", logger="leadmagnet.build.site"):
+    monkeypatch.setattr(workers, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(workers, "render_chunk", half_then_fail)
+    with caplog.at_level("WARNING", logger="leadmagnet.build"):
         run("parallel", tmp_path / "parallel")
     assert any("worker died" in r.getMessage() and "rendering in one process" in r.getMessage() for r in caplog.records)
     assert raw(tmp_path / "parallel") == raw(tmp_path / "serial")
@@ -393,7 +398,7 @@ def test_exported_pages_are_the_renderers_offer_pages(built: Path, content_dir: 
     Renderer.offer_page with the build's settings, for every exported offer page."""
     from datetime import UTC, datetime
 
-    from leadmagnet.build.site import build_renderer
+    from leadmagnet.build import build_renderer
     from leadmagnet.content.catalog import load_catalog
     from leadmagnet.foundation import config
 
@@ -408,7 +413,7 @@ def test_exported_pages_are_the_renderers_offer_pages(built: Path, content_dir: 
 
 @pytest.mark.parametrize("count", [0, 1, 7, 8, 9, 64, 1000, 12345])
 def test_guided_chunks_cover_every_item_once_in_order_and_shrink(count: int) -> None:
-    from leadmagnet.build.site import guided_chunks
+    from leadmagnet.build.workers import guided_chunks
 
     items = list(range(count))
     chunks = guided_chunks(items, 2)
@@ -439,10 +444,11 @@ def test_offers_named_index_or_404_cannot_replace_the_exports_own_pages(
 def test_a_file_gone_between_the_scan_and_the_parse_is_left_out_not_an_error(tmp_path: Path, monkeypatch) -> None:
     """A rename or checkout during a build: the parse workers were given a file that no longer
     exists. As with a fresh scan, it is left out, with no problem reported."""
-    from leadmagnet.build import site as building
-    from leadmagnet.content.catalog import _scan
+    from leadmagnet import build as building
+    from leadmagnet.build import workers
+    from leadmagnet.content.catalog import scan_content
     from leadmagnet.foundation import config
-    from tests.cases import build_content
+    from tests.support.cases import build_content
 
     content = build_content(tmp_path / "site")
     for n in range(12):
@@ -451,12 +457,12 @@ def test_a_file_gone_between_the_scan_and_the_parse_is_left_out_not_an_error(tmp
         )
 
     def scan_with_a_ghost(folder: Path):
-        sources, assets = _scan(folder)
+        sources, assets = scan_content(folder)
         return [*sources, (str(folder / "zz-gone.md"), (1.0, 10))], assets
 
-    monkeypatch.setattr(building.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(building, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(building, "_scan", scan_with_a_ghost)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(workers, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(workers, "scan_content", scan_with_a_ghost)
     settings = config.resolve({"CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp_path / "instance"), "BASE_URL": BASE})
     report = building.build(settings, tmp_path / "out")
     assert not [p for p in report.problems if "zz-gone" in str(p)]

@@ -10,7 +10,8 @@ import re
 import pytest
 
 from leadmagnet.foundation import tokens
-from tests.cases import build_content
+from leadmagnet.web import services_of
+from tests.support.cases import build_content
 
 VALID = {
     "growth-playbook": {"email": "ada@example.com", "first_name": "Ada", "company": "Analytical", "team_size": "2-5", "consent": "y"},
@@ -28,8 +29,7 @@ VALID = {
 
 
 def submissions(store, include_spam: bool = True) -> list[dict]:
-    rows = store.query("SELECT * FROM submissions ORDER BY id")
-    return [r for r in rows if include_spam or not r["spam"]]
+    return [r for r in store.submissions() if include_spam or not r["spam"]]
 
 
 @pytest.mark.parametrize("slug", sorted(VALID))
@@ -71,7 +71,7 @@ def test_consent_text_tags_and_stage_are_kept_with_the_submission(client, store)
 def test_email_is_normalised_so_one_person_is_one_contact(client, store, make_app) -> None:
     client.post("/seo-checklist", data={"email": "  Ada@EXAMPLE.com "})
     client.post("/growth-playbook", data={**VALID["growth-playbook"], "email": "ada@example.COM"})
-    assert [c["email"] for c in store.query("SELECT email FROM contacts")] == ["ada@example.com"]
+    assert [c["email"] for c in store.contacts()] == ["ada@example.com"]
     assert len(submissions(store)) == 2
 
 
@@ -148,7 +148,7 @@ def test_duplicate_window_zero_keeps_every_submission(make_app) -> None:
     a = client.post("/seo-checklist", data=VALID["seo-checklist"])
     b = client.post("/seo-checklist", data=VALID["seo-checklist"])
     assert a.headers["Location"] != b.headers["Location"]
-    assert app.extensions["leadmagnet"].store.count_submissions("seo-checklist") == 2
+    assert services_of(app).store.count_submissions("seo-checklist") == 2
 
 
 def test_a_malformed_referer_header_costs_the_attribution_not_the_lead(client, store) -> None:
@@ -238,7 +238,7 @@ def test_rate_limit_answers_429_with_retry_after_per_address_and_offer(make_app)
     assert 'value="late@example.com"' in limited.text and 'name="utm_source" value="news"' in limited.text
     assert 'name="website" tabindex="-1" autocomplete="off" value=""' in limited.text  # the honeypot stays empty
     assert limited.headers["Cache-Control"] == "no-store"
-    assert app.extensions["leadmagnet"].store.get_contact_by_email("late@example.com") is None
+    assert services_of(app).store.get_contact_by_email("late@example.com") is None
     # another offer, or another address, has its own budget
     assert client.post("/growth-playbook", data=VALID["growth-playbook"]).status_code == 303
     other = client.post("/seo-checklist", data={"email": "x@example.com"}, environ_base={"REMOTE_ADDR": "192.0.2.9"})
@@ -266,7 +266,7 @@ def test_x_forwarded_for_is_the_visitor_behind_one_trusted_proxy(make_app) -> No
         for i in range(2)
     ]
     assert codes == [303, 303]
-    rows = app.extensions["leadmagnet"].store.query("SELECT ip_marker FROM submissions ORDER BY id")
+    rows = services_of(app).store.submissions()
     assert [r["ip_marker"] for r in rows] == ["198.51.100.0/24", "198.51.100.0/24"]
 
 
@@ -281,7 +281,7 @@ def test_x_forwarded_for_is_the_visitor_behind_one_trusted_proxy(make_app) -> No
 def test_ip_marker_keeps_only_what_the_setting_says(make_app, mode: str, addr: str, expected: str | None) -> None:
     app = make_app(IP_MARKER=mode)
     app.test_client().post("/seo-checklist", data=VALID["seo-checklist"], environ_base={"REMOTE_ADDR": addr})
-    [row] = app.extensions["leadmagnet"].store.query("SELECT ip_marker FROM submissions")
+    [row] = services_of(app).store.submissions()
     assert row["ip_marker"] == expected
 
 
@@ -290,7 +290,7 @@ def test_ip_marker_hash_is_salted_and_never_the_address(make_app) -> None:
     client = app.test_client()
     for addr in ("203.0.113.77", "203.0.113.77", "203.0.113.78"):
         client.post("/seo-checklist", data=VALID["seo-checklist"], environ_base={"REMOTE_ADDR": addr})
-    markers = [r["ip_marker"] for r in app.extensions["leadmagnet"].store.query("SELECT ip_marker FROM submissions ORDER BY id")]
+    markers = [r["ip_marker"] for r in services_of(app).store.submissions()]
     assert markers[0] == markers[1] != markers[2]
     assert all(re.fullmatch(r"[0-9a-f]{16}", m) and "203" not in m for m in markers)
 
@@ -339,7 +339,7 @@ def test_posting_to_an_expired_offer_is_410(make_app, tmp_path) -> None:
     app = make_app(CONTENT_DIR=str(build_content(tmp_path / "cases", "expired")))
     response = app.test_client().post("/expired", data={"email": "a@example.com"})
     assert response.status_code == 410
-    assert app.extensions["leadmagnet"].store.count_submissions(include_spam=True) == 0
+    assert services_of(app).store.count_submissions(include_spam=True) == 0
 
 
 def test_thank_you_links_cannot_be_forged_or_moved_to_another_offer(client, app) -> None:
@@ -377,7 +377,7 @@ def test_read_only_database_answers_503_and_keeps_what_is_stored(client, store, 
 
 def test_full_disk_answers_503_and_keeps_what_is_stored(make_app) -> None:
     app = make_app(RATE_LIMIT="off")
-    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    client, store = app.test_client(), services_of(app).store
     client.post("/growth-playbook", data=VALID["growth-playbook"])
     # A real "database or disk is full" (SQLITE_FULL): cap the file at the pages it has now.
     pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
@@ -387,4 +387,4 @@ def test_full_disk_answers_503_and_keeps_what_is_stored(make_app) -> None:
     assert 503 in codes and 500 not in codes
     store.close()  # a fresh connection has no page cap
     assert store.integrity_check() == "ok"
-    assert store.query("SELECT offer_slug FROM submissions WHERE id = 1")[0]["offer_slug"] == "growth-playbook"
+    assert store.get_submission(1)["offer_slug"] == "growth-playbook"

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,9 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from leadmagnet.cli import cli
-from leadmagnet.content.offer import KEYS
+from leadmagnet.content.contract import KEYS
 from leadmagnet.foundation import config
-from tests.cases import build_content
+from tests.support.cases import build_content
+from tests.support.ports import free_port
+from tests.support.servers import wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADMAGNET = Path(sys.executable).parent / "leadmagnet"
@@ -139,29 +139,16 @@ def test_help_of_each_foundation_command_has_an_example(cli_runner: CliRunner) -
         assert "Example: leadmagnet" in run(cli_runner, name, "--help").output, name
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_starts_and_answers_http(tmp_path: Path) -> None:
     content = build_content(tmp_path, "valid-ebook", "invalid-yaml")
     port = free_port()
     command = [str(LEADMAGNET), "--content", str(content), "--instance", str(tmp_path / "instance"), "serve", "--port", str(port)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        body = b""
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/valid-ebook", timeout=5) as response:
-                    assert response.status == 200
-                    body = response.read()
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert proc.poll() is None, "serve exited early"
-                time.sleep(0.2)
+        wait_until_up(f"http://127.0.0.1:{port}/_ping", proc)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/valid-ebook", timeout=5) as response:
+            assert response.status == 200
+            body = response.read()
         assert b"<h1>A valid ebook</h1>" in body
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/invalid-yaml", timeout=5)

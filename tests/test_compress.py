@@ -13,6 +13,7 @@ import brotli
 import pytest
 
 from leadmagnet.render.compression import compress, negotiate
+from leadmagnet.web import services_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +96,7 @@ def test_each_coding_has_its_own_etag_and_answers_304(client) -> None:
 
 
 def test_compressed_page_is_cached_not_recompressed(app, client) -> None:
-    cache = app.extensions["leadmagnet.render.compression"]
+    cache = services_of(app).compressed
     first = get(client, PAGE, "br")
     size = len(cache)
     assert size >= 1

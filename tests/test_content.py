@@ -11,8 +11,10 @@ import pytest
 import yaml
 
 from leadmagnet.content import catalog as content
-from leadmagnet.content.catalog import CatalogCache, load_catalog, split_front_matter
-from tests.cases import CASES, all_cases, build_content
+from leadmagnet.content import frontmatter
+from leadmagnet.content.catalog import CatalogCache, load_catalog
+from leadmagnet.content.frontmatter import split_front_matter
+from tests.support.cases import CASES, all_cases, build_content
 
 # Every case file and what the catalog must say about it: None = published cleanly.
 EXPECTED = {
@@ -256,19 +258,19 @@ def outcome(load: object, text: str) -> object:
         return f"error: {exc}"
 
 
-@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+@pytest.mark.skipif(frontmatter.LibyamlLoader is None, reason="PyYAML built without libyaml")
 @pytest.mark.parametrize("text", YAML_SAMPLES + [split_front_matter(p.read_text())[0] or "" for p in sorted(CASES.glob("*.md"))])
 def test_libyaml_loader_builds_what_the_pure_loader_builds(text: str) -> None:
-    expected = outcome(lambda t: yaml.load(t, Loader=content._Loader), text)  # noqa: S506 - SafeLoader subclass
+    expected = outcome(lambda t: yaml.load(t, Loader=frontmatter.PureLoader), text)  # noqa: S506 - SafeLoader subclass
     if not str(expected).startswith("error: "):
-        assert yaml.load(text, Loader=content._CLoader) == expected  # noqa: S506 - CSafeLoader subclass
-    assert outcome(content.load_front_matter, text) == expected
+        assert yaml.load(text, Loader=frontmatter.LibyamlLoader) == expected  # noqa: S506 - CSafeLoader subclass
+    assert outcome(frontmatter.load_front_matter, text) == expected
 
 
 class _StockLoader(yaml.SafeLoader):
     """PyYAML's own SafeLoader with leadmagnet's resolvers, without the text fast path."""
 
-    yaml_implicit_resolvers = content._RESOLVERS
+    yaml_implicit_resolvers = frontmatter.RESOLVERS
 
 
 TAGGED_YAML = [
@@ -285,17 +287,17 @@ TAGGED_YAML = [
 def test_text_fast_path_builds_what_stock_pyyaml_builds(text: str) -> None:
     expected = outcome(lambda t: yaml.load(t, Loader=_StockLoader), text)  # noqa: S506 - SafeLoader subclass
     for _again in range(2):  # the second time from the resolved tags the first one remembered
-        assert outcome(lambda t: yaml.load(t, Loader=content._Loader), text) == expected  # noqa: S506 - SafeLoader subclass
-        if yaml.__with_libyaml__ and not str(expected).startswith("error: "):
-            assert yaml.load(text, Loader=content._CLoader) == expected  # noqa: S506 - CSafeLoader subclass
+        assert outcome(lambda t: yaml.load(t, Loader=frontmatter.PureLoader), text) == expected  # noqa: S506 - SafeLoader subclass
+        if frontmatter.LibyamlLoader is not None and not str(expected).startswith("error: "):
+            assert yaml.load(text, Loader=frontmatter.LibyamlLoader) == expected  # noqa: S506 - CSafeLoader subclass
 
 
 @pytest.mark.parametrize("text", BROKEN_YAML)
 def test_broken_yaml_gets_the_pure_loader_s_message(text: str, tmp_path: Path) -> None:
     with pytest.raises(yaml.YAMLError) as pure:
-        yaml.load(text, Loader=content._Loader)  # noqa: S506 - SafeLoader subclass
+        yaml.load(text, Loader=frontmatter.PureLoader)  # noqa: S506 - SafeLoader subclass
     with pytest.raises(yaml.YAMLError) as loaded:
-        content.load_front_matter(text)
+        frontmatter.load_front_matter(text)
     assert str(loaded.value) == str(pure.value)
     folder = tmp_path / "content"
     folder.mkdir()
@@ -305,12 +307,12 @@ def test_broken_yaml_gets_the_pure_loader_s_message(text: str, tmp_path: Path) -
 
 
 def test_without_libyaml_the_pure_loader_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(content, "_CLoader", None)
-    assert content.load_front_matter("when: 2027-01-01\nn: 3\n") == {"when": "2027-01-01", "n": 3}
+    monkeypatch.setattr(frontmatter, "LibyamlLoader", None)
+    assert frontmatter.load_front_matter("when: 2027-01-01\nn: 3\n") == {"when": "2027-01-01", "n": 3}
 
 
 def test_scan_lists_files_in_pathlib_order_with_the_same_skips(tmp_path: Path) -> None:
-    """``_scan`` walks with os.scandir; it must find, skip and order files as ``sorted(rglob)`` did
+    """``scan_content`` walks with os.scandir; it must find, skip and order files as ``sorted(rglob)`` did
     (the order decides which of two files claiming a slug keeps it)."""
     root = tmp_path / "content"
     for rel in ["a.md", "a-b/x.md", "a/b.md", "a/b/c.md", "_drafts/d.md", ".hidden/e.md", "sub/.f.md", "sub/_g.md"]:
@@ -334,7 +336,7 @@ def test_scan_lists_files_in_pathlib_order_with_the_same_skips(tmp_path: Path) -
             expected_sources.append((str(path), (st.st_mtime, st.st_size)))
         elif not path.is_dir():
             expected_assets.append((str(path), st.st_mtime, st.st_size))
-    sources, assets = content._scan(root)
+    sources, assets = content.scan_content(root)
     assert sources == expected_sources and assets == tuple(expected_assets)
     assert [Path(p).relative_to(root).as_posix() for p, _ in sources][:4] == ["Z.md", "a/b/c.md", "a/b.md", "a-b/x.md"]
 

@@ -12,6 +12,7 @@ from leadmagnet.cli import cli
 from leadmagnet.export import presets as crm
 from leadmagnet.export import writer as export
 from leadmagnet.store.reports import Filters
+from leadmagnet.web import services_of
 
 
 def add(store, email, offer="growth-playbook", kind="ebook", **kw):
@@ -171,8 +172,8 @@ def test_site_preset_from_instance_config_toml(make_app, instance_dir, cli_runne
         '[crm.pipedrive]\ncolumns = [["E-mail", "email"], ["Name", "first_name"], ["Since", "first_seen", "date"]]\nsplit = 1\n'
     )
     app = make_app()
-    add(app.extensions["leadmagnet"].store, "x@example.com", first_name="=X", now="2026-01-02T03:04:05.000000+00:00")
-    add(app.extensions["leadmagnet"].store, "y@example.com")
+    add(services_of(app).store, "x@example.com", first_name="=X", now="2026-01-02T03:04:05.000000+00:00")
+    add(services_of(app).store, "y@example.com")
     result = cli_runner.invoke(cli, ["--instance", str(instance_dir), "export", "-f", "pipedrive", "-o", str(tmp_path / "p.csv")])
     assert result.exit_code == 0, result.output
     first = (tmp_path / "p-001.csv").read_bytes().decode()

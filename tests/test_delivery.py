@@ -14,16 +14,16 @@ from email import message_from_bytes, policy
 import pytest
 from icalendar import Calendar
 
-from leadmagnet.delivery import submissions as delivery
-from leadmagnet.delivery.submissions import send_once
-from tests.conftest import start_live_server
-from tests.delivery_support import JOIN_URL, body_text, smtp_server, write_ebook, write_webinar  # noqa: F401
+from leadmagnet.web import services_of
+from tests.support.content import JOIN_URL, write_ebook, write_webinar
+from tests.support.servers import start_live_server
+from tests.support.smtp import body_text
 
 DATA = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
 
 
 @pytest.fixture
-def site(make_app, content_dir, smtp_server):  # noqa: F811
+def site(make_app, content_dir, smtp_server):
     """An app with an ebook, a double opt-in ebook and a webinar, served over HTTP, mailing via aiosmtpd."""
     write_ebook(content_dir, "handbook", DATA, filename="handbook.pdf")
     write_ebook(content_dir, "checked", DATA, filename="checked.pdf", extra="double_opt_in: true")
@@ -59,16 +59,21 @@ def link(text: str, path: str) -> str:
     return url
 
 
+def send_once(app, now: datetime | None = None):
+    """One pass of the app's sender (``leadmagnet send``)."""
+    return services_of(app).deliveries.send_once(now)
+
+
 def send(site) -> None:
     report = send_once(site.app)
     assert report.failed == 0 and report.retried == 0
 
 
 def store(site):
-    return site.app.extensions["leadmagnet"].store
+    return services_of(site.app).store
 
 
-def test_ebook_email_link_downloads_the_exact_file(site, smtp_server) -> None:  # noqa: F811
+def test_ebook_email_link_downloads_the_exact_file(site, smtp_server) -> None:
     status, page = post(f"{site.url}/handbook", {"email": "ann@example.com", "first_name": "Ann"})
     assert status == 200 and "Your download" in page
     send(site)
@@ -81,7 +86,7 @@ def test_ebook_email_link_downloads_the_exact_file(site, smtp_server) -> None:  
     assert headers["Content-Disposition"] == "attachment; filename=handbook.pdf"
 
 
-def test_webinar_email_has_the_details_and_a_working_calendar(site, smtp_server) -> None:  # noqa: F811
+def test_webinar_email_has_the_details_and_a_working_calendar(site, smtp_server) -> None:
     status, page = post(f"{site.url}/live-demo", {"email": "ann@example.com"})
     assert status == 200 and JOIN_URL in page
     send(site)
@@ -98,7 +103,7 @@ def test_webinar_email_has_the_details_and_a_working_calendar(site, smtp_server)
     assert str(downloaded.walk("VEVENT")[0]["URL"]) == JOIN_URL
 
 
-def test_double_opt_in_delivers_only_after_a_post_confirmation(site, smtp_server) -> None:  # noqa: F811
+def test_double_opt_in_delivers_only_after_a_post_confirmation(site, smtp_server) -> None:
     status, page = post(f"{site.url}/checked", {"email": "dora@example.com", "first_name": "Dora"})
     assert status == 200 and "Check your inbox" in page and "/download/" not in page
     send(site)
@@ -113,7 +118,7 @@ def test_double_opt_in_delivers_only_after_a_post_confirmation(site, smtp_server
     for _ in range(3):
         status, body, _headers = get(confirm_url)
         assert status == 200 and b'method="post"' in body and b"/download/" not in body
-    [submission] = store(site).query("SELECT * FROM submissions WHERE offer_slug = 'checked'")
+    [submission] = store(site).submissions("checked")
     assert submission["status"] == "pending" and submission["confirmed_at"] is None
     assert len(store(site).outbox()) == 1
 
@@ -122,7 +127,7 @@ def test_double_opt_in_delivers_only_after_a_post_confirmation(site, smtp_server
     direct = link(page, "download")
     contact = store(site).get_contact_by_email("dora@example.com")
     assert contact["opt_in_status"] == "confirmed" and contact["opt_in_at"]
-    [submission] = store(site).query("SELECT * FROM submissions WHERE offer_slug = 'checked'")
+    [submission] = store(site).submissions("checked")
     assert submission["status"] == "ok" and submission["confirmed_at"]
     # confirming twice sends nothing more
     assert post(confirm_url, {})[0] == 200
@@ -141,7 +146,7 @@ def test_site_setting_turns_double_opt_in_on_and_an_offer_can_turn_it_off(make_a
     client = app.test_client()
     client.post("/site-wide", data={"email": "a@example.com"})
     client.post("/opted-out", data={"email": "b@example.com"})
-    statuses = {r["offer_slug"]: r["status"] for r in app.extensions["leadmagnet"].store.query("SELECT * FROM submissions")}
+    statuses = {r["offer_slug"]: r["status"] for r in services_of(app).store.submissions()}
     assert statuses == {"site-wide": "pending", "opted-out": "ok"}
 
 
@@ -151,7 +156,7 @@ def test_webinar_seat_is_taken_at_confirmation(make_app, content_dir) -> None:
     client = app.test_client()
     client.post("/tiny", data={"email": "first@example.com"})
     client.post("/tiny", data={"email": "second@example.com"})
-    db = app.extensions["leadmagnet"].store
+    db = services_of(app).store
     send_once(app)  # no SMTP configured: written as .eml files
     first_confirm, second_confirm = (re.search(rb"/confirm/([A-Za-z0-9_.-]+)", r["message"]).group(1).decode() for r in db.outbox())
     second = client.post(f"/confirm/{second_confirm}").get_data(as_text=True)
@@ -161,7 +166,7 @@ def test_webinar_seat_is_taken_at_confirmation(make_app, content_dir) -> None:
     assert db.count_by_status("tiny") == {"ok": 1, "waitlisted": 1}
 
 
-def test_unsubscribe_one_click_post_and_the_get_page(site, smtp_server) -> None:  # noqa: F811
+def test_unsubscribe_one_click_post_and_the_get_page(site, smtp_server) -> None:
     post(f"{site.url}/handbook", {"email": "ann@example.com"})
     send(site)
     [msg] = smtp_server.inbox.messages
@@ -194,7 +199,7 @@ def test_a_broken_email_template_never_costs_the_lead(make_app, content_dir, tmp
     app = make_app(RATE_LIMIT="off")
     response = app.test_client().post("/handbook", data={"email": "ann@example.com"})
     assert response.status_code == 303
-    db = app.extensions["leadmagnet"].store
+    db = services_of(app).store
     assert db.count_submissions("handbook") == 1
     report = send_once(app)
     assert (report.sent, report.retried) == (0, 1)
@@ -202,7 +207,7 @@ def test_a_broken_email_template_never_costs_the_lead(make_app, content_dir, tmp
     assert row["status"] == "queued" and "could not build the email from template 'download'" in row["last_error"]
     # the marketer fixes the template: the retry goes out
     (theme / "download.txt").write_text("{% autoescape false %}Your link: {{ download_url }}{% endautoescape %}")
-    app.extensions["leadmagnet"].renderer.reset()
+    services_of(app).renderer.reset()
     assert send_once(app, now=datetime.now(UTC) + timedelta(hours=1)).sent == 1
     assert b"Your link: http://127.0.0.1:5000/download/" in db.outbox()[0]["message"]
 
@@ -216,8 +221,8 @@ def test_expired_confirmation_link_says_what_to_do_and_confirms_nothing(make_app
     app = make_app(RATE_LIMIT="off", DOWNLOAD_TTL=60)
     client = app.test_client()
     client.post("/checked", data={"email": "late@example.com"})
-    db = app.extensions["leadmagnet"].store
-    [row] = db.query("SELECT id, created_at FROM submissions")
+    db = services_of(app).store
+    [row] = db.submissions()
     sid = row["id"]
     old = tokens.dump_row(app.config["SECRET_KEY"], "confirm", sid, row["created_at"], issued_at=time.time() - 120)
     for response in (client.get(f"/confirm/{old}"), client.post(f"/confirm/{old}")):
@@ -234,7 +239,7 @@ def test_spam_gets_the_check_your_inbox_page_and_nothing_else(make_app, content_
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Check your inbox" in page and "/download/" not in page
-    db = app.extensions["leadmagnet"].store
+    db = services_of(app).store
     assert db.count_submissions("handbook", include_spam=True) == 1 and db.outbox() == []
 
 
@@ -244,8 +249,8 @@ def test_a_repeat_under_double_opt_in_never_shows_the_owners_links(make_app, con
     app = make_app(RATE_LIMIT="off")
     owner = app.test_client()
     first = owner.post("/guarded", data={"email": "owner@example.com"})
-    [submission] = app.extensions["leadmagnet"].store.query("SELECT * FROM submissions")
-    assert delivery.confirm(app, app.extensions["leadmagnet"].catalog.get("guarded").offer, submission["id"]) is not None
+    [submission] = services_of(app).store.submissions()
+    assert services_of(app).deliveries.confirm(services_of(app).catalog.get("guarded").offer, submission["id"]) is not None
     assert "/download/" in owner.get(first.headers["Location"]).get_data(as_text=True)  # the owner's own page
 
     stranger = app.test_client()
@@ -253,13 +258,13 @@ def test_a_repeat_under_double_opt_in_never_shows_the_owners_links(make_app, con
     assert repeat.status_code == 303 and repeat.headers["Location"] != first.headers["Location"]
     page = stranger.get(repeat.headers["Location"]).get_data(as_text=True)
     assert "Check your inbox" in page and "/download/" not in page
-    assert app.extensions["leadmagnet"].store.count_submissions("guarded") == 1
+    assert services_of(app).store.count_submissions("guarded") == 1
 
 
 def test_an_old_confirm_link_clicked_after_unsubscribing_changes_nothing(make_app, content_dir) -> None:
     write_ebook(content_dir, "checked", DATA, extra="double_opt_in: true")
     app = make_app(RATE_LIMIT="off", DUPLICATE_WINDOW=0)
-    client, db = app.test_client(), app.extensions["leadmagnet"].store
+    client, db = app.test_client(), services_of(app).store
     client.post("/checked", data={"email": "gone@example.com"})
     send_once(app)  # no SMTP configured: written as .eml files
     [confirm_email] = db.outbox()
@@ -274,7 +279,7 @@ def test_an_old_confirm_link_clicked_after_unsubscribing_changes_nothing(make_ap
         assert response.status_code == 200 and "You're unsubscribed" in page
         assert "you're confirmed" not in page and "/download/" not in page and 'action="/confirm/' not in page
     assert db.get_contact_by_email("gone@example.com") == contact  # still unsubscribed, opt_in_at unset
-    assert db.query("SELECT status, confirmed_at FROM submissions") == [{"status": "pending", "confirmed_at": None}]
+    assert [(s["status"], s["confirmed_at"]) for s in db.submissions()] == [("pending", None)]
     assert [row["kind"] for row in db.outbox()] == ["confirm"]  # no delivery queued
 
     # Asking for the offer again is a new request: its own confirmation delivers it, and the
@@ -291,7 +296,7 @@ def test_an_old_confirm_link_clicked_after_unsubscribing_changes_nothing(make_ap
 
 def test_a_sent_emails_text_is_dropped_after_the_retention_and_its_record_stays(site) -> None:
     app = site.app
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     assert post(f"{site.url}/handbook", {"email": "keep@example.com"})[0] == 200
     assert send_once(app).sent == 1
     [row] = store.outbox()
@@ -312,10 +317,10 @@ def test_a_sent_emails_text_is_dropped_after_the_retention_and_its_record_stays(
     assert store.forget_sent_messages("9999-01-01T00:00:00+00:00") == 0
 
 
-def test_keeping_sent_emails_forever(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_keeping_sent_emails_forever(make_app, content_dir, smtp_server) -> None:
     write_ebook(content_dir, "handbook", DATA, filename="handbook.pdf")
     app = make_app(RATE_LIMIT="off", KEEP_SENT_EMAILS_DAYS=0, **smtp_server.settings())
     assert app.test_client().post("/handbook", data={"email": "keep@example.com"}).status_code == 303
     send_once(app)
     assert send_once(app, datetime.now(UTC) + timedelta(days=3650)).trimmed == 0
-    assert len(app.extensions["leadmagnet"].store.outbox()[0]["message"]) > 1000
+    assert len(services_of(app).store.outbox()[0]["message"]) > 1000

@@ -11,7 +11,7 @@ import click
 import pytest
 
 from leadmagnet.cli import cli
-from leadmagnet.content.offer import KEYS
+from leadmagnet.content.contract import KEYS
 from leadmagnet.foundation import config
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from leadmagnet.delivery.submissions import send_once
 from leadmagnet.foundation import tokens
-from tests.conftest import start_live_server
-from tests.delivery_support import submit, write_ebook
+from leadmagnet.web import services_of
+from tests.support.content import submit, write_ebook
+from tests.support.servers import start_live_server
 
 DATA = bytes(range(256)) * 40  # 10240 bytes, every byte value
 SLUG = "guide"
@@ -72,8 +72,8 @@ def test_links_are_not_single_use_and_every_download_is_recorded(ebook_app, serv
     for _ in range(3):  # a mail scanner, then the person, then again
         assert _get(server, path)[0] == 200
     _get(server, path, {"Range": "bytes=0-9"})
-    store = ebook_app.extensions["leadmagnet"].store
-    [sid] = [r["id"] for r in store.query("SELECT id FROM submissions")]
+    store = services_of(ebook_app).store
+    [sid] = [r["id"] for r in store.submissions()]
     rows = store.downloads_of(sid)
     assert len(rows) == 4 and [r["range_request"] for r in rows] == [0, 0, 0, 1]
 
@@ -123,8 +123,8 @@ def test_expired_link_offers_a_fresh_one_by_post_rate_limited(make_app, content_
     app = make_app(RATE_LIMIT="off", DOWNLOAD_TTL=3600, RESEND_RATE_LIMIT="2/hour")
     client = app.test_client()
     assert submit(client, SLUG, "reader@example.com").status_code == 303
-    store = app.extensions["leadmagnet"].store
-    [row] = store.query("SELECT id, created_at FROM submissions")
+    store = services_of(app).store
+    [row] = store.submissions()
     old = tokens.dump_row(app.config["SECRET_KEY"], "download", row["id"], row["created_at"], issued_at=time.time() - 7200)
 
     expired = client.get(f"/download/{old}")
@@ -135,7 +135,7 @@ def test_expired_link_offers_a_fresh_one_by_post_rate_limited(make_app, content_
 
     sent = client.post(f"/download/{old}/renew")
     assert sent.status_code == 200 and "A fresh link is on its way" in sent.get_data(as_text=True)
-    send_once(app)  # no SMTP configured: written as .eml files
+    services_of(app).deliveries.send_once()  # no SMTP configured: written as .eml files
     rows = store.outbox()
     assert len(rows) == 2 and rows[1]["to_addr"] == "reader@example.com" and rows[1]["kind"].startswith("resend:")
     fresh = re.search(rb"/download/([A-Za-z0-9_.-]+)", rows[1]["message"]).group(1).decode()
@@ -177,8 +177,8 @@ def test_pending_and_spam_submissions_get_no_file(make_app, content_dir) -> None
     app = make_app(RATE_LIMIT="off")
     client = app.test_client()
     submit(client, SLUG, "pending@example.com")
-    store = app.extensions["leadmagnet"].store
-    [row] = store.query("SELECT id, created_at FROM submissions")
+    store = services_of(app).store
+    [row] = store.submissions()
     token = tokens.dump_row(app.config["SECRET_KEY"], "download", row["id"], row["created_at"])
     assert client.get(f"/download/{token}").status_code == 404
 
@@ -187,8 +187,8 @@ def test_head_requests_are_answered_but_not_counted(ebook_app, server) -> None:
     path = _download_path(ebook_app)
     status, headers, body = _get(server, path, method="HEAD")
     assert status == 200 and body == b"" and headers["content-length"] == str(len(DATA))
-    store = ebook_app.extensions["leadmagnet"].store
-    [sid] = [r["id"] for r in store.query("SELECT id FROM submissions")]
+    store = services_of(ebook_app).store
+    [sid] = [r["id"] for r in store.submissions()]
     assert store.downloads_of(sid) == []
 
 
@@ -207,7 +207,7 @@ def test_a_304_and_the_later_chunks_of_a_file_are_not_counted(ebook_app, server)
     assert _get(server, path, {"Range": f"bytes={len(DATA) + 1}-"})[0] == 416
     # A resumed or repeated part is no new download either.
     assert _get(server, path, {"Range": "bytes=4096-8191"})[0] == 206
-    store = ebook_app.extensions["leadmagnet"].store
-    [sid] = [r["id"] for r in store.query("SELECT id FROM submissions")]
+    store = services_of(ebook_app).store
+    [sid] = [r["id"] for r in store.submissions()]
     assert [r["range_request"] for r in store.downloads_of(sid)] == [0, 1]
     assert store.dashboard()["totals"]["downloads"] == 2

@@ -17,8 +17,9 @@ import pytest
 from leadmagnet.cli import cli
 from leadmagnet.export import presets as crm
 from leadmagnet.export import writer as export
-from leadmagnet.store import utcnow
+from leadmagnet.store import PENDING, utcnow
 from leadmagnet.store.reports import Filters
+from leadmagnet.web import services_of
 
 PAYLOADS = ["=1+1", "+SUM(A1:A2)", "-2+3+cmd|' /C calc'!A0", "@SUM(1)", "\tTAB", "\rCR", '=HYPERLINK("http://x","y")']
 TEXT_FIELDS = ("first_name", "last_name", "company", "job_title", "phone", "country")
@@ -245,7 +246,7 @@ def test_crash_mid_write_leaves_no_file_and_no_cursor_then_rerun_is_complete(sto
 def test_killed_export_process_moves_no_cursor(make_app, instance_dir, content_dir, tmp_path) -> None:
     """A real `leadmagnet export` killed with SIGKILL while writing: the next run still has every row."""
     app = make_app()
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     # Enough rows to fill the pipe (~64 KiB), so the child blocks mid-export until we kill it.
     for i in range(1500):
         add(store, f"k{i:05d}@example.com", fields={"company": "x" * 60})
@@ -295,15 +296,11 @@ def test_export_streams_rows_from_a_cursor(store) -> None:
 @pytest.mark.parametrize("kind", ["contacts", "submissions"])
 def test_incremental_consented_export_picks_up_a_contact_who_confirms_later(store, kind) -> None:
     """Pending double opt-in is left out of --consented-only; once confirmed, the next run has it."""
-    pending = store.record_submission(
-        offer_slug="growth-playbook",
-        offer_type="ebook",
-        email="a@example.com",
-        fields={},
-        consent_text="yes",
-        status="pending",
-        within=lambda conn, sub: store.mark_opt_in_pending_in(conn, sub["contact_id"]),
-    )
+    with store.transaction() as tx:
+        pending = tx.record_submission(
+            offer_slug="growth-playbook", offer_type="ebook", email="a@example.com", fields={}, consent_text="yes", status=PENDING
+        )
+        tx.mark_opt_in_pending(pending["contact_id"])
     add(store, "b@example.com", consent_text="yes")
 
     def emails() -> list[str]:

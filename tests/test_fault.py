@@ -10,13 +10,14 @@ import os
 import signal
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from bench.submit import run_load, stored_emails
-from tests.gunicorn_proc import ROOT, gunicorn, worker_pids
+from tests.support.content import ROOT
+from tests.support.load import run_load, stored_emails
+from tests.support.servers import gunicorn, worker_pids
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -29,13 +30,14 @@ def test_kill_9_of_a_worker_loses_no_acknowledged_submission(tmp_path: Path) -> 
         "LEADMAGNET_RATE_LIMIT": "off",
         "LEADMAGNET_DUPLICATE_WINDOW": "0",
     }
-    with gunicorn(env, workers=3, threads=2, log=tmp_path / "gunicorn.log") as (port, master):
+    with gunicorn(env, workers=3, threads=2, log=tmp_path / "gunicorn.log") as server:
+        port, master = server.port, server.proc
         victims = worker_pids(master.pid)
         assert len(victims) == 3
         killed: list[int] = []
 
-        def kill_one_worker() -> None:
-            time.sleep(2)  # well inside the load, with submissions in flight
+        def kill_one_worker() -> None:  # well inside the load, with submissions in flight
+            wait_until(lambda: len(stored_emails(instance / "leadmagnet.db")) >= 50, timeout=6, interval=0.05, what="50 stored submissions")
             os.kill(victims[0], signal.SIGKILL)
             killed.append(victims[0])
 

@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from leadmagnet.content.catalog import load_catalog
 from leadmagnet.leads import forms
-from tests.cases import build_content
+from tests.support.cases import build_content
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.servers import gunicorn
+from tests.support.servers import gunicorn, leadmagnet_env
 
 PATHS = [
     "/",
@@ -109,7 +109,7 @@ def test_a_view_can_set_its_own_policy(app) -> None:
 
 def test_one_date_header_and_304_under_gunicorn(tmp_path, content_dir) -> None:
     settings = {"CONTENT_DIR": content_dir, "INSTANCE_DIR": tmp_path / "instance"}
-    with gunicorn(tmp_path, settings) as server:
+    with gunicorn(leadmagnet_env(settings), log=tmp_path / "gunicorn.log") as server:
         parts = urlsplit(server.url)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         try:

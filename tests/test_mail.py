@@ -14,38 +14,37 @@ import re
 import subprocess
 import sys
 import textwrap
-import time
 from datetime import UTC, datetime, timedelta
 from email import policy
 
 import pytest
 
+from leadmagnet.app import start_serving
 from leadmagnet.delivery import mail
-from leadmagnet.delivery import submissions as delivery
-from leadmagnet.delivery.submissions import safe_first_name, send_once
-from tests.delivery_support import (  # noqa: F401
-    JOIN_URL,
-    ascii_only_smtp_server,
-    body_text,
-    smtp_server,
-    smtputf8_server,
-    submit,
-    write_webinar,
-)
+from leadmagnet.delivery.emails import safe_first_name
+from leadmagnet.web import services_of
+from tests.support.content import JOIN_URL, submit, write_webinar
+from tests.support.smtp import body_text
+from tests.support.waiting import collect_lines, wait_until
 
 EBOOK = "growth-playbook"
 EBOOK_FIELDS = {"first_name": "Ann", "company": "Acme", "team_size": "1", "consent": "y"}
 
 
+def send_once(app, now: datetime | None = None) -> mail.SendReport:
+    """One pass of the app's sender (``leadmagnet send``)."""
+    return services_of(app).deliveries.send_once(now)
+
+
 @pytest.fixture
-def smtp_app(make_app, smtp_server):  # noqa: F811
+def smtp_app(make_app, smtp_server):
     return make_app(RATE_LIMIT="off", SITE_NAME="Acme Offers", **smtp_server.settings())
 
 
-def test_sender_delivers_multipart_with_site_name_and_unsubscribe_headers(smtp_app, smtp_server) -> None:  # noqa: F811
+def test_sender_delivers_multipart_with_site_name_and_unsubscribe_headers(smtp_app, smtp_server) -> None:
     client = smtp_app.test_client()
     assert submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS).status_code == 303
-    store = smtp_app.extensions["leadmagnet"].store
+    store = services_of(smtp_app).store
     assert [row["status"] for row in store.outbox()] == ["queued"]  # written with the submission
 
     report = send_once(smtp_app)
@@ -69,10 +68,10 @@ def test_sender_delivers_multipart_with_site_name_and_unsubscribe_headers(smtp_a
     assert [a["ok"] for a in store.email_attempts(row["id"])] == [1]
 
 
-def test_retry_after_the_server_refuses_once(smtp_app, smtp_server) -> None:  # noqa: F811
+def test_retry_after_the_server_refuses_once(smtp_app, smtp_server) -> None:
     client = smtp_app.test_client()
     submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS)
-    store = smtp_app.extensions["leadmagnet"].store
+    store = services_of(smtp_app).store
     smtp_server.inbox.refuse_next = 1
     t0 = datetime.now(UTC)
 
@@ -94,10 +93,10 @@ def test_retry_after_the_server_refuses_once(smtp_app, smtp_server) -> None:  # 
     assert [a["ok"] for a in attempts] == [0, 1] and "451" in attempts[0]["error"]
 
 
-def test_backoff_doubles_and_the_email_fails_after_max_attempts(make_app, smtp_server) -> None:  # noqa: F811
+def test_backoff_doubles_and_the_email_fails_after_max_attempts(make_app, smtp_server) -> None:
     app = make_app(RATE_LIMIT="off", MAIL_MAX_ATTEMPTS=3, MAIL_RETRY_SECONDS=10, **smtp_server.settings())
     submit(app.test_client(), EBOOK, "ann@example.com", **EBOOK_FIELDS)
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     smtp_server.inbox.refuse_next = 100
     now = datetime.now(UTC)
     waits = []
@@ -118,7 +117,7 @@ def test_backoff_doubles_and_the_email_fails_after_max_attempts(make_app, smtp_s
 THREE_ADDRESSES = ["ann@example.com", "jörg@example.com", "bob@example.com"]
 
 
-def test_an_international_address_is_sent_with_smtputf8_between_ascii_ones(make_app, smtputf8_server) -> None:  # noqa: F811
+def test_an_international_address_is_sent_with_smtputf8_between_ascii_ones(make_app, smtputf8_server) -> None:
     app = make_app(RATE_LIMIT="off", **smtputf8_server.settings())
     client = app.test_client()
     for address in THREE_ADDRESSES:
@@ -130,11 +129,11 @@ def test_an_international_address_is_sent_with_smtputf8_between_ascii_ones(make_
     assert [rcpt for _, rcpt in smtputf8_server.inbox.envelopes] == [[address] for address in THREE_ADDRESSES]
     assert [m["To"] for m in smtputf8_server.inbox.messages] == THREE_ADDRESSES
     assert "/download/" in body_text(smtputf8_server.inbox.messages[1])
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     assert [row["status"] for row in store.outbox()] == ["sent", "sent", "sent"]
 
 
-def test_without_smtputf8_the_international_address_fails_for_good_and_the_others_go_out(make_app, ascii_only_smtp_server) -> None:  # noqa: F811
+def test_without_smtputf8_the_international_address_fails_for_good_and_the_others_go_out(make_app, ascii_only_smtp_server) -> None:
     app = make_app(RATE_LIMIT="off", **ascii_only_smtp_server.settings())
     client = app.test_client()
     for address in THREE_ADDRESSES:
@@ -145,7 +144,7 @@ def test_without_smtputf8_the_international_address_fails_for_good_and_the_other
 
     assert (report.sent, report.retried, report.failed) == (2, 0, 1)
     assert [rcpt for _, rcpt in ascii_only_smtp_server.inbox.envelopes] == [["ann@example.com"], ["bob@example.com"]]
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     ann, jorg, bob = store.outbox()
     assert (ann["status"], bob["status"]) == ("sent", "sent")
     assert jorg["status"] == "failed" and jorg["attempts"] == 1
@@ -158,10 +157,10 @@ def test_without_smtputf8_the_international_address_fails_for_good_and_the_other
     assert len(store.email_attempts(jorg["id"])) == 1
 
 
-def test_an_idn_domain_is_sent_to_its_punycode_address(make_app, ascii_only_smtp_server) -> None:  # noqa: F811
+def test_an_idn_domain_is_sent_to_its_punycode_address(make_app, ascii_only_smtp_server) -> None:
     app = make_app(RATE_LIMIT="off", **ascii_only_smtp_server.settings())
     assert submit(app.test_client(), EBOOK, "ann@exämple.com", **EBOOK_FIELDS).status_code == 303
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     assert store.get_contact_by_email("ann@exämple.com") is not None  # the contact keeps its address in Unicode
 
     report = send_once(app)  # no SMTPUTF8 needed: the address has an ASCII form
@@ -194,13 +193,13 @@ def raw_header(raw: bytes, name: str) -> bytes:
 
 @pytest.mark.parametrize("site_name", ["Café, Inc.", "Müller (GmbH)"])
 @pytest.mark.parametrize("to_addr", ["ann@example.com", "jörg@example.com"])
-def test_a_site_name_with_commas_or_parentheses_is_one_sender_name(make_app, smtputf8_server, site_name, to_addr) -> None:  # noqa: F811
+def test_a_site_name_with_commas_or_parentheses_is_one_sender_name(make_app, smtputf8_server, site_name, to_addr) -> None:
     app = make_app(RATE_LIMIT="off", SITE_NAME=site_name, **smtputf8_server.settings())
     assert submit(app.test_client(), EBOOK, to_addr, **EBOOK_FIELDS).status_code == 303
 
     assert send_once(app).sent == 1
 
-    [row] = app.extensions["leadmagnet"].store.outbox()
+    [row] = services_of(app).store.outbox()
     raw_from = raw_header(row["message"], "From")
     if to_addr.isascii():  # SMTP policy: the name as one encoded word, the header ASCII
         assert raw_from.isascii() and raw_from.count(b"=?utf-8?") == 1, raw_from
@@ -210,7 +209,7 @@ def test_a_site_name_with_commas_or_parentheses_is_one_sender_name(make_app, smt
         assert mailboxes(msg["From"]) == [(site_name, "offers@example.com")]  # one address, the whole name
 
 
-def test_a_sender_address_with_a_non_ascii_local_part_is_sent_with_smtputf8(make_app, smtputf8_server) -> None:  # noqa: F811
+def test_a_sender_address_with_a_non_ascii_local_part_is_sent_with_smtputf8(make_app, smtputf8_server) -> None:
     settings = dict(smtputf8_server.settings(), SMTP_FROM="jörg@exämple.com")
     app = make_app(RATE_LIMIT="off", SITE_NAME="Acme Offers", **settings)
     for address in ("ann@example.com", "bob@exämple.com"):
@@ -229,7 +228,7 @@ def test_a_sender_address_with_a_non_ascii_local_part_is_sent_with_smtputf8(make
         assert msg["Message-ID"].isascii() and msg["Message-ID"].endswith("@xn--exmple-cua.com>"), msg["Message-ID"]
 
 
-def test_without_smtputf8_a_non_ascii_sender_address_fails_for_good_naming_smtp_from(make_app, ascii_only_smtp_server) -> None:  # noqa: F811
+def test_without_smtputf8_a_non_ascii_sender_address_fails_for_good_naming_smtp_from(make_app, ascii_only_smtp_server) -> None:
     settings = dict(ascii_only_smtp_server.settings(), SMTP_FROM="jörg@example.com")
     app = make_app(RATE_LIMIT="off", **settings)
     submit(app.test_client(), EBOOK, "ann@example.com", **EBOOK_FIELDS)
@@ -238,13 +237,13 @@ def test_without_smtputf8_a_non_ascii_sender_address_fails_for_good_naming_smtp_
 
     assert (report.sent, report.retried, report.failed) == (0, 0, 1)
     assert ascii_only_smtp_server.inbox.envelopes == []
-    [row] = app.extensions["leadmagnet"].store.outbox()
+    [row] = services_of(app).store.outbox()
     assert row["status"] == "failed" and row["attempts"] == 1
     assert row["last_error"].startswith("Undeliverable: the mail server does not accept international addresses (SMTPUTF8)")
     assert "SMTP_FROM" in row["last_error"], row["last_error"]
 
 
-def test_message_ids_use_the_punycode_form_of_an_idn_sender_domain(make_app, ascii_only_smtp_server) -> None:  # noqa: F811
+def test_message_ids_use_the_punycode_form_of_an_idn_sender_domain(make_app, ascii_only_smtp_server) -> None:
     settings = dict(ascii_only_smtp_server.settings(), SMTP_FROM="offers@exämple.com")
     app = make_app(RATE_LIMIT="off", **settings)
     submit(app.test_client(), EBOOK, "ann@example.com", **EBOOK_FIELDS)
@@ -256,19 +255,20 @@ def test_message_ids_use_the_punycode_form_of_an_idn_sender_domain(make_app, asc
     assert msg["Message-ID"].endswith("@xn--exmple-cua.com>"), msg["Message-ID"]
 
 
-def test_an_unexpected_error_costs_that_email_an_attempt_and_the_pass_goes_on(smtp_app, smtp_server, monkeypatch, caplog) -> None:  # noqa: F811
+def test_an_unexpected_error_costs_that_email_an_attempt_and_the_pass_goes_on(smtp_app, smtp_server, monkeypatch, caplog) -> None:
     client = smtp_app.test_client()
     for address in ("ann@example.com", "bob@example.com", "cat@example.com"):
         submit(client, EBOOK, address, **EBOOK_FIELDS)
-    store = smtp_app.extensions["leadmagnet"].store
+    store = services_of(smtp_app).store
     bob_id = store.outbox()[1]["id"]
-    render_queued = delivery.render_queued
+    deliveries = services_of(smtp_app).deliveries
+    render_queued = deliveries.render_queued
 
-    def buggy_render(app, row, now=None):
+    def buggy_render(row, now=None):
         # A renderer bug that only shows when sending: text instead of bytes, and not ASCII.
-        return "Subject: Grüße\r\n\r\nHallo" if row["id"] == bob_id else render_queued(app, row, now)
+        return "Subject: Grüße\r\n\r\nHallo" if row["id"] == bob_id else render_queued(row, now)
 
-    monkeypatch.setattr(delivery, "render_queued", buggy_render)
+    monkeypatch.setattr(deliveries, "render_queued", buggy_render)
     now = datetime.now(UTC)
 
     report = send_once(smtp_app, now=now)
@@ -285,7 +285,7 @@ def test_an_unexpected_error_costs_that_email_an_attempt_and_the_pass_goes_on(sm
     assert logged.exc_info is not None and logged.exc_info[0] is UnicodeEncodeError  # with its traceback
 
 
-def test_no_email_is_lost_when_the_sender_dies_between_claim_and_send(smtp_app, smtp_server, tmp_path) -> None:  # noqa: F811
+def test_no_email_is_lost_when_the_sender_dies_between_claim_and_send(smtp_app, smtp_server, tmp_path) -> None:
     client = smtp_app.test_client()
     submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS)
     submit(client, EBOOK, "bob@example.com", **EBOOK_FIELDS)
@@ -296,14 +296,16 @@ def test_no_email_is_lost_when_the_sender_dies_between_claim_and_send(smtp_app, 
         import os
         from leadmagnet.app import create_app
         from leadmagnet.delivery import mail
+        from leadmagnet.web import services_of
         app = create_app({{"CONTENT_DIR": {cfg["CONTENT_DIR"]!r}, "INSTANCE_DIR": {cfg["INSTANCE_DIR"]!r},
                           "THEMES_DIR": {cfg["THEMES_DIR"]!r}, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": {cfg["SMTP_PORT"]}}})
-        mail.send_due(app.extensions["leadmagnet"].store, app.config, after_claim=lambda rows: os._exit(9))
+        services = services_of(app)
+        mail.send_due(services.store, services.settings, after_claim=lambda rows: os._exit(9))
         """
     )
     died = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, timeout=60)
     assert died.returncode == 9
-    store = smtp_app.extensions["leadmagnet"].store
+    store = services_of(smtp_app).store
     assert [r["status"] for r in store.outbox()] == ["sending", "sending"]
     assert smtp_server.inbox.messages == []
 
@@ -332,7 +334,7 @@ def test_without_smtp_emails_are_written_as_eml_files_by_the_send_command(make_a
     assert again.exit_code == 0 and "0 sent" in again.output and len(list((instance_dir / "outbox").glob("*.eml"))) == 1
 
 
-def test_emails_echo_only_the_first_name_stripped_of_links_and_markup(smtp_app, smtp_server) -> None:  # noqa: F811
+def test_emails_echo_only_the_first_name_stripped_of_links_and_markup(smtp_app, smtp_server) -> None:
     fields = dict(
         EBOOK_FIELDS, first_name="Eve <a href='http://spam.example/x'>CLICK</a> www.cheap-pills.biz", company="BUY http://spam.example"
     )
@@ -363,7 +365,7 @@ def test_safe_first_name(raw, shown) -> None:
     assert safe_first_name(raw) == shown
 
 
-def test_reminders_are_queued_once_per_registrant_before_the_start(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_reminders_are_queued_once_per_registrant_before_the_start(make_app, content_dir, smtp_server) -> None:
     starts = (datetime.now(UTC) + timedelta(minutes=30)).replace(microsecond=0)
     write_webinar(content_dir, "soon", starts)
     app = make_app(RATE_LIMIT="off", REMINDER_MINUTES=60, **smtp_server.settings())
@@ -380,34 +382,34 @@ def test_reminders_are_queued_once_per_registrant_before_the_start(make_app, con
     assert "BEGIN:VEVENT" in ics.get_content()
 
 
-def test_no_reminder_for_unsubscribed_registrants_or_far_webinars(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_no_reminder_for_unsubscribed_registrants_or_far_webinars(make_app, content_dir, smtp_server) -> None:
     write_webinar(content_dir, "soon", datetime.now(UTC) + timedelta(minutes=30))
     write_webinar(content_dir, "later", datetime.now(UTC) + timedelta(days=3))
     app = make_app(RATE_LIMIT="off", REMINDER_MINUTES=60, **smtp_server.settings())
     client = app.test_client()
     submit(client, "soon", "ann@example.com")
     submit(client, "later", "bob@example.com")
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     store.unsubscribe(store.get_contact_by_email("ann@example.com")["id"], datetime.now(UTC).isoformat())
     assert send_once(app).reminders == 0
     assert not [m for m in smtp_server.inbox.messages if m["Subject"].startswith("Starting soon")]
 
 
-def test_the_sender_can_run_inside_the_server_process(make_app, smtp_server) -> None:  # noqa: F811
+def test_the_sender_can_run_inside_the_server_process(make_app, smtp_server) -> None:
     app = make_app(RATE_LIMIT="off", SEND_IN_SERVER=True, SEND_INTERVAL=0.1, **smtp_server.settings())
-    assert "sender" not in app.extensions["leadmagnet"].extras  # building the app (as the CLI does) starts nothing
-    client = app.test_client()
+    assert services_of(app).sender is None  # building the app (as the CLI does) starts nothing
+    start_serving(app)  # what a serving process runs: wsgi.py in each worker, `leadmagnet serve`
+    sender = services_of(app).sender
+    assert sender is not None and sender.is_alive()
     try:
-        submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS)
-        sender = app.extensions["leadmagnet"].extras["sender"]
-        for _ in range(300):  # bounded wait for the background pass (at most ~30 s)
-            if smtp_server.inbox.messages:
-                break
-            time.sleep(0.1)
+        submit(app.test_client(), EBOOK, "ann@example.com", **EBOOK_FIELDS)
+        wait_until(lambda: smtp_server.inbox.messages, timeout=30, what="the background sender delivered")
         assert [m["To"] for m in smtp_server.inbox.messages] == ["ann@example.com"]
+        start_serving(app)
+        assert services_of(app).sender is sender  # one sender a process
     finally:
-        app.extensions["leadmagnet"].extras["sender"].stop()
-    assert not sender._thread.is_alive()
+        sender.stop()
+    assert not sender.is_alive()
 
 
 def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, instance_dir, tmp_path) -> None:
@@ -419,7 +421,7 @@ def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, insta
     client = app.test_client()
     submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS)
     exe = Path(sys.executable).with_name("leadmagnet")
-    env = {**os.environ, "LEADMAGNET_SEND_INTERVAL": "0.2", "LEADMAGNET_THEMES_DIR": str(tmp_path / "themes")}
+    env = {**os.environ, "LEADMAGNET_SEND_INTERVAL": "0.2", "LEADMAGNET_THEMES_DIR": str(tmp_path / "themes"), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [str(exe), "--content", str(content_dir), "--instance", str(instance_dir), "send", "--watch"],
         cwd=tmp_path,
@@ -427,24 +429,23 @@ def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, insta
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    out = collect_lines(proc.stdout)
+
+    def wrote(n: int) -> bool:
+        return sum(line.startswith("wrote ") for line in out) == n
+
     try:
         outbox = instance_dir / "outbox"
-        for _ in range(300):  # bounded: at most ~30 s
-            if len(list(outbox.glob("*.eml"))) == 1:
-                break
-            time.sleep(0.1)
+        wait_until(lambda: wrote(1), timeout=30, what="the first pass wrote one email")
         assert len(list(outbox.glob("*.eml"))) == 1
         submit(client, EBOOK, "bob@example.com", **EBOOK_FIELDS)  # a later email goes out too
-        for _ in range(300):
-            if len(list(outbox.glob("*.eml"))) == 2:
-                break
-            time.sleep(0.1)
+        wait_until(lambda: wrote(2), timeout=30, what="a later pass wrote the second email")
         assert len(list(outbox.glob("*.eml"))) == 2
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err.decode()
-    assert out.decode().count("wrote ") == 2
+        proc.wait(timeout=30)  # stdout is read by collect_lines; stderr is short
+    assert proc.returncode == 0, proc.stderr.read().decode()
+    assert wrote(2)
 
 
 @pytest.mark.parametrize(

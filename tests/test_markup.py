@@ -8,7 +8,7 @@ import pytest
 
 from leadmagnet.content import markup
 from leadmagnet.content.markup import render, resolve_relative
-from tests.cases import CASES
+from tests.support.cases import CASES
 
 
 class Tags(HTMLParser):

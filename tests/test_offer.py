@@ -1,4 +1,4 @@
-"""The content contract (``leadmagnet.content.offer``): each key's parsing and each error message.
+"""The content contract (``leadmagnet.content.contract``, ``fields``, ``offer``): each key's parsing and each error message.
 
 Messages are checked word for word where the README quotes them, otherwise by the part that
 tells the marketer what is expected. Every error names the file and the key.
@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from leadmagnet.content.offer import BUILTIN_FIELDS, DEFAULT_CTA, KEYS, NAME_RE, RESERVED_FIELD_NAMES, Offer, display_path, parse_offer
-from tests.cases import build_content
+from leadmagnet.content.contract import DEFAULT_CTA, KEYS, parse_offer
+from leadmagnet.content.fields import BUILTIN_FIELDS, NAME_RE, RESERVED_FIELD_NAMES
+from leadmagnet.content.offer import Offer
+from leadmagnet.content.problems import display_path
+from tests.support.cases import build_content
 
 EBOOK = {"title": "Guide", "type": "ebook", "description": "A guide.", "file": "files/guide.pdf"}
 WEBINAR = {

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.cases import build_content
+from leadmagnet.web import services_of
+from tests.support.cases import build_content
 
 SAMPLES = ["growth-playbook", "seo-checklist", "q1-product-demo", "scaling-content-2026"]
 
@@ -309,7 +310,7 @@ def test_edit_shows_on_the_next_request_without_a_new_app(client, content_dir: P
 
 def test_rendered_page_is_cached_until_a_file_changes(app) -> None:
     client = app.test_client()
-    renderer = app.extensions["leadmagnet"].renderer
+    renderer = services_of(app).renderer
     calls: list[str] = []
     original = renderer.render
 
@@ -365,7 +366,7 @@ def test_healthz_is_200_when_content_and_database_are_fine(client) -> None:
 
 
 def test_healthz_is_503_when_the_database_cannot_open(app) -> None:
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     store.close()
     database = Path(store.path)
     for suffix in ("", "-wal", "-shm"):
@@ -538,7 +539,7 @@ def test_pages_are_well_formed_html5(client, path: str) -> None:
 
 
 def test_every_address_the_site_answers_is_a_reserved_slug(app) -> None:
-    from leadmagnet.content.offer import RESERVED_SLUGS, SLUG_RE
+    from leadmagnet.content.contract import RESERVED_SLUGS, SLUG_RE
 
     first_segments = {rule.rule.strip("/").split("/")[0] for rule in app.url_map.iter_rules()}
     routes = {s for s in first_segments if SLUG_RE.match(s)}

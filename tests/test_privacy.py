@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
 
 from leadmagnet.cli import cli
-from leadmagnet.delivery import submissions as delivery
-from leadmagnet.delivery.submissions import send_once
 from leadmagnet.foundation import tokens
 from leadmagnet.foundation.config import ensure_secret_key
 from leadmagnet.store import Store
+from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
-from tests.delivery_support import body_text, write_ebook, write_webinar
+from tests.support.content import write_ebook, write_webinar
+from tests.support.smtp import body_text
 
 EMAIL = "erase.me@example.com"
 NAME = "Zebulon"
@@ -87,9 +86,9 @@ def test_erase_from_the_cli_leaves_nothing_behind(people, cli_runner, instance_d
     assert result.exit_code == 0, result.output
     assert "2 submissions" in result.output and "1 outbox" in result.output
     assert everything_mentioning(people, EMAIL, NAME) == []
-    audit = people.query("SELECT * FROM audit_log WHERE action = 'erase_contact'")
+    audit = [entry for entry in people.audit_entries() if entry["action"] == "erase_contact"]
     assert len(audit) == 1 and audit[0]["actor"] == "cli"
-    assert json.loads(audit[0]["detail"])["deleted"]["contacts"] == 1
+    assert audit[0]["detail"]["deleted"]["contacts"] == 1
     # the other contact is whole
     kept = people.contact_record("keep@example.com")
     assert len(kept["submissions"]) == 2 and len(kept["downloads"]) == 1 and len(kept["emails"]) == 1
@@ -125,8 +124,8 @@ def test_admin_json_download_and_erase(app, people) -> None:
     assert response.get_json()["contact"]["email"] == EMAIL
     assert client.post(f"/admin/contacts/{cid}/erase").status_code == 303
     assert everything_mentioning(people, EMAIL, NAME) == []
-    actions = [row["action"] for row in people.query("SELECT action FROM audit_log ORDER BY id")]
-    assert actions[-2:] == ["contact_download", "erase_contact"]
+    actions = [entry["action"] for entry in people.audit_entries()]  # newest first
+    assert actions[:2] == ["erase_contact", "contact_download"]
     assert client.get(f"/admin/contacts/{cid}").status_code == 404
 
 
@@ -149,7 +148,7 @@ def test_erasing_an_address_that_is_part_of_another_leaves_the_other_contacts_al
     for email in ("ada@example.co", "ada@example.com", "bada@example.co", "ada@example.co.uk"):
         store.record_submission(offer_slug="growth-playbook", offer_type="ebook", email=email, fields={"first_name": "Ada"})
     store.erase_contact("ada@example.co", actor="test")
-    assert sorted(r["email"] for r in store.query("SELECT email FROM contacts")) == [
+    assert sorted(r["email"] for r in store.contacts()) == [
         "ada@example.co.uk",
         "ada@example.com",
         "bada@example.co",
@@ -169,10 +168,10 @@ def test_erasing_redacts_a_mention_in_someone_elses_submission_without_deleting_
     )
     store.erase_contact("ada@example.org", actor="test")
     assert everything_mentioning(store, "ada@example.org") == []
-    [kept] = store.query("SELECT id FROM submissions")
+    [kept] = store.submissions()
     assert kept["id"] == bob["submission"]["id"]
     assert store.get_contact_by_email("bob@corp.com") is not None
-    assert "?fwd=[erased]" in json.dumps(store.query("SELECT * FROM submissions"))
+    assert "?fwd=[erased]" in json.dumps(store.submissions())
 
 
 # -- signed links after an erasure: ids come back, links must not follow them ---------------------
@@ -214,14 +213,14 @@ def _sign_up(app, client, email_addr: str) -> dict[str, str]:
         response = client.post(f"/{slug}", data={"email": email_addr})
         assert response.status_code == 303
         links[f"thanks:{slug}"] = response.headers["Location"]
-    send_once(app)  # no SMTP configured: rendered into the outbox and written as .eml files
-    links.update(_emailed_links(app.extensions["leadmagnet"].store, email_addr))
+    services_of(app).deliveries.send_once()  # no SMTP configured: rendered into the outbox and written as .eml files
+    links.update(_emailed_links(services_of(app).store, email_addr))
     return links
 
 
 def test_an_erased_persons_links_never_reach_the_next_person(offers_app) -> None:
     app, client = offers_app, offers_app.test_client()
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     alice = _sign_up(app, client, "alice@example.com")
     assert {"download:1", "calendar:2", "confirm:3", "unsubscribe"} <= set(alice)
     store.erase_contact("alice@example.com", actor="test")
@@ -229,7 +228,7 @@ def test_an_erased_persons_links_never_reach_the_next_person(offers_app) -> None
     bob = _sign_up(app, client, "bob@example.com")
     # The premise: SQLite gave Bob the erased contact's and submissions' ids.
     assert store.get_contact_by_email("bob@example.com")["id"] == 1
-    assert [r["id"] for r in store.query("SELECT id FROM submissions ORDER BY id")] == [1, 2, 3]
+    assert [r["id"] for r in store.submissions()] == [1, 2, 3]
     assert all(alice[key] != bob[key] for key in alice)
     before = _rows(store)
 
@@ -265,10 +264,10 @@ def test_an_erased_persons_links_never_reach_the_next_person(offers_app) -> None
 
 def test_a_repeat_thanks_link_under_double_opt_in_is_bound_to_its_row_too(offers_app) -> None:
     app, client = offers_app, offers_app.test_client()
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     client.post("/checked", data={"email": "alice@example.com"})
-    [row] = store.query("SELECT id FROM submissions")
-    delivery.confirm(app, app.extensions["leadmagnet"].catalog.get("checked").offer, row["id"])
+    [row] = store.submissions()
+    services_of(app).deliveries.confirm(services_of(app).catalog.get("checked").offer, row["id"])
     repeat = client.post("/checked", data={"email": "alice@example.com"}).headers["Location"]
     assert "Check your inbox" in client.get(repeat).get_data(as_text=True)  # the INBOX_ONLY page
     store.erase_contact("alice@example.com", actor="test")
@@ -279,15 +278,16 @@ def test_a_repeat_thanks_link_under_double_opt_in_is_bound_to_its_row_too(offers
 # -- links sent by versions before stamps: bare ids ------------------------------------------------
 
 
-def _legacy_links(key: str, contact_id: int, ids: dict[str, int]) -> dict[str, str]:
-    """Links as versions before m006 signed them: the bare id."""
+def _legacy_links(key: str, contact_id: int, ids: dict[str, int], signed: datetime) -> dict[str, str]:
+    """Links as versions before m006 signed them (the bare id), signed at ``signed``."""
+    at = signed.timestamp()
     return {
-        "thanks:handbook": f"/handbook/thanks/{tokens.dump(key, 'thanks', ids['handbook'])}",
-        "thanks:checked": f"/checked/thanks/{tokens.dump(key, 'thanks', [ids['checked'], 'inbox'])}",
-        "download": f"/download/{tokens.dump(key, 'download', [ids['handbook']])}",
-        "calendar": f"/calendar/{tokens.dump(key, 'calendar', [ids['live-demo']])}.ics",
-        "confirm": f"/confirm/{tokens.dump(key, 'confirm', [ids['checked']])}",
-        "unsubscribe": f"/unsubscribe/{tokens.dump(key, 'unsubscribe', [contact_id])}",
+        "thanks:handbook": f"/handbook/thanks/{tokens.dump(key, 'thanks', ids['handbook'], at)}",
+        "thanks:checked": f"/checked/thanks/{tokens.dump(key, 'thanks', [ids['checked'], 'inbox'], at)}",
+        "download": f"/download/{tokens.dump(key, 'download', [ids['handbook']], at)}",
+        "calendar": f"/calendar/{tokens.dump(key, 'calendar', [ids['live-demo']], at)}.ics",
+        "confirm": f"/confirm/{tokens.dump(key, 'confirm', [ids['checked']], at)}",
+        "unsubscribe": f"/unsubscribe/{tokens.dump(key, 'unsubscribe', [contact_id], at)}",
     }
 
 
@@ -295,18 +295,21 @@ def test_a_bare_id_link_from_before_the_upgrade_works_for_its_row_and_never_for_
     write_ebook(content_dir, "handbook", PDF, extra="double_opt_in: false")
     write_webinar(content_dir, "live-demo", datetime.now(UTC) + timedelta(days=3), extra="double_opt_in: false")
     write_ebook(content_dir, "checked", PDF, filename="checked.pdf")
-    # Alice signed up while the database was at m005, before links had stamps.
+    # Alice signed up an hour ago while the database was at m005, before links had stamps.
+    then = datetime.now(UTC) - timedelta(hours=1)
     old = Store(instance_dir / "leadmagnet.db")
     assert old.migrate(stop_before="m006_link_stamps")[-1] == "m005_outbox_template"
     ids = {}
     for slug, kind, status in (("handbook", "ebook", "ok"), ("live-demo", "webinar", "ok"), ("checked", "ebook", "pending")):
-        outcome = old.record_submission(offer_slug=slug, offer_type=kind, email="alice@example.com", fields={}, status=status)
+        outcome = old.record_submission(
+            offer_slug=slug, offer_type=kind, email="alice@example.com", fields={}, status=status, now=then.isoformat()
+        )
         ids[slug] = outcome["submission"]["id"]
     old.close()
 
     app = make_app(RATE_LIMIT="off", DOUBLE_OPT_IN=True)  # upgrades the database to m006
-    client, store = app.test_client(), app.extensions["leadmagnet"].store
-    alice = _legacy_links(app.config["SECRET_KEY"], 1, ids)
+    client, store = app.test_client(), services_of(app).store
+    alice = _legacy_links(app.config["SECRET_KEY"], 1, ids, signed=then)
     assert "alice@example.com" in client.get(alice["thanks:handbook"]).get_data(as_text=True)
     assert "Check your inbox" in client.get(alice["thanks:checked"]).get_data(as_text=True)
     assert client.get(alice["download"]).data == PDF and len(store.downloads_of(ids["handbook"])) == 1
@@ -315,12 +318,10 @@ def test_a_bare_id_link_from_before_the_upgrade_works_for_its_row_and_never_for_
     assert client.get(alice["unsubscribe"]).status_code == 200
 
     store.erase_contact("alice@example.com", actor="test")
-    # A link's signing time is kept in whole seconds, and its own row may be written in that same
-    # second; Bob signs up a moment later (in life: days later).
-    time.sleep(1.1)
+    # Bob signs up now, an hour after Alice's links were signed (whole seconds, as itsdangerous keeps them).
     for slug in ("handbook", "live-demo", "checked"):
         assert client.post(f"/{slug}", data={"email": "bob@example.com"}).status_code == 303
-    assert {r["id"] for r in store.query("SELECT id FROM submissions")} == set(ids.values())  # ids reused
+    assert {r["id"] for r in store.submissions()} == set(ids.values())  # ids reused
     before = _rows(store)
     for path in alice.values():
         for method in ("GET", "POST"):
@@ -340,21 +341,23 @@ def test_a_bare_id_link_never_reaches_a_row_that_took_its_id_before_the_upgrade(
     old.migrate(stop_before="m006_link_stamps")
     plan = (("handbook", "ebook", "ok"), ("live-demo", "webinar", "ok"), ("checked", "ebook", "pending"))
 
-    def sign_up(email: str) -> dict[str, str]:
+    def sign_up(email: str, at: datetime) -> dict[str, str]:
+        """Rows created and links signed at ``at`` (a link keeps whole seconds of its signing time)."""
         ids = {
-            slug: old.record_submission(offer_slug=slug, offer_type=kind, email=email, fields={}, status=status)["submission"]["id"]
+            slug: old.record_submission(offer_slug=slug, offer_type=kind, email=email, fields={}, status=status, now=at.isoformat())[
+                "submission"
+            ]["id"]
             for slug, kind, status in plan
         }
-        return _legacy_links(key, old.get_contact_by_email(email)["id"], ids)
+        return _legacy_links(key, old.get_contact_by_email(email)["id"], ids, signed=at)
 
-    alice = sign_up("alice@example.com")
+    alice = sign_up("alice@example.com", datetime.now(UTC) - timedelta(hours=1))
     old.erase_contact("alice@example.com", actor="test")
-    time.sleep(1.1)  # signing times are whole seconds; in life Bob comes days later
-    bob = sign_up("bob@example.com")
+    bob = sign_up("bob@example.com", datetime.now(UTC))  # an hour later (in life: days later)
     old.close()
 
     app = make_app(RATE_LIMIT="off", DOUBLE_OPT_IN=True)  # upgrades the database to m006
-    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    client, store = app.test_client(), services_of(app).store
     before = _rows(store)
     for path in alice.values():
         for method in ("GET", "POST") if path.startswith(("/confirm/", "/unsubscribe/")) else ("GET",):

@@ -9,10 +9,10 @@ import pytest
 from jinja2 import TemplatesNotFound
 
 from leadmagnet.content.catalog import Page, read_file
-from leadmagnet.content.offer import BUILTIN_FIELDS, FieldSpec
+from leadmagnet.content.fields import BUILTIN_FIELDS, FieldSpec
 from leadmagnet.render.renderer import Renderer, style_hash
 from leadmagnet.render.themes import Themes
-from tests.conftest import SAMPLES
+from tests.support.content import SAMPLES
 
 
 def renderer_with_css(tmp_path: Path, css: str) -> tuple[Renderer, Path]:
@@ -75,58 +75,6 @@ def test_a_build_chooses_templates_most_specific_first(tmp_path: Path) -> None:
         renderer.render(["nope-1.html", "nope-2.html"])
 
 
-def test_blank_fields_writes_what_the_loop_over_form_field_writes(tmp_path: Path) -> None:
-    renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
-    env = renderer.env(renderer.theme_for(None))
-    fields = [
-        BUILTIN_FIELDS["email"],
-        FieldSpec("size", 'Team <script>alert("size")</script>', "select", True, (("1", "<b>One</b>"), ("2", "Two & more"))),
-        FieldSpec("note", "A note", "textarea", max_length=500),
-    ]
-    imported = '{% from "_macros.html" import form_field %}'
-    looped = env.from_string(imported + "{% for f in fields %}{{ form_field(f) }}{% endfor %}").render(fields=fields)
-    blank = env.from_string(imported + "{{ fields|blank_fields(form_field) }}")
-    assert blank.render(fields=fields) == looped
-    assert blank.render(fields=fields) == looped  # the second time from what the first one made
-    assert "&lt;script&gt;" in looped and "<script>" not in looped and "&lt;b&gt;One&lt;/b&gt;" in looped
-    # A dict field with arguments (the consent checkbox), and one that cannot be a key (a list in it).
-    consent = [{"name": "consent", "label": "I <em>agree</em>", "type": "checkbox", "required": True, "max_length": 1}]
-    odd = [{"name": "odd", "label": "Odd", "type": "text", "required": False, "max_length": 9, "tags": ["x"]}]
-    for these in (consent, odd):
-        looped = env.from_string(imported + "{% for f in fields %}{{ form_field(f, none, none) }}{% endfor %}").render(fields=these)
-        blank = env.from_string(imported + "{{ fields|blank_fields(form_field, none, none) }}")
-        assert blank.render(fields=these) == blank.render(fields=these) == looped
-    assert "I &lt;em&gt;agree&lt;/em&gt;" in env.from_string(imported + "{{ fields|blank_fields(form_field) }}").render(fields=consent)
-
-
-def test_blank_fields_does_not_reuse_a_macro_that_sees_the_render(tmp_path: Path) -> None:
-    """A macro defined in the template (or imported with context) reads the render's variables:
-    it is a new macro each render, and what one render made is not shown in the next."""
-    renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
-    env = renderer.env(renderer.theme_for(None))
-    template = env.from_string("{% macro f(field) %}{{ who }}:{{ field.name }};{% endmacro %}{{ fields|blank_fields(f) }}")
-    fields = [BUILTIN_FIELDS["email"]]
-    assert template.render(fields=fields, who="Ada") == "Ada:email;"
-    assert template.render(fields=fields, who="Grace") == "Grace:email;"
-
-
-def test_blank_fields_keeps_markup_and_plain_text_of_the_same_words_apart(tmp_path: Path) -> None:
-    """A label given as Markup is shown as HTML, the same words as plain text are escaped: equal
-    strings of different types must not share what the macro made."""
-    from markupsafe import Markup
-
-    renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
-    env = renderer.env(renderer.theme_for(None))
-    blank = env.from_string('{% from "_macros.html" import form_field %}{{ fields|blank_fields(form_field, none, none) }}')
-
-    def consent(label: str) -> list[dict]:
-        return [{"name": "consent", "label": label, "type": "checkbox", "required": True, "max_length": 1}]
-
-    assert "I <em>agree</em>" in blank.render(fields=consent(Markup("I <em>agree</em>")))
-    plain = blank.render(fields=consent("I <em>agree</em>"))
-    assert "I &lt;em&gt;agree&lt;/em&gt;" in plain and "<em>" not in plain
-
-
 def test_a_build_skips_a_listed_template_it_cannot_load_as_the_server_does(tmp_path: Path) -> None:
     """A dangling link named like a more specific template: the server falls back to the next
     name, and so does a build (which lists the theme's templates once)."""
@@ -140,13 +88,12 @@ def test_a_build_skips_a_listed_template_it_cannot_load_as_the_server_does(tmp_p
     assert built == live and "<h1" in built
 
 
-def test_template_outputs_escape_as_jinja_does(tmp_path: Path) -> None:
-    """The theme environments write each ``{{ }}`` through escape_output (plain text, no Markup
-    wrapper): the same characters as Jinja's own autoescape, for every kind of value."""
+def test_template_outputs_escape_as_stock_jinja_autoescape_does(tmp_path: Path) -> None:
+    """The theme environments are stock Jinja with autoescape: every kind of ``{{ }}`` value is
+    written as a plain ``jinja2.Environment(autoescape=True)`` writes it, and nothing a visitor
+    or a front-matter author types can open a tag."""
     import jinja2
     from markupsafe import Markup
-
-    from leadmagnet.render.renderer import escape_output
 
     class Html:
         def __html__(self) -> str:
@@ -159,24 +106,42 @@ def test_template_outputs_escape_as_jinja_does(tmp_path: Path) -> None:
     values = {"s": "\"><script>alert(1)</script>&amp;'<", "m": Markup("<em>a&amp;b</em>"), "n": 3, "h": Html()}
     renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
     ours = renderer.env(renderer.theme_for(None)).from_string(source)
-    assert ours.root_render_func.__globals__["escape"] is escape_output
     stock = jinja2.Environment(autoescape=True).from_string(source)
     assert ours.render(values) == stock.render(values)
     assert "&lt;script&gt;" in ours.render(values) and "<script>" not in ours.render(values)
 
 
-def test_blank_fields_of_a_tuple_of_fields_is_looked_up_whole_with_its_arguments(tmp_path: Path) -> None:
-    """An offer's tuple of fields is remembered whole: another order, other arguments (Markup
-    or plain text of the same words, a list that cannot be a key) write what the loop writes."""
+def test_form_fields_escape_labels_choices_and_typed_values(tmp_path: Path) -> None:
+    """The ``form_field`` macro of the default theme: a label or a choice from front matter and a
+    value a visitor typed are text, never markup; a label given as ``Markup`` stays HTML."""
     from markupsafe import Markup
 
     renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
     env = renderer.env(renderer.theme_for(None))
-    head = '{% from "_macros.html" import form_field %}'
-    loop = env.from_string(head + "{% for f in fields %}{{ form_field(f, v, none) }}{% endfor %}")
-    blank = env.from_string(head + "{{ fields|blank_fields(form_field, v, none) }}")
-    fields = (BUILTIN_FIELDS["email"], BUILTIN_FIELDS["company"])
-    for run in (fields, fields[::-1], fields[:1], fields):
-        for value in ("", Markup("<b>x</b>"), "<b>x</b>", ["a"], ""):
-            assert blank.render(fields=run, v=value) == loop.render(fields=run, v=value)
-    assert "&lt;b&gt;x" in blank.render(fields=fields, v="<b>x</b>")
+    loop = env.from_string('{% from "_macros.html" import form_field %}{% for f in fields %}{{ form_field(f, v, e) }}{% endfor %}')
+    fields = [
+        BUILTIN_FIELDS["email"],
+        FieldSpec("size", 'Team <script>alert("size")</script>', "select", True, (("1", "<b>One</b>"), ("2", "Two & more"))),
+        FieldSpec("note", "A note", "textarea", max_length=500),
+    ]
+    html = loop.render(fields=fields, v='"><script>alert(1)</script>', e="Bad <i>value</i>")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "&lt;b&gt;One&lt;/b&gt;" in html and "Two &amp; more" in html and "Bad &lt;i&gt;value&lt;/i&gt;" in html
+    consent = {"name": "consent", "label": "I <em>agree</em>", "type": "checkbox", "required": True, "max_length": 1}
+    assert "I &lt;em&gt;agree&lt;/em&gt;" in loop.render(fields=[consent], v=None, e=None)
+    assert "I <em>agree</em>" in loop.render(fields=[{**consent, "label": Markup("I <em>agree</em>")}], v=None, e=None)
+
+
+def test_the_public_form_and_the_form_shown_again_write_the_same_empty_fields(tmp_path: Path) -> None:
+    """The public page (no ``values``, no ``errors``) writes each field as the form shown again
+    with nothing typed and no error does: one loop over ``form_field`` for both."""
+    from leadmagnet.render.renderer import offer_context, templates_for
+
+    config = {"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}
+    renderer = Renderer(config, Themes(tmp_path))
+    page = sample_pages()["growth-playbook"]
+    context = offer_context(config, page, "live")
+    public = renderer.offer_html(page, "live")
+    again = renderer.render(templates_for(page.offer, "offer"), page.offer, **context, values={}, errors={})
+    assert public == again
+    assert 'name="email"' in public and "has-error" not in public.split("<form", 1)[1]

@@ -4,7 +4,6 @@ duplicates, spam that never renames a contact, custom fields, page views, and co
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -80,29 +79,62 @@ def test_spam_is_stored_but_never_renames_a_contact_nor_counts_as_a_lead(db: Sto
     assert db.get_contact(bot_only["contact_id"])["first_name"] is None
 
 
-def test_within_runs_in_the_same_transaction_and_a_failure_stores_nothing(db: Store) -> None:
-    seen: list[int] = []
+def webinar_registration(tx, email: str, capacity: int | None = 1) -> dict:
+    """What delivery writes for a webinar registration: the lead, its seat, its email."""
+    out = tx.record_submission(offer_slug="live", offer_type="webinar", email=email, fields={})
+    sid = out["submission"]["id"]
+    seated = tx.claim_seat(sid, "live", capacity)
+    tx.enqueue_email(
+        submission_id=sid,
+        contact_id=out["contact_id"],
+        kind="delivery",
+        to_addr=email,
+        subject="You're registered",
+        template="registered" if seated else "waitlist",
+        now=Store.now(),
+    )
+    return out
 
-    def ok(conn: sqlite3.Connection, row: dict) -> None:
-        assert conn.in_transaction
-        seen.append(row["id"])
 
-    out = submit(db, within=ok)
-    assert seen == [out["submission"]["id"]]
-
-    def boom(conn: sqlite3.Connection, row: dict) -> None:
-        raise RuntimeError("seat table exploded")
-
-    with pytest.raises(RuntimeError):
-        submit(db, email="grace@example.com", within=boom)
+def test_a_failure_inside_a_transaction_rolls_back_the_lead_its_seat_and_its_email(db: Store) -> None:
+    with pytest.raises(RuntimeError, match="template exploded"), db.transaction() as tx:
+        webinar_registration(tx, "grace@example.com")
+        raise RuntimeError("the email template exploded")
     assert db.get_contact_by_email("grace@example.com") is None
-    assert db.count_submissions(include_spam=True) == 1
+    assert db.count_submissions(include_spam=True) == 0
+    assert db.seats_taken("live") == 0 and db.outbox() == []
+    # The one seat is still free: the next person gets it, with their email.
+    with db.transaction() as tx:
+        webinar_registration(tx, "ada@example.com")
+    assert db.count_by_status("live") == {"ok": 1}
+    assert [(row["to_addr"], row["template"]) for row in db.outbox()] == [("ada@example.com", "registered")]
+
+
+def test_a_transaction_is_seen_whole_by_others_only_once_it_commits(tmp_path: Path) -> None:
+    path = tmp_path / "lm.db"
+    db, other = Store(path), Store(path)  # two connections, as two gunicorn workers have
+    db.migrate()
+    with db.transaction() as tx:
+        webinar_registration(tx, "ada@example.com")
+        assert db.count_submissions() == 1 and len(db.outbox()) == 1  # the transaction sees its own writes
+        assert other.count_submissions() == 0 and other.outbox() == []  # nobody else does yet
+    assert other.count_submissions() == 1 and other.seats_taken("live") == 1 and len(other.outbox()) == 1
+
+
+def test_a_verb_called_inside_a_transaction_joins_it(db: Store) -> None:
+    cid = submit(db)["contact_id"]
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        webinar_registration(tx, "grace@example.com")
+        assert db.unsubscribe(cid, Store.now())  # would be a transaction of its own if called alone
+        raise RuntimeError("boom")
+    assert db.get_contact(cid)["unsubscribed_at"] is None  # rolled back with the block
+    assert db.get_contact_by_email("grace@example.com") is None and db.outbox() == []
 
 
 def test_page_views_add_up(db: Store) -> None:
     db.add_page_views({("guide", "2026-01-01", ""): 3, ("guide", "2026-01-01", "ads"): 1})
     db.add_page_views({("guide", "2026-01-01", ""): 2})
-    rows = {(r["utm_source"]): r["views"] for r in db.query("SELECT * FROM page_views")}
+    rows = {r["utm_source"]: r["views"] for r in db.page_views("guide")}
     assert rows == {"": 5, "ads": 1}
 
 
@@ -164,15 +196,15 @@ def test_an_unsubscribed_contact_is_not_opted_in_again_by_an_older_submission(db
     old = submit(db, status="pending", now="2026-01-01T00:00:00.000000+00:00")
     cid = old["contact_id"]
     db.unsubscribe(cid, "2026-01-02T00:00:00.000000+00:00")
-    ran = []
-    out = db.confirm_opt_in(old["submission"]["id"], "2026-01-03T00:00:00.000000+00:00", within=lambda conn, sub: ran.append(sub))
-    assert out["status"] == "pending" and ran == [] and db.confirmation_withdrawn(out)
+    out = db.confirm_opt_in(old["submission"]["id"], "2026-01-03T00:00:00.000000+00:00")
+    assert out["result"] == "withdrawn" and out["submission"]["status"] == "pending" and db.confirmation_withdrawn(out["submission"])
     assert db.get_contact(cid)["opt_in_status"] == "unsubscribed"
     # Asking again after unsubscribing: that request is delivered, the contact stays unsubscribed.
     again = submit(db, status="pending", now="2026-01-04T00:00:00.000000+00:00")
     assert not db.confirmation_withdrawn(again["submission"])
-    out = db.confirm_opt_in(again["submission"]["id"], "2026-01-05T00:00:00.000000+00:00", within=lambda conn, sub: ran.append(sub))
-    assert out["status"] == "ok" and len(ran) == 1
+    out = db.confirm_opt_in(again["submission"]["id"], "2026-01-05T00:00:00.000000+00:00")
+    assert out["result"] == "confirmed" and out["submission"]["status"] == "ok"
+    assert db.confirm_opt_in(again["submission"]["id"], "2026-01-06T00:00:00.000000+00:00")["result"] == "unchanged"  # once
     contact = db.get_contact(cid)
     assert contact["opt_in_status"] == "unsubscribed" and contact["unsubscribed_at"] == "2026-01-02T00:00:00.000000+00:00"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from leadmagnet.render.themes import ThemeError, Themes
-from tests.cases import build_content
+from leadmagnet.web import services_of
+from tests.support.cases import build_content
 
 
 def write(path: Path, text: str) -> Path:
@@ -106,13 +107,13 @@ def test_theme_toml_extends_chain(make_app, content_dir: Path, themes_dir: Path)
     set_theme(content_dir / "growth-playbook.md", "child")
     set_theme(content_dir / "scaling-content-2026.md", "child")
     app = make_app()
-    chain = app.extensions["leadmagnet"].themes.get("child").chain
+    chain = services_of(app).themes.get("child").chain
     assert [p.name for p in chain] == ["child", "base", "default"]
     client = app.test_client()
     assert "FROM BASE" in client.get("/growth-playbook").get_data(as_text=True)  # inherited from the parent
     ended = client.get("/scaling-content-2026").get_data(as_text=True)
     assert "CHILD ENDED" in ended and "FROM BASE" in ended
-    theme = app.extensions["leadmagnet"].themes.get("child")
+    theme = services_of(app).themes.get("child")
     assert client.get(f"/static/child/{theme.fingerprint('extra.css')}/extra.css").status_code == 200  # a parent's static file
     assert client.get(f"/static/child/{theme.fingerprint('lead.js')}/lead.js").status_code == 200  # the default's
 
@@ -132,7 +133,7 @@ def test_parent_can_be_named_with_its_prefix(make_app, content_dir: Path, themes
 def test_missing_theme_is_a_content_error_and_the_offer_404s(make_app, tmp_path: Path) -> None:
     content = build_content(tmp_path / "cases", "missing-theme", "valid-ebook")
     app = make_app(CONTENT_DIR=str(content))
-    catalog = app.extensions["leadmagnet"].catalog
+    catalog = services_of(app).catalog
     (problem,) = catalog.errors
     assert str(problem).startswith("content/missing-theme.md: theme: theme 'no-such-theme' not found")
     assert "available themes: default" in str(problem)
@@ -178,7 +179,7 @@ def test_theme_static_files_cannot_escape_the_static_folder(make_app, themes_dir
 
 def test_static_file_with_current_fingerprint_is_immutable(app) -> None:
     client = app.test_client()
-    theme = app.extensions["leadmagnet"].themes.get("default")
+    theme = services_of(app).themes.get("default")
     fresh = client.get(f"/static/default/{theme.fingerprint('lead.js')}/lead.js")
     assert fresh.status_code == 200 and "immutable" in fresh.headers["Cache-Control"]
     stale = client.get("/static/default/0000000000/lead.js")

@@ -10,6 +10,8 @@ import pytest
 
 from leadmagnet.leads import throttle
 from leadmagnet.leads.throttle import Limit, Throttle, parse_limit
+from leadmagnet.store.ratelimits import RateLimits
+from leadmagnet.web import services_of
 
 
 @pytest.mark.parametrize(
@@ -55,7 +57,7 @@ def test_the_cli_reports_an_unreadable_limit_without_a_traceback(tmp_path: Path)
 
 
 def test_hits_within_the_limit_pass_then_429_until_the_window_ends(tmp_path: Path) -> None:
-    t = Throttle(tmp_path / "rl.db")
+    t = Throttle(RateLimits(tmp_path / "rl.db"))
     now = 60 * 1000 + 20.0  # 20 s into a minute window
     assert [t.hit("ip:a", "3/minute", now=now) for _ in range(3)] == [(True, 0)] * 3
     allowed, retry_after = t.hit("ip:a", "3/minute", now=now)
@@ -67,16 +69,17 @@ def test_hits_within_the_limit_pass_then_429_until_the_window_ends(tmp_path: Pat
 
 
 def test_off_never_limits(tmp_path: Path) -> None:
-    t = Throttle(tmp_path / "rl.db")
+    t = Throttle(RateLimits(tmp_path / "rl.db"))
     assert all(t.hit("k", "off")[0] for _ in range(50))
-    assert not (tmp_path / "rl.db").exists() or t.store.query("SELECT * FROM rate_limits") == []
+    assert t.counters.rows() == []
 
 
 def test_counters_are_shared_between_processes(tmp_path: Path) -> None:
     """Two real processes (as two gunicorn workers) share one budget through the file."""
     db = tmp_path / "rl.db"
     code = (
-        "import sys; from leadmagnet.leads.throttle import Throttle; t = Throttle(sys.argv[1]);"
+        "import sys; from leadmagnet.leads.throttle import Throttle; from leadmagnet.store.ratelimits import RateLimits;"
+        "t = Throttle(RateLimits(sys.argv[1]));"
         "print(sum(t.hit('shared', '10/hour', now=7200.0)[0] for _ in range(8)))"
     )
     runs = [subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True) for _ in range(2)]
@@ -84,18 +87,18 @@ def test_counters_are_shared_between_processes(tmp_path: Path) -> None:
     assert sum(allowed) == 10  # 16 hits, exactly 10 allowed across both processes
 
 
-def test_hit_uses_the_app_instance_file(app) -> None:
-    with app.app_context():
-        assert throttle.hit("login:1.2.3.4", "1/minute") == (True, 0)
-        allowed, retry_after = throttle.hit("login:1.2.3.4", "1/minute")
+def test_the_apps_throttle_uses_the_instance_file(app) -> None:
+    app_throttle = services_of(app).throttle
+    assert app_throttle.hit("login:1.2.3.4", "1/minute") == (True, 0)
+    allowed, retry_after = app_throttle.hit("login:1.2.3.4", "1/minute")
     assert not allowed and 1 <= retry_after <= 60
     assert (Path(app.instance_path) / "ratelimit.db").is_file()
 
 
 def test_unwritable_counter_file_fails_open(tmp_path: Path) -> None:
-    t = Throttle(tmp_path / "rl.db")
+    t = Throttle(RateLimits(tmp_path / "rl.db"))
     t.hit("k", "1/minute")
-    t.store.conn.execute("PRAGMA query_only = ON")  # the file cannot be written any more
+    t.counters.db.conn.execute("PRAGMA query_only = ON")  # the file cannot be written any more
     assert t.hit("k", "1/minute") == (True, 0)
 
 
@@ -105,7 +108,8 @@ def test_the_form_limit_is_shared_by_every_gunicorn_worker(tmp_path: Path) -> No
     import http.client
     import urllib.parse
 
-    from tests.gunicorn_proc import ROOT, gunicorn
+    from tests.support.content import ROOT
+    from tests.support.servers import gunicorn
 
     env = {
         "LEADMAGNET_CONTENT_DIR": str(ROOT / "content"),
@@ -113,7 +117,8 @@ def test_the_form_limit_is_shared_by_every_gunicorn_worker(tmp_path: Path) -> No
         "LEADMAGNET_RATE_LIMIT": "3/hour",
     }
     codes = []
-    with gunicorn(env, workers=4) as (port, _proc):
+    with gunicorn(env, workers=4) as server:
+        port = server.port
         for i in range(12):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             body = urllib.parse.urlencode({"email": f"p{i}@example.com"})

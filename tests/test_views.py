@@ -1,24 +1,22 @@
 """Landing-page views: counted in memory per offer, day and utm_source, written in batches, kept
-when a write fails, and written when the process (or a gunicorn worker) stops normally."""
+when a write fails, and written when the process stops normally (a gunicorn worker: tests/test_wsgi.py)."""
 
 from __future__ import annotations
 
-import http.client
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import pytest
 
 from leadmagnet.leads import pageviews as views
 from leadmagnet.leads.pageviews import MAX_KEYS, OTHER, ViewCounter
-from tests.gunicorn_proc import ROOT, gunicorn
+from leadmagnet.store import DatabaseError, Store
+from leadmagnet.web import services_of
+from tests.support.content import ROOT
+from tests.support.waiting import wait_until
 
 
 def page_views(store) -> dict[tuple[str, str], int]:
-    return {(r["offer_slug"], r["utm_source"]): r["views"] for r in store.query("SELECT * FROM page_views")}
+    return {(r["offer_slug"], r["utm_source"]): r["views"] for r in store.page_views()}
 
 
 def test_each_landing_page_get_counts_once_per_offer_and_source(app, client, store) -> None:
@@ -29,7 +27,7 @@ def test_each_landing_page_get_counts_once_per_offer_and_source(app, client, sto
     client.get("/seo-checklist", headers={"If-None-Match": plain.headers["ETag"]})
     assert client.get("/seo-checklist", headers={"If-None-Match": client.get("/seo-checklist").headers["ETag"]}).status_code == 304
     assert page_views(store) == {}  # nothing written on the request path
-    assert views.flush(app) == 6  # three 200s and a 304 of seo-checklist count too
+    assert services_of(app).page_views.flush() == 6  # three 200s and a 304 of seo-checklist count too
     assert page_views(store) == {("growth-playbook", ""): 1, ("growth-playbook", "newsletter"): 2, ("seo-checklist", ""): 3}
 
 
@@ -38,7 +36,7 @@ def test_other_requests_are_not_views(app, client, store) -> None:
     client.get("/")
     client.get("/robots.txt")
     client.post("/seo-checklist", data={"email": "a@example.com"})
-    assert views.flush(app) == 0
+    assert services_of(app).page_views.flush() == 0
     assert page_views(store) == {}
 
 
@@ -48,7 +46,7 @@ def test_utm_source_is_read_from_the_query_as_request_args_reads_it(app, client,
     client.get("/growth-playbook?utm_source=%FFbad")  # an undecodable escape stays percent-encoded
     client.get("/growth-playbook?utm_source=")  # empty: no source
     client.get("/growth-playbook?ref=x")  # no utm_source at all
-    assert views.flush(app) == 5
+    assert services_of(app).page_views.flush() == 5
     assert page_views(store) == {
         ("growth-playbook", "ads"): 1,
         ("growth-playbook", "news letter"): 1,
@@ -61,14 +59,14 @@ def test_a_raw_undecodable_query_still_serves_and_counts_the_page(app) -> None:
     # A broken client can send raw non-UTF-8 bytes (WSGI hands them over as latin-1 characters).
     response = app.test_client().get("/growth-playbook", environ_overrides={"QUERY_STRING": "utm_source=\xff"})
     assert response.status_code == 200
-    assert views.flush(app) == 1
+    assert services_of(app).page_views.flush() == 1
 
 
 def test_head_requests_and_pages_that_are_not_served_are_not_views(app, client, store) -> None:
     assert client.head("/growth-playbook").status_code == 200
     assert client.get("/growth-playbook/").status_code == 404
     assert client.get("/_ping").status_code == 200
-    assert views.flush(app) == 0
+    assert services_of(app).page_views.flush() == 0
 
 
 def test_the_day_changes_at_utc_midnight(monkeypatch) -> None:
@@ -90,7 +88,7 @@ def test_a_failed_write_keeps_the_counts_for_the_next_flush() -> None:
 
     def write(batch: dict) -> None:
         if fail[0]:
-            raise sqlite3.OperationalError("attempt to write a readonly database")
+            raise DatabaseError("attempt to write a readonly database")
         written.append(batch)
 
     counter = ViewCounter(write, interval=0)
@@ -119,13 +117,9 @@ def test_sources_are_cleaned_and_capped() -> None:
 
 def test_the_timer_writes_batches_in_the_background(make_app) -> None:
     app = make_app(VIEW_FLUSH_SECONDS=0.05)
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     app.test_client().get("/growth-playbook")
-    for _ in range(200):  # bounded wait for the background thread, not a timing assertion
-        if page_views(store):
-            break
-        time.sleep(0.05)
-    assert page_views(store) == {("growth-playbook", ""): 1}
+    assert wait_until(lambda: page_views(store), what="the timer wrote the views") == {("growth-playbook", ""): 1}
 
 
 def test_views_are_written_when_the_process_exits_normally(tmp_path: Path, content_dir: Path) -> None:
@@ -138,23 +132,4 @@ for _ in range(3):
     assert c.get("/growth-playbook?utm_source=ads").status_code == 200
 """
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, timeout=60)
-    rows = sqlite3.connect(db).execute("SELECT offer_slug, utm_source, views FROM page_views").fetchall()
-    assert rows == [("growth-playbook", "ads", 3)]
-
-
-@pytest.mark.slow
-def test_a_gunicorn_worker_writes_its_views_when_it_stops(tmp_path: Path, content_dir: Path) -> None:
-    env = {
-        "LEADMAGNET_CONTENT_DIR": str(content_dir),
-        "LEADMAGNET_INSTANCE_DIR": str(tmp_path / "instance"),
-        "LEADMAGNET_VIEW_FLUSH_SECONDS": "3600",
-    }
-    with gunicorn(env, workers=2) as (port, _proc):
-        for _ in range(6):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("GET", "/seo-checklist")
-            assert conn.getresponse().status == 200
-            conn.close()
-    # leaving the block stops gunicorn with SIGTERM: each worker flushes at its normal exit
-    rows = sqlite3.connect(tmp_path / "instance" / "leadmagnet.db").execute("SELECT offer_slug, views FROM page_views").fetchall()
-    assert rows == [("seo-checklist", 6)]
+    assert page_views(Store(db)) == {("growth-playbook", "ads"): 3}

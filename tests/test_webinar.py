@@ -20,15 +20,21 @@ from icalendar import Calendar
 
 from leadmagnet.content import webinar
 from leadmagnet.content.offer import Offer
-from leadmagnet.delivery.submissions import plan_submission, send_once
-from tests.conftest import start_live_server
-from tests.delivery_support import JOIN_URL, REPLAY_URL, body_text, smtp_server, submit, write_webinar  # noqa: F401
+from leadmagnet.web import services_of
+from tests.support.content import JOIN_URL, REPLAY_URL, submit, write_webinar
+from tests.support.servers import start_live_server
+from tests.support.smtp import body_text
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 def _future(days: int = 7) -> datetime:
     return (datetime.now(UTC) + timedelta(days=days)).replace(hour=15, minute=0, second=0, microsecond=0)
+
+
+def send_once(app, now: datetime | None = None):
+    """One pass of the app's sender (``leadmagnet send``)."""
+    return services_of(app).deliveries.send_once(now)
 
 
 def _thanks(client, response) -> str:
@@ -79,7 +85,7 @@ def test_fifty_concurrent_registrations_for_the_last_ten_seats_over_http(make_ap
     finally:
         server.stop()
     assert errors == []
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     assert store.count_by_status("seats") == {"ok": 15, "waitlisted": 40}
     assert sum("Your seat" in p for p in pages) == 10
     assert sum("This webinar is full" in p for p in pages) == 40
@@ -91,21 +97,20 @@ def test_fifty_concurrent_registrations_for_the_last_ten_seats_over_http(make_ap
 def test_claim_seat_is_exact_with_threads_on_the_store(make_app, content_dir) -> None:
     write_webinar(content_dir, "store-seats", _future(), capacity=10)
     app = make_app()
-    store = app.extensions["leadmagnet"].store
-    offer = app.extensions["leadmagnet"].catalog.get("store-seats").offer
+    store = services_of(app).store
+    offer = services_of(app).catalog.get("store-seats").offer
     statuses: list[str] = []
     lock = threading.Lock()
     barrier = threading.Barrier(50)
 
+    deliveries = services_of(app).deliveries
+
     def register(n: int) -> None:
-        with app.app_context():
-            status, within = plan_submission(app, offer)
-            barrier.wait(timeout=30)
-            result = store.record_submission(
-                offer_slug="store-seats", offer_type="webinar", email=f"p{n}@example.com", fields={}, status=status, within=within
-            )
+        plan = deliveries.plan(offer)
+        barrier.wait(timeout=30)
+        recorded = deliveries.record(plan, email=f"p{n}@example.com", fields={}, meta={}, consented=False)
         with lock:
-            statuses.append(result["submission"]["status"])
+            statuses.append(recorded.submission["status"])
 
     threads = [threading.Thread(target=register, args=(n,)) for n in range(50)]
     for t in threads:
@@ -138,7 +143,7 @@ def test_registration_closes_when_the_webinar_starts(make_app, content_dir) -> N
     closed = submit(client, "running", "late@example.com")
     assert closed.status_code == 410
     assert "Registration has closed" in closed.get_data(as_text=True)
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     assert store.count_submissions("running") == 0
     assert submit(client, "upcoming", "early@example.com").status_code == 303
 
@@ -168,7 +173,7 @@ def test_after_the_end_the_page_offers_the_replay_gated_by_the_form(make_app, co
     thanks = _thanks(client, submit(client, "past-replay", "viewer@example.com"))
     assert f'href="{REPLAY_URL}"' in thanks and JOIN_URL not in thanks
     assert send_once(app).sent == 1  # written as an .eml file: no SMTP configured
-    [row] = app.extensions["leadmagnet"].store.outbox()
+    [row] = services_of(app).store.outbox()
     assert row["subject"] == "The recording of Webinar past-replay" and REPLAY_URL.encode() in row["message"]
 
 
@@ -199,7 +204,7 @@ def test_ics_parsed_back_field_by_field(make_app, content_dir) -> None:
 
     cal = Calendar.from_ical(response.data)
     [event] = cal.walk("VEVENT")
-    [sid] = [r["id"] for r in app.extensions["leadmagnet"].store.query("SELECT id FROM submissions WHERE offer_slug = ?", ("ical-demo",))]
+    [sid] = [r["id"] for r in services_of(app).store.submissions("ical-demo")]
     assert str(event["UID"]) == f"ical-demo-{sid}@127.0.0.1"
     start, end = event.decoded("DTSTART"), event.decoded("DTEND")
     assert start == starts and end == starts + timedelta(minutes=45)
@@ -296,7 +301,7 @@ def test_a_person_registering_twice_holds_one_seat_and_gets_one_reminder(make_ap
     starts = _future()
     write_webinar(content_dir, "two-seats", starts, capacity=2)
     app = make_app(RATE_LIMIT="off", DUPLICATE_WINDOW=0)  # every registration is stored
-    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    client, store = app.test_client(), services_of(app).store
     first = _thanks(client, submit(client, "two-seats", "a@example.com"))
     again = _thanks(client, submit(client, "two-seats", "a@example.com"))  # to find the join link again
     assert JOIN_URL in first and JOIN_URL in again and "full" not in again
@@ -304,46 +309,39 @@ def test_a_person_registering_twice_holds_one_seat_and_gets_one_reminder(make_ap
     assert JOIN_URL in _thanks(client, submit(client, "two-seats", "b@example.com"))  # the second seat is b's
     assert "This webinar is full" in _thanks(client, submit(client, "two-seats", "c@example.com"))
     send_once(app, starts - timedelta(minutes=30))  # in the reminder window
-    reminders = store.query("SELECT o.to_addr FROM outbox o WHERE o.kind LIKE 'reminder%' ORDER BY o.to_addr")
-    assert [r["to_addr"] for r in reminders] == ["a@example.com", "b@example.com"]
+
+    def reminded() -> list[str]:
+        return sorted(row["to_addr"] for row in store.outbox() if row["kind"].startswith("reminder"))
+
+    assert reminded() == ["a@example.com", "b@example.com"]
     send_once(app, starts - timedelta(minutes=20))
-    assert len(store.query("SELECT 1 FROM outbox WHERE kind LIKE 'reminder%'")) == 2
+    assert reminded() == ["a@example.com", "b@example.com"]
 
 
 def test_a_double_opt_in_confirmed_during_the_webinar_still_needs_a_seat(make_app, content_dir) -> None:
     starts = datetime.now(UTC) + timedelta(minutes=1)
     write_webinar(content_dir, "live-now", starts, capacity=1, extra="double_opt_in: true")
     app = make_app(RATE_LIMIT="off")
-    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    client, store = app.test_client(), services_of(app).store
     for who in ("a@example.com", "b@example.com"):
         assert submit(client, "live-now", who).status_code == 303
-    offer = app.extensions["leadmagnet"].catalog.get("live-now").offer
-    a, b = store.query("SELECT * FROM submissions ORDER BY id")
-    from leadmagnet.delivery import submissions as delivery
-
+    offer = services_of(app).catalog.get("live-now").offer
+    a, b = store.submissions()
     for sub, when in ((a, starts - timedelta(seconds=30)), (b, starts + timedelta(minutes=30))):
-        with app.app_context():
-            done = store.confirm_opt_in(
-                sub["id"], when.isoformat(), within=lambda conn, s, w=when: delivery.deliver_in(app, conn, offer, s, w)
-            )
-        assert done is not None
-    assert [s["status"] for s in store.query("SELECT status FROM submissions ORDER BY id")] == ["ok", "waitlisted"]
+        assert services_of(app).deliveries.confirm(offer, sub["id"], now=when) is not None
+    assert [s["status"] for s in store.submissions()] == ["ok", "waitlisted"]
 
 
 def test_confirming_after_a_webinar_ended_without_a_replay_sends_nothing(make_app, content_dir) -> None:
     starts = datetime.now(UTC) - timedelta(hours=3)
     write_webinar(content_dir, "long-gone", datetime.now(UTC) + timedelta(days=1), extra="double_opt_in: true")
     app = make_app(RATE_LIMIT="off")
-    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    client, store = app.test_client(), services_of(app).store
     assert submit(client, "long-gone", "late@example.com").status_code == 303
-    offer = app.extensions["leadmagnet"].catalog.get("long-gone").offer
+    offer = services_of(app).catalog.get("long-gone").offer
     ended = offer.__class__(**{**offer.__dict__, "starts_at": starts})  # as if it had run 3 hours ago
-    (sub,) = store.query("SELECT * FROM submissions")
-    from leadmagnet.delivery import submissions as delivery
-
-    now = datetime.now(UTC)
-    with app.app_context():
-        store.confirm_opt_in(sub["id"], now.isoformat(), within=lambda conn, s: delivery.deliver_in(app, conn, ended, s, now))
+    (sub,) = store.submissions()
+    assert services_of(app).deliveries.confirm(ended, sub["id"])["status"] == "ok"
     assert [o["kind"] for o in store.outbox()] == ["confirm"]  # no "recording of None"
 
 
@@ -368,11 +366,11 @@ def test_a_webinar_given_with_an_offset_and_no_timezone_has_a_valid_ics() -> Non
     assert b"DTSTART:20270304T150000Z" in raw and b"DTEND:20270304T160000Z" in raw
 
 
-def test_raising_the_capacity_seats_the_waitlist_earliest_first_and_emails_them(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_raising_the_capacity_seats_the_waitlist_earliest_first_and_emails_them(make_app, content_dir, smtp_server) -> None:
     starts = _future()
     write_webinar(content_dir, "grows", starts, capacity=1)
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
-    client, store = app.test_client(), app.extensions["leadmagnet"].store
+    client, store = app.test_client(), services_of(app).store
     for who in ("a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com"):
         assert submit(client, "grows", who).status_code == 303
     store.unsubscribe(store.get_contact_by_email("c@example.com")["id"], datetime.now(UTC).isoformat())  # wants nothing more
@@ -381,9 +379,7 @@ def test_raising_the_capacity_seats_the_waitlist_earliest_first_and_emails_them(
     write_webinar(content_dir, "grows", starts, capacity=3)  # the marketer adds two seats
     report = send_once(app)
     assert report.promoted == 2 and "2 seated from the waitlist" in str(report)
-    status = {
-        r["email"]: r["status"] for r in store.query("SELECT c.email, s.status FROM submissions s JOIN contacts c ON c.id = s.contact_id")
-    }
+    status = {store.get_contact(s["contact_id"])["email"]: s["status"] for s in store.submissions()}
     assert status == {
         "a@example.com": "ok",
         "b@example.com": "ok",
@@ -400,7 +396,7 @@ def test_raising_the_capacity_seats_the_waitlist_earliest_first_and_emails_them(
     assert send_once(app).promoted == 1 and store.get_submission(5)["status"] == "ok"
 
 
-def test_a_promoted_persons_unsent_waitlist_email_is_cancelled(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_a_promoted_persons_unsent_waitlist_email_is_cancelled(make_app, content_dir, smtp_server) -> None:
     starts = _future()
     write_webinar(content_dir, "late-seat", starts, capacity=1)
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
@@ -413,24 +409,23 @@ def test_a_promoted_persons_unsent_waitlist_email_is_cancelled(make_app, content
     assert subjects == ["A seat opened up: you're registered for Webinar late-seat"]  # not "on the waitlist" too
 
 
-def test_after_the_start_nothing_moves_seats_or_times(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_after_the_start_nothing_moves_seats_or_times(make_app, content_dir, smtp_server) -> None:
     started = datetime.now(UTC) - timedelta(hours=3)
     write_webinar(content_dir, "over", started, capacity=1, replay=True)
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
-    store = app.extensions["leadmagnet"].store
-    offer = app.extensions["leadmagnet"].catalog.get("over").offer
-    for who in ("a@example.com", "b@example.com"):
-        status, within = plan_submission(app, offer, started - timedelta(days=1))
-        with app.app_context():
-            store.record_submission(offer_slug="over", offer_type="webinar", email=who, fields={}, status=status, within=within)
-    store.conn.execute("UPDATE submissions SET status = 'waitlisted' WHERE id = 2")
+    store = services_of(app).store
+    offer = services_of(app).catalog.get("over").offer
+    deliveries = services_of(app).deliveries
+    for who in ("a@example.com", "b@example.com"):  # registered the day before, for its one seat
+        deliveries.record(deliveries.plan(offer, started - timedelta(days=1)), email=who, fields={}, meta={}, consented=False)
+    assert store.get_submission(2)["status"] == "waitlisted"
     write_webinar(content_dir, "over", started - timedelta(minutes=5), replay=True)  # no cap, and the time corrected
     report = send_once(app)
     assert (report.promoted, report.rescheduled) == (0, 0)
     assert store.get_submission(2)["status"] == "waitlisted"
 
 
-def test_a_moved_webinar_is_reminded_of_again_and_moving_back_is_news_too(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_a_moved_webinar_is_reminded_of_again_and_moving_back_is_news_too(make_app, content_dir, smtp_server) -> None:
     a, b = _future(5), _future(6)
     write_webinar(content_dir, "shifts", a)
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
@@ -447,7 +442,7 @@ def test_a_moved_webinar_is_reminded_of_again_and_moving_back_is_news_too(make_a
     assert subjects.count("Starting soon: Webinar shifts") == 2
 
 
-def test_a_registration_email_not_sent_yet_goes_out_with_the_new_time_instead_of_news(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_a_registration_email_not_sent_yet_goes_out_with_the_new_time_instead_of_news(make_app, content_dir, smtp_server) -> None:
     a, b = _future(5), _future(6)
     write_webinar(content_dir, "retried", a, capacity=1)
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
@@ -467,7 +462,7 @@ def test_a_registration_email_not_sent_yet_goes_out_with_the_new_time_instead_of
     assert Calendar.from_ical(ics.get_content()).walk("VEVENT")[0].decoded("DTSTART") == b
 
 
-def test_moving_a_webinar_emails_every_seated_person_the_new_time_and_an_updated_ics(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_moving_a_webinar_emails_every_seated_person_the_new_time_and_an_updated_ics(make_app, content_dir, smtp_server) -> None:
     first, moved = _future(5), _future(6)
     write_webinar(content_dir, "moves", first, capacity=1)
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
@@ -491,7 +486,7 @@ def test_moving_a_webinar_emails_every_seated_person_the_new_time_and_an_updated
     assert send_once(app).rescheduled == 0  # told once
 
 
-def test_a_reminder_cancelled_by_a_move_comes_back_when_the_webinar_moves_back(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_a_reminder_cancelled_by_a_move_comes_back_when_the_webinar_moves_back(make_app, content_dir, smtp_server) -> None:
     a, b = _future(5), _future(6)
     write_webinar(content_dir, "dithers", a)
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
@@ -508,7 +503,7 @@ def test_a_reminder_cancelled_by_a_move_comes_back_when_the_webinar_moves_back(m
     assert subjects.count("Starting soon: Webinar dithers") == 1 and subjects.count("New time: Webinar dithers") == 2
 
 
-def test_re_dating_a_past_session_is_not_news_to_its_people(make_app, content_dir, smtp_server) -> None:  # noqa: F811
+def test_re_dating_a_past_session_is_not_news_to_its_people(make_app, content_dir, smtp_server) -> None:
     past = datetime.now(UTC) + timedelta(days=1)
     write_webinar(content_dir, "monthly", past)
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
@@ -518,9 +513,7 @@ def test_re_dating_a_past_session_is_not_news_to_its_people(make_app, content_di
     assert send_once(app, past + timedelta(days=2)).rescheduled == 0  # last month's session is over
 
 
-def test_a_failing_step_of_the_sender_does_not_keep_the_queued_emails(make_app, content_dir, smtp_server, monkeypatch, caplog) -> None:  # noqa: F811
-    from leadmagnet.delivery import submissions as delivery
-
+def test_a_failing_step_of_the_sender_does_not_keep_the_queued_emails(make_app, content_dir, smtp_server, monkeypatch, caplog) -> None:
     write_webinar(content_dir, "steady", _future())
     app = make_app(RATE_LIMIT="off", **smtp_server.settings())
     assert submit(app.test_client(), "steady", "p@example.com").status_code == 303
@@ -528,14 +521,14 @@ def test_a_failing_step_of_the_sender_does_not_keep_the_queued_emails(make_app, 
     def locked(*_args):
         raise RuntimeError("database is locked")
 
-    monkeypatch.setattr(delivery, "promote_waitlists", locked)
+    monkeypatch.setattr(services_of(app).deliveries, "promote_waitlists", locked)
     assert send_once(app).sent == 1
     assert "the sender's locked step failed" in caplog.text
 
 
 def test_the_seated_people_query_reads_each_registration_once(make_app) -> None:
-    from leadmagnet.store.outbox import _SEATED_PEOPLE
+    from leadmagnet.store.seats import SEATED_PEOPLE
 
-    store = make_app().extensions["leadmagnet"].store
-    plan = " ".join(str(tuple(r)) for r in store.conn.execute("EXPLAIN QUERY PLAN " + _SEATED_PEOPLE, ("w",)))
+    store = services_of(make_app()).store
+    plan = " ".join(str(tuple(r.values())) for r in store.query("EXPLAIN QUERY PLAN " + SEATED_PEOPLE, ("w",)))
     assert "CORRELATED" not in plan  # a min() per row read every seated row for each one

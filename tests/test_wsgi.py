@@ -9,7 +9,7 @@ import pytest
 
 from leadmagnet import gunicorn_conf
 from leadmagnet.store import Store
-from tests.servers import gunicorn
+from tests.support.servers import gunicorn, leadmagnet_env
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def test_views_counted_in_memory_are_written_when_gunicorn_stops(tmp_path, conte
     instance = tmp_path / "instance"
     # A flush interval far longer than the test: only the stop can write the counts.
     settings = {"CONTENT_DIR": content_dir, "INSTANCE_DIR": instance, "VIEW_FLUSH_SECONDS": 3600}
-    with gunicorn(tmp_path, settings, workers=2) as server:
+    with gunicorn(leadmagnet_env(settings), workers=2, log=tmp_path / "gunicorn.log") as server:
         for i in range(6):
             with urllib.request.urlopen(f"{server.url}/growth-playbook?utm_source=test{i % 2}", timeout=10) as response:
                 assert response.status == 200
@@ -36,11 +36,10 @@ def test_views_counted_in_memory_are_written_when_gunicorn_stops(tmp_path, conte
         with urllib.request.urlopen(beacon, timeout=10) as response:
             assert response.status == 204
         store = Store(instance / "leadmagnet.db")
-        assert store.query_one("SELECT coalesce(sum(views), 0) AS n FROM page_views")["n"] == 0
+        assert store.page_views() == []
         assert server.stop() == 0
-    rows = store.query("SELECT offer_slug, utm_source, views FROM page_views ORDER BY offer_slug, utm_source")
-    assert rows == [
-        {"offer_slug": "growth-playbook", "utm_source": "test0", "views": 3},
-        {"offer_slug": "growth-playbook", "utm_source": "test1", "views": 3},
-        {"offer_slug": "seo-checklist", "utm_source": "cdn", "views": 1},
+    assert [(r["offer_slug"], r["utm_source"], r["views"]) for r in store.page_views()] == [
+        ("growth-playbook", "test0", 3),
+        ("growth-playbook", "test1", 3),
+        ("seo-checklist", "cdn", 1),
     ]

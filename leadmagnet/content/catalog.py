@@ -22,83 +22,12 @@ from typing import Any
 import yaml
 
 from leadmagnet.content import markup
-from leadmagnet.content.offer import Offer, Problem, below, display_path, parse_offer
+from leadmagnet.content.contract import parse_offer
+from leadmagnet.content.frontmatter import load_front_matter, split_front_matter
+from leadmagnet.content.offer import Offer
+from leadmagnet.content.problems import Problem, below, display_path
 
 log = logging.getLogger(__name__)
-
-
-# Dates stay text, so the contract parses them with clear messages.
-_RESOLVERS = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-_STR_TAG = "tag:yaml.org,2002:str"
-
-
-class _TextAsIs:
-    """Text scalars (most of front matter: keys, titles, paths) built without PyYAML's dispatch.
-
-    SafeConstructor makes a ``!!str`` scalar node into its ``value`` through four calls and a
-    table lookup; returning the value directly is the same object, and a fifth of a front
-    matter's parse (tests/test_content.py compares both loaders with stock PyYAML's).
-    """
-
-    # The tag each short plain scalar resolved to: the same words recur across offer files (ebook,
-    # a file path, field names, tags), and resolving runs the implicit resolvers' regexes.
-    _resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        if node.__class__ is yaml.ScalarNode and node.tag == _STR_TAG:
-            return node.value
-        return super().construct_object(node, deep)  # type: ignore[misc]
-
-    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
-        if kind is not yaml.ScalarNode or len(value) > 64:
-            return super().resolve(kind, value, implicit)  # type: ignore[misc]
-        key = (value, tuple(implicit))
-        tag = self._resolved.get(key)
-        if tag is None:
-            tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
-            if len(self._resolved) < 4096:
-                self._resolved[key] = tag
-        return tag
-
-
-class _Loader(_TextAsIs, yaml.SafeLoader):
-    """PyYAML's pure-Python SafeLoader without the timestamp resolver: the reference parser."""
-
-    yaml_implicit_resolvers = _RESOLVERS
-
-
-if yaml.__with_libyaml__:
-
-    class _CLoader(_TextAsIs, yaml.CSafeLoader):
-        """The same loader on libyaml's parser: 0.2 ms per front matter instead of 1.4 ms."""
-
-        yaml_implicit_resolvers = _RESOLVERS
-
-else:  # PyYAML built without libyaml
-    _CLoader = None  # type: ignore[assignment,misc]
-
-# Characters PyYAML's pure reader refuses; such text goes to the pure loader, which words the error.
-_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
-
-
-def load_front_matter(text: str) -> Any:
-    """The front matter parsed by libyaml when available, else by the pure-Python loader.
-
-    Both build the same values with the same resolvers; they only word errors differently, so
-    text that libyaml refuses (rare: a broken file) is parsed again by the pure loader, whose
-    message and line number ``leadmagnet check`` reports as before.
-    """
-    if _CLoader is not None and not _NON_PRINTABLE.search(text):
-        try:
-            return yaml.load(text, Loader=_CLoader)  # noqa: S506 - CSafeLoader subclass
-        except yaml.YAMLError:
-            pass  # reported below, in the pure loader's words
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
 
 
 @dataclass(frozen=True)
@@ -148,21 +77,6 @@ class Catalog:
 
     def get(self, slug: str) -> Page | None:
         return self.pages.get(slug)
-
-
-def split_front_matter(text: str) -> tuple[str | None, str]:
-    """Split ``---``-fenced YAML front matter from the Markdown body; (None, text) if absent."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.startswith("---"):
-        return None, text
-    lines = text.splitlines(keepends=True)
-    if lines[0].strip() != "---":
-        return None, text
-    for index in range(1, len(lines)):
-        if lines[index].strip() in ("---", "..."):
-            return "".join(lines[1:index]), "".join(lines[index + 1 :])
-    return None, text
 
 
 def read_file(path: Path, content_dir: Path) -> tuple[Page | None, list[Problem]]:
@@ -242,7 +156,7 @@ def load_catalog(
     is not parsed again, as long as no other file (an image, a gated file) changed either: with
     a thousand offers, saving one re-renders one Markdown body, not a thousand.
 
-    ``scanned``: what :func:`_scan` found a moment ago, when the caller has just parsed exactly
+    ``scanned``: what :func:`scan_content` found a moment ago, when the caller has just parsed exactly
     those files (a build's parse workers): not listed and stat'ed a second time.
     """
     content_dir = Path(content_dir)
@@ -252,7 +166,7 @@ def load_catalog(
     if not content_dir.is_dir():
         problems.append(Problem(str(content_dir), None, "content folder does not exist"))
         return Catalog(content_dir, problems=tuple(problems), version=version)
-    sources, assets = scanned if scanned is not None else _scan(content_dir)
+    sources, assets = scanned if scanned is not None else scan_content(content_dir)
     reusable = previous.parsed if previous is not None and previous.assets == assets else {}
     parsed: dict[str, tuple[tuple[float, int], Page | None, tuple[Problem, ...]]] = {}
     for path, stamp in sources:
@@ -317,8 +231,12 @@ def _walk(folder: Path) -> list[tuple[tuple[str, ...], str]]:
     return found
 
 
-def _scan(content_dir: Path) -> tuple[list[tuple[str, tuple[float, int]]], tuple[tuple[str, float, int], ...]]:
-    """The offer files (sorted, with mtime and size) and a signature of every other file."""
+def scan_content(content_dir: Path) -> tuple[list[tuple[str, tuple[float, int]]], tuple[tuple[str, float, int], ...]]:
+    """The offer files (sorted, with mtime and size) and a signature of every other file.
+
+    What :func:`load_catalog` lists before parsing; a build lists it once, parses the files on
+    every core and hands the listing back to :func:`load_catalog` as ``scanned``.
+    """
     sources: list[tuple[str, tuple[float, int]]] = []
     assets: list[tuple[str, float, int]] = []
     for rel, path in _walk(content_dir):

@@ -1,8 +1,8 @@
 """Email: building messages from theme templates, and the sender that empties the outbox.
 
-Messages are built when they are queued (inside the submission's transaction, so the outbox row
-exists exactly when the lead does) and stored whole in the outbox. The sender claims due rows
-with a lease, delivers each over SMTP, and records every attempt: success, or a failure retried
+An outbox row is queued inside the transaction that makes it owed (so it exists exactly when the
+lead does); its message is built by the sender from the row's template and then stored whole, so
+a retry sends the same bytes. The sender claims due rows with a lease, delivers each over SMTP, and records every attempt: success, or a failure retried
 after ``MAIL_RETRY_SECONDS`` doubling each time, up to ``MAIL_MAX_ATTEMPTS``. A sender that dies
 mid-way leaves its rows leased; when the lease runs out another run picks them up again.
 
@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,9 +42,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask import Flask
 
 from leadmagnet.content.offer import Offer
+from leadmagnet.render.renderer import Renderer
 from leadmagnet.store import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -125,7 +124,8 @@ def ascii_domain(domain: str) -> str | None:
 
 
 def compose(
-    app: Flask,
+    renderer: Renderer,
+    cfg: Mapping[str, Any],
     offer: Offer | None,
     template: str,
     *,
@@ -135,7 +135,8 @@ def compose(
     unsubscribe_url: str | None = None,
     attachments: tuple[Attachment, ...] = (),
 ) -> EmailMessage:
-    """A multipart text + HTML message from ``email/<template>.txt`` and ``.html``.
+    """A multipart text + HTML message from ``email/<template>.txt`` and ``.html``, rendered by
+    ``renderer`` (the offer's theme); ``cfg`` gives the sender (``SMTP_FROM``, ``SITE_NAME``).
 
     ``unsubscribe_url`` adds the RFC 2369 ``List-Unsubscribe`` and RFC 8058
     ``List-Unsubscribe-Post`` headers, so mail programs can offer one-click unsubscribing.
@@ -144,8 +145,6 @@ def compose(
     The site name is the sender's display name: an encoded word under the SMTP policy, a quoted
     UTF-8 string under SMTPUTF8. The Message-ID's domain is ASCII either way.
     """
-    renderer = app.extensions["leadmagnet"].renderer
-    cfg = app.config
     ctx = {"subject": subject, "unsubscribe_url": unsubscribe_url, **context}
     ctx.pop("offer", None)  # passed to the renderer on its own
     text = renderer.render(f"email/{template}.txt", offer, **ctx)
@@ -212,7 +211,7 @@ class SendReport:
 class Transport:
     """Delivers raw messages: over SMTP, or as ``.eml`` files when no SMTP host is set."""
 
-    def __init__(self, cfg: dict[str, Any], outbox_dir: Path) -> None:
+    def __init__(self, cfg: Mapping[str, Any], outbox_dir: Path) -> None:
         self.cfg = cfg
         self.outbox_dir = outbox_dir
         self._smtp: smtplib.SMTP | None = None
@@ -284,14 +283,14 @@ class Transport:
             self._smtp = None
 
 
-def backoff(cfg: dict[str, Any], attempts_so_far: int) -> timedelta:
+def backoff(cfg: Mapping[str, Any], attempts_so_far: int) -> timedelta:
     """Wait before the next try after ``attempts_so_far`` failures (1, 2, 3...): doubling."""
     return timedelta(seconds=float(cfg["MAIL_RETRY_SECONDS"]) * 2 ** max(0, attempts_so_far - 1))
 
 
 def send_due(
     store: Store,
-    cfg: dict[str, Any],
+    cfg: Mapping[str, Any],
     now: datetime | None = None,
     limit: int = 100,
     after_claim: Callable[[list[dict[str, Any]]], None] | None = None,
@@ -345,7 +344,7 @@ def send_due(
 
 def _record_failure(
     store: Store,
-    cfg: dict[str, Any],
+    cfg: Mapping[str, Any],
     report: SendReport,
     row: dict[str, Any],
     now: datetime,
@@ -376,29 +375,3 @@ def _record_failure(
             error,
             exc_info=exc_info,
         )
-
-
-class BackgroundSender:
-    """Runs a send pass every ``interval`` seconds in a daemon thread until :meth:`stop`."""
-
-    def __init__(self, run_once: Callable[[], Any], interval: float) -> None:
-        self.run_once = run_once
-        self.interval = max(0.1, interval)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="leadmagnet-sender", daemon=True)
-
-    def start(self) -> BackgroundSender:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # keep sending later: one bad pass must not stop the thread
-                log.exception("email sender pass failed")
-            self._stop.wait(self.interval)

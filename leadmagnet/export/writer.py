@@ -149,6 +149,17 @@ def stream(store: Store, request: ExportRequest, site_presets: Any = None) -> It
         yield "".join(chunk)
 
 
+def since_cursor(store: Store, request: ExportRequest) -> Filters:
+    """The request's filters, narrowed to what arrived since its ``since_last`` cursor (if any)."""
+    if not request.since_last:
+        return request.filters
+    return replace(
+        request.filters,
+        after_id=max(request.filters.after_id, store.get_export_cursor(request.since_last)),
+        confirmed_after=store.get_export_cursor_time(request.since_last),
+    )
+
+
 def numbered(path: Path, index: int) -> Path:
     """``leads.csv`` -> ``leads-001.csv`` (the files of a split export)."""
     return path.with_name(f"{path.stem}-{index:03d}{path.suffix}")
@@ -169,15 +180,8 @@ def export(
     raises, no target file is touched and the cursor stays where it was.
     """
     preset = resolve_preset(request, site_presets)
-    filters = request.filters
     as_of = store.now()  # before any row is read: a confirmation after this comes next run
-    if request.since_last:
-        filters = replace(
-            filters,
-            after_id=max(filters.after_id, store.get_export_cursor(request.since_last)),
-            confirmed_after=store.get_export_cursor_time(request.since_last),
-        )
-    request = replace(request, filters=filters)
+    request = replace(request, filters=since_cursor(store, request))
     split = preset.split if request.split is None else request.split
     if split and not isinstance(out, Path):
         raise ExportError("--split writes numbered files: give an output file with -o FILE")

@@ -19,12 +19,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, EmailField, Form, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
-from leadmagnet.content.offer import DEFAULT_MAX_LENGTH, FieldSpec, Offer
+from leadmagnet.content.fields import DEFAULT_MAX_LENGTH, FieldSpec
+from leadmagnet.content.offer import Offer
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # Hidden fields that travel with a submission: (name, cap). Values longer are cut, not refused,
@@ -168,14 +168,21 @@ def consent_spec(offer: Offer) -> FieldSpec:
     return FieldSpec("consent", offer.consent or "", "checkbox", True, max_length=1)
 
 
-def clean_input(offer: Offer, raw: Mapping[str, str]) -> tuple[MultiDict, dict[str, str]]:
+class FormData(dict[str, str]):
+    """Cleaned posted values, one per field, as WTForms reads form data (``getlist``)."""
+
+    def getlist(self, name: str) -> list[str]:
+        return [self[name]] if name in self else []
+
+
+def clean_input(offer: Offer, raw: Mapping[str, str]) -> tuple[FormData, dict[str, str]]:
     """Clean the posted values: the offer's fields (for the form) and the hidden attribution fields.
 
     Unknown fields are ignored. Returns ``(form_data, hidden)``.
     """
     multiline = {s.name for s in offer.fields if s.type == "textarea"}
     names = [s.name for s in offer.fields] + (["consent"] if offer.consent else [])
-    data = MultiDict()
+    data = FormData()
     for name in names:
         value = raw.get(name)
         if value is not None:

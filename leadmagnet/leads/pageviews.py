@@ -26,7 +26,6 @@ import unicodedata
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -133,32 +132,6 @@ class ViewCounter:
         """Stop the timer and write what is left (called at exit)."""
         self._stop.set()
         self.flush()
-
-
-_create_lock = threading.Lock()
-
-
-def counter_for(app: Any) -> ViewCounter:
-    """The app's counter (``extras["views"]``), created on first use, writing to the app's store."""
-    extras = app.extensions["leadmagnet"].extras
-    counter = extras.get("views")
-    if counter is None:
-        with _create_lock:
-            counter = extras.get("views")
-            if counter is None:
-                store = app.extensions["leadmagnet"].store
-                counter = extras["views"] = ViewCounter(store.add_page_views, float(app.config.get("VIEW_FLUSH_SECONDS", 10.0)))
-    return counter
-
-
-def count(app: Any, offer_slug: str, utm_source: str | None = None) -> None:
-    """Count one view of ``offer_slug`` for ``app`` (the pages hook and ``/beacon`` call this)."""
-    counter_for(app).count(offer_slug, utm_source)
-
-
-def flush(app: Any) -> int:
-    """Write ``app``'s counted views now; return how many were written."""
-    return counter_for(app).flush()
 
 
 def flush_all() -> None:

@@ -2,19 +2,22 @@
 
 Why not Flask-Limiter? Its storages are memory (per worker, so 4 workers would allow 4x the
 limit), Redis, Memcached or MongoDB: a server we do not otherwise need. The counters instead live
-in ``instance/ratelimit.db``, a separate SQLite file opened through the store (which owns every SQL
-statement), so a hit is one atomic UPSERT every worker sees, and it never contends with lead
-writes in the main database. The decision is recorded in ``docs/decisions.md``.
+in ``instance/ratelimit.db``, a separate SQLite file kept by the store's
+:class:`~leadmagnet.store.ratelimits.RateLimits` (the store owns every SQL statement), so a hit is
+one atomic UPSERT every worker sees, and it never contends with lead writes in the main database.
+The decision is recorded in ``docs/decisions.md``.
 
-Other blueprints reuse :func:`hit`::
+The factory makes the app's one :class:`Throttle` over those counters (handed in: the throttle
+decides, the store counts), reached as ``services.throttle``::
 
-    allowed, retry_after = throttle.hit(f"login:{ip}", "5/minute")
+    allowed, retry_after = services.throttle.hit(f"login:{ip}", "5/minute")
     if not allowed:
         ...  # answer 429 with Retry-After: retry_after
 
 A limit is ``N/unit`` or ``N per unit`` with unit ``second``, ``minute``, ``hour`` or ``day``
-(or ``s``/``sec``, ``min``, ``h``/``hr``, ``d``; optionally ``N/5minutes``); ``off`` disables it. If the counter file cannot be written, the
-request is allowed (and the error logged): rate limiting must never lose a lead.
+(or ``s``/``sec``, ``min``, ``h``/``hr``, ``d``; optionally ``N/5minutes``); ``off`` disables it.
+If the counters cannot be written, the request is allowed (and the error logged): rate limiting
+must never lose a lead.
 """
 
 from __future__ import annotations
@@ -26,12 +29,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-from flask import current_app
-
-from leadmagnet.store import DatabaseError, Store
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +77,25 @@ def check_settings(cfg: Mapping[str, Any]) -> None:
             raise ValueError(f"LEADMAGNET_{name}: {exc}") from None
 
 
-class Throttle:
-    """Fixed-window counters in one SQLite file shared by every process on the machine."""
+class Counters(Protocol):
+    """Where hits are counted, shared by every process (the store's ``RateLimits``)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.store = Store(path)
+    path: str
+
+    def count_hit(self, key: str, bucket: int, expires: int) -> int: ...
+
+    def purge(self, now: int) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class Throttle:
+    """Fixed-window limits over hit ``counters`` shared by every process on the machine."""
+
+    def __init__(self, counters: Counters) -> None:
+        self.counters = counters
         self._hits = 0
         self._lock = threading.Lock()
-        self._ready = False
 
     def hit(self, key: str, limit: str | Limit | None, now: float | None = None) -> tuple[bool, int]:
         """Count one hit for ``key``; return ``(allowed, retry_after_seconds)``.
@@ -100,14 +109,12 @@ class Throttle:
         bucket = int(now // parsed.seconds)
         window_end = (bucket + 1) * parsed.seconds
         try:
-            if not self._ready:
-                self.store.ensure_rate_limit_table()
-                self._ready = True
-            hits = self.store.count_hit(f"{parsed.seconds}:{key}", bucket, window_end)
+            hits = self.counters.count_hit(f"{parsed.seconds}:{key}", bucket, window_end)
             self._maybe_purge(int(now))
-        except DatabaseError:
-            # Fail open: an unwritable counter file must not turn visitors away or lose leads.
-            log.exception("rate limit counters in %s cannot be updated; allowing the request", self.store.path)
+        except Exception:
+            # Fail open, whatever the counters' store raises (a read-only or full file, a lock held
+            # too long): an unwritable counter must not turn visitors away or lose leads.
+            log.exception("rate limit counters in %s cannot be updated; allowing the request", self.counters.path)
             return True, 0
         if hits <= parsed.count:
             return True, 0
@@ -118,28 +125,8 @@ class Throttle:
             self._hits += 1
             due = self._hits % PURGE_EVERY == 1
         if due:
-            self.store.purge_rate_limits(now)
+            self.counters.purge(now)
 
-
-_create_lock = threading.Lock()
-
-
-def for_app(app: object | None = None) -> Throttle:
-    """The app's :class:`Throttle` (``instance/ratelimit.db``), created on first use."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    extras = app.extensions["leadmagnet"].extras  # type: ignore[attr-defined]
-    throttle = extras.get("throttle")
-    if throttle is None:
-        with _create_lock:
-            throttle = extras.get("throttle")
-            if throttle is None:
-                throttle = extras["throttle"] = Throttle(Path(app.instance_path) / "ratelimit.db")  # type: ignore[attr-defined]
-    return throttle
-
-
-def hit(key: str, limit: str | None) -> tuple[bool, int]:
-    """Count a hit for ``key`` against ``limit`` (``"10/minute"``; ``"off"``/None: unlimited).
-
-    Returns ``(allowed, retry_after_seconds)``. Shared by every worker of the current app.
-    """
-    return for_app().hit(key, limit)
+    def close(self) -> None:
+        """Close the counter file (the app's services close it at shutdown and in tests)."""
+        self.counters.close()

@@ -13,30 +13,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import threading
-import weakref
-from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import escape
 from typing import Any, Protocol
 
 import jinja2
-from jinja2.runtime import Macro
 from markupsafe import Markup
-from markupsafe import escape as html_escape
 
 from leadmagnet.content.catalog import Catalog, Page
-from leadmagnet.content.offer import FieldSpec, Offer
+from leadmagnet.content.offer import Offer
+from leadmagnet.render.seo import json_ld
 from leadmagnet.render.themes import Theme, Themes
-
-try:  # markupsafe's own escaping of a plain str, without the Markup wrapper (see escape_output)
-    from markupsafe import _escape_inner
-except ImportError:  # pragma: no cover - another markupsafe: its public escape, same text
-
-    def _escape_inner(text: str) -> str:
-        return str(html_escape(text))
 
 
 class TemplateHost(Protocol):
@@ -49,12 +38,15 @@ class TemplateHost(Protocol):
 
 @dataclass(frozen=True)
 class Rendered:
+    """A rendered page as served: its bytes, their ETag and the HTTP status."""
+
     body: bytes
     etag: str
     status: int = 200
 
 
 def etag_for(body: bytes) -> str:
+    """A strong ETag for ``body``: the first 32 hex digits of its SHA-256."""
     return hashlib.sha256(body).hexdigest()[:32]
 
 
@@ -62,55 +54,6 @@ def style_hash(css: str) -> str:
     """The CSP source expression for an inline ``<style>`` with exactly this text."""
     digest = hashlib.sha256(css.encode("utf-8")).digest()
     return "'sha256-" + base64.b64encode(digest).decode() + "'"
-
-
-def escape_output(value: Any) -> str:
-    """What ``{{ value }}`` writes in an autoescaped template: markupsafe's ``escape``, as text.
-
-    Jinja's compiled templates pass every ``{{ }}`` through ``escape``, which wraps its result in
-    a ``Markup`` (two more Python calls); the wrapper is never looked at there, since the result
-    only joins the page or a block's, macro's or ``{% set %}``'s text, which Jinja marks safe
-    itself. An offer page writes about 30 of them. The characters are markupsafe's own.
-    """
-    if value.__class__ is str:
-        return _escape_inner(value)
-    if value.__class__ is Markup:
-        return value
-    return html_escape(value)
-
-
-class Template(jinja2.Template):
-    """A template whose ``{{ }}`` outputs escape through :func:`escape_output`."""
-
-    @classmethod
-    def from_code(cls, environment: jinja2.Environment, code: Any, globals: MutableMapping[str, Any], uptodate: Any = None) -> Template:
-        # As Jinja's own from_code, then the compiled module's name ``escape`` rebound: its
-        # functions look it up in this namespace at each call.
-        namespace = {"environment": environment, "__file__": code.co_filename}
-        exec(code, namespace)  # noqa: S102 - Jinja's compiled template, as Jinja itself runs it
-        if namespace.get("escape") is html_escape:
-            namespace["escape"] = escape_output
-        rv = cls._from_namespace(environment, namespace, globals)
-        rv._uptodate = uptodate
-        return rv
-
-
-class Environment(jinja2.Environment):
-    """Jinja's environment, with each template's globals in a plain dict.
-
-    Jinja chains a template's globals to the environment's (a ``ChainMap``) so that globals added
-    after a template is loaded still reach it; every render then copies that chain key by key in
-    Python, and every ``{% import %}`` compares it with the render's, about 20 us a page of the
-    default theme. :meth:`Renderer.env` sets every global before the first template is loaded and
-    never after, so a copy made at load time holds the same names and values.
-    """
-
-    # Only on the Jinja whose from_code Template.from_code mirrors (3.1): on another, stock
-    # templates (the same pages, escaped by markupsafe.escape).
-    template_class = Template if hasattr(jinja2.Template, "_from_namespace") else jinja2.Template
-
-    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
-        return {**self.globals, **(d or {})}
 
 
 class Renderer:
@@ -152,7 +95,7 @@ class Renderer:
         # cache_size=-1: loaded templates in a plain dict, not Jinja's locked LRU of 400, which an
         # offer page consults five times (itself, base.html, _macros.html twice, _form.html); a
         # theme has a few dozen templates, and a name that is not found is not cached.
-        env = Environment(
+        env = jinja2.Environment(
             loader=theme.loader, autoescape=True, auto_reload=self.auto_reload, trim_blocks=True, lstrip_blocks=True, cache_size=-1
         )
         if self.app is not None:  # url_for, csrf_token, Flask's filters, for the admin templates
@@ -161,7 +104,6 @@ class Renderer:
         env.globals["asset"] = lambda path, _t=theme: self.asset_url(_t, path)
         env.globals["inline_static"] = lambda path, _t=theme: self.inline_static(_t, path)
         env.filters["local_time"] = local_time
-        env.filters["blank_fields"] = blank_fields_filter()
         self._envs[theme.name] = (theme, env)
         return env
 
@@ -281,136 +223,8 @@ def offer_context(config: Mapping[str, Any], page: Page, state: str) -> dict[str
         "state": state,
         "canonical": canonical,
         "image_url": image_url,
-        "json_ld": Markup(json_ld(offer, canonical, image_url, config["SITE_NAME"], state)),  # noqa: S704 - escaped below
+        "json_ld": Markup(json_ld(offer, canonical, image_url, config["SITE_NAME"], state)),  # noqa: S704 - made safe for <script> by json_ld
     }
-
-
-# json.dumps(..., ensure_ascii=False, separators=(",", ":")) makes an encoder per call; one made once
-# writes the same text.
-_JSON_LD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def json_ld(offer: Offer, canonical: str, image_url: str | None, site_name: str, state: str) -> str:
-    """schema.org JSON-LD: ``Event`` for webinars, ``Book`` for ebooks; safe inside <script>."""
-    data: dict[str, Any]
-    if offer.type == "webinar":
-        data = {
-            "@context": "https://schema.org",
-            "@type": "Event",
-            "name": offer.title,
-            "description": offer.description or offer.subtitle or offer.title,
-            "startDate": offer.starts_at.isoformat() if offer.starts_at else None,
-            "endDate": offer.ends_at.isoformat() if offer.ends_at else None,
-            "eventAttendanceMode": "https://schema.org/OnlineEventAttendanceMode",
-            "eventStatus": "https://schema.org/EventScheduled",
-            # the public page, never the join link
-            "location": {"@type": "VirtualLocation", "url": canonical},
-            "organizer": {"@type": "Organization", "name": site_name},
-            "isAccessibleForFree": True,
-            "offers": {
-                "@type": "Offer",
-                "price": "0",
-                "priceCurrency": "USD",
-                "url": canonical,
-                "availability": "https://schema.org/SoldOut" if state in ("ended", "started") else "https://schema.org/InStock",
-            },
-            "url": canonical,
-        }
-        if offer.presenters:
-            data["performer"] = [{"@type": "Person", "name": p.name} for p in offer.presenters]
-    else:
-        data = {
-            "@context": "https://schema.org",
-            "@type": "Book",
-            "name": offer.title,
-            "description": offer.description or offer.subtitle or offer.title,
-            "bookFormat": "https://schema.org/EBook",
-            "isAccessibleForFree": True,
-            "publisher": {"@type": "Organization", "name": site_name},
-            "url": canonical,
-        }
-        if offer.pages:
-            data["numberOfPages"] = offer.pages
-    if image_url:
-        data["image"] = image_url
-    if offer.tags:
-        data["keywords"] = ", ".join(offer.tags)
-    text = _JSON_LD_ENCODER.encode({k: v for k, v in data.items() if v is not None})
-    # "</script>" or "<!--" inside a string must not end the script element.
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def blank_fields_filter() -> Callable[..., Markup]:
-    """The ``blank_fields`` filter of one environment: ``fields|blank_fields(form_field, *args)``.
-
-    Writes what ``{% for field in fields %}{{ form_field(field, *args) }}{% endfor %}`` writes, for
-    the public form (nothing typed, no error). That HTML depends only on the macro, the field and
-    the arguments, and most offers ask for the same fields (email, a name, a company), so each is
-    made once per macro and reused; a theme's own ``_macros.html`` gets its own entries. A field
-    is a ``FieldSpec`` (the parser gives its values exact types: ``True`` is never ``1``) or a dict
-    of plain values, such as the consent checkbox. A macro that could differ between calls (one
-    defined in the template or imported ``with context``: a new one each render) is dropped with
-    its entries; anything else is simply called.
-    """
-    made: weakref.WeakKeyDictionary[Macro, dict[Hashable, Markup]] = weakref.WeakKeyDictionary()
-
-    def blank_fields(fields: Iterable[Any], form_field: Any, *args: Any) -> Markup:
-        by_key = made.setdefault(form_field, {}) if isinstance(form_field, Macro) else None
-        # An offer's fields (a tuple of FieldSpecs) are looked up whole first: most offers ask for
-        # the same ones, and one lookup costs less than one per field.
-        run_key = run_key_of(fields, args) if by_key is not None else None
-        if run_key is not None:
-            try:
-                hit = by_key.get(run_key)
-            except TypeError:  # a list among the arguments
-                hit = run_key = None
-            if hit is not None:
-                return hit
-        parts = []
-        for field in fields:
-            key = field_key(field, args) if by_key is not None else None
-            html = by_key.get(key) if by_key is not None and key is not None else None
-            if html is None:
-                html = html_escape(form_field(field, *args))  # as {{ form_field(field, ...) }} writes it
-                if by_key is not None and key is not None:
-                    by_key[key] = html
-            parts.append(html)
-        run = Markup("".join(parts))  # noqa: S704 - each part escaped above
-        if run_key is not None:
-            by_key[run_key] = run
-        return run
-
-    return blank_fields
-
-
-def run_key_of(fields: Any, args: tuple[Any, ...]) -> Hashable | None:
-    """The key of a whole tuple of FieldSpecs with ``args`` (see :func:`field_key`); None if
-    ``fields`` is anything else. Tagged, so that it never equals one field's key. Not checked
-    for hashing (an argument may be a list): the caller's lookup is."""
-    if fields.__class__ is not tuple:
-        return None
-    for field in fields:
-        if field.__class__ is not FieldSpec:
-            return None
-    return ("run", fields, tuple([(type(arg), arg) for arg in args]))
-
-
-def field_key(field: Any, args: tuple[Any, ...]) -> Hashable | None:
-    """What ``form_field(field, *args)`` depends on, as a dict key; None if it cannot be one."""
-    # With each value's type: equal values of other types (Markup and str, True and 1) are
-    # escaped or shown differently by the macro, so they must not share an entry.
-    typed_args = tuple((type(arg), arg) for arg in args)
-    if isinstance(field, FieldSpec):
-        key: Hashable = (field, typed_args)
-    elif type(field) is dict:
-        key = (tuple((name, type(value), value) for name, value in field.items()), typed_args)
-    else:
-        return None
-    try:
-        hash(key)
-    except TypeError:  # a list among the values
-        return None
-    return key
 
 
 def local_time(value: datetime, offer: Offer, fmt: str = "%A %d %B %Y, %H:%M") -> str:
@@ -424,23 +238,3 @@ def local_time(value: datetime, offer: Offer, fmt: str = "%A %d %B %Y, %H:%M") -
     else:
         label = f"{zone}, {offset}" if zone and zone != offset else offset
     return f"{local.strftime(fmt)} ({label})"
-
-
-def sitemap_xml(base_url: str, catalog: Catalog, now: datetime, index_page: bool = True) -> str:
-    """The sitemap of every published, unexpired offer (past webinars stay: replay pages)."""
-    urls = [f"{base_url}/"] if index_page else []
-    entries = [f"  <url><loc>{escape(u, quote=False)}</loc></url>" for u in urls]
-    for offer in sorted(catalog.offers(), key=lambda o: o.slug):
-        expired = offer.expires_at is not None and now >= offer.expires_at
-        if offer.is_published(now) and not expired:
-            lastmod = datetime.fromtimestamp(offer.mtime, UTC).strftime("%Y-%m-%d")
-            entries.append(f"  <url><loc>{escape(base_url, quote=False)}/{offer.slug}</loc><lastmod>{lastmod}</lastmod></url>")
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        + "\n".join(entries)
-        + "\n</urlset>\n"
-    )
-
-
-def robots_txt(base_url: str) -> str:
-    return f"User-agent: *\nDisallow: /admin\nDisallow: /download/\nAllow: /\n\nSitemap: {base_url}/sitemap.xml\n"

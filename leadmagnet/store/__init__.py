@@ -1,132 +1,199 @@
-"""The store: the one owner of the SQLite connection, every SQL statement and the migrations.
+"""The store: the one owner of the database connection, every SQL statement and the migrations.
 
-Nothing outside this package imports ``sqlite3`` or ``sqlite_utils``. Verbs are grouped by
-concern in mixins (``leads``, ``delivery``, ``reports``) and take and return plain dicts.
+Nothing outside this package imports ``sqlite3`` or ``sqlite_utils``, and no connection leaves
+it: callers use the :class:`Store`'s verbs, which take and return plain dicts. The verbs are
+grouped by concern in small classes composed into the store (``leads``, ``seats``, ``outbox``,
+``reports``, ``admin``, ``privacy``; one module each) and offered flat on it, so a caller never
+needs to know which group owns a verb. Another database (PostgreSQL) fits behind the same verbs.
 
-Connections are per thread, in WAL mode with a busy timeout and foreign keys on. A write that
-touches several rows goes through :meth:`Store.transaction`, which opens ``BEGIN IMMEDIATE``:
-taking the write lock up front means a busy database makes us wait (``busy_timeout``) instead of
-failing half-way with a lock upgrade error, and the caller answers the visitor only after COMMIT.
+Writes that belong together go through one transaction::
+
+    with store.transaction() as tx:
+        outcome = tx.record_submission(...)
+        tx.claim_seat(outcome["submission"]["id"], offer.slug, offer.capacity)
+        tx.enqueue_email(...)
+
+It is ``BEGIN IMMEDIATE`` … ``COMMIT``: taking the write lock up front means a busy database makes
+us wait (``busy_timeout``) instead of failing half-way, a failure anywhere in the block rolls
+every write of it back, and the caller answers the visitor only after COMMIT. Each verb called
+on its own runs in a transaction of its own. Rate-limit counters live in a file of their own
+(:class:`~leadmagnet.store.ratelimits.RateLimits`).
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlite_utils import Database
-
-from leadmagnet.store.leads import LeadVerbs
+from leadmagnet.store.admin import Admin
+from leadmagnet.store.connection import Connection, DatabaseError, IntegrityError, Params, StoreUnavailable, utcnow
+from leadmagnet.store.leads import DELIVERED, PENDING, WAITLISTED, Leads
 from leadmagnet.store.migrations import migrations
-from leadmagnet.store.outbox import DeliveryVerbs
-from leadmagnet.store.reports import ReportVerbs
+from leadmagnet.store.outbox import Outbox
+from leadmagnet.store.privacy import Privacy
+from leadmagnet.store.reports import Reports
+from leadmagnet.store.seats import Seats
 
-BUSY_TIMEOUT_MS = 10_000
+__all__ = [
+    "DELIVERED",
+    "PENDING",
+    "WAITLISTED",
+    "DatabaseError",
+    "IntegrityError",
+    "Store",
+    "StoreUnavailable",
+    "Transaction",
+    "utcnow",
+]
 
-# Errors a caller may turn into "try again later" (503): the file is read-only, the disk is
-# full, the database is locked past the busy timeout.
-StoreUnavailable = sqlite3.OperationalError
-IntegrityError = sqlite3.IntegrityError
-DatabaseError = sqlite3.DatabaseError
+
+class Transaction:
+    """The writes that belong together, inside one :meth:`Store.transaction`.
+
+    A submission with its seat and its email; a confirmation with the seat and the delivery
+    email; a waitlisted person seated with the news; a moved webinar with the emails that tell
+    its people. Reads made here see the transaction's own writes.
+    """
+
+    def __init__(self, leads: Leads, seats: Seats, outbox: Outbox) -> None:
+        self.record_submission = leads.record_submission
+        self.release_spam = leads.release_spam
+        self.confirm_opt_in = leads.confirm_opt_in
+        self.mark_opt_in_pending = leads.mark_opt_in_pending
+        self.get_contact = leads.get_contact
+        self.claim_seat = seats.claim_seat
+        self.seat_next_waitlisted = seats.seat_next_waitlisted
+        self.move_webinar = seats.move_webinar
+        self.enqueue_email = outbox.enqueue_email
 
 
-def utcnow() -> str:
-    """The current time as ISO 8601 UTC text with microseconds, the format of every timestamp."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-class Store(LeadVerbs, DeliveryVerbs, ReportVerbs):
+class Store:
     """All persistent state of a leadmagnet install, in one SQLite file."""
+
+    now = staticmethod(utcnow)  # the store's timestamp format (ISO 8601 UTC, microseconds)
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._local = threading.local()
+        self._db = Connection(path)
+        leads, seats, outbox = Leads(self._db), Seats(self._db), Outbox(self._db)
+        reports, admin, privacy = Reports(self._db), Admin(self._db), Privacy(self._db)
+        self._transaction = Transaction(leads, seats, outbox)
 
-    # -- connections and transactions -------------------------------------------------------
+        # Leads (store/leads.py): contacts, submissions, opt-in, unsubscribing, downloads, views.
+        self.record_submission = leads.record_submission
+        self.release_spam = leads.release_spam
+        self.get_submission = leads.get_submission
+        self.get_contact = leads.get_contact
+        self.get_contact_by_email = leads.get_contact_by_email
+        self.submissions = leads.submissions
+        self.contacts = leads.contacts
+        self.submission_for_link = leads.submission_for_link
+        self.contact_for_link = leads.contact_for_link
+        self.count_submissions = leads.count_submissions
+        self.mark_opt_in_pending = leads.mark_opt_in_pending
+        self.confirm_opt_in = leads.confirm_opt_in
+        self.confirmation_withdrawn = leads.confirmation_withdrawn
+        self.unsubscribe = leads.unsubscribe
+        self.record_download = leads.record_download
+        self.downloads_of = leads.downloads_of
+        self.add_page_views = leads.add_page_views
+        self.page_views = leads.page_views
+        # Seats (store/seats.py): webinar seats, the waitlist, the announced time, reminders.
+        self.claim_seat = seats.claim_seat
+        self.seat_next_waitlisted = seats.seat_next_waitlisted
+        self.seats_taken = seats.seats_taken
+        self.count_by_status = seats.count_by_status
+        self.webinar_start = seats.webinar_start
+        self.webinar_sequence = seats.webinar_sequence
+        self.move_webinar = seats.move_webinar
+        self.reminder_due = seats.reminder_due
+        # Outbox (store/outbox.py): queued emails and every attempt to send them.
+        self.enqueue_email = outbox.enqueue_email
+        self.save_rendered = outbox.save_rendered
+        self.claim_due_emails = outbox.claim_due_emails
+        self.mark_attempt = outbox.mark_attempt
+        self.forget_sent_messages = outbox.forget_sent_messages
+        self.outbox = outbox.outbox
+        self.email_attempts = outbox.email_attempts
+        # Reports (store/reports.py): export rows, export cursors, the leads list.
+        self.iter_contact_rows = reports.iter_contact_rows
+        self.iter_submission_rows = reports.iter_submission_rows
+        self.count_export_rows = reports.count_export_rows
+        self.get_export_cursor = reports.get_export_cursor
+        self.get_export_cursor_time = reports.get_export_cursor_time
+        self.save_export_cursor = reports.save_export_cursor
+        self.max_submission_id = reports.max_submission_id
+        self.list_leads = reports.list_leads
+        # Admin (store/admin.py): users, the audit log, the dashboard.
+        self.add_user = admin.add_user
+        self.get_user = admin.get_user
+        self.audit = admin.audit
+        self.audit_entries = admin.audit_entries
+        self.dashboard = admin.dashboard
+        self.email_health = admin.email_health
+        # Privacy (store/privacy.py): one contact's record, and its erasure.
+        self.contact_record = privacy.contact_record
+        self.erase_contact = privacy.erase_contact
 
-    @property
-    def db(self) -> Database:
-        """This thread's connection (opened on first use)."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self._open()
-        return db
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self.db.conn
-
-    def _open(self) -> Database:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; we open them explicitly below.
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.OperationalError:
-            pass  # a read-only file cannot switch journal mode; reads still work
-        return Database(conn)
-
-    def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.conn.close()
-            self._local.db = None
+    # -- transactions -----------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception and re-raises it."""
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def transaction(self) -> Iterator[Transaction]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` around the block; any exception rolls it all back and is re-raised.
 
-    def query(self, sql: str, params: tuple | list | dict = ()) -> list[dict]:
-        """Run a read query and return every row as a dict."""
-        return [dict(row) for row in self.conn.execute(sql, params)]
+        The yielded :class:`Transaction` offers the writes that belong together. A verb called
+        inside the block (on the transaction or on the store) joins it, on this thread.
+        """
+        with self._db.writing():
+            yield self._transaction
 
-    def query_one(self, sql: str, params: tuple | list | dict = ()) -> dict | None:
-        row = self.conn.execute(sql, params).fetchone()
-        return dict(row) if row is not None else None
-
-    # -- schema -----------------------------------------------------------------------------
+    # -- schema and health ------------------------------------------------------------------
 
     def migrate(self, stop_before: str | None = None) -> list[str]:
         """Apply pending migrations; return the names applied."""
         # Several gunicorn workers start at once: the write lock makes exactly one of them
         # apply the pending migrations while the others wait and then find nothing to do.
-        with self.transaction():
-            pending = [m.name for m in migrations.pending(self.db)]
-            migrations.apply(self.db, stop_before=stop_before)
-            applied = {m.name for m in migrations.applied(self.db)}
+        with self._db.writing():
+            db = self._db.database
+            pending = [m.name for m in migrations.pending(db)]
+            migrations.apply(db, stop_before=stop_before)
+            applied = {m.name for m in migrations.applied(db)}
         return [name for name in pending if name in applied]
 
     def schema_version(self) -> list[str]:
-        return [m.name for m in migrations.applied(self.db)]
+        return [m.name for m in migrations.applied(self._db.database)]
 
     def tables(self) -> list[str]:
-        return self.db.table_names()
+        return self._db.database.table_names()
 
     def healthcheck(self) -> bool:
         """True when the database opens and answers a query."""
         try:
-            self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            self._db.value("SELECT count(*) FROM sqlite_master")
         except sqlite3.Error:
             return False
         return True
 
     def integrity_check(self) -> str:
-        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+        return str(self._db.value("PRAGMA integrity_check"))
+
+    def close(self) -> None:
+        """Close this thread's connection (the next verb opens a fresh one)."""
+        self._db.close()
+
+    # -- for tests and diagnostics (SQLite only: not verbs another backend offers) ------------
+
+    def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        """Run a read query and return every row as a dict (a look at what no verb shows)."""
+        return self._db.rows(sql, params)
+
+    def query_one(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
+        return self._db.row(sql, params)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's SQLite connection, for tests that make the file fail (``PRAGMA query_only``)."""
+        return self._db.conn

@@ -1,9 +1,10 @@
-"""Store verbs for capture: contacts, submissions and page views.
+"""Store verbs for leads: contacts, submissions, double opt-in, unsubscribing, downloads, page views.
 
 A submission is written in one ``BEGIN IMMEDIATE`` transaction: the contact is upserted (one row
-per normalised email), the submission row inserted, and any ``within`` callback (delivery uses it
-to take a webinar seat and queue the confirmation email) runs before COMMIT, so a lead and what it
-is owed are stored together or not at all. The visitor is answered only after COMMIT.
+per normalised email) and the submission row inserted. Delivery writes what the submission is
+owed (a webinar seat, the confirmation email) in that same transaction, through
+:meth:`leadmagnet.store.Store.transaction`, so a lead and what it is owed are stored together or
+not at all. The visitor is answered only after COMMIT.
 
 Spam submissions are stored too (``spam = 1``) so that nothing is silently dropped, but they never
 overwrite a contact's details: a bot typing someone's address must not rename them. A contact whose
@@ -13,57 +14,26 @@ every submission is spam is not a lead (exports and reports skip it).
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadmagnet.foundation.tokens import RowLink
+from leadmagnet.store.connection import Verbs, utcnow
 
 CONTACT_FIELDS = ("first_name", "last_name", "company", "job_title", "phone", "country")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
-# Runs inside the submission's transaction: (connection, the submission row as a dict) -> None.
-WithinTransaction = Callable[[sqlite3.Connection, dict[str, Any]], None]
+# Statuses of a submission: holding what the offer promised, awaiting the double opt-in click,
+# on a full webinar's waitlist (and ``spam``, set with the spam flag).
+DELIVERED = "ok"
+PENDING = "pending"
+WAITLISTED = "waitlisted"
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+class Leads(Verbs):
+    """Contacts and submissions: writing them, finding them, opting in and out, downloads, views."""
 
-
-class RateLimitVerbs:
-    """Fixed-window hit counters, for :mod:`leadmagnet.leads.throttle`.
-
-    They live in their own small SQLite file (``instance/ratelimit.db``, opened as a separate
-    :class:`~leadmagnet.store.Store`), so counting hits never waits on, or slows, lead writes.
-    Each hit is one autocommitted UPSERT: atomic across every gunicorn worker without a lock.
-    """
-
-    def ensure_rate_limit_table(self) -> None:
-        """Create the counters table if it does not exist (idempotent; no migration needed)."""
-        self.conn.execute(  # type: ignore[attr-defined]
-            "CREATE TABLE IF NOT EXISTS rate_limits (key TEXT NOT NULL, bucket INTEGER NOT NULL, hits INTEGER NOT NULL,"
-            " expires INTEGER NOT NULL, PRIMARY KEY (key, bucket)) WITHOUT ROWID"
-        )
-
-    def count_hit(self, key: str, bucket: int, expires: int) -> int:
-        """Add one hit to ``key`` in fixed window number ``bucket``; return the hits so far in it."""
-        # fetchall, not fetchone: stepping the statement to its end finishes its implicit
-        # transaction now, instead of holding the write lock until the cursor is collected.
-        rows = self.conn.execute(  # type: ignore[attr-defined]
-            "INSERT INTO rate_limits (key, bucket, hits, expires) VALUES (?, ?, 1, ?)"
-            " ON CONFLICT (key, bucket) DO UPDATE SET hits = hits + 1 RETURNING hits",
-            (key, bucket, expires),
-        ).fetchall()
-        return int(rows[0][0])
-
-    def purge_rate_limits(self, now: int) -> int:
-        """Delete counters of windows that ended before ``now`` (epoch seconds); return how many."""
-        return self.conn.execute("DELETE FROM rate_limits WHERE expires < ?", (now,)).rowcount  # type: ignore[attr-defined]
-
-
-class LeadVerbs(RateLimitVerbs):
-    """Mixin of :class:`leadmagnet.store.Store`: contacts, submissions, page views (and rate-limit counters)."""
+    # -- submissions ------------------------------------------------------------------------
 
     def record_submission(
         self,
@@ -78,8 +48,7 @@ class LeadVerbs(RateLimitVerbs):
         consent_text: str | None = None,
         spam_reason: str | None = None,
         dedupe_seconds: int = 0,
-        status: str = "ok",
-        within: WithinTransaction | None = None,
+        status: str = DELIVERED,
         now: str | None = None,
     ) -> dict[str, Any]:
         """Store one form submission; return ``{"result", "submission", "contact_id"}``.
@@ -90,10 +59,10 @@ class LeadVerbs(RateLimitVerbs):
         ``dedupe_seconds`` (nothing new is written and the earlier submission is returned).
         """
         meta = meta or {}
-        now = now or _now()
+        now = now or utcnow()
         spam = spam_reason is not None
         builtin, custom = _contact_values(fields)
-        with self.transaction() as conn:  # type: ignore[attr-defined]
+        with self.db.writing() as conn:
             contact = conn.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchone()
             if contact is None:
                 contact_id = conn.execute(
@@ -140,24 +109,21 @@ class LeadVerbs(RateLimitVerbs):
             columns = ", ".join(row)
             placeholders = ", ".join("?" for _ in row)
             row["id"] = conn.execute(f"INSERT INTO submissions ({columns}) VALUES ({placeholders})", tuple(row.values())).lastrowid  # noqa: S608 - column names are ours
-            if within is not None and not spam:
-                within(conn, row)
         return {"result": "created", "submission": row, "contact_id": contact_id}
 
-    def release_spam(
-        self, submission_id: int, status: str, within: WithinTransaction | None = None, dedupe_seconds: int = 0, now: str | None = None
-    ) -> dict[str, Any] | None:
+    def release_spam(self, submission_id: int, status: str, dedupe_seconds: int = 0, now: str | None = None) -> dict[str, Any] | None:
         """Make a submission stored as spam a lead after all (an admin's "Not spam"); None if it is not spam.
 
-        As if it had come in as a lead, in one transaction: ``released``, its contact gets the
-        details it gave where the contact has none (a later submission's values stay) and
-        ``within`` queues what it is owed. Nothing changes when the contact unsubscribed after
-        sending it (``unsubscribed``: it would be a lead owed nothing, holding a webinar seat), or
-        when a lead from the same address for the same offer came within ``dedupe_seconds`` of it
-        (``duplicate``: the form would have said so). Returns ``{"result", "submission", "of"}``.
+        As if it had come in as a lead with ``status``: ``released``, and its contact gets the
+        details it gave where the contact has none (a later submission's values stay); the caller
+        queues what it is owed in the same transaction. Nothing changes when the contact
+        unsubscribed after sending it (``unsubscribed``: it would be a lead owed nothing, holding a
+        webinar seat), or when a lead from the same address for the same offer came within
+        ``dedupe_seconds`` of it (``duplicate``: the form would have said so).
+        Returns ``{"result", "submission", "of"}`` (``of``: the duplicate's lead).
         """
-        now = now or _now()
-        with self.transaction() as conn:  # type: ignore[attr-defined]
+        now = now or utcnow()
+        with self.db.writing() as conn:
             found = conn.execute("SELECT * FROM submissions WHERE id = ? AND spam = 1", (submission_id,)).fetchone()
             if found is None:
                 return None
@@ -186,15 +152,26 @@ class LeadVerbs(RateLimitVerbs):
                 f"UPDATE contacts SET {assignments}, custom = ? WHERE id = ?",  # noqa: S608 - column names are ours
                 (*(builtin[k] for k in CONTACT_FIELDS), json.dumps(custom, ensure_ascii=False), row["contact_id"]),
             )
-            if within is not None:
-                within(conn, row)
         return {"result": "released", "submission": row, "of": None}
 
     def get_submission(self, submission_id: int) -> dict[str, Any] | None:
-        return self.query_one("SELECT * FROM submissions WHERE id = ?", (submission_id,))  # type: ignore[attr-defined]
+        return self.db.row("SELECT * FROM submissions WHERE id = ?", (submission_id,))
 
     def get_contact(self, contact_id: int) -> dict[str, Any] | None:
-        return self.query_one("SELECT * FROM contacts WHERE id = ?", (contact_id,))  # type: ignore[attr-defined]
+        return self.db.row("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+
+    def get_contact_by_email(self, email: str) -> dict[str, Any] | None:
+        return self.db.row("SELECT * FROM contacts WHERE email = ?", (email,))
+
+    def submissions(self, offer_slug: str | None = None) -> list[dict[str, Any]]:
+        """Every stored submission (spam too), or those of one offer, oldest first, as stored."""
+        if offer_slug is None:
+            return self.db.rows("SELECT * FROM submissions ORDER BY id")
+        return self.db.rows("SELECT * FROM submissions WHERE offer_slug = ? ORDER BY id", (offer_slug,))
+
+    def contacts(self) -> list[dict[str, Any]]:
+        """Every contact, oldest first, as stored (``custom`` as JSON text)."""
+        return self.db.rows("SELECT * FROM contacts ORDER BY id")
 
     def submission_for_link(self, link: RowLink) -> dict[str, Any] | None:
         """The submission a signed link names; None when it is gone or the id now names another row.
@@ -215,9 +192,6 @@ class LeadVerbs(RateLimitVerbs):
             return None
         return row
 
-    def get_contact_by_email(self, email: str) -> dict[str, Any] | None:
-        return self.query_one("SELECT * FROM contacts WHERE email = ?", (email,))  # type: ignore[attr-defined]
-
     def count_submissions(self, offer_slug: str | None = None, include_spam: bool = False) -> int:
         sql = "SELECT count(*) FROM submissions WHERE 1 = 1"
         params: list[Any] = []
@@ -226,18 +200,115 @@ class LeadVerbs(RateLimitVerbs):
             params.append(offer_slug)
         if not include_spam:
             sql += " AND spam = 0"
-        return self.conn.execute(sql, params).fetchone()[0]  # type: ignore[attr-defined]
+        return int(self.db.value(sql, params))
+
+    # -- double opt-in and unsubscribe ------------------------------------------------------
+
+    def mark_opt_in_pending(self, contact_id: int) -> None:
+        """A double opt-in submission awaits confirmation: a contact never asked before is ``pending``.
+
+        A contact already ``confirmed`` (or ``unsubscribed``) keeps that status.
+        """
+        with self.db.writing() as conn:
+            conn.execute("UPDATE contacts SET opt_in_status = 'pending' WHERE id = ? AND opt_in_status = 'single'", (contact_id,))
+
+    def confirm_opt_in(self, submission_id: int, now: str, created_at: str | None = None) -> dict[str, Any] | None:
+        """Confirm a pending submission and its contact; return ``{"result", "submission"}`` (None if unknown).
+
+        ``created_at``, when given, must be the row's (the one its link was checked against):
+        otherwise the id names a later row and nothing happens (None).
+
+        ``result`` is ``confirmed`` the first time, when the caller (in the same transaction) takes
+        the seat and queues the delivery email; ``unchanged`` for a submission not pending (it was
+        confirmed already: nothing more to do); ``withdrawn`` when the contact unsubscribed after
+        making the submission: its old link changes nothing (see :meth:`confirmation_withdrawn`).
+        A submission made *after* unsubscribing (they asked again) is confirmed, but the contact
+        stays unsubscribed.
+        """
+        with self.db.writing() as conn:
+            row = conn.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+            if row is None or (created_at is not None and row["created_at"] != created_at):
+                return None
+            submission = dict(row)
+            if submission["status"] != PENDING:
+                return {"result": "unchanged", "submission": submission}
+            unsubscribed_at = conn.execute("SELECT unsubscribed_at FROM contacts WHERE id = ?", (submission["contact_id"],)).fetchone()[0]
+            if withdrawn(submission["created_at"], unsubscribed_at):
+                return {"result": "withdrawn", "submission": submission}
+            conn.execute("UPDATE submissions SET status = ?, confirmed_at = ? WHERE id = ?", (DELIVERED, now, submission_id))
+            if unsubscribed_at is None:
+                conn.execute(
+                    "UPDATE contacts SET opt_in_status = 'confirmed', opt_in_at = ? WHERE id = ?",
+                    (now, submission["contact_id"]),
+                )
+            submission.update(status=DELIVERED, confirmed_at=now)
+        return {"result": "confirmed", "submission": submission}
+
+    def confirmation_withdrawn(self, submission: dict[str, Any]) -> bool:
+        """True when the submission's contact unsubscribed after making it.
+
+        Its confirmation link is then one the person has taken back: clicking it later must not
+        opt them in again nor send the offer.
+        """
+        row = self.db.row("SELECT unsubscribed_at FROM contacts WHERE id = ?", (submission["contact_id"],))
+        return row is not None and withdrawn(submission["created_at"], row["unsubscribed_at"])
+
+    def unsubscribe(self, contact_id: int, now: str, first_seen: str | None = None) -> bool:
+        """Record that a contact unsubscribed (first time wins); drop its queued reminders.
+
+        Returns False when the contact does not exist, or when ``first_seen`` is given and is
+        not the row's (the id names a later contact than the link was checked against). Emails
+        already on their way are not recalled; reminders not yet sent are cancelled.
+        """
+        with self.db.writing() as conn:
+            found = conn.execute(
+                "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, ?), opt_in_status = 'unsubscribed'"
+                " WHERE id = ? AND (? IS NULL OR first_seen = ?)",
+                (now, contact_id, first_seen, first_seen),
+            ).rowcount
+            if found:
+                conn.execute(
+                    "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND kind LIKE 'reminder%' AND status = 'queued'",
+                    (contact_id,),
+                )
+        return bool(found)
+
+    # -- downloads and page views -----------------------------------------------------------
+
+    def record_download(self, submission_id: int, now: str, range_request: bool = False) -> int:
+        """Record one download of a submission's file; return how many it has now.
+
+        The caller records only what counts as a download: the whole file, or a range from byte 0
+        (``range_request``); not a 304, nor the later chunks of a file fetched in parts.
+        """
+        with self.db.writing() as conn:
+            conn.execute(
+                "INSERT INTO downloads (submission_id, created_at, range_request) VALUES (?, ?, ?)",
+                (submission_id, now, 1 if range_request else 0),
+            )
+            return conn.execute("SELECT count(*) FROM downloads WHERE submission_id = ?", (submission_id,)).fetchone()[0]
+
+    def downloads_of(self, submission_id: int) -> list[dict[str, Any]]:
+        return self.db.rows("SELECT * FROM downloads WHERE submission_id = ? ORDER BY id", (submission_id,))
 
     def add_page_views(self, counts: dict[tuple[str, str, str], int]) -> None:
         """Add batched view counts, keyed by ``(offer_slug, day, utm_source)``, in one transaction."""
         if not counts:
             return
-        with self.transaction() as conn:  # type: ignore[attr-defined]
+        with self.db.writing() as conn:
             conn.executemany(
                 "INSERT INTO page_views (offer_slug, day, utm_source, views) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (offer_slug, day, utm_source) DO UPDATE SET views = views + excluded.views",
                 [(slug, day, source, n) for (slug, day, source), n in counts.items()],
             )
+
+    def page_views(self, offer_slug: str | None = None) -> list[dict[str, Any]]:
+        """The daily view counts (``offer_slug``, ``day``, ``utm_source``, ``views``), of one offer or all."""
+        if offer_slug is None:
+            return self.db.rows("SELECT offer_slug, day, utm_source, views FROM page_views ORDER BY offer_slug, day, utm_source")
+        return self.db.rows(
+            "SELECT offer_slug, day, utm_source, views FROM page_views WHERE offer_slug = ? ORDER BY day, utm_source", (offer_slug,)
+        )
 
 
 def _blank_to_none(value: Any) -> Any:

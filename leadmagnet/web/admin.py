@@ -26,13 +26,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from leadmagnet.delivery import submissions as delivery
-from leadmagnet.export import presets as crm
-from leadmagnet.export import writer as export
-from leadmagnet.leads import throttle
-from leadmagnet.services import current_site
+from leadmagnet.export.exports import ExportError
 from leadmagnet.store import Store
 from leadmagnet.store.reports import Filters
+from leadmagnet.web import current_services
 from leadmagnet.web.errors import render_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -94,7 +91,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         user_id = session.get("admin_user")
-        user = current_site().store.get_user(user_id=user_id) if user_id else None
+        user = current_services().store.get_user(user_id=user_id) if user_id else None
         if user is not None and session.get("admin_key") != _session_key(user):
             user = None  # the password changed since this session logged in: log in again
         if user is None:
@@ -113,7 +110,7 @@ def _session_key(user: dict[str, Any]) -> str:
 
 
 def render(template: str, **context: Any) -> Response:
-    html = current_site().renderer.render(f"admin/{template}", admin=g.get("admin"), **context)
+    html = current_services().renderer.render(f"admin/{template}", admin=g.get("admin"), **context)
     response = Response(html, content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-store"  # personal data: never cached anywhere
     response.headers["X-Robots-Tag"] = "noindex"
@@ -135,19 +132,19 @@ def login() -> Response:
     if request.method == "POST":
         limit = current_app.config["ADMIN_LOGIN_LIMIT"]
         for key in (f"admin-login-ip:{request.remote_addr}", f"admin-login-email:{(form.email.data or '').strip().lower()}"):
-            allowed, retry_after = throttle.hit(key, limit)
+            allowed, retry_after = current_services().throttle.hit(key, limit)
             if not allowed:
                 response = render_error(429, message=f"Too many login attempts. Wait {retry_after} seconds and try again.")
                 response.headers["Retry-After"] = str(retry_after)
                 return response
         if form.validate_on_submit():
-            user = check_login(current_site().store, form.email.data, form.password.data)
+            user = check_login(current_services().store, form.email.data, form.password.data)
             if user is not None:
                 session.clear()  # a fresh session: nothing from before the login carries over
                 session["admin_user"] = user["id"]
                 session["admin_key"] = _session_key(user)
                 session.permanent = True
-                current_site().store.audit(user["email"], "admin_login", {"user_id": user["id"]})
+                current_services().store.audit(user["email"], "admin_login", {"user_id": user["id"]})
                 return redirect(_safe_next(request.args.get("next")), code=303)
             error = "That email and password do not match an admin user. Check both and try again."
         elif form.email.errors or form.password.errors:
@@ -221,7 +218,7 @@ def filters_from_args(for_export: bool = False) -> Filters:
 @login_required
 def dashboard() -> Response:
     since, until = _day("since"), _until()
-    store = current_site().store
+    store = current_services().store
     data = store.dashboard(since, until)
     stuck_before = (datetime.now(UTC) - timedelta(minutes=STUCK_MINUTES)).isoformat(timespec="microseconds")
     emails = store.email_health(stuck_before, since, until)
@@ -241,7 +238,7 @@ def dashboard() -> Response:
 def leads() -> Response:
     filters = filters_from_args()
     before = request.args.get("before", type=int)
-    rows = current_site().store.list_leads(filters, before_id=before, limit=PAGE_SIZE + 1)
+    rows = current_services().store.list_leads(filters, before_id=before, limit=PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     # Only the filters carry over to the next page: any other query key could be one of
@@ -252,11 +249,11 @@ def leads() -> Response:
 
 
 def _offer_slugs() -> list[str]:
-    return sorted(current_site().catalog.pages)
+    return sorted(current_services().catalog.pages)
 
 
 def _contact_or_404(contact_id: int) -> dict[str, Any]:
-    store = current_site().store
+    store = current_services().store
     contact = store.get_contact(contact_id)
     if contact is None:
         abort(404)
@@ -291,20 +288,18 @@ def not_spam(submission_id: int) -> Response:
     """A submission held as spam is a person after all: make it a lead and send what it is owed."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    site = current_site()
+    site = current_services()
     submission = site.store.get_submission(submission_id)
     if submission is None:
         abort(404)
     back = functools.partial(url_for, "admin.contact", contact_id=submission["contact_id"], submission=submission_id)
     # Only what the form itself would take now: the offer published, open (or with a replay).
     page = site.catalog.get(submission["offer_slug"])
-    now = datetime.now(UTC)
-    why = "unpublished" if page is None else delivery.closed(page.offer, now)
-    if why is not None:
+    plan = None if page is None else site.deliveries.plan(page.offer)
+    why = "unpublished" if plan is None else plan.closed
+    if plan is None or why is not None:
         return redirect(back(outcome=why), code=303)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    status, within = delivery.plan_submission(app, page.offer, now)
-    done = site.store.release_spam(submission_id, status, within, int(app.config.get("DUPLICATE_WINDOW") or 0))
+    done = site.deliveries.release(plan, submission_id)
     if done is None:
         return redirect(back(), code=303)  # not spam (any more): nothing to do
     if done["result"] == "released":
@@ -328,7 +323,7 @@ AUDIT_ACTIONS = {
 def audit() -> Response:
     """Who did what with the contacts, newest first, 50 a page (keyset, like the leads)."""
     before = request.args.get("before", type=int)
-    entries = current_site().store.audit_entries(before_id=before, limit=PAGE_SIZE + 1)
+    entries = current_services().store.audit_entries(before_id=before, limit=PAGE_SIZE + 1)
     more = len(entries) > PAGE_SIZE
     entries = entries[:PAGE_SIZE]
     next_url = url_for("admin.audit", before=entries[-1]["id"]) if more else None
@@ -340,7 +335,7 @@ def audit() -> Response:
 def contact_json(contact_id: int) -> Response:
     """Everything stored about one contact, as a JSON download (a subject access request)."""
     record = _contact_or_404(contact_id)
-    current_site().store.audit(g.admin["email"], "contact_download", {"contact_id": contact_id})
+    current_services().store.audit(g.admin["email"], "contact_download", {"contact_id": contact_id})
     body = json.dumps(record, indent=2, ensure_ascii=False, default=str)
     response = Response(body, content_type="application/json; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="contact-{contact_id}.json"'
@@ -353,7 +348,7 @@ def contact_json(contact_id: int) -> Response:
 def erase(contact_id: int) -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
-    store = current_site().store
+    store = current_services().store
     contact = store.get_contact(contact_id)
     if contact is None:
         abort(404)
@@ -364,7 +359,7 @@ def erase(contact_id: int) -> Response:
 @bp.get("/export")
 @login_required
 def export_page() -> Response:
-    presets = crm.preset_names(current_app.config.get("CRM"))
+    presets = current_services().exports.preset_names()
     return render("export.html", presets=presets, offers=_offer_slugs(), args=request.args, logout=ActionForm())
 
 
@@ -372,25 +367,23 @@ def export_page() -> Response:
 @login_required
 def export_download() -> Response:
     """The same export as ``leadmagnet export``, streamed as a download (no cursor, no split)."""
-    req = export.ExportRequest(
-        filters=filters_from_args(for_export=True),
-        kind=request.args.get("kind", "contacts"),
-        preset=request.args.get("format", "generic"),
-        output=request.args.get("output", "csv"),
-        excel=request.args.get("excel") == "1",
-        split=0,
-    )
-    site_presets = current_app.config.get("CRM")
+    services = current_services()
     try:
-        export.resolve_preset(req, site_presets)
-    except export.ExportError as exc:
+        req = services.exports.prepare(
+            filters_from_args(for_export=True),
+            kind=request.args.get("kind", "contacts"),
+            preset=request.args.get("format", "generic"),
+            output=request.args.get("output", "csv"),
+            excel=request.args.get("excel") == "1",
+            split=0,
+        )
+    except ExportError as exc:
         return Response(f"{exc}\n", status=400, content_type="text/plain; charset=utf-8")
-    store = current_site().store
-    store.audit(g.admin["email"], "export_download", {"kind": req.kind, "format": req.preset})
+    services.store.audit(g.admin["email"], "export_download", {"kind": req.kind, "format": req.preset})
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     ext = "jsonl" if req.output == "jsonl" else "csv"
     mimetype = "application/x-ndjson" if ext == "jsonl" else "text/csv"
-    response = Response(stream_with_context(export.stream(store, req, site_presets)), mimetype=mimetype)
+    response = Response(stream_with_context(services.exports.stream(req)), mimetype=mimetype)
     response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="leads-{req.preset}-{stamp}.{ext}"'
     response.headers["Cache-Control"] = "no-store"

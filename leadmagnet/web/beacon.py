@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, request
 
-from leadmagnet.leads import pageviews as views
-from leadmagnet.services import current_site
+from leadmagnet.web import current_services
 
 bp = Blueprint("beacon", __name__)
 
@@ -34,9 +33,10 @@ def beacon() -> Response:
     """Count a view of an exported page: form fields ``slug`` and optional ``utm_source``."""
     slug = request.form.get("slug", "").strip()
     source = request.form.get("utm_source", "").strip()[:MAX_SOURCE]
-    page = current_site().catalog.get(slug) if slug else None
+    services = current_services()
+    page = services.catalog.get(slug) if slug else None
     if page is not None and page.offer.is_published(datetime.now(UTC)):
-        views.count(current_site().app, slug, source)
+        services.page_views.count(slug, source)
     return Response(status=204, headers={"Cache-Control": "no-store"})
 
 

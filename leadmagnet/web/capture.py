@@ -25,16 +25,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
+from flask import Blueprint, Response, abort, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
-from leadmagnet.delivery import submissions as delivery
 from leadmagnet.foundation import tokens
-from leadmagnet.leads import forms, spam, throttle
-from leadmagnet.leads import pageviews as views
+from leadmagnet.leads import forms, spam
 from leadmagnet.render.renderer import offer_context, templates_for
-from leadmagnet.services import current_site
 from leadmagnet.store import DatabaseError
+from leadmagnet.web import current_services
 from leadmagnet.web.errors import render_error
 
 log = logging.getLogger(__name__)
@@ -47,12 +45,6 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")  # "%zz" or a trailing "%": not
 UA_CAP = 500
 UTM_FIELDS = forms.UTM_FIELDS
 INBOX_ONLY = "inbox"  # a thank-you token for a repeat under double opt-in: "check your inbox", no links
-
-
-def init_app(app: Flask) -> None:
-    """Register the blueprint and create the app's page-view counter (ProxyFix: :mod:`headers`)."""
-    views.counter_for(app)
-    app.register_blueprint(bp)
 
 
 # -- reading the request ------------------------------------------------------------------------
@@ -133,20 +125,22 @@ def attribution(hidden: dict[str, str]) -> dict[str, str]:
 
 @bp.post("/<slug>")
 def submit(slug: str) -> Response:
-    """Validate and store one submission; 303 to the thank-you page, or 422 with the errors."""
-    site = current_site()
-    catalog = site.catalog
-    page = catalog.get(slug)
-    now = datetime.now(UTC)
+    """Validate and store one submission; 303 to the thank-you page, or 422 with the errors.
+
+    One way through: the offer's state is read once (the plan), the form read and validated,
+    the plan committed with the lead in one transaction, and the visitor answered.
+    """
+    site = current_services()
+    page = site.catalog.get(slug)
     if page is None:
         abort(404)
     offer = page.offer
-    why = delivery.closed(offer, now)
-    if why == "unpublished":
+    plan = site.deliveries.plan(offer)
+    if plan.closed == "unpublished":
         abort(404)
-    if why == "started":
+    if plan.closed == "started":
         return render_error(410, title="Registration has closed", message="This webinar has already started, so registration is closed.")
-    if why == "ended":  # an ended webinar's form gives its replay when it has one
+    if plan.closed == "ended":  # an ended webinar's form gives its replay when it has one
         abort(410)
     cfg = current_app.config
     secret = cfg["SECRET_KEY"]
@@ -157,11 +151,11 @@ def submit(slug: str) -> Response:
     # Colleagues behind one office address share it: whoever is held back gets the form again
     # with what they typed, and sends it once the wait is over.
     ip_key = hmac.new(secret.encode(), ip.encode(), hashlib.sha256).hexdigest()[:20]
-    allowed, retry_after = throttle.hit(f"capture:{slug}:{ip_key}", cfg.get("RATE_LIMIT"))
+    allowed, retry_after = site.throttle.hit(f"capture:{slug}:{ip_key}", cfg.get("RATE_LIMIT"))
     if not allowed:
         values, hidden = forms.clean_input(offer, raw)
         notice = f"Too many sign-ups from your network just now. Nothing was saved yet: please wait {retry_after} seconds, then send the form again."
-        return again(page, {**values.to_dict(), **hidden}, 429, notice=notice, retry_after=retry_after)
+        return again(page, {**values, **hidden}, 429, notice=notice, retry_after=retry_after)
 
     form, hidden = forms.validate(offer, raw, bool(cfg.get("CHECK_DELIVERABILITY")))
     if form.errors:
@@ -173,42 +167,26 @@ def submit(slug: str) -> Response:
     reason = spam.verdict(hidden.get("website", ""), hidden.get("form_ts", ""), float(cfg.get("MIN_FILL_SECONDS") or 0))
     meta: dict[str, Any] = attribution(hidden)
     meta["user_agent"] = forms.clean_text(request.user_agent.string or "")[:UA_CAP]
-    meta["ip_marker"] = ip_marker(ip, str(cfg.get("IP_MARKER", "truncate")), secret, now.strftime("%Y-%m-%d"))
-    # The seat and the confirmation email are written inside the submission's transaction.
-    status, within = delivery.plan_submission(current_app._get_current_object(), offer, now)  # type: ignore[attr-defined]
+    meta["ip_marker"] = ip_marker(ip, str(cfg.get("IP_MARKER", "truncate")), secret, plan.now.strftime("%Y-%m-%d"))
     try:
-        # The store answers only after COMMIT: the 303 below means the lead is on disk. SQLite
-        # has one writer at a time; threads of this worker queue on a lock (woken at once, in
-        # turn) instead of SQLite's busy handler, which sleeps and polls and starves some writers.
+        # The lead, its seat and its email are one transaction, and record() returns only after
+        # COMMIT: the 303 below means the lead is on disk. SQLite has one writer at a time;
+        # threads of this worker queue on a lock (woken at once, in turn) instead of SQLite's
+        # busy handler, which sleeps and polls and starves some writers.
         with _write_lock:
-            outcome = site.store.record_submission(
-                offer_slug=offer.slug,
-                offer_type=offer.type,
-                email=email,
-                fields=fields,
-                meta=meta,
-                tags=offer.tags,
-                stage=offer.stage,
-                consent_text=offer.consent if consented else None,
-                spam_reason=reason,
-                dedupe_seconds=int(cfg.get("DUPLICATE_WINDOW") or 0),
-                status=status,
-                within=within,
-            )
+            recorded = site.deliveries.record(plan, email=email, fields=fields, meta=meta, consented=consented, spam_reason=reason)
     except DatabaseError:
         log.exception("could not store a submission to %s (database unwritable?)", offer.slug)
         notice = "We could not save your details just now. Nothing was lost: please send the form again in a minute."
         return again(page, typed(form, hidden), 503, notice=notice, retry_after=60)
+    submission = recorded.submission
     if reason:
-        log.info("submission %s to %s stored as spam: %s", outcome["submission"]["id"], offer.slug, reason)
-    extra: tuple[str, ...] = ()
-    if outcome["result"] == "duplicate" and delivery.needs_opt_in(cfg, offer):
-        # Whoever types a confirmed address again must not see its owner's links: "check your
-        # inbox" only. (Without opt-in anyone gets a link for any address, so nothing is hidden.)
-        extra = (INBOX_ONLY,)
+        log.info("submission %s to %s stored as spam: %s", submission["id"], offer.slug, reason)
+    # A repeat of a confirmed address under double opt-in: "check your inbox" only, no links.
+    extra = (INBOX_ONLY,) if recorded.inbox_only else ()
     # Privacy: the token names the row by id *and* its created_at stamp; an erased row's id is
     # handed out again, and its old thank-you link must not show the next person's page.
-    token = tokens.dump_row(secret, "thanks", outcome["submission"]["id"], outcome["submission"]["created_at"], *extra)
+    token = tokens.dump_row(secret, "thanks", submission["id"], submission["created_at"], *extra)
     return redirect(f"/{offer.slug}/thanks/{token}", code=303)
 
 
@@ -228,7 +206,7 @@ def again(
     """The landing page again with ``values`` filled in: a message per field (``errors``) or one
     ``notice`` for the whole form (too many sign-ups, the database unavailable). Nothing typed is lost.
     """
-    site = current_site()
+    site = current_services()
     offer = page.offer
     values = {k: v for k, v in values.items() if k != "website"}  # the honeypot stays empty
     context = offer_context(current_app.config, page, offer.state(datetime.now(UTC)))
@@ -246,7 +224,7 @@ def again(
 @bp.get("/<slug>/thanks/<token>")
 def thanks(slug: str, token: str) -> Response:
     """The offer's thank-you page for one submission (a signed link, so ids cannot be guessed)."""
-    site = current_site()
+    site = current_services()
     page = site.catalog.get(slug)
     if page is None:
         abort(404)
@@ -266,7 +244,7 @@ def thanks(slug: str, token: str) -> Response:
     if submission is None or submission["offer_slug"] != slug:
         abort(404)
     submission["fields"] = json.loads(submission["data"])
-    owed = {"offer": page.offer, "state": "pending"} if inbox_only else delivery.owed(current_app.config, page.offer, submission)
+    owed = {"offer": page.offer, "state": "pending"} if inbox_only else site.deliveries.owed(page.offer, submission)
     template = ["full.html"] if owed["state"] == "waitlisted" else templates_for(page.offer, "thank_you")
     html = site.renderer.render(template, page.offer, page=page, submission=submission, thank_you_html=page.thank_you_html, delivery=owed)
     response = Response(html, content_type="text/html; charset=utf-8")

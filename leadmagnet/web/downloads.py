@@ -20,7 +20,6 @@ manager's first chunk); not a HEAD, a 304 (the browser already has it), or a lat
 from __future__ import annotations
 
 import mimetypes
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,36 +28,11 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from leadmagnet.content import webinar
 from leadmagnet.content.offer import Offer
-from leadmagnet.delivery import submissions as delivery
 from leadmagnet.foundation import tokens
-from leadmagnet.leads import throttle
-from leadmagnet.services import current_site
-from leadmagnet.store import utcnow
-from leadmagnet.store.outbox import DELIVERED, PENDING
+from leadmagnet.store import DELIVERED, PENDING, utcnow
+from leadmagnet.web import current_services
 
 bp = Blueprint("downloads", __name__)
-
-
-_sender_lock = threading.Lock()
-
-
-@bp.before_app_request
-def _start_sender() -> None:
-    """With ``SEND_IN_SERVER``, start this process's sender on its first request.
-
-    On the first request rather than in the factory, so that CLI commands building the app never
-    start one; each gunicorn worker runs its own, and the outbox leases keep them from sending an
-    email twice.
-    """
-    app = current_app
-    if not app.config.get("SEND_IN_SERVER"):
-        return
-    extras = app.extensions["leadmagnet"].extras
-    if "sender" in extras:
-        return
-    with _sender_lock:
-        if "sender" not in extras:
-            delivery.start_background_sender(app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _private(response: Response) -> Response:
@@ -69,7 +43,7 @@ def _private(response: Response) -> Response:
 
 
 def _page(template: str, offer: Offer | None, status: int = 200, **context: Any) -> Response:
-    html = current_site().renderer.render(template, offer, **context)
+    html = current_services().renderer.render(template, offer, **context)
     return _private(Response(html, status=status, content_type="text/html; charset=utf-8"))
 
 
@@ -82,7 +56,7 @@ def _load(purpose: str, token: str, max_age: int | None) -> tokens.RowLink:
 
 
 def _submission_and_offer(link: tokens.RowLink) -> tuple[dict[str, Any], Offer]:
-    site = current_site()
+    site = current_services()
     submission = site.store.submission_for_link(link)
     if submission is None or submission["spam"]:
         abort(404)
@@ -120,7 +94,7 @@ def download(token: str) -> Response:
     submission, offer = _submission_and_offer(link)
     if offer.type != "ebook" or not offer.file or submission["status"] != DELIVERED:
         abort(404)
-    root = current_site().content_dir.resolve()
+    root = current_services().content_dir.resolve()
     path = (root / offer.file).resolve()
     # Security: the path comes from validated front matter, and must still resolve (symlinks
     # included) inside the content folder.
@@ -140,7 +114,7 @@ def download(token: str) -> Response:
         size = path.stat().st_size
         return _private(Response(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"}))
     if request.method == "GET" and _counts(response):  # a HEAD (link checkers) downloads nothing
-        current_site().store.record_download(submission["id"], utcnow(), range_request=response.status_code == 206)
+        current_services().store.record_download(submission["id"], utcnow(), range_request=response.status_code == 206)
     return _private(response)
 
 
@@ -159,14 +133,14 @@ def _counts(response: Response) -> bool:
 def renew(token: str) -> Response:
     """Email a fresh download link to the submission's own address (rate limited)."""
     submission_id, submission, offer = _delivered("download", token, "ebook")
-    allowed, retry_after = throttle.hit(f"resend:{submission_id}", current_app.config["RESEND_RATE_LIMIT"])
+    allowed, retry_after = current_services().throttle.hit(f"resend:{submission_id}", current_app.config["RESEND_RATE_LIMIT"])
     if not allowed:
         response = _page(
             "link_expired.html", offer, 429, token=token, sent=False, limited=True, retry_minutes=max(1, (retry_after + 59) // 60)
         )
         response.headers["Retry-After"] = str(retry_after)
         return response
-    delivery.resend_download(current_app._get_current_object(), offer, submission)  # type: ignore[attr-defined]
+    current_services().deliveries.resend_download(offer, submission)
     return _page("link_expired.html", offer, 200, token=token, sent=True)
 
 
@@ -176,7 +150,7 @@ def calendar(token: str) -> Response:
     submission_id, _submission, offer = _delivered("calendar", token, "webinar")
     cfg = current_app.config
     body = webinar.calendar_ics(
-        offer, submission_id, cfg["BASE_URL"], cfg["SITE_NAME"], sequence=current_site().store.webinar_sequence(offer.slug)
+        offer, submission_id, cfg["BASE_URL"], cfg["SITE_NAME"], sequence=current_services().store.webinar_sequence(offer.slug)
     )
     response = Response(body, content_type="text/calendar; charset=utf-8; method=PUBLISH")
     response.headers["Content-Disposition"] = f'attachment; filename="{offer.slug}.ics"'
@@ -197,16 +171,15 @@ def confirm(token: str) -> Response:
     except tokens.BadToken:
         abort(404)
     submission, offer = _submission_and_offer(link)
-    store = current_site().store
-    if submission["status"] == PENDING and store.confirmation_withdrawn(submission):
+    site = current_services()
+    if submission["status"] == PENDING and site.store.confirmation_withdrawn(submission):
         # They unsubscribed after asking: this old link neither opts them in again nor sends the
         # offer. The page says where they stand, as the unsubscribe page does.
         return _page("unsubscribe.html", None, token=None, unsubscribed=True, now=datetime.now(UTC))
     if request.method == "POST" and submission["status"] == PENDING:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        submission = delivery.confirm(app, offer, submission["id"], created_at=submission["created_at"]) or submission
+        submission = site.deliveries.confirm(offer, submission["id"], created_at=submission["created_at"]) or submission
     confirmed = submission["status"] != PENDING
-    owed = delivery.owed(current_app.config, offer, submission) if confirmed else None
+    owed = site.deliveries.owed(offer, submission) if confirmed else None
     return _page("confirm.html", offer, token=token, confirmed=confirmed, delivery=owed)
 
 
@@ -217,7 +190,7 @@ def unsubscribe(token: str) -> Response:
         link = _load("unsubscribe", token, None)
     except tokens.BadToken:
         abort(404)
-    store = current_site().store
+    store = current_services().store
     contact = store.contact_for_link(link)
     if contact is None:
         abort(404)

@@ -11,7 +11,7 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from leadmagnet.services import current_site
+from leadmagnet.web import current_services
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ def render_error(status: int, title: str | None = None, message: str | None = No
     """A themed error page; falls back to plain text if even the theme cannot render."""
     default_title, default_message = MESSAGES.get(status, ("Error", "Something went wrong."))
     try:
-        html = current_site().renderer.render("error.html", status=status, title=title or default_title, message=message or default_message)
+        html = current_services().renderer.render(
+            "error.html", status=status, title=title or default_title, message=message or default_message
+        )
     except Exception:
         log.exception("error page for %s failed to render", status)
         html = f"<!doctype html><title>{status}</title><p>{default_title}. <a href='/'>Back to the offers</a></p>"

@@ -12,47 +12,10 @@ responses add one and gunicorn always adds its own, which made two ``Date`` head
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-
-def content_security_policy(style_hashes: set[str], base_url: str) -> str:
-    """The CSP for ``base_url``: scripts only from files on this site, styles only by hash."""
-    styles = " ".join(sorted(style_hashes))
-    return "; ".join(
-        [
-            "default-src 'self'",
-            "img-src 'self' data:",
-            f"style-src 'self' {styles}".strip(),
-            "script-src 'self'",
-            # An exported page on another host sends its view beacon to the live server.
-            f"connect-src 'self' {base_url}",
-            f"form-action 'self' {base_url}",
-            "frame-ancestors 'none'",
-            "base-uri 'self'",
-            "object-src 'none'",
-        ]
-    )
-
-
-class PolicyCache:
-    """The CSP text, rebuilt only when a new inline style was hashed or the base URL changed.
-
-    ``style_hashes`` only grows (a reset renderer re-adds the same hashes), so its size is a
-    cheap version number.
-    """
-
-    def __init__(self) -> None:
-        self._key: tuple[int, str] | None = None
-        self._value = ""
-
-    def get(self, style_hashes: set[str], base_url: str) -> str:
-        key = (len(style_hashes), base_url)
-        if key != self._key:
-            self._value = content_security_policy(set(style_hashes), base_url)
-            self._key = key
-        return self._value
-
+from leadmagnet.services import Services
 
 STATIC_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
@@ -64,25 +27,21 @@ STATIC_HEADERS = (
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def add_security_headers(response: Response) -> Response:
+def add_security_headers(response: Response, services: Services) -> Response:
     """Add the security headers to ``response`` (after_request); a view's own values win.
 
     One pass over the headers finds the names already set (werkzeug's ``setdefault`` would scan
-    the list once per header, which showed up in profiles of the landing-page hot path), and the
-    app and request are taken from their proxies once (every attribute read through a proxy
-    costs a context lookup).
+    the list once per header, which showed up in profiles of the landing-page hot path).
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    extensions = app.extensions
     headers = response.headers
     present = {name.lower() for name, _ in headers}
     if "content-security-policy" not in present:
-        policy = extensions["leadmagnet.csp"].get(extensions["leadmagnet"].renderer.style_hashes, app.config["BASE_URL"])
+        policy = services.csp.get(services.renderer.style_hashes, services.settings["BASE_URL"])
         headers.add("Content-Security-Policy", policy)
     for name, value in STATIC_HEADERS:
         if name.lower() not in present:
             headers.add(name, value)
-    if request._get_current_object().is_secure and "strict-transport-security" not in present:  # type: ignore[attr-defined]
+    if request.is_secure and "strict-transport-security" not in present:
         headers.add("Strict-Transport-Security", HSTS)
     if "date" in present:
         # The HTTP server (werkzeug or gunicorn) adds the one Date header; werkzeug's
@@ -91,15 +50,14 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
-def register(app: Flask) -> None:
+def register(app: Flask, services: Services) -> None:
     """Add the security headers to every response of ``app``; trust the configured proxies.
 
     With ``LEADMAGNET_TRUSTED_PROXIES = n`` the last ``n`` entries of ``X-Forwarded-For`` /
     ``-Proto`` / ``-Host`` are believed (werkzeug's ``ProxyFix``): the visitor's address for rate
     limits, and HTTPS for HSTS. Security: with 0 (the default) a client cannot spoof either.
     """
-    app.extensions["leadmagnet.csp"] = PolicyCache()
-    app.after_request(add_security_headers)
+    app.after_request(lambda response: add_security_headers(response, services))
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies > 0 and not isinstance(app.wsgi_app, ProxyFix):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]

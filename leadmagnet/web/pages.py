@@ -20,10 +20,10 @@ from flask import Blueprint, Response, abort, current_app, request, send_file
 from werkzeug.http import parse_etags
 
 from leadmagnet.content.catalog import Catalog
-from leadmagnet.leads import pageviews as views
-from leadmagnet.render import compression as compress
-from leadmagnet.render.renderer import Rendered, etag_for, robots_txt, sitemap_xml
-from leadmagnet.services import current_site
+from leadmagnet.render import compression
+from leadmagnet.render.renderer import Rendered, etag_for
+from leadmagnet.render.seo import robots_txt, sitemap_xml
+from leadmagnet.web import current_services
 
 bp = Blueprint("pages", __name__)
 
@@ -37,16 +37,14 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
     # more than the whole cached page lookup); byte ranges are not needed for pages.
     # The compressed variant (cached per page version) is chosen here, so that its own ETag is
     # the one compared and the response is built once.
-    # The proxies are resolved once: each attribute read through ``request`` or ``current_app``
+    # The proxies are read once: each attribute read through ``request`` or ``current_app``
     # costs about as much as the compressed-body lookup itself.
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    environ = request._get_current_object().environ  # type: ignore[attr-defined]
-    body, etag, coding = compress.for_client(
-        rendered.etag, rendered.body, environ.get("HTTP_ACCEPT_ENCODING"), app.extensions["leadmagnet.render.compression"]
-    )
+    services = current_services()
+    environ = request.environ
+    body, etag, coding = compression.for_client(rendered.etag, rendered.body, environ.get("HTTP_ACCEPT_ENCODING"), services.compressed)
     headers = [
         ("ETag", f'"{etag}"'),
-        ("Cache-Control", f"public, max-age={app.config['PAGE_MAX_AGE']}"),
+        ("Cache-Control", f"public, max-age={services.settings['PAGE_MAX_AGE']}"),
         ("Content-Type", content_type),
         ("Vary", "Accept-Encoding"),
     ]
@@ -61,7 +59,7 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
 def index() -> Response:
     if not current_app.config["INDEX_PAGE"]:
         abort(404)
-    site = current_site()
+    site = current_services()
     catalog = site.catalog
     now = datetime.now(UTC)
 
@@ -76,19 +74,18 @@ def index() -> Response:
 @bp.get("/<slug>")
 def offer(slug: str) -> Response:
     """A landing page; a GET answered 200 or 304 counts one view (in memory, written in batches)."""
-    # The hottest route: the app, site and catalog are looked up once, not through a proxy each.
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    site = app.extensions["leadmagnet"]
+    # The hottest route: the services and catalog are looked up once, not through a proxy each.
+    site = current_services()
     catalog = site.catalog
     page = catalog.get(slug)
     now = datetime.now(UTC)
     if page is None or not page.offer.is_published(now):
         abort(404)
     response = page_response(site.renderer.offer_page(catalog, page, now))
-    environ = request._get_current_object().environ  # type: ignore[attr-defined]
+    environ = request.environ
     if response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
         query = environ.get("QUERY_STRING")
-        views.count(app, slug, utm_source(query) if query else None)
+        site.page_views.count(slug, utm_source(query) if query else None)
     return response
 
 
@@ -111,7 +108,7 @@ def utm_source(query_string: str) -> str | None:
 @bp.get("/media/<path:path>")
 def media(path: str) -> Response:
     """A file the pages show. Anything else under content/ (gated files included) is a 404."""
-    site = current_site()
+    site = current_services()
     catalog = site.catalog
     if not catalog.media_shown(path, datetime.now(UTC)):
         abort(404)
@@ -129,7 +126,7 @@ def media(path: str) -> Response:
 @bp.get("/static/<theme>/<fingerprint>/<path:path>")
 def static(theme: str, fingerprint: str, path: str) -> Response:
     """A theme's static file; a current fingerprint makes it cacheable for a year."""
-    site = current_site()
+    site = current_services()
     try:
         resolved = site.themes.get(theme)
     except ValueError:
@@ -147,7 +144,7 @@ def static(theme: str, fingerprint: str, path: str) -> Response:
 
 @bp.get("/sitemap.xml")
 def sitemap() -> Response:
-    site = current_site()
+    site = current_services()
     catalog = site.catalog
 
     def produce() -> Rendered:
@@ -177,7 +174,7 @@ def robots() -> Response:
 @bp.get("/healthz")
 def healthz() -> tuple[dict, int]:
     """200 when the content folder loads and the database answers; 503 otherwise (for probes)."""
-    site = current_site()
+    site = current_services()
     catalog = site.catalog
     try:
         ok_db = site.store.healthcheck()

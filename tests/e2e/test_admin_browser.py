@@ -10,6 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +20,7 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def seeded(app):
-    store = app.extensions["leadmagnet"].store
+    store = services_of(app).store
     add_admin(store, "boss@example.com", PASSWORD)
     store.add_page_views({("growth-playbook", "2026-03-01", ""): 80, ("q1-product-demo", "2026-03-01", ""): 30})
     for i in range(6):

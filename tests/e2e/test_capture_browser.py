@@ -10,7 +10,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.conftest import start_live_server
+from leadmagnet.web import services_of
+from tests.support.servers import start_live_server
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +61,7 @@ def fill(page: Page, values: dict) -> None:
 
 
 def rows(live_server) -> list[dict]:
-    return live_server.app.extensions["leadmagnet"].store.query("SELECT * FROM submissions ORDER BY id")
+    return services_of(live_server.app).store.submissions()
 
 
 @pytest.mark.parametrize("slug", sorted(FILL))
@@ -166,7 +167,7 @@ def test_a_form_filled_by_a_script_in_no_time_is_stored_as_spam_but_thanked(make
         page.locator("form.lead button[type=submit]").click()
         page.wait_for_url("**/thanks/**")
         expect(page.locator("h1")).to_have_text("Thank you")
-        [row] = server.app.extensions["leadmagnet"].store.query("SELECT spam, spam_reason FROM submissions")
+        [row] = services_of(server.app).store.submissions()
         assert row["spam"] == 1 and row["spam_reason"].startswith("too fast")
     finally:
         server.stop()
@@ -182,7 +183,7 @@ def test_a_visitor_without_javascript_submits_the_plain_form_and_is_a_lead(make_
         page.locator("form.lead button[type=submit]").click()
         page.wait_for_url("**/seo-checklist/thanks/**")
         expect(page.locator("h1")).to_have_text("Thank you")
-        [row] = server.app.extensions["leadmagnet"].store.query("SELECT * FROM submissions")
+        [row] = services_of(server.app).store.submissions()
         assert row["spam"] == 0
         assert (row["utm_source"], row["utm_campaign"]) == ("print", "flyer")  # from the landing URL
     finally:
@@ -196,7 +197,7 @@ def test_a_visitor_held_back_by_the_rate_limit_keeps_what_they_typed(make_app, p
     # A day-long window: a shorter one could roll over between the two submissions.
     server = start_live_server(make_app(MIN_FILL_SECONDS=0, RATE_LIMIT="1/day"))
     try:
-        store = server.app.extensions["leadmagnet"].store
+        store = services_of(server.app).store
         page.goto(f"{server.url}/growth-playbook")
         fill(page, {**FILL["growth-playbook"], "email": "first@example.com"})
         page.locator("form.lead button[type=submit]").click()
@@ -211,9 +212,7 @@ def test_a_visitor_held_back_by_the_rate_limit_keeps_what_they_typed(make_app, p
         expect(page.locator("#f-company")).to_have_value("Analytical Engines")
         expect(page.locator("#f-consent")).to_be_checked()
         assert axe_violations(page) == []
-        assert [r["email"] for r in store.query("SELECT c.email FROM submissions s JOIN contacts c ON c.id = s.contact_id")] == [
-            "first@example.com"
-        ]
+        assert [store.get_contact(s["contact_id"])["email"] for s in store.submissions()] == ["first@example.com"]
         server.app.config["RATE_LIMIT"] = "off"  # the wait is over
         page.locator("form.lead button[type=submit]").click()
         page.wait_for_url("**/growth-playbook/thanks/**")

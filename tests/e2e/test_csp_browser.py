@@ -9,9 +9,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from leadmagnet.build.site import build
-from leadmagnet.leads import pageviews as views
-from tests.servers import static_server
+from leadmagnet.build import build
+from leadmagnet.web import services_of
+from tests.support.servers import static_server
 
 pytestmark = pytest.mark.e2e
 
@@ -76,7 +76,7 @@ def test_the_policy_blocks_injected_inline_script(live_server, page: Page) -> No
         """() => { const s = document.createElement("script"); s.textContent = "window.__injected = 1";
                  document.body.appendChild(s); }"""
     )
-    page.wait_for_timeout(100)
+    page.wait_for_function("window.__csp.some((v) => v.startsWith('script-src'))")  # the violation event has fired
     assert page.evaluate("window.__injected") is None
     assert any("script-src" in v for v in violations(page, console))
 
@@ -88,10 +88,11 @@ def test_exported_page_on_another_server_posts_to_and_beacons_the_live_server(li
         console = watch(page)
         beacons: list[str] = []
         page.on("request", lambda r: beacons.append(r.url) if r.url.endswith("/beacon") else None)
-        page.goto(f"{static_url}/seo-checklist?utm_source=partner")
+        with page.expect_response(f"{live_server.url}/beacon") as beacon:  # sendBeacon is asynchronous
+            page.goto(f"{static_url}/seo-checklist?utm_source=partner")
+        assert beacon.value.status == 204
         assert page.locator("form.lead").get_attribute("action") == f"{live_server.url}/seo-checklist"
         page.wait_for_load_state("load")
-        page.wait_for_timeout(200)  # sendBeacon is asynchronous
         assert beacons == [f"{live_server.url}/beacon"]
 
         page.locator("#f-email").fill("exported@example.com")
@@ -101,9 +102,8 @@ def test_exported_page_on_another_server_posts_to_and_beacons_the_live_server(li
         assert re.match(re.escape(live_server.url) + r"/seo-checklist/thanks/", page.url)
         assert violations(page, console) == []
 
-    store = app.extensions["leadmagnet"].store
-    (submission,) = store.query("SELECT offer_slug, utm_source, spam FROM submissions")
-    assert submission == {"offer_slug": "seo-checklist", "utm_source": "partner", "spam": 0}
-    views.flush(app)
-    rows = store.query("SELECT offer_slug, utm_source, views FROM page_views WHERE offer_slug = 'seo-checklist'")
-    assert rows == [{"offer_slug": "seo-checklist", "utm_source": "partner", "views": 1}]
+    store = services_of(app).store
+    (submission,) = store.submissions()
+    assert (submission["offer_slug"], submission["utm_source"], submission["spam"]) == ("seo-checklist", "partner", 0)
+    services_of(app).page_views.flush()
+    assert [(r["utm_source"], r["views"]) for r in store.page_views("seo-checklist")] == [("partner", 1)]

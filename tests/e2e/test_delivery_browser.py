@@ -11,8 +11,9 @@ from axe_playwright_python.sync_playwright import Axe
 from icalendar import Calendar
 from playwright.sync_api import Page, expect
 
-from tests.conftest import start_live_server
-from tests.delivery_support import JOIN_URL, write_ebook, write_webinar
+from leadmagnet.web import services_of
+from tests.support.content import JOIN_URL, write_ebook, write_webinar
+from tests.support.servers import start_live_server
 
 pytestmark = pytest.mark.e2e
 
@@ -74,8 +75,6 @@ def test_register_for_a_webinar_and_download_the_ics(server, page: Page, tmp_pat
 def test_double_opt_in_and_unsubscribe_buttons(make_app, content_dir, page: Page, tmp_path) -> None:
     import re
 
-    from leadmagnet.delivery.submissions import send_once
-
     write_ebook(content_dir, "browser-checked", DATA, filename="checked.pdf", extra="double_opt_in: true")
     app = make_app(RATE_LIMIT="off", MIN_FILL_SECONDS=0)
     live = start_live_server(app)
@@ -84,8 +83,8 @@ def test_double_opt_in_and_unsubscribe_buttons(make_app, content_dir, page: Page
         page.get_by_label("Work email").fill("dora@example.com")
         page.get_by_role("button", name="Get the free ebook").click()
         expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
-        send_once(app)  # no SMTP configured: the confirmation is written as an .eml file
-        [row] = app.extensions["leadmagnet"].store.outbox()
+        services_of(app).deliveries.send_once()  # no SMTP configured: the confirmation is written as an .eml file
+        [row] = services_of(app).store.outbox()
         confirm = re.search(rb"/confirm/[A-Za-z0-9_.-]+", row["message"]).group(0).decode()
         unsubscribe = re.search(rb"/unsubscribe/[A-Za-z0-9_.-]+", row["message"]).group(0).decode()
 
@@ -103,6 +102,6 @@ def test_double_opt_in_and_unsubscribe_buttons(make_app, content_dir, page: Page
         assert axe_violations(page) == []
         page.get_by_role("button", name="Unsubscribe").click()
         expect(page.locator("h1")).to_have_text("You're unsubscribed")
-        assert app.extensions["leadmagnet"].store.get_contact_by_email("dora@example.com")["unsubscribed_at"]
+        assert services_of(app).store.get_contact_by_email("dora@example.com")["unsubscribed_at"]
     finally:
         live.stop()

@@ -1,0 +1,100 @@
+"""The build cache: what the previous build into the same ``OUT_DIR`` parsed and rendered.
+
+It lives in the instance folder (``build-cache/``, private: it holds gated file names and join
+links), one pickle per output folder, with a lock that makes builds into one folder take turns.
+:func:`code_version` keys it: a change to leadmagnet's code (or an upgrade) starts afresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import pickle
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leadmagnet.build.files import write_atomic
+from leadmagnet.content.catalog import Catalog, Page
+from leadmagnet.foundation.version import __version__
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildCache:
+    """What the previous build into the same OUT_DIR knew: its catalog and how it rendered pages."""
+
+    version: str = ""
+    catalog: Catalog | None = None
+    render_key: str = ""
+    # slug -> (the Page rendered, its state, its output path)
+    pages: dict[str, tuple[Page, str, str]] = field(default_factory=dict)
+
+
+def cache_file(settings: Mapping[str, Any], out_dir: Path) -> Path:
+    """Where the build cache for exports into ``out_dir`` lives (private: in the instance folder)."""
+    return Path(settings["INSTANCE_DIR"]) / "build-cache" / (hashlib.sha256(str(out_dir).encode()).hexdigest()[:16] + ".pickle")
+
+
+@contextlib.contextmanager
+def build_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (waiting for it) while a build runs; no lock where the
+    system has no ``fcntl`` (Windows)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "ab") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def code_version() -> str:
+    """leadmagnet's version plus the mtime and size of its modules: a code change invalidates the cache."""
+    package = Path(__file__).resolve().parent.parent  # the whole leadmagnet package
+    stamps = []
+    for path in sorted(package.rglob("*.py")):
+        st = path.stat()
+        stamps.append((path.relative_to(package).as_posix(), st.st_mtime_ns, st.st_size))
+    return __version__ + "-" + hashlib.sha256(repr(stamps).encode()).hexdigest()[:16]
+
+
+def read_cache(path: Path, version: str) -> BuildCache:
+    """The previous build's cache, or an empty one if it is missing, stale or unreadable."""
+    try:
+        # Security: the cache lives in the private instance folder, which is trusted as much as
+        # instance/config.py (executed at start); it is never read from the export.
+        with path.open("rb") as fh:
+            cache = pickle.load(fh)  # noqa: S301 - see above
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return BuildCache()
+    if not isinstance(cache, BuildCache) or cache.version != version:
+        return BuildCache()
+    return cache
+
+
+def dump_cache(cache: BuildCache) -> bytes | None:
+    """The cache's bytes, or None (with a warning) if it cannot be pickled."""
+    try:
+        return pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        log.warning("could not save the build cache (%s); the next build parses everything again", exc)
+        return None
+
+
+def write_cache(path: Path, data: bytes | None) -> None:
+    """Save the cache made by :func:`dump_cache` (after the export is complete)."""
+    if data is None:
+        return
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        log.warning("could not save the build cache %s (%s); the next build parses everything again", path, exc)

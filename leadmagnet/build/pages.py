@@ -1,0 +1,93 @@
+"""What the export holds: the offer pages to render or keep, and every other file.
+
+An offer page is rendered again only when its parsed offer, its state (open, ended...), the
+theme files or the settings changed since the previous build; everything else (index, 404,
+sitemap, robots.txt, media, theme files) is made on every build and written only if its bytes
+changed (``build/files.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from leadmagnet.content.catalog import Catalog, Page
+from leadmagnet.render.renderer import Renderer
+from leadmagnet.render.seo import robots_txt, sitemap_xml
+
+
+def plan_pages(
+    catalog: Catalog, now: datetime, previous_pages: dict[str, tuple[Page, str, str]], present: set[str]
+) -> tuple[list[Page], list[str], set[str], dict[str, tuple[Page, str, str]]]:
+    """Which offer pages the export has, and which of them must be rendered.
+
+    Returns the published pages, the slugs to render, the page files kept as they are (same
+    parsed offer, state, theme and settings as when ``previous_pages`` rendered them, and still
+    ``present``), and per slug what the next build's cache records as rendered.
+    """
+    kept: set[str] = set()
+    rendered: dict[str, tuple[Page, str, str]] = {}
+    published = [p for p in catalog.pages.values() if p.offer.is_published(now)]
+    to_render: list[str] = []
+    for page in published:
+        slug = page.offer.slug
+        state = page.offer.state(now)
+        expired = page.offer.expires_at is not None and now >= page.offer.expires_at
+        if expired:  # 410 on the server: left out of the export
+            continue
+        name = f"{slug}.html"
+        before = previous_pages.get(slug)
+        if before is not None and before[0] is page and before[1] == state and name in present:
+            kept.add(name)  # same parsed offer, same state, same theme and settings: same bytes
+        else:
+            to_render.append(slug)
+        rendered[slug] = (page, state, name)
+    return published, to_render, kept, rendered
+
+
+def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now: datetime) -> dict[str, bytes]:
+    """Everything but the offer pages, by path relative to OUT_DIR: index, 404, sitemap,
+    robots.txt, media, theme files."""
+    cfg = renderer.config
+    themes = renderer.themes
+    files: dict[str, bytes] = {}
+    if cfg["INDEX_PAGE"]:
+        offers = sorted((p.offer for p in published), key=lambda o: (o.type, o.title))
+        files["index.html"] = renderer.render("index.html", offers=offers, canonical=cfg["BASE_URL"] + "/", now=now).encode()
+    files["404.html"] = renderer.render(
+        "error.html", status=404, title="Page not found", message="This page does not exist, or the offer is not published."
+    ).encode()
+    files["sitemap.xml"] = sitemap_xml(cfg["BASE_URL"], catalog, now, cfg["INDEX_PAGE"]).encode()
+    files["robots.txt"] = robots_txt(cfg["BASE_URL"]).encode()
+
+    # Security: only what a published page shows. media_shown() already excludes gated files
+    # and Markdown sources, whatever a pitch links to.
+    root = catalog.content_dir.resolve()
+    for rel in sorted(catalog.public_files):
+        if not catalog.media_shown(rel, now):
+            continue
+        source = (root / rel).resolve()
+        if source.is_relative_to(root) and source.is_file():
+            files[f"media/{rel}"] = source.read_bytes()
+
+    used = {renderer.theme_for(p.offer).name for p in published} | {cfg["DEFAULT_THEME"]}
+    for name in sorted(used):
+        theme = themes.get(name)
+        seen: set[str] = set()
+        for folder in theme.chain:
+            static = folder / "static"
+            if not static.is_dir():
+                continue
+            for file in sorted(static.rglob("*")):
+                rel = file.relative_to(static).as_posix()
+                if file.is_file() and rel not in seen and not any(part.startswith(".") for part in file.relative_to(static).parts):
+                    seen.add(rel)
+                    resolved = theme.static_file(rel)
+                    if resolved is not None:
+                        files[f"static/{name}/{theme.fingerprint(rel)}/{rel}"] = resolved.read_bytes()
+    return files
+
+
+def page_bytes(renderer: Renderer, page: Page, now: datetime) -> bytes:
+    """An offer page's bytes as the live server sends them, without what only the server needs
+    (its ETag, a second SHA-256 of the page, and the renderer's page cache)."""
+    return renderer.offer_html(page, page.offer.state(now)).encode("utf-8")

@@ -1,0 +1,85 @@
+"""The ``leadmagnet`` command group and what every command shares: the folders and the app.
+
+``--content`` and ``--instance`` (before the command name) choose the folders, like the
+``LEADMAGNET_CONTENT_DIR`` and ``LEADMAGNET_INSTANCE_DIR`` settings. The app is built once per run,
+on first use: ``check``, ``new``, ``keys`` and ``build`` never build it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from leadmagnet.app import create_app
+from leadmagnet.foundation import config
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from leadmagnet.services import Services
+
+
+class Exit:
+    """How this process may end: a command with nothing left to clean up says so (``build``)."""
+
+    without_teardown = False
+
+
+class Context:
+    """Lazily builds the app once per CLI run, with the folders given on the command line."""
+
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        self.overrides = overrides
+        self._app: Flask | None = None
+
+    @property
+    def app(self) -> Flask:
+        if self._app is None:
+            try:
+                self._app = create_app(self.overrides)
+            except ValueError as exc:  # a bad setting or config file: its message names it
+                raise click.ClickException(str(exc)) from None
+        return self._app
+
+    @property
+    def services(self) -> Services:
+        """The app's :class:`~leadmagnet.services.Services` (building the app on first use)."""
+        from leadmagnet.web import services_of
+
+        return services_of(self.app)
+
+    def settings(self) -> dict[str, Any]:
+        """The resolved settings, without building the app; a bad value exits with its message."""
+        try:
+            return config.resolve(self.overrides)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--content", "content_dir", type=click.Path(file_okay=False, path_type=Path), help="Content folder (LEADMAGNET_CONTENT_DIR).")
+@click.option(
+    "--instance", "instance_dir", type=click.Path(file_okay=False, path_type=Path), help="Instance folder (LEADMAGNET_INSTANCE_DIR)."
+)
+@click.version_option(package_name="leadmagnet")
+@click.pass_context
+def cli(ctx: click.Context, content_dir: Path | None, instance_dir: Path | None) -> None:
+    """Markdown-first landing pages and lead magnets.
+
+    \b
+    Quick start:
+      leadmagnet new ebook growth-playbook   # write content/growth-playbook.md
+      leadmagnet check                       # validate every offer
+      leadmagnet serve                       # http://127.0.0.1:5000/growth-playbook
+    """
+    overrides: dict[str, Any] = {}
+    if content_dir is not None:
+        overrides["CONTENT_DIR"] = str(content_dir)
+    if instance_dir is not None:
+        overrides["INSTANCE_DIR"] = str(instance_dir)
+    ctx.obj = Context(overrides)

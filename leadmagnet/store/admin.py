@@ -1,0 +1,127 @@
+"""Store verbs for the admin: its users, the audit log, and the dashboard's figures.
+
+The audit log holds who did what with the contacts, never personal data itself (ids and counts):
+an erasure must not leave a copy of the address behind in it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from leadmagnet.store.connection import Verbs, utcnow
+from leadmagnet.store.migrations import RANGE_DOWNLOADS_COUNTED_SINCE
+
+
+class Admin(Verbs):
+    """Admin users, the audit log, the dashboard and the outbox's health."""
+
+    # -- admin users and audit ---------------------------------------------------------------
+
+    def add_user(self, email: str, password_hash: str) -> int:
+        """Create an admin user, or replace the password of an existing one; return its id."""
+        with self.db.writing() as conn:
+            conn.execute(
+                "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
+                (email, password_hash, utcnow()),
+            )
+            user_id = conn.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()[0]
+            conn.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                (utcnow(), "cli", "admin_user_set", json.dumps({"user_id": user_id})),
+            )
+        return int(user_id)
+
+    def get_user(self, *, email: str | None = None, user_id: int | None = None) -> dict[str, Any] | None:
+        if email is not None:
+            return self.db.row("SELECT * FROM users WHERE email = ?", (email,))
+        return self.db.row("SELECT * FROM users WHERE id = ?", (user_id,))
+
+    def audit(self, actor: str | None, action: str, detail: dict[str, Any] | None = None) -> None:
+        """Append an audit entry. ``detail`` must hold no personal data (ids and counts only)."""
+        with self.db.writing() as conn:
+            conn.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)", (utcnow(), actor, action, json.dumps(detail or {}))
+            )
+
+    def audit_entries(self, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Audit entries, newest first, ``limit`` at a time (keyset: pass the last id as ``before_id``)."""
+        rows = self.db.rows(
+            "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id if before_id is not None else 2**63 - 1, limit)
+        )
+        for row in rows:
+            try:
+                detail = json.loads(row["detail"] or "{}")
+            except ValueError:
+                detail = {"detail": row["detail"]}
+            row["detail"] = detail if isinstance(detail, dict) else {"detail": detail}
+        return rows
+
+    # -- dashboard ---------------------------------------------------------------------------
+
+    def dashboard(self, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        """Per offer: views, non-spam submissions, downloads, registrations, top UTM sources.
+
+        ``since``/``until`` are ISO dates or times (``until`` exclusive). Conversion rate is
+        submissions / views; registrations are non-spam webinar submissions not awaiting opt-in.
+        """
+        lo, hi = since or "", until or "9999"
+        offers: dict[str, dict[str, Any]] = {}
+
+        def entry(slug: str) -> dict[str, Any]:
+            return offers.setdefault(slug, {"offer": slug, "views": 0, "submissions": 0, "downloads": 0, "registrations": 0, "sources": []})
+
+        conn = self.db.conn
+        for slug, views in conn.execute(
+            "SELECT offer_slug, sum(views) FROM page_views WHERE day >= ? AND day < ? GROUP BY offer_slug",
+            (lo[:10], hi[:10] if until else hi),
+        ):
+            entry(slug)["views"] = int(views)
+        for slug, kind, subs, regs in conn.execute(
+            "SELECT offer_slug, offer_type, count(*), sum(offer_type = 'webinar' AND status != 'pending') FROM submissions"
+            " WHERE spam = 0 AND created_at >= ? AND created_at < ? GROUP BY offer_slug, offer_type",
+            (lo, hi),
+        ):
+            e = entry(slug)
+            e["submissions"] += int(subs)
+            e["registrations"] += int(regs or 0)
+            e["type"] = kind
+        # A range is recorded only when it starts at byte 0 since m006; before, every range request
+        # was recorded (later chunks too), so an older range row does not count.
+        for slug, n in conn.execute(
+            "SELECT s.offer_slug, count(*) FROM downloads d JOIN submissions s ON s.id = d.submission_id"
+            " WHERE (d.range_request = 0 OR d.created_at >= (SELECT value FROM store_meta WHERE key = ?))"
+            " AND d.created_at >= ? AND d.created_at < ? GROUP BY s.offer_slug",
+            (RANGE_DOWNLOADS_COUNTED_SINCE, lo, hi),
+        ):
+            entry(slug)["downloads"] = int(n)
+        for slug, source, n in conn.execute(
+            "SELECT offer_slug, utm_source, count(*) AS n FROM submissions WHERE spam = 0 AND utm_source IS NOT NULL"
+            " AND created_at >= ? AND created_at < ? GROUP BY offer_slug, utm_source ORDER BY offer_slug, n DESC, utm_source",
+            (lo, hi),
+        ):
+            sources = entry(slug)["sources"]
+            if len(sources) < 3:
+                sources.append((source, int(n)))
+        rows = sorted(offers.values(), key=lambda e: e["offer"])
+        for e in rows:
+            e["conversion"] = e["submissions"] / e["views"] if e["views"] else None
+        totals = {k: sum(e[k] for e in rows) for k in ("views", "submissions", "downloads", "registrations")}
+        totals["conversion"] = totals["submissions"] / totals["views"] if totals["views"] else None
+        return {"offers": rows, "totals": totals}
+
+    def email_health(self, stuck_before: str, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        """Emails that need a look: ``failed`` (queued in the period, given up on) with the newest
+        ``last_error``, and ``stuck``: due before ``stuck_before`` and still not sent (no sender running).
+        """
+        conn = self.db.conn
+        failed, last_error = conn.execute(  # both served by the outbox_failed index (status, created_at)
+            "SELECT count(*), (SELECT last_error FROM outbox WHERE status = 'failed' AND created_at >= ? AND created_at < ?"
+            " ORDER BY created_at DESC LIMIT 1) FROM outbox WHERE status = 'failed' AND created_at >= ? AND created_at < ?",
+            (since or "", until or "9999") * 2,
+        ).fetchone()
+        (stuck,) = conn.execute(
+            "SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at < ?", (stuck_before,)
+        ).fetchone()
+        return {"failed": int(failed), "last_error": last_error, "stuck": int(stuck)}

@@ -1,0 +1,130 @@
+"""One SQLite file: a connection per thread, and the transactions on it.
+
+Every verb group of the store (:class:`Verbs`) works through one :class:`Connection`. Nothing
+outside ``leadmagnet.store`` sees a ``sqlite3`` object: callers get dicts, and group writes with
+:meth:`leadmagnet.store.Store.transaction`.
+
+Connections are per thread, in WAL mode with a busy timeout and foreign keys on. A write goes
+through :meth:`Connection.writing`, which opens ``BEGIN IMMEDIATE``: taking the write lock up
+front means a busy database makes us wait (``busy_timeout``) instead of failing half-way with a
+lock upgrade error. A write made while this thread already has a transaction open joins it, so a
+verb is atomic on its own and also composes into a larger transaction (a submission, its seat and
+its email) that commits or rolls back as one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+BUSY_TIMEOUT_MS = 10_000
+
+# Errors a caller may turn into "try again later" (503): the file is read-only, the disk is
+# full, the database is locked past the busy timeout. Aliases, so that callers need not import
+# the database driver; another backend names its own errors here.
+StoreUnavailable = sqlite3.OperationalError
+IntegrityError = sqlite3.IntegrityError
+DatabaseError = sqlite3.DatabaseError
+
+Params = tuple[Any, ...] | list[Any] | dict[str, Any]
+
+
+def utcnow() -> str:
+    """The current time as ISO 8601 UTC text with microseconds, the format of every timestamp."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Connection:
+    """The connections to one SQLite file (one per thread, opened on first use) and its transactions."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+
+    @property
+    def database(self) -> Database:
+        """This thread's connection as a sqlite-utils ``Database`` (for the migrations)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = Database(self._open())
+        return db
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        return self.database.conn
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions; writing() opens them explicitly.
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.OperationalError:
+            pass  # a read-only file cannot switch journal mode; reads still work
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (the next use opens a fresh one)."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception (which is re-raised).
+
+        Inside a transaction this thread already has open, the block joins it: its writes commit
+        or roll back with the enclosing transaction.
+        """
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        """Every row of a read query, as dicts."""
+        return [dict(row) for row in self.conn.execute(sql, params)]
+
+    def row(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
+        """The first row of a read query as a dict, or None."""
+        found = self.conn.execute(sql, params).fetchone()
+        return dict(found) if found is not None else None
+
+    def value(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row of a read query (None when there is no row)."""
+        found = self.conn.execute(sql, params).fetchone()
+        return found[0] if found is not None else None
+
+
+class Verbs:
+    """One group of the store's verbs (leads, seats, outbox...), working through one :class:`Connection`.
+
+    Groups are composed into :class:`leadmagnet.store.Store`, never mixed into it: each holds
+    its connection and nothing else, so a group can be read (and replaced for another database)
+    on its own.
+    """
+
+    def __init__(self, db: Connection) -> None:
+        self.db = db

@@ -1,0 +1,149 @@
+"""Store verbs for privacy: everything stored about one contact, and erasing it all.
+
+An erasure is one transaction, all or nothing: known tables are cleared by key, then every
+table's text is swept for the address (:meth:`Privacy._sweep`), so a table added later cannot keep
+a copy. What is left of an address in another person's row is redacted, that row kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from typing import Any
+
+from leadmagnet.store.connection import Verbs, utcnow
+
+# Tables whose rows never name a contact: their own bookkeeping, and admin users.
+NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views", "store_meta", "webinar_times"}
+# Tables erase_contact clears by key: what is left of an address in them belongs to someone else.
+KEYED_TABLES = {"contacts", "submissions", "outbox", "downloads", "email_attempts"}
+
+
+class Privacy(Verbs):
+    """A contact's whole record (a subject access request) and its erasure."""
+
+    # -- one contact: everything stored, and erasure ------------------------------------------
+
+    def contact_record(self, email: str) -> dict[str, Any] | None:
+        """Everything stored about one contact: details, submissions, downloads, emails, consent."""
+        contact = self.db.row("SELECT * FROM contacts WHERE email = ?", (email,))
+        if contact is None:
+            return None
+        cid = contact["id"]
+        contact["custom"] = json.loads(contact.get("custom") or "{}")
+        submissions = self.db.rows("SELECT * FROM submissions WHERE contact_id = ? ORDER BY id", (cid,))
+        for sub in submissions:
+            sub["data"] = json.loads(sub["data"] or "{}")
+            sub["tags"] = json.loads(sub["tags"] or "[]")
+        downloads = self.db.rows(
+            "SELECT d.* , s.offer_slug FROM downloads d JOIN submissions s ON s.id = d.submission_id WHERE s.contact_id = ? ORDER BY d.id",
+            (cid,),
+        )
+        emails = self.db.rows(
+            "SELECT id, submission_id, kind, to_addr, subject, status, attempts, created_at, sent_at, last_error FROM outbox"
+            " WHERE contact_id = ? OR to_addr = ? OR submission_id IN (SELECT id FROM submissions WHERE contact_id = ?) ORDER BY id",
+            (cid, email, cid),
+        )
+        consent = [
+            {"submission_id": s["id"], "offer_slug": s["offer_slug"], "consent_text": s["consent_text"], "consent_at": s["consent_at"]}
+            for s in submissions
+            if s["consent_text"]
+        ]
+        return {
+            "contact": contact,
+            "submissions": submissions,
+            "downloads": downloads,
+            "emails": emails,
+            "consent": {
+                "records": consent,
+                "opt_in_status": contact["opt_in_status"],
+                "opt_in_at": contact["opt_in_at"],
+                "unsubscribed_at": contact["unsubscribed_at"],
+            },
+        }
+
+    @staticmethod
+    def _sweep(conn: sqlite3.Connection, email: str, deleted: dict[str, int]) -> None:
+        """Remove the address wherever it is still written, without touching anyone else's data.
+
+        The address must appear as a whole token (``ada@example.co`` is not found inside
+        ``ada@example.com`` or ``bada@example.co``). In the tables cleared by key, a leftover
+        mention sits in another person's row (a referrer or campaign naming the erased address):
+        that cell is redacted to ``[erased]``, the row stays. In any other table (a log added
+        later) the row is about the person and is deleted.
+        """
+        token = r"(?<![\w.+-])" + re.escape(email) + r"(?![\w-]|\.\w)"
+        text_re, bytes_re = re.compile(token, re.IGNORECASE), re.compile(token.encode(), re.IGNORECASE)
+        needle = email.lower()
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            if table.startswith(("sqlite_", "_")) or table in NOT_PERSONAL:
+                continue
+            columns = [c[1] for c in conn.execute(f'PRAGMA table_info("{table}")') if (c[2] or "").upper() in ("TEXT", "BLOB", "")]
+            if not columns:
+                continue
+            cond = " OR ".join(f'instr(lower(CAST("{c}" AS TEXT)), ?) > 0' for c in columns)
+            names = ", ".join(f'"{c}"' for c in columns)
+            candidates = conn.execute(f'SELECT rowid, {names} FROM "{table}" WHERE {cond}', [needle] * len(columns)).fetchall()  # noqa: S608
+            for rowid, *values in candidates:
+                changed = {}
+                for column, value in zip(columns, values, strict=True):
+                    if isinstance(value, str):
+                        redacted = text_re.sub("[erased]", value)
+                    elif isinstance(value, bytes):
+                        redacted = bytes_re.sub(b"[erased]", value)
+                    else:
+                        continue
+                    if redacted != value:
+                        changed[column] = redacted
+                if not changed:
+                    continue  # only a longer address that contains this one
+                if table in KEYED_TABLES:
+                    sets = ", ".join(f'"{c}" = ?' for c in changed)
+                    conn.execute(f'UPDATE "{table}" SET {sets} WHERE rowid = ?', [*changed.values(), rowid])  # noqa: S608
+                    key = f"{table} (redacted)"
+                else:
+                    conn.execute(f'DELETE FROM "{table}" WHERE rowid = ?', (rowid,))  # noqa: S608
+                    key = table
+                deleted[key] = deleted.get(key, 0) + 1
+
+    def erase_contact(self, email: str, actor: str | None = None) -> dict[str, int] | None:
+        """Delete every row that names this contact, outbox included; audit it without personal data.
+
+        Known tables are cleared by key; then every table's text columns are swept for the
+        address (see :meth:`_sweep`), so a table added later cannot keep a copy. One transaction:
+        all or nothing.
+        Returns the number of rows deleted per table, or None when no such contact exists.
+        """
+        deleted: dict[str, int] = {}
+        # One BEGIN IMMEDIATE transaction: an erasure half done would leave personal data behind.
+        with self.db.writing() as conn:
+            row = conn.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchone()
+            if row is None:
+                return None
+            cid = row[0]
+            subs = "SELECT id FROM submissions WHERE contact_id = ?"
+            steps = [
+                (
+                    "email_attempts",
+                    f"DELETE FROM email_attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE contact_id = ? OR to_addr = ? OR submission_id IN ({subs}))",  # noqa: S608
+                    (cid, email, cid),
+                ),
+                ("outbox", f"DELETE FROM outbox WHERE contact_id = ? OR to_addr = ? OR submission_id IN ({subs})", (cid, email, cid)),  # noqa: S608
+                ("downloads", f"DELETE FROM downloads WHERE submission_id IN ({subs})", (cid,)),  # noqa: S608
+                ("submissions", "DELETE FROM submissions WHERE contact_id = ?", (cid,)),
+                ("contacts", "DELETE FROM contacts WHERE id = ?", (cid,)),
+            ]
+            for table, sql, params in steps:
+                deleted[table] = conn.execute(sql, params).rowcount
+            # Submission ids are rowids: once the newest rows are gone, SQLite hands their ids out
+            # again. Pull incremental export cursors back to the newest id still stored, so a new
+            # submission reusing an erased id is not skipped (the erased rows cannot be repeated).
+            newest = conn.execute("SELECT coalesce(max(id), 0) FROM submissions").fetchone()[0]
+            conn.execute("UPDATE export_cursors SET last_id = ? WHERE last_id > ?", (newest, newest))
+            self._sweep(conn, email, deleted)
+            conn.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                (utcnow(), actor, "erase_contact", json.dumps({"contact_id": cid, "deleted": deleted})),
+            )
+        return deleted
