@@ -28,6 +28,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 
 import flask
@@ -188,10 +189,7 @@ def one_round(count: int) -> dict[str, float]:
         for slug in slugs:
             assert bare_client.get(f"/{slug}").status_code == 200
         bare_each = (time.process_time() - started) / count
-        counter = site.extras.get("views")
-        if counter is not None:
-            counter.close()  # write the counted views before the folder goes away
-        site.store.close()
+        site.close()  # write the counted views and close the store before the folder goes away
     return {
         "markdown": markdown_each,
         "load": load_each,
@@ -258,7 +256,9 @@ def main() -> None:
         ),
         row("warm vs cold (lower is better)", "warm", "cold request", "cold"),
     ]
+    libraries = ", ".join(f"{name} {metadata.version(name)}" for name in ("Markdown", "Jinja2", "MarkupSafe"))
     notes = (
+        f"Stock {libraries}, public APIs only (the speed twins of their internals were removed in issue 14). "
         f"CPU time of the benchmark process. Pages average {med['page_bytes'] / 1024:.1f} KB. Through the Flask test client with the default "
         "`LEADMAGNET_RELOAD_INTERVAL` (1 s), medians of "
         f"{args.rounds} rounds. The load figure includes YAML parsing, validation and Markdown rendering of each file, "

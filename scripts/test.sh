@@ -12,7 +12,10 @@ cd "$(dirname "$0")/.."
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test]'
 
 # -- checks (static; fast, so they run before any test) ---------------------------------------
-# (the import-layer contracts go here: "$VENV/bin/lint-imports")
+# The layers and the Flask/SQL boundaries (import-linter contracts in pyproject.toml,
+# docs/decisions.md "Architecture"); the private-name check is a test (tests/test_public_apis.py).
+echo "== import contracts"
+"$VENV/bin/lint-imports" --no-cache
 
 # -- tests -------------------------------------------------------------------------------------
 stage() {  # stage NAME MARK-EXPRESSION [pytest options]

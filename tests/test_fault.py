@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
+from leadmagnet.store import Store
 from tests.support.content import ROOT
 from tests.support.load import run_load, stored_emails
 from tests.support.servers import gunicorn, worker_pids
@@ -52,9 +52,11 @@ def test_kill_9_of_a_worker_loses_no_acknowledged_submission(tmp_path: Path) -> 
     assert load.acked <= emails, f"{len(load.acked - emails)} acknowledged submissions are missing"
     # at most the requests in flight on the killed worker were stored without an answer
     assert len(emails - load.acked) <= 2 * 16
-    conn = sqlite3.connect(instance / "leadmagnet.db")
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert (
-        conn.execute("SELECT count(*) FROM submissions s LEFT JOIN contacts c ON c.id = s.contact_id WHERE c.id IS NULL").fetchone()[0] == 0
-    )
+    store = Store(instance / "leadmagnet.db")
+    try:
+        assert store.integrity_check() == "ok"
+        contact_ids = {c["id"] for c in store.contacts()}
+        assert all(s["contact_id"] in contact_ids for s in store.submissions())  # no submission without its contact
+    finally:
+        store.close()
     assert load.server_errors == 0

@@ -544,4 +544,4 @@ def test_every_address_the_site_answers_is_a_reserved_slug(app) -> None:
     first_segments = {rule.rule.strip("/").split("/")[0] for rule in app.url_map.iter_rules()}
     routes = {s for s in first_segments if SLUG_RE.match(s)}
     assert routes, "the site answers /healthz at least"
-    assert routes <= RESERVED_SLUGS, f"add {sorted(routes - RESERVED_SLUGS)} to offer.RESERVED_SLUGS: an offer there would be shadowed"
+    assert routes <= RESERVED_SLUGS, f"add {sorted(routes - RESERVED_SLUGS)} to contract.RESERVED_SLUGS: an offer there would be shadowed"

@@ -8,13 +8,16 @@ An AST check over every module of ``leadmagnet/``. It reports, with ``file:line`
   (``jinja2.Template._from_namespace``, ``current_app._get_current_object()``), and further
   along a chain of attributes for as long as it stays in the library's own namespace (a module,
   a class, a proxy object such as ``flask.g``); what an application stored at run time
-  (``g.site._cache``) is ours and is not reported; likewise ``getattr(name, "_y")``;
+  (``g.site._cache``) is ours and is not reported; likewise ``getattr(name, "_y")`` (and
+  ``hasattr``, ``setattr``, ``delattr``) and ``importlib.import_module("X._y")``;
 - in a class deriving from a third-party class: a method or attribute ``_y`` the library's
   class also has (overriding a private hook), and ``self._y``, ``cls._y`` or ``super()._y``
   reaching one of the library's private attributes.
 
 Dunder names (``__version__``, ``__html__``) are public protocols. Private names of the standard
-library (``os._exit``) and our own ``_private`` names are not this check's business.
+library (``os._exit``) and our own ``_private`` names are not this check's business. An object
+a library call returned and a local variable holds (``env = jinja2.Environment(); env._x``) is
+not followed: the check stays exact rather than guess what a variable holds.
 """
 
 from __future__ import annotations
@@ -139,8 +142,10 @@ class Checker(ast.NodeVisitor):
     def __init__(self) -> None:
         self.found: list[tuple[int, str]] = []
         self.scope = Scope()
-        # The third-party classes each class of this module derives from (through its own bases).
+        # The third-party classes each class of this module derives from (through its own bases),
+        # and the names its body defines.
         self.library_bases: dict[str, list[Any]] = {}
+        self.own_names: dict[str, set[str]] = {}
         self.classes: list[tuple[str, list[Any], set[str]]] = []  # (name, library bases, own names)
 
     def report(self, node: ast.AST, message: str) -> None:
@@ -227,6 +232,7 @@ class Checker(ast.NodeVisitor):
             if known:
                 self.walk(node, root, parts, obj)
             self.check_own_class(node, root, parts)
+            self.check_subclass_name(node, root, parts)
         else:
             self.check_super(node)
         inner = node.value
@@ -288,6 +294,7 @@ class Checker(ast.NodeVisitor):
                 own.add(name)
                 if bases and is_private(name) and any(hasattr(cls, name) for cls in bases):
                     self.report(statement, f"class {node.name} overrides {name} of {describe(bases)}")
+        self.own_names[node.name] = own
         self.classes.append((node.name, bases, own))
         for statement in node.body:
             self.visit(statement)
@@ -301,6 +308,16 @@ class Checker(ast.NodeVisitor):
         first = parts[0]
         if bases and is_private(first) and first not in own and any(hasattr(cls, first) for cls in bases):
             self.report(node, f"{root}.{first} (of {describe(bases)}, in class {name})")
+
+    def check_subclass_name(self, node: ast.Attribute, root: str, parts: list[str]) -> None:
+        """``Fast._y`` where ``Fast`` is a class of this module deriving from a library class."""
+        bases = self.library_bases.get(root)
+        known, _obj = self.scope.get(root)
+        if known or not bases or not parts:
+            return
+        first = parts[0]
+        if is_private(first) and first not in self.own_names.get(root, set()) and any(hasattr(cls, first) for cls in bases):
+            self.report(node, f"{root}.{first} (of {describe(bases)})")
 
     def check_super(self, node: ast.Attribute) -> None:
         """``super()._y`` in a method of a class deriving from a library class."""
@@ -386,6 +403,9 @@ class Fast(jinja2.Template):
 class Faster(Fast):
     def render(self):
         return self._get_default_module()
+
+
+Faster._from_namespace
 """
 
 
@@ -412,6 +432,7 @@ def test_the_check_finds_planted_private_names() -> None:
         "return super()._from_namespace",
         "def _get_default_module",
         "return self._get_default_module()",
+        "Faster._from_namespace",
     ):
         assert line_of(text) in lines, f"not reported: {text}\n{found}"
     assert line_of("env = jinja2.Environment()") not in lines

@@ -13,6 +13,7 @@ import threading
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import brotli
@@ -148,13 +149,18 @@ def test_registration_closes_when_the_webinar_starts(make_app, content_dir) -> N
     assert submit(client, "upcoming", "early@example.com").status_code == 303
 
 
-def test_while_the_webinar_runs_its_page_says_registration_closed(make_app, content_dir) -> None:
-    write_webinar(content_dir, "running", datetime.now(UTC) - timedelta(minutes=5), duration=60, replay=True)
+def _published_page(make_app, content_dir, slug: str, starts: timedelta) -> tuple[Any, Any, str]:
+    """``(app, client, html)`` of a one-hour webinar with a replay that starts ``starts`` from now; the page answers 200."""
+    write_webinar(content_dir, slug, datetime.now(UTC) + starts, duration=60, replay=True)
     app = make_app(RATE_LIMIT="off")
     client = app.test_client()
-    page = client.get("/running")
-    html = page.get_data(as_text=True)
+    page = client.get(f"/{slug}")
     assert page.status_code == 200
+    return app, client, page.get_data(as_text=True)
+
+
+def test_while_the_webinar_runs_its_page_says_registration_closed(make_app, content_dir) -> None:
+    _app, client, html = _published_page(make_app, content_dir, "running", -timedelta(minutes=5))
     assert "This webinar is under way" in html and "registration has closed" in html
     assert 'form class="lead"' not in html and "lead.js" not in html
     assert JOIN_URL not in html and REPLAY_URL not in html
@@ -162,12 +168,7 @@ def test_while_the_webinar_runs_its_page_says_registration_closed(make_app, cont
 
 
 def test_after_the_end_the_page_offers_the_replay_gated_by_the_form(make_app, content_dir) -> None:
-    write_webinar(content_dir, "past-replay", datetime.now(UTC) - timedelta(hours=3), duration=60, replay=True)
-    app = make_app(RATE_LIMIT="off")
-    client = app.test_client()
-    page = client.get("/past-replay")
-    html = page.get_data(as_text=True)
-    assert page.status_code == 200
+    app, client, html = _published_page(make_app, content_dir, "past-replay", -timedelta(hours=3))
     assert "This webinar has ended: watch the replay" in html and 'form class="lead"' in html and "Send me the replay" in html
     assert REPLAY_URL not in html and JOIN_URL not in html
     thanks = _thanks(client, submit(client, "past-replay", "viewer@example.com"))

@@ -3,7 +3,7 @@
 Registration is ``open`` until the webinar starts, ``started`` while it runs (no new
 registrations: the room is already live), then ``replay`` when a ``replay_url`` is set (the form
 gives the recording, gated like any offer) or ``ended``. Seats are taken in the store
-(:meth:`~leadmagnet.store.Store.claim_seat_in`), inside the submission's transaction.
+(:meth:`~leadmagnet.store.Store.claim_seat`), inside the submission's transaction.
 
 The ``.ics`` file is built with icalendar: a UID that is stable per registration (re-downloading
 updates the same calendar entry instead of adding a second), DTSTART/DTEND in the webinar's own
