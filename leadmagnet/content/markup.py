@@ -10,7 +10,9 @@ The converter is stock Python-Markdown, extended only through its public extensi
 from __future__ import annotations
 
 import importlib
+import logging
 import posixpath
+import re
 import threading
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
@@ -18,10 +20,13 @@ from xml.etree.ElementTree import Element
 
 import markdown
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
+from markdown.util import AtomicString, Registry
 
 EXTENSIONS = ["tables", "fenced_code", "attr_list", "footnotes", "sane_lists", "smarty"]
 MEDIA_PREFIX = "/media/"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,16 +79,145 @@ def resolve_relative(base: str, src: str) -> str | None:
     return path
 
 
+# The plain-text skip. Python-Markdown runs two inline passes over every text node of the tree:
+# its own ("inline", priority 20: links, emphasis, code...) and smarty's ("smarty", 6: quotes,
+# dashes, ellipses). Each pass tries each of its patterns on each node, and most nodes (a table
+# cell, a list item, a sentence) match none. A node wrapped in ``AtomicString`` is skipped by an
+# inline pass (Python-Markdown's documented way to keep text from being processed), so a node
+# that contains no character any pattern of a pass needs is wrapped just before that pass: the
+# output is the same, the failing searches are not made.
+#
+# What each pattern needs is read off its regular expression, below, as Python-Markdown 3.11
+# registers it for EXTENSIONS: name -> (the expression, what every match of it contains). The skip
+# is switched on only when the converter holds exactly these patterns with exactly these
+# expressions, and exactly these tree processors in this order; any other set (another extension,
+# a changed expression in a new Python-Markdown) leaves the stock behaviour. A node holding STX or
+# ETX (the placeholder of stashed raw HTML or of an escape) always goes through the stock passes.
+_INLINE_PATTERNS: dict[str, tuple[str, str]] = {
+    "backtick": (r"(?:(?<!\\)((?:\\{2})+)(?=`+)|(?<!\\)`)", "`"),
+    "escape": (r"\\(.)", r"\\"),
+    "footnote": (r"\[\^([^\]]*)\]", r"\["),
+    "reference": (r"(?<!\!)\[", r"\["),
+    "link": (r"(?<!\!)\[", r"\["),
+    "image_link": (r"\!\[", r"\["),
+    "image_reference": (r"\!\[", r"\["),
+    "short_reference": (r"(?<!\!)\[", r"\["),
+    "short_image_ref": (r"\!\[", r"\["),
+    "autolink": (r"<([A-Za-z][A-Za-z0-9+.-]*://[^<>]*)>", "<"),
+    "automail": (r"<([^<> !]+@[^@<> ]+)>", "<"),
+    "linebreak": (r"  \n", r"  \n"),
+    "html": (
+        r"""(<(\/?+[a-zA-Z][^\s"'<>@]*+(?:\s+[^\s"'=<>]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'=<>]++))?+)*+\s*+/?"""
+        r"""|!--(?:(?!<!--|-->).)*--|[?](?:(?!<[?]|[?]>).)*[?]|!\[CDATA\[(?:(?!<!\[CDATA\[|\]\]>).)*\]\])>)""",
+        "<",
+    ),
+    "entity": (r"(&(?:\#[0-9]+|\#x[0-9a-fA-F]+|[a-zA-Z0-9]+);)", "&"),
+    "em_strong": (r"\*|_", r"[*_]"),  # the delimiters' tokens; a run of them is then parsed
+}
+_OPEN_PUNCT = r"""(?=[!"#\$\%'()*+,-.\/:;<=>?\@\[\\\]\^_`{|}~]\B)"""
+_CLOSE_CLASS = r"(?<=[^\ \t\r\n\[\{\(\-\u0002\u0003])"
+_OPENING = r"(\s|&nbsp;|--|–|—|&[mn]dash;|&#8211;|&#8212;)"
+_SMARTY_PATTERNS: dict[str, tuple[str, str]] = {
+    "smarty-em-dashes": (r"(?<!-)---(?!-)", "--"),
+    "smarty-en-dashes": (r"(?<!-)--(?!-)", "--"),
+    "smarty-quotes-0": ("^'" + _OPEN_PUNCT, "'"),
+    "smarty-quotes-1": ('^"' + _OPEN_PUNCT, '"'),
+    "smarty-quotes-2": (r""""'(?=\w)""", '"'),
+    "smarty-quotes-3": (r"""'"(?=\w)""", '"'),
+    "smarty-quotes-4": (_CLOSE_CLASS + "\\'\"", '"'),
+    "smarty-quotes-5": (_CLOSE_CLASS + "\\\"'", '"'),
+    "smarty-quotes-6": (r"(?<!\w)'(?=\d{2}s)", "'"),
+    "smarty-quotes-7": (_OPENING + r"'(?=\w)", "'"),
+    "smarty-quotes-8": (_CLOSE_CLASS + r"'(?!\s|s\b|\d)", "'"),
+    "smarty-quotes-9": (r"'(\s|s\b)", "'"),
+    "smarty-quotes-10": ("'", "'"),
+    "smarty-quotes-11": (_OPENING + r'"(?=\w)', '"'),
+    "smarty-quotes-12": (r'"(?=\s)', '"'),
+    "smarty-quotes-13": (_CLOSE_CLASS + '"', '"'),
+    "smarty-quotes-14": ('"', '"'),
+    "smarty-ellipses": (r"(?<!\.)\.{3}(?!\.)", r"\.\.\."),
+}
+_TREE_ORDER = ("footnote", "inline", "footnote-duplicate", "prettify", "attr_list", "smarty", "unescape", "leadmagnet_images")
+_PLACEHOLDERS = "[\x02\x03]"
+_skip_off_logged = threading.Event()
+
+
+def _triggers(patterns: dict[str, tuple[str, str]]) -> str:
+    return "|".join(dict.fromkeys(trigger for _expression, trigger in patterns.values()))
+
+
+class _PlainText(Treeprocessor):
+    """Wraps each text node with no match for ``triggers`` in ``AtomicString``: inline passes skip it."""
+
+    def __init__(self, md: markdown.Markdown, triggers: str) -> None:
+        super().__init__(md)
+        self.search = re.compile(f"{triggers}|{_PLACEHOLDERS}").search
+
+    def run(self, root: Element) -> None:
+        search = self.search
+        for el in root.iter():
+            text, tail = el.text, el.tail
+            # type() is str: not an AtomicString already, and not None.
+            if type(text) is str and text and not search(text):
+                el.text = AtomicString(text)
+            if type(tail) is str and tail and not search(tail):
+                el.tail = AtomicString(tail)
+
+
+def _holds_exactly(registry: Registry, patterns: dict[str, tuple[str, str]]) -> bool:
+    """``registry`` holds the patterns named in ``patterns``, no others, with those expressions."""
+    return len(registry) == len(patterns) and all(
+        name in registry and registry[name].getCompiledRegExp().pattern == expression for name, (expression, _trigger) in patterns.items()
+    )
+
+
+def _written_for(md: markdown.Markdown) -> bool:
+    """``md`` holds exactly the tree processors and inline patterns the skip was written for."""
+    tree = md.treeprocessors
+    if len(tree) != len(_TREE_ORDER) or not all(name in tree for name in _TREE_ORDER):
+        return False
+    inline, smarty = tree["inline"], tree["smarty"]
+    return (
+        [tree.get_index_for_name(name) for name in _TREE_ORDER] == list(range(len(_TREE_ORDER)))
+        and isinstance(inline, InlineProcessor)
+        and isinstance(smarty, InlineProcessor)
+        and _holds_exactly(md.inlinePatterns, _INLINE_PATTERNS)
+        and _holds_exactly(smarty.inlinePatterns, _SMARTY_PATTERNS)
+    )
+
+
+def skip_plain_text(md: markdown.Markdown) -> bool:
+    """Switch the plain-text skip on in ``md`` if it holds exactly what the skip was written for.
+
+    Returns whether it did. Call it once all extensions are registered.
+    """
+    tree = md.treeprocessors
+    if not _written_for(md):
+        if not _skip_off_logged.is_set():
+            _skip_off_logged.set()
+            log.debug("Markdown's inline patterns are not the set the plain-text skip was written for: skip off")
+        return False
+    # Before "inline" (20), after "footnote" (50), which adds the footnotes' text: a node neither
+    # pass needs is skipped by both. Then after "attr_list" (8), before "smarty" (6): a node the
+    # first pass left (or made, as the text inside <em>) that no smarty pattern needs.
+    both = _triggers(_INLINE_PATTERNS) + "|" + _triggers(_SMARTY_PATTERNS)
+    tree.register(_PlainText(md, both), "leadmagnet_plain_text", 30)
+    tree.register(_PlainText(md, _triggers(_SMARTY_PATTERNS)), "leadmagnet_plain_text_smarty", 7)
+    return True
+
+
 _local = threading.local()
 
 
-def _build() -> tuple[markdown.Markdown, _ImageResolver]:
-    """A Markdown converter with :data:`EXTENSIONS` and the image resolver."""
+def _build(skip: bool = True) -> tuple[markdown.Markdown, _ImageResolver]:
+    """A Markdown converter with :data:`EXTENSIONS` and the image resolver (and the plain-text skip)."""
     images = _ImageExtension()
     # Instances, not names: a name is looked up among the installed packages' entry points
     # (importlib.metadata reads every package's metadata), 40 ms of every build's start-up.
     extensions = [_make_extension(name) for name in EXTENSIONS]
     md = markdown.Markdown(extensions=[*extensions, images], output_format="html")
+    if skip:
+        skip_plain_text(md)
     assert images.resolver is not None
     return md, images.resolver
 
