@@ -73,6 +73,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Services:
     """Every long-lived object of ``app``, made once, in the order they depend on each other."""
     from leadmagnet.content.catalog import CatalogCache
+    from leadmagnet.delivery import mail
+    from leadmagnet.delivery.erasure import Erasure
     from leadmagnet.delivery.submissions import Deliveries
     from leadmagnet.export.exports import Exports
     from leadmagnet.leads.pageviews import ViewCounter
@@ -93,6 +95,7 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
     watch = tuple(p for p in (Path(cfg["THEMES_DIR"]), themes.bundled) if p.is_dir())
     catalog_cache = CatalogCache(content_dir, watch=watch, interval=float(cfg["RELOAD_INTERVAL"]), check_theme=themes.problem)
     catalog_cache.listeners.append(lambda _catalog: renderer.reset())
+    rate_limits = RateLimits(instance_dir / "ratelimit.db")
     return Services(
         settings=cfg,
         catalog_cache=catalog_cache,
@@ -100,12 +103,13 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
         themes=themes,
         renderer=renderer,
         # Counters in their own file: a hit never waits on a lead's write lock.
-        throttle=Throttle(RateLimits(instance_dir / "ratelimit.db")),
+        throttle=Throttle(rate_limits),
         page_views=ViewCounter(store.add_page_views, float(cfg.get("VIEW_FLUSH_SECONDS", 10.0))),
         compressed=CompressedCache(),
         csp=PolicyCache(),
         exports=Exports(store, cfg.get("CRM")),
         deliveries=Deliveries(cfg, store, catalog_cache, renderer),
+        erasure=Erasure(store, mail.outbox_dir(cfg), rate_limits),
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from leadmagnet.content.catalog import Catalog, CatalogCache
+from leadmagnet.delivery.erasure import Erasure
 from leadmagnet.delivery.submissions import BackgroundSender, Deliveries
 from leadmagnet.export.exports import Exports
 from leadmagnet.leads.pageviews import ViewCounter
@@ -38,6 +39,7 @@ class Services:
     csp: PolicyCache
     exports: Exports
     deliveries: Deliveries
+    erasure: Erasure
     sender: BackgroundSender | None = field(default=None)
 
     @property

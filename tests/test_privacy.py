@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import quopri
 import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -365,3 +367,232 @@ def test_a_bare_id_link_never_reaches_a_row_that_took_its_id_before_the_upgrade(
     assert _rows(store) == before  # Bob was not unsubscribed, confirmed or counted
     assert "bob@example.com" in client.get(bob["thanks:handbook"]).get_data(as_text=True)
     assert client.get(bob["download"]).data == PDF
+
+
+# -- erasure is about the bytes: no file of the instance keeps the person ---------------------------
+
+ALICE = {"email": "Erase.Me@Example.com", "first_name": "Zébulon", "company": "Quillfeather Ümlaut Works"}
+BOB = {"email": "keep.me@example.com", "first_name": "Keeperton", "company": "Stayput Holdings"}
+SLUGS = ("handbook", "live-demo", "checked")
+
+
+def _decoded_views(data: bytes) -> list[bytes]:
+    """``data`` as read raw, and as the encodings an email may use would decode it (lowercased).
+
+    Quoted-printable (bodies, and ``=?utf-8?q?...?=`` header words, where ``_`` is a space) and
+    base64 (bodies, attachments and ``=?utf-8?b?...?=`` words, wrapped or not, at any alignment).
+    """
+    views = [data, quopri.decodestring(data), quopri.decodestring(data.replace(b"_", b" "))]
+    for run in re.findall(rb"[A-Za-z0-9+/=\r\n]{8,}", data):
+        flat = re.sub(rb"[^A-Za-z0-9+/]", b"", run)
+        for skip in range(4):
+            chunk = flat[skip:]
+            chunk = chunk[: len(chunk) - 1] if len(chunk) % 4 == 1 else chunk + b"=" * (-len(chunk) % 4)
+            views.append(base64.b64decode(chunk))
+    return [view.lower() for view in views]
+
+
+def _needles(person: dict[str, str]) -> dict[str, tuple[bytes, ...]]:
+    """Each detail as UTF-8 bytes, lowercased as the views are (ASCII only), and fully lowercased."""
+    return {key: (value.encode().lower(), value.lower().encode()) for key, value in person.items()}
+
+
+def files_naming(folder, person: dict[str, str]) -> dict[str, set[str]]:
+    """Every file under ``folder`` (any depth, SQLite's -wal and -shm too) whose bytes name the person: path -> what."""
+    needles = _needles(person)
+    found: dict[str, set[str]] = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        views = _decoded_views(path.read_bytes())
+        hits = {key for key, forms in needles.items() if any(form in view for form in forms for view in views)}
+        if hits:
+            found[str(path.relative_to(folder))] = hits
+    return found
+
+
+def test_the_byte_scan_sees_through_the_encodings_of_an_email() -> None:
+    name = ALICE["first_name"].encode()
+    assert _decoded_views(b"Hi " + name)[0].count(name.lower()) == 1
+    for encoded in (
+        quopri.encodestring(b"Hi " + name),  # quoted-printable body: Z=C3=A9bulon
+        b"Subject: =?utf-8?q?Hi_" + quopri.encodestring(name, header=True) + b"?=",
+        base64.encodebytes(b"x" * 100 + b" Hi " + name + b" " + b"y" * 100),  # wrapped at 76
+        base64.b64encode(b"ab" + name),  # another alignment
+    ):
+        assert any(name.lower() in view for view in _decoded_views(encoded)), encoded
+    assert not any(name.lower() in view for view in _decoded_views(base64.b64encode(b"Hi Keeperton")))
+
+
+def _sign_up_with_details(client, person: dict[str, str]) -> dict[str, str]:
+    links = {}
+    for slug in SLUGS:
+        response = client.post(f"/{slug}", data=person)
+        assert response.status_code == 303, response.get_data(as_text=True)
+        links[f"thanks:{slug}"] = response.headers["Location"]
+    return links
+
+
+@pytest.fixture
+def two_people(make_app, content_dir):
+    """Alice and Bob signed up for an ebook, a webinar and an opt-in ebook through the real form,
+    their emails written as .eml files by the real sender, Alice's links used; rate limits on."""
+    write_ebook(content_dir, "handbook", PDF, extra="double_opt_in: false")
+    write_webinar(content_dir, "live-demo", datetime.now(UTC) + timedelta(days=3), extra="double_opt_in: false")
+    write_ebook(content_dir, "checked", PDF, filename="checked.pdf")
+    app = make_app(DOUBLE_OPT_IN=True, WTF_CSRF_ENABLED=False)
+    client, services = app.test_client(), services_of(app)
+    add_admin(services.store, "boss@example.com", "correct horse battery")
+    # The worst case: rows written and rewritten without secure deletion, as by a version before it
+    # on a SQLite built with SQLite's default (Debian's turns it on): old copies sit in free space.
+    services.store.conn.execute("PRAGMA secure_delete = OFF")
+    links = {}
+    for key, person in (("alice", ALICE), ("bob", BOB)):
+        links[key] = _sign_up_with_details(client, person)
+        assert services.deliveries.send_once().sent == len(SLUGS)
+        links[key].update(_emailed_links(services.store, person["email"].lower()))
+        if key == "alice":  # as SQLite's automatic checkpoints do: Alice's rows move into the database file
+            services.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # Alice uses her links, and once typed her address into the admin's login form.
+    assert client.get(links["alice"]["download:1"]).data == PDF
+    assert client.get(links["alice"]["calendar:2"]).status_code == 200
+    assert client.post("/admin/login", data={"email": ALICE["email"], "password": "a guess"}).status_code == 422
+    return app, links
+
+
+def _erase_through(way: str, app, cli_runner, instance_dir, content_dir) -> None:
+    """Erase Alice as a marketer would: ``leadmagnet erase``, or the admin's Erase button."""
+    if way == "cli":
+        args = ["--instance", str(instance_dir), "--content", str(content_dir), "erase", ALICE["email"], "--yes"]
+        result = cli_runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        return
+    admin = app.test_client()
+    admin.post("/admin/login", data={"email": "boss@example.com", "password": "correct horse battery"})
+    cid = services_of(app).store.get_contact_by_email(ALICE["email"].lower())["id"]
+    assert admin.post(f"/admin/contacts/{cid}/erase").status_code == 303
+
+
+@pytest.mark.parametrize("way", ["cli", "admin"])
+def test_erasure_leaves_no_byte_of_the_person_in_any_file_of_the_instance(way, two_people, cli_runner, instance_dir, content_dir) -> None:
+    app, links = two_people
+    before = files_naming(instance_dir, ALICE)
+    # The premise: the scan finds Alice in the database files and in her emails before the erasure.
+    assert any(path.startswith("leadmagnet.db") for path in before), before
+    assert sum(path.startswith("outbox/") for path in before) == len(SLUGS), before
+    assert any(path.startswith("ratelimit.db") for path in before), before  # the admin login form's counter
+    assert {"email", "first_name", "company"} == set().union(*before.values())
+
+    _erase_through(way, app, cli_runner, instance_dir, content_dir)
+
+    assert files_naming(instance_dir, ALICE) == {}
+    assert (instance_dir / "leadmagnet.db-wal").stat().st_size == 0  # truncated, not only checkpointed
+    # Bob is whole: his rows, his emails' files, his links.
+    kept = files_naming(instance_dir, BOB)
+    assert sum(path.startswith("outbox/") for path in kept) == len(SLUGS), kept
+    assert {"email", "first_name", "company"} == set().union(*kept.values())
+    client, store = app.test_client(), services_of(app).store
+    record = store.contact_record(BOB["email"])
+    assert record["contact"]["company"] == BOB["company"] and len(record["submissions"]) == len(SLUGS)
+    assert client.get(links["bob"]["download:4"]).data == PDF
+    assert store.integrity_check() == "ok"
+
+    # The app keeps working: a new person signs up and gets her emails; still nothing of Alice.
+    carol = {"email": "carol@example.com", "first_name": "Carolyn", "company": "Newcomer Inc"}
+    _sign_up_with_details(client, carol)
+    assert services_of(app).deliveries.send_once().sent == len(SLUGS)
+    assert sum(path.startswith("outbox/") for path in files_naming(instance_dir, carol)) == len(SLUGS)
+    assert files_naming(instance_dir, ALICE) == {}
+
+
+LINK_KINDS = [
+    ("GET", "thanks:handbook"),
+    ("GET", "thanks:live-demo"),
+    ("GET", "thanks:checked"),
+    ("GET", "download:1"),
+    ("POST", "download:1/renew"),
+    ("GET", "calendar:2"),
+    ("GET", "confirm:3"),
+    ("POST", "confirm:3"),
+    ("GET", "unsubscribe"),
+    ("POST", "unsubscribe"),
+]
+
+
+def test_each_of_an_erased_persons_links_stops_working(two_people, cli_runner, instance_dir, content_dir) -> None:
+    app, links = two_people
+    client = app.test_client()
+
+    def path(kind: str) -> str:
+        key, _, tail = kind.partition("/")
+        return links["alice"][key] + (f"/{tail}" if tail else "")
+
+    for method, kind in LINK_KINDS:  # the premise: each link works before the erasure
+        assert client.open(path(kind), method=method).status_code in (200, 303), (method, kind)
+    _erase_through("cli", app, cli_runner, instance_dir, content_dir)
+    store = services_of(app).store
+    before = _rows(store)
+    for method, kind in LINK_KINDS:
+        response = client.open(path(kind), method=method)
+        assert response.status_code == 404, (method, kind)
+    assert _rows(store) == before
+    assert files_naming(instance_dir, ALICE) == {}
+
+
+def test_the_stores_connections_zero_what_they_free_so_a_later_erasure_needs_no_rewrite(
+    make_app, content_dir, cli_runner, instance_dir
+) -> None:
+    write_ebook(content_dir, "handbook", PDF, extra="double_opt_in: false")
+    app = make_app()
+    client, services = app.test_client(), services_of(app)
+    assert services.store.conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    assert services.erasure.rate_limits.db.conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    people = [{"email": f"person{i}@example.com", "first_name": f"Firstname{i}x", "company": f"Company{i}x"} for i in range(3)]
+    for person in people:
+        assert client.post("/handbook", data=person).status_code == 303
+    services.deliveries.send_once()
+    services.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    first = services.erasure.erase(people[0]["email"], actor="test")  # the first erasure rewrites the file once
+    assert first is not None and first.wal_emptied and len(first.files) == 1
+    zeroed_at = services.store.query("SELECT value FROM store_meta WHERE key = 'free_space_zeroed_at'")
+    assert len(zeroed_at) == 1
+    services.store.conn.execute("UPDATE contacts SET company = 'Renamed Co' WHERE email = ?", (people[1]["email"],))
+    services.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    result = cli_runner.invoke(cli, ["--instance", str(instance_dir), "--content", str(content_dir), "erase", people[1]["email"], "--yes"])
+    assert result.exit_code == 0 and "1 email files" in result.output, result.output
+    assert services.store.query("SELECT value FROM store_meta WHERE key = 'free_space_zeroed_at'") == zeroed_at  # no second VACUUM
+    for person in people[:2]:
+        assert files_naming(instance_dir, person) == {}
+    assert set().union(*files_naming(instance_dir, people[2]).values()) == {"email", "first_name", "company"}
+
+
+def test_erasing_again_removes_files_an_earlier_erasure_left_behind(app, cli_runner, instance_dir, content_dir) -> None:
+    outbox = instance_dir / "outbox"
+    outbox.mkdir(parents=True)
+    message = b"To: =?utf-8?q?Z=C3=A9bulon?= <erase.me@example.com>\r\nSubject: hi\r\n\r\nHello\r\n"
+    (outbox / "000007-delivery.eml").write_bytes(message)
+    (outbox / "000008-delivery.eml").write_bytes(message.replace(b"erase.me@", b"keep.me@"))
+    args = ["--instance", str(instance_dir), "--content", str(content_dir), "erase", "erase.me@example.com", "--yes"]
+    result = cli_runner.invoke(cli, args)
+    assert result.exit_code == 0 and "1 email files" in result.output, result.output
+    assert sorted(p.name for p in outbox.iterdir()) == ["000008-delivery.eml"]
+    again = cli_runner.invoke(cli, args)
+    assert again.exit_code != 0 and "no contact" in again.output
+
+
+def test_a_person_erased_while_the_sender_holds_their_email_leaves_no_file(offers_app, instance_dir) -> None:
+    """The sender claimed the row, then the person was erased before the attempt was recorded:
+    the attempt records nothing and the .eml file the pass wrote is deleted again."""
+    from leadmagnet.delivery import mail
+
+    services = services_of(offers_app)
+    client = offers_app.test_client()
+    assert client.post("/handbook", data={"email": "late.erasure@example.com"}).status_code == 303
+
+    def erase_then_build(row: dict) -> bytes:  # the erasure lands between the claim and the attempt
+        assert services.erasure.erase("late.erasure@example.com", actor="test") is not None
+        return b"To: late.erasure@example.com\r\nSubject: Your copy\r\n\r\nHello\r\n"
+
+    report = mail.send_due(services.store, offers_app.config, render=erase_then_build)
+    assert report.sent == 0 and report.failed == 0
+    outbox = instance_dir / "outbox"
+    assert not outbox.exists() or not any(b"late.erasure" in p.read_bytes() for p in outbox.iterdir())
+    assert services.store.outbox() == [] and services.store.get_contact_by_email("late.erasure@example.com") is None

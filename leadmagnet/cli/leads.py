@@ -212,16 +212,19 @@ def admin_add(ctx: Context, email: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_ctx
 def erase(ctx: Context, email: str, yes: bool) -> None:
-    """Erase a contact: every row naming them, outbox included, with an audit entry (no personal data).
+    """Erase a contact: every row naming them, outbox included, with an audit entry (no personal data),
+    and their bytes in the instance folder (the database's free space and WAL, their .eml files).
 
     Example: leadmagnet erase someone@example.com --yes
     """
     if not yes:
         click.confirm(f"Erase {email} and everything stored about them? This cannot be undone", abort=True)
-    deleted = ctx.services.store.erase_contact(email.strip().lower(), actor="cli")
-    if deleted is None:
+    erased = ctx.services.erasure.erase(email.strip().lower(), actor="cli")
+    if erased is None:
         raise click.ClickException(f"no contact with email {email!r}; `leadmagnet export` lists the stored addresses")
-    click.echo("erased: " + ", ".join(f"{n} {table}" for table, n in deleted.items()))
+    click.echo(f"erased: {erased}")
+    if not erased.wal_emptied:
+        click.echo("warning: another process was reading; the database's WAL keeps old pages until its next checkpoint", err=True)
 
 
 @cli.command()

@@ -208,6 +208,22 @@ class SendReport:
         return text + (f", {self.trimmed} old sent emails' text dropped" if self.trimmed else "")
 
 
+def outbox_dir(cfg: Mapping[str, Any]) -> Path:
+    """The folder of the ``.eml`` files written when no ``SMTP_HOST`` is set."""
+    return Path(cfg["INSTANCE_DIR"]) / "outbox"
+
+
+def eml_path(folder: Path, outbox_id: int, kind: str) -> Path:
+    """The file of outbox row ``outbox_id``: ``<id>-<kind>.eml``, the id first (see :func:`eml_id`)."""
+    return folder / f"{outbox_id:06d}-{kind.replace(':', '-')}.eml"
+
+
+def eml_id(path: Path) -> int | None:
+    """The outbox id of a file :func:`eml_path` named, or None for any other file."""
+    head = path.name.partition("-")[0]
+    return int(head) if path.suffix == ".eml" and head.isdigit() else None
+
+
 class Transport:
     """Delivers raw messages: over SMTP, or as ``.eml`` files when no SMTP host is set."""
 
@@ -224,7 +240,7 @@ class Transport:
         """Deliver one outbox row; raise on failure. Returns the file written, if any."""
         if not self.is_smtp:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
-            path = self.outbox_dir / f"{row['id']:06d}-{row['kind'].replace(':', '-')}.eml"
+            path = eml_path(self.outbox_dir, row["id"], row["kind"])
             path.write_bytes(row["message"])
             return path
         smtp = self._connect()
@@ -311,7 +327,7 @@ def send_due(
     rows = store.claim_due_emails(now.isoformat(timespec="microseconds"), (now + timedelta(seconds=LEASE_SECONDS)).isoformat(), limit)
     if after_claim is not None:
         after_claim(rows)
-    transport = Transport(cfg, Path(cfg["INSTANCE_DIR"]) / "outbox")
+    transport = Transport(cfg, outbox_dir(cfg))
     try:
         for row in rows:
             try:
@@ -333,7 +349,11 @@ def send_due(
             except Exception as exc:  # a bug must cost this one email an attempt, not stop the pass
                 _record_failure(store, cfg, report, row, now, exc, unexpected=True)
                 continue
-            store.mark_attempt(row["id"], at=utcnow(), ok=True)
+            if not store.mark_attempt(row["id"], at=utcnow(), ok=True):
+                # Erased while this pass held it: the email may have gone, but no copy stays here.
+                if written is not None:
+                    written.unlink(missing_ok=True)
+                continue
             report.sent += 1
             if written is not None:
                 report.written.append(written)

@@ -134,9 +134,10 @@ class Store:
         self.audit_entries = admin.audit_entries
         self.dashboard = admin.dashboard
         self.email_health = admin.email_health
-        # Privacy (store/privacy.py): one contact's record, and its erasure.
+        # Privacy (store/privacy.py): one contact's record, its erasure, emptying the WAL.
         self.contact_record = privacy.contact_record
         self.erase_contact = privacy.erase_contact
+        self.checkpoint = privacy.checkpoint
 
     # -- transactions -----------------------------------------------------------------------
 

@@ -4,12 +4,13 @@ Every verb group of the store (:class:`Verbs`) works through one :class:`Connect
 outside ``leadmagnet.store`` sees a ``sqlite3`` object: callers get dicts, and group writes with
 :meth:`leadmagnet.store.Store.transaction`.
 
-Connections are per thread, in WAL mode with a busy timeout and foreign keys on. A write goes
-through :meth:`Connection.writing`, which opens ``BEGIN IMMEDIATE``: taking the write lock up
-front means a busy database makes us wait (``busy_timeout``) instead of failing half-way with a
-lock upgrade error. A write made while this thread already has a transaction open joins it, so a
-verb is atomic on its own and also composes into a larger transaction (a submission, its seat and
-its email) that commits or rolls back as one.
+Connections are per thread, in WAL mode with a busy timeout, foreign keys and ``secure_delete``
+on. A write goes through :meth:`Connection.writing`, which opens ``BEGIN IMMEDIATE``: taking the
+write lock up front means a busy database makes us wait (``busy_timeout``) instead of failing
+half-way with a lock upgrade error. A write made while this thread already has a transaction open
+joins it, so a verb is atomic on its own and also composes into a larger transaction (a
+submission, its seat and its email) that commits or rolls back as one. :meth:`Connection.checkpoint`
+empties the WAL into the file, so a deleted row's old page images do not outlive it there.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class Connection:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted and overwritten content is zeroed, not left in free space: an erased person must
+        # not stay readable in the file (some SQLite builds do this by default, most do not).
+        conn.execute("PRAGMA secure_delete = ON")
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -102,6 +106,18 @@ class Connection:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it to zero bytes; True when done.
+
+        Waits (``busy_timeout``) for readers of older snapshots; False when one still holds the
+        WAL, or this thread is inside a transaction. No-op (True) for a file not in WAL mode.
+        """
+        conn = self.conn
+        if conn.in_transaction:
+            return False
+        busy, _frames, _copied = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
 
     def rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """Every row of a read query, as dicts."""

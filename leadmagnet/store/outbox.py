@@ -70,9 +70,15 @@ class Outbox(Verbs):
             ).fetchall()
         return sorted((dict(r) for r in rows), key=lambda r: r["id"])
 
-    def mark_attempt(self, outbox_id: int, *, at: str, ok: bool, error: str | None = None, retry_at: str | None = None) -> None:
-        """Record one delivery attempt: sent; queued again for ``retry_at``; or ``failed`` for good."""
+    def mark_attempt(self, outbox_id: int, *, at: str, ok: bool, error: str | None = None, retry_at: str | None = None) -> bool:
+        """Record one delivery attempt: sent; queued again for ``retry_at``; or ``failed`` for good.
+
+        False, recording nothing, when the row is gone: its person was erased while the sender
+        held it (the sender then deletes the file it wrote for it).
+        """
         with self.db.writing() as conn:
+            if conn.execute("SELECT 1 FROM outbox WHERE id = ?", (outbox_id,)).fetchone() is None:
+                return False
             conn.execute(
                 "INSERT INTO email_attempts (outbox_id, at, ok, error) VALUES (?, ?, ?, ?)", (outbox_id, at, 1 if ok else 0, error)
             )
@@ -90,6 +96,7 @@ class Outbox(Verbs):
                 conn.execute(
                     "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?", (error, outbox_id)
                 )
+        return True
 
     def forget_sent_messages(self, sent_before: str, limit: int = 500) -> int:
         """Drop the bytes of up to ``limit`` emails sent before ``sent_before``; how many.

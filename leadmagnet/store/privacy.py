@@ -3,19 +3,31 @@
 An erasure is one transaction, all or nothing: known tables are cleared by key, then every
 table's text is swept for the address (:meth:`Privacy._sweep`), so a table added later cannot keep
 a copy. What is left of an address in another person's row is redacted, that row kept.
+
+An erasure is about the bytes, not only the rows. Every connection runs with ``secure_delete``
+(see :mod:`~leadmagnet.store.connection`), so what a delete frees is zeroed, and the erasure ends
+with a checkpoint that truncates the WAL, where the pages as they were before the delete would
+otherwise stay. The rate limiter's file is swept the same way (:func:`erase_rate_limit_keys`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from leadmagnet.store.connection import Verbs, utcnow
+from leadmagnet.store.ratelimits import RateLimits
+
+log = logging.getLogger(__name__)
 
 # Tables whose rows never name a contact: their own bookkeeping, and admin users.
 NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views", "store_meta", "webinar_times"}
+# store_meta key: when the first erasure VACUUMed the file (see Privacy._zero_free_space_once).
+FREE_SPACE_ZEROED = "free_space_zeroed_at"
 # Tables erase_contact clears by key: what is left of an address in them belongs to someone else.
 KEYED_TABLES = {"contacts", "submissions", "outbox", "downloads", "email_attempts"}
 
@@ -73,7 +85,7 @@ class Privacy(Verbs):
         that cell is redacted to ``[erased]``, the row stays. In any other table (a log added
         later) the row is about the person and is deleted.
         """
-        token = r"(?<![\w.+-])" + re.escape(email) + r"(?![\w-]|\.\w)"
+        token = address_pattern(email)
         text_re, bytes_re = re.compile(token, re.IGNORECASE), re.compile(token.encode(), re.IGNORECASE)
         needle = email.lower()
         for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
@@ -112,10 +124,46 @@ class Privacy(Verbs):
 
         Known tables are cleared by key; then every table's text columns are swept for the
         address (see :meth:`_sweep`), so a table added later cannot keep a copy. One transaction:
-        all or nothing.
+        all or nothing. Then the WAL is checkpointed and truncated (:meth:`checkpoint`), unless
+        the erasure joined a larger transaction, whose owner checkpoints after its COMMIT.
         Returns the number of rows deleted per table, or None when no such contact exists.
         """
+        joined = self.db.conn.in_transaction
+        deleted = self._erase_rows(email, actor)
+        if deleted is None or joined:
+            return deleted
+        self._zero_free_space_once()
+        if not self.checkpoint():
+            log.warning("erasure: the WAL could not be emptied now (a reader holds it); the next checkpoint empties it")
+        return deleted
+
+    def _zero_free_space_once(self) -> None:
+        """VACUUM once per database, so that nothing freed before ``secure_delete`` was on survives.
+
+        Every connection zeroes what it frees now, but a database written by an earlier version (or
+        on a SQLite built without secure deletion by default) may hold old rows in its free pages and
+        in the free space of its pages. The first erasure rewrites the file (holding writes for as
+        long as that takes, about a second per hundred MB) and notes it in ``store_meta``.
+        """
+        has_meta = self.db.value("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'")
+        if has_meta and self.db.value("SELECT value FROM store_meta WHERE key = ?", (FREE_SPACE_ZEROED,)) is not None:
+            return
+        try:
+            self.db.conn.execute("VACUUM")
+        except sqlite3.OperationalError as exc:  # busy past the timeout, or a full disk: the next erasure tries again
+            log.warning("erasure: could not VACUUM the database to zero its old free space (%s); the next erasure tries again", exc)
+            return
+        if has_meta:
+            with self.db.writing() as conn:
+                conn.execute("INSERT OR IGNORE INTO store_meta (key, value) VALUES (?, ?)", (FREE_SPACE_ZEROED, utcnow()))
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it; False if a reader kept it (see the connection)."""
+        return self.db.checkpoint()
+
+    def _erase_rows(self, email: str, actor: str | None) -> dict[str, int] | None:
         deleted: dict[str, int] = {}
+        self.db.conn.execute("PRAGMA secure_delete = ON")  # set on every connection already; an erasure makes sure
         # One BEGIN IMMEDIATE transaction: an erasure half done would leave personal data behind.
         with self.db.writing() as conn:
             row = conn.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchone()
@@ -147,3 +195,30 @@ class Privacy(Verbs):
                 (utcnow(), actor, "erase_contact", json.dumps({"contact_id": cid, "deleted": deleted})),
             )
         return deleted
+
+
+def address_pattern(email: str) -> str:
+    """A regular expression for ``email`` as a whole token (not inside a longer address)."""
+    return r"(?<![\w.+-])" + re.escape(email) + r"(?![\w-]|\.\w)"
+
+
+def erase_rate_limit_keys(limits: RateLimits, email: str) -> int:
+    """Delete the rate-limit counters whose key names ``email``; then empty that file's WAL. How many.
+
+    The admin's login form counts attempts per typed address, so the address someone typed there
+    is a key (the capture form's keys hold a keyed hash of the visitor's network address instead).
+    """
+    pattern = re.compile(address_pattern(email), re.IGNORECASE)
+    db = limits.db
+    if not Path(limits.path).exists() or db.value("SELECT count(*) FROM sqlite_master WHERE name = 'rate_limits'") == 0:
+        return 0
+    with db.writing() as conn:
+        keys = [key for (key,) in conn.execute("SELECT DISTINCT key FROM rate_limits WHERE instr(lower(key), ?) > 0", (email.lower(),))]
+        gone = sum(conn.execute("DELETE FROM rate_limits WHERE key = ?", (key,)).rowcount for key in keys if pattern.search(key))
+    try:  # a small file (counters live as long as their window): rewritten whole, no old free space survives
+        db.conn.execute("VACUUM")
+    except sqlite3.OperationalError as exc:
+        log.warning("erasure: could not VACUUM the rate limiter's file (%s)", exc)
+    if not db.checkpoint():
+        log.warning("erasure: the rate limiter's WAL could not be emptied now (a reader holds it)")
+    return gone

@@ -313,6 +313,7 @@ AUDIT_ACTIONS = {
     "admin_user_set": "Admin user added or password changed (command line)",
     "contact_download": "Downloaded a contact's data",
     "erase_contact": "Erased a contact",
+    "erase_files": "Erased a person's email files and rate-limit counters",
     "export_download": "Downloaded an export",
     "not_spam": "Made a spam submission a lead",
 }
@@ -348,11 +349,11 @@ def contact_json(contact_id: int) -> Response:
 def erase(contact_id: int) -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
-    store = current_services().store
-    contact = store.get_contact(contact_id)
+    services = current_services()
+    contact = services.store.get_contact(contact_id)
     if contact is None:
         abort(404)
-    store.erase_contact(contact["email"], actor=g.admin["email"])
+    services.erasure.erase(contact["email"], actor=g.admin["email"])  # rows, freed bytes, WAL, .eml files
     return redirect(url_for("admin.leads", erased=1), code=303)
 
 
