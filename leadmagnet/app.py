@@ -107,7 +107,7 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
         page_views=ViewCounter(store.add_page_views, float(cfg.get("VIEW_FLUSH_SECONDS", 10.0))),
         compressed=CompressedCache(),
         csp=PolicyCache(),
-        exports=Exports(store, cfg.get("CRM")),
+        exports=Exports(store, cfg.get("CRM"), catalog_cache.get),
         deliveries=Deliveries(cfg, store, catalog_cache, renderer),
         erasure=Erasure(store, mail.outbox_dir(cfg), rate_limits),
     )

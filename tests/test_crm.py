@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ import pytest
 from leadmagnet.cli import cli
 from leadmagnet.export import presets as crm
 from leadmagnet.export import writer as export
+from leadmagnet.export.exports import ExportError, Exports
 from leadmagnet.store.reports import Filters
 from leadmagnet.web import services_of
 
@@ -215,3 +219,182 @@ def test_the_cli_refuses_a_contacts_format_for_submissions(cli_runner, app, inst
     assert result.exit_code != 0
     assert "the hubspot format needs offers, first_seen, which submissions rows do not have" in result.output
     assert not (tmp_path / "h.csv").exists()
+
+
+# -- custom answers: from the form to every CRM -----------------------------------------------
+
+QUALIFY = """---
+title: Qualify
+type: ebook
+description: An ebook that asks qualifying questions.
+file: files/guide.pdf
+fields:
+  - first_name
+  - last_name
+  - company
+  - name: monthly_volume
+    label: Emails you send each month
+    type: select
+    choices:
+      - small: Under 10,000
+      - large: 10,000 or more
+  - name: wants_demo
+    label: I would like a demo
+    type: checkbox
+  - name: use_case
+    label: What will you use it for?
+---
+The pitch.
+"""
+
+
+@pytest.fixture
+def qualified(make_app, content_dir: Path, instance_dir: Path):
+    """Two people answer the custom questions through the real form (POST /qualify)."""
+    (content_dir / "files").mkdir(exist_ok=True)
+    (content_dir / "files" / "guide.pdf").write_bytes(b"%PDF-1.4\n")
+    (content_dir / "qualify.md").write_text(QUALIFY, encoding="utf-8")
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    app = make_app(DUPLICATE_WINDOW=0)  # a second answer from the same person is a new submission
+    client = app.test_client()
+    ada = {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "company": "AE", "monthly_volume": "large"}
+    ada |= {"wants_demo": "y", "use_case": '=HYPERLINK("http://evil.example","Click")'}
+    bob = {"email": "bob@example.com", "last_name": "Babbage", "company": "DE", "monthly_volume": "small", "use_case": "Newsletters"}
+    for data in (ada, bob):
+        assert client.post("/qualify", data=data).status_code in (200, 303)
+    return app
+
+
+def site_exports(app, crm_config=None) -> Exports:
+    """The exports of ``app``'s store with its catalog (what the CLI and the admin use)."""
+    services = services_of(app)
+    return Exports(services.store, crm_config, services.catalog_cache.get)
+
+
+def exported(exports: Exports, preset: str, output: str = "csv", kind: str = "contacts") -> list[dict[str, str]]:
+    buf = io.StringIO()
+    exports.write(exports.prepare(Filters(), preset=preset, output=output, kind=kind, single_stream=True), buf)
+    if output == "jsonl":
+        return [json.loads(line) for line in buf.getvalue().splitlines()]
+    return list(csv.DictReader(io.StringIO(buf.getvalue())))
+
+
+# Each preset: (header of the select, of the checkbox, of the text), Ada's and Bob's cells.
+CUSTOM_CASES = {
+    # HubSpot: a single checkbox imports true/false, a dropdown its internal value.
+    "hubspot": ("large", "true", "small", "false"),
+    # Mailchimp has no yes/no field (text or dropdown, matched by the option text).
+    "mailchimp": ("10,000 or more", "Yes", "Under 10,000", "No"),
+    # Salesforce: a checkbox field reads 1/0 (as Email Opt Out); a picklist its value text.
+    "salesforce": ("10,000 or more", "1", "Under 10,000", "0"),
+    "generic": ("large", "true", "small", "false"),
+}
+
+
+@pytest.mark.parametrize("output", ["csv", "jsonl"])
+@pytest.mark.parametrize("preset", sorted(CUSTOM_CASES))
+def test_custom_answers_go_from_the_form_to_every_crm_export(qualified, preset: str, output: str) -> None:
+    ada_volume, ada_demo, bob_volume, bob_demo = CUSTOM_CASES[preset]
+    rows = exported(site_exports(qualified), preset, output)
+    email = {"hubspot": "Email", "mailchimp": "Email Address", "salesforce": "Email", "generic": "email"}[preset]
+    by_email = {row[email]: row for row in rows}
+    ada, bob = by_email["ada@example.com"], by_email["bob@example.com"]
+    assert ada["custom.monthly_volume"] == ada_volume and bob["custom.monthly_volume"] == bob_volume
+    assert ada["custom.wants_demo"] == ada_demo and bob["custom.wants_demo"] == bob_demo  # unticked is an answer too
+    assert ada["custom.use_case"] == '\'=HYPERLINK("http://evil.example","Click")'  # inert in every preset
+    assert bob["custom.use_case"] == "Newsletters"
+    # After the preset's own columns, one per custom field, by name; the sample offer's too (asked, unanswered here).
+    custom = [h for h in rows[0] if h.startswith("custom.")]
+    assert custom == sorted(custom) and {"custom.monthly_volume", "custom.team_size", "custom.use_case", "custom.wants_demo"} <= set(custom)
+    assert list(rows[0])[: -len(custom)] == crm.PRESETS[preset].headers
+    assert ada["custom.team_size"] == ""  # not asked of Ada: empty, never "false"
+
+
+@pytest.mark.parametrize("output", ["csv", "jsonl"])
+def test_generic_submissions_carry_each_submissions_own_answers(qualified, output: str) -> None:
+    client = qualified.test_client()
+    again = {"email": "ada@example.com", "monthly_volume": "small", "use_case": "Onboarding"}  # no tick this time
+    client.post("/qualify", data=again)
+    exports = site_exports(qualified)
+    subs = [r for r in exported(exports, "generic", output, kind="submissions") if r["email"] == "ada@example.com"]
+    assert [(r["custom.monthly_volume"], r["custom.wants_demo"], r["custom.use_case"][:6]) for r in subs] == [
+        ("large", "true", "'=HYPE"),
+        ("small", "false", "Onboar"),
+    ]
+    # --contacts: the latest answer to each field
+    ada = next(r for r in exported(exports, "generic", output) if r["email"] == "ada@example.com")
+    assert (ada["custom.monthly_volume"], ada["custom.wants_demo"], ada["custom.use_case"]) == ("small", "false", "Onboarding")
+
+
+def test_the_cli_exports_custom_answers(qualified, cli_runner, instance_dir: Path, content_dir: Path) -> None:
+    args = ["--instance", str(instance_dir), "--content", str(content_dir), "export"]
+    result = cli_runner.invoke(cli, [*args, "--submissions"])
+    assert result.exit_code == 0, result.output
+    rows = {r["email"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert rows["ada@example.com"]["custom.monthly_volume"] == "large" and rows["ada@example.com"]["custom.wants_demo"] == "true"
+    result = cli_runner.invoke(cli, [*args, "--jsonl", "-f", "hubspot"])
+    rows = {r["Email"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert rows["bob@example.com"]["custom.use_case"] == "Newsletters" and rows["bob@example.com"]["custom.wants_demo"] == "false"
+
+
+def test_a_site_preset_maps_custom_fields_to_crm_columns(qualified, cli_runner, instance_dir: Path, content_dir: Path) -> None:
+    (instance_dir / "config.toml").write_text(
+        "[crm.hubspot-qualified]\n"
+        'base = "hubspot"\n'
+        'columns = [["Monthly volume", "custom.monthly_volume", "label"], ["Wants a demo", "custom.wants_demo", "yesno"]]\n'
+        "[crm.pipedrive]\n"
+        'columns = [["E-mail", "email"], ["Volume", "custom.monthly_volume"], ["Use", "custom.use_case"]]\n'
+    )
+    args = ["--instance", str(instance_dir), "--content", str(content_dir), "export"]
+    result = cli_runner.invoke(cli, [*args, "-f", "pipedrive"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == [
+        "E-mail,Volume,Use",
+        'ada@example.com,large,"\'=HYPERLINK(""http://evil.example"",""Click"")"',
+        "bob@example.com,small,Newsletters",
+    ]  # only the columns it maps
+    config = tomllib.loads((instance_dir / "config.toml").read_text())["crm"]
+    rows = exported(site_exports(qualified, config), "hubspot-qualified")
+    assert list(rows[0])[:12] == crm.HUBSPOT.headers  # the built-in columns first, then the mapped ones
+    assert list(rows[0])[12:14] == ["Monthly volume", "Wants a demo"]
+    assert "custom.use_case" in rows[0] and "custom.monthly_volume" not in rows[0] and "custom.wants_demo" not in rows[0]  # not twice
+    ada = rows[0]
+    assert (ada["Email"], ada["Monthly volume"], ada["Wants a demo"]) == ("ada@example.com", "10,000 or more", "Yes")
+
+
+def test_a_bare_custom_field_name_says_how_to_map_it(cli_runner, app, instance_dir: Path) -> None:
+    (instance_dir / "config.toml").write_text('[crm.pipedrive]\ncolumns = [["Email", "email"], ["Monthly volume", "monthly_volume"]]\n')
+    result = cli_runner.invoke(cli, ["--instance", str(instance_dir), "export", "-f", "pipedrive"])
+    assert result.exit_code != 0
+    assert "instance/config.toml [crm.pipedrive]: unknown field 'monthly_volume'" in result.output
+    assert 'write ["Monthly volume", "custom.monthly_volume"]' in result.output
+
+
+def test_a_custom_column_no_offer_asks_is_refused_naming_the_preset_column_and_fields(qualified) -> None:
+    config = {"pipedrive": {"columns": [["Email", "email"], ["Volume", "custom.monthly_volum"]]}}
+    with pytest.raises(ExportError) as caught:
+        site_exports(qualified, config).prepare(Filters(), preset="pipedrive")
+    message = str(caught.value)
+    assert message.startswith("instance/config.toml [crm.pipedrive]: column 'Volume' reads custom.monthly_volum,")
+    assert re.search(r"custom fields: monthly_volume, .*use_case, wants_demo\), or remove the column$", message)
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ([["E", "email"], ["V", "custom.Volume"]], "'custom.Volume' is not a custom field"),
+        ([["E", "email"], ["V", "custom.volume", "date"]], "format 'date' does not apply to the answer custom.volume; use one of: answer"),
+        ([["E", "emial"]], "unknown field 'emial'; did you mean 'email'?"),
+    ],
+)
+def test_bad_custom_mappings_say_what_to_write(columns, message: str) -> None:
+    with pytest.raises(crm.PresetError, match=re.escape(f"instance/config.toml [crm.x]: {message}")):
+        crm.site_presets({"x": {"columns": columns}})
+
+
+def test_bad_site_preset_keys_and_base() -> None:
+    with pytest.raises(crm.PresetError, match=r"\[crm.x\]: unknown key 'colums'; a preset takes columns, base"):
+        crm.site_presets({"x": {"colums": [["E", "email"]]}})
+    with pytest.raises(crm.PresetError, match=r"\[crm.x\]: base 'hubspt' is not a built-in preset; use one of: generic, hubspot"):
+        crm.site_presets({"x": {"base": "hubspt"}})
+    assert crm.site_presets({"x": {"base": "salesforce"}})["x"].split == 50_000  # inherits rows per file and formats

@@ -54,7 +54,7 @@ def poisoned(store):
         add(
             store,
             f"p{i}@example.com",
-            fields=dict.fromkeys(TEXT_FIELDS, payload),
+            fields=dict.fromkeys(TEXT_FIELDS, payload) | {"notes": payload, "wants_demo": True},  # notes: a custom text field
             meta=dict.fromkeys(META_FIELDS, payload),
             tags=[payload, "ok"],
             consent_text=payload,
@@ -78,6 +78,8 @@ def test_injection_payloads_come_out_inert(poisoned, preset, kind, output) -> No
     assert dangerous == []
     # and the payload is still there, made inert, wherever the preset shows names
     assert any(c.startswith("'=") for c in cells)
+    # a custom answer too, in every preset: the HYPERLINK payload reaches the CRM inert
+    assert [row["custom.notes"] for row in rows] == ["'" + p if p[0] in crm.FORMULA_TRIGGERS else p for p in PAYLOADS]
 
 
 # -- CSV format ------------------------------------------------------------------------------
@@ -103,7 +105,8 @@ def test_csv_is_rfc4180_utf8_with_optional_bom(store) -> None:
 
 
 def test_jsonl_round_trip_matches_csv(store) -> None:
-    add(store, "a@example.com", fields={"first_name": "Ann", "company": "A, B\nC"}, tags=["x", "y"], consent_text="yes")
+    custom = {"plan": "pro", "demo": True, "notes": 'Zoë, "quoted"\nline'}
+    add(store, "a@example.com", fields={"first_name": "Ann", "company": "A, B\nC", **custom}, tags=["x", "y"], consent_text="yes")
     add(store, "b@example.com", offer="q1-product-demo", kind="webinar", fields={"last_name": "Émile"}, meta={"utm_source": "news"})
     for kind in ("contacts", "submissions"):
         lines = run(store, kind=kind, output="jsonl").splitlines()
@@ -113,6 +116,30 @@ def test_jsonl_round_trip_matches_csv(store) -> None:
     subs = [json.loads(line) for line in run(store, kind="submissions", output="jsonl").splitlines()]
     assert [s["email"] for s in subs] == ["a@example.com", "b@example.com"]
     assert subs[1]["utm_source"] == "news" and subs[1]["last_name"] == "Émile"
+    # custom answers: flat "custom.NAME" keys, the same cells as the CSV; an unanswered field is empty
+    assert [(s["custom.demo"], s["custom.notes"], s["custom.plan"]) for s in subs] == [("true", custom["notes"], "pro"), ("", "", "")]
+    assert list(subs[0])[-3:] == ["custom.demo", "custom.notes", "custom.plan"]
+
+
+def test_custom_answers_without_a_catalog_have_a_column_per_answered_field(store) -> None:
+    """The store alone knows the fields people answered: one column each, select answers as values."""
+    add(store, "a@example.com", fields={"team_size": "2-5", "newsletter": False})
+    add(store, "b@example.com", offer="q1-product-demo", kind="webinar", fields={"question": "When?"})
+    add(store, "a@example.com", offer="q1-product-demo", kind="webinar", fields={"question": "Replay?", "newsletter": True})
+    add(store, "spam@example.com", fields={"bot_field": "x"}, spam_reason="honeypot")
+    subs = csv_rows(run(store, kind="submissions"))
+    assert [h for h in subs[0] if h.startswith("custom.")] == ["custom.newsletter", "custom.question", "custom.team_size"]
+    assert [(r["custom.newsletter"], r["custom.question"], r["custom.team_size"]) for r in subs] == [
+        ("false", "", "2-5"),
+        ("", "When?", ""),
+        ("true", "Replay?", ""),
+    ]
+    contacts = {r["email"]: r for r in csv_rows(run(store))}
+    assert (contacts["a@example.com"]["custom.newsletter"], contacts["a@example.com"]["custom.team_size"]) == ("true", "2-5")  # latest
+    assert contacts["b@example.com"]["custom.team_size"] == ""
+    with_spam = csv_rows(run(store, kind="submissions", filters=Filters(include_spam=True)))
+    assert with_spam[-1]["custom.bot_field"] == "x"
+    assert "custom.question" not in csv_rows(run(store, kind="submissions", filters=Filters(offers=("growth-playbook",))))[0]
 
 
 # -- filters ---------------------------------------------------------------------------------

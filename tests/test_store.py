@@ -219,3 +219,13 @@ def test_the_dashboard_counts_whole_downloads_and_ranges_from_byte_0_not_older_r
     db.record_download(sid, Store.now())
     db.record_download(sid, Store.now(), range_request=True)  # since m006: only a range from byte 0 is recorded
     assert db.dashboard()["totals"]["downloads"] == 3
+
+
+def test_a_blank_custom_answer_keeps_the_contacts_latest_real_answer(store) -> None:
+    def answer(**fields) -> None:
+        store.record_submission(offer_slug=f"o{len(store.submissions())}", offer_type="ebook", email="ann@example.com", fields=fields)
+
+    answer(team_size="6+", wants_demo=True)
+    answer(team_size="", wants_demo=False)  # a later form left the text empty and the box unticked
+    [contact] = store.contacts()
+    assert json.loads(contact["custom"]) == {"team_size": "6+", "wants_demo": False}

@@ -7,9 +7,17 @@ A :class:`Preset` is a list of ``(header, field, format)`` columns plus a few fi
 presets as data means a site can add its own in ``instance/config.toml`` without code::
 
     [crm.my-crm]
-    columns = [["E-mail", "email"], ["Given name", "first_name"], ["Signed up", "first_seen", "date"]]
+    columns = [["E-mail", "email"], ["Given name", "first_name"], ["Signed up", "first_seen", "date"],
+               ["Monthly volume", "custom.monthly_volume", "label"]]   # an offer's own form field
     split = 10000        # optional: rows per file
     clip_bytes = 255     # optional: cut text to this many UTF-8 bytes
+
+    [crm.hubspot-plus]
+    base = "hubspot"     # a built-in preset's columns, formats and rules first, then these
+    columns = [["Monthly volume", "custom.monthly_volume"]]
+
+Every preset has a ``custom.NAME`` column for each custom field it does not map itself (a site
+preset only with ``base``); :mod:`leadmagnet.export.answers` says how each preset writes them.
 
 Importer rules honoured here (each is documented in the README, "Exporting to your CRM"):
 HubSpot dedupes on ``Email`` and reads ``Lifecycle stage`` labels; Salesforce needs ``Last Name``
@@ -20,28 +28,50 @@ YYYY-MM-DD dates, two-letter country codes and text of at most 255 bytes.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-import pycountry
+from leadmagnet.content.fields import NAME_RE
+from leadmagnet.export import answers
+from leadmagnet.export.formats import (
+    FIELDLESS_FORMATS,
+    FORMATS,
+    FORMULA_TRIGGERS,
+    HUBSPOT_LIFECYCLE,
+    HUBSPOT_PENDING,
+    NOT_PROVIDED,
+    TRIGGER_SET,
+    as_text,
+    clip_bytes,
+    country_code,
+    neutralise,
+)
 
-# Salesforce refuses a lead without Last Name or Company. Salesforce's own Web-to-Lead writes
-# this same placeholder for a missing company, so sales teams already know to look for it.
-NOT_PROVIDED = "[not provided]"
+__all__ = [
+    "CONTACT_FIELDS",
+    "FIELDS",
+    "FORMATS",
+    "FORMULA_TRIGGERS",
+    "HUBSPOT_LIFECYCLE",
+    "HUBSPOT_PENDING",
+    "NOT_PROVIDED",
+    "PRESETS",
+    "SUBMISSION_FIELDS",
+    "Column",
+    "Preset",
+    "PresetError",
+    "clip_bytes",
+    "country_code",
+    "get_preset",
+    "neutralise",
+    "preset_names",
+    "site_presets",
+]
 
-# Cells starting with one of these are read as formulas by Excel, LibreOffice and Google Sheets.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_TRIGGER_SET = frozenset(FORMULA_TRIGGERS)
-# ...except plain numbers in a file for an importer: a sign, then only digits, spaces and
-# ( ) + - . /. Without a letter there is no function, cell reference or DDE call, so a CRM
-# importer gets phone numbers (+44 20 7946 0958, which our phone field allows) exactly as typed.
-# A file for a spreadsheet (--excel) keeps the apostrophe there too: it marks the cell as text,
-# where a spreadsheet would otherwise compute +1-202-555-0100 to -856.
-_ARITHMETIC = re.compile(r"[+-][0-9 ()+\-./]*")
 
 # The fields of a row that :mod:`leadmagnet.export.writer` produces (contacts and submissions).
 CONTACT_FIELDS = (
@@ -92,118 +122,6 @@ SUBMISSION_FIELDS = (
 )
 FIELDS = tuple(dict.fromkeys(CONTACT_FIELDS + SUBMISSION_FIELDS))
 
-# Our funnel stage (and double opt-in state) as HubSpot lifecycle stage labels.
-HUBSPOT_LIFECYCLE = {"tofu": "Lead", "mofu": "Marketing Qualified Lead", "bofu": "Sales Qualified Lead", None: "Lead"}
-HUBSPOT_PENDING = "Subscriber"  # asked for double opt-in but has not confirmed yet
-
-
-def neutralise(value: str, spreadsheet: bool = False) -> str:
-    """Make a cell inert in spreadsheets, as OWASP recommends for CSV injection.
-
-    A cell that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading
-    apostrophe, which spreadsheets show as text instead of evaluating; a plain number such as a
-    phone number (see ``_ARITHMETIC``) only in a file meant for a ``spreadsheet``. Applied to
-    every cell of every format and preset.
-    """
-    if value and value[0] in _TRIGGER_SET and (spreadsheet or not _ARITHMETIC.fullmatch(value)):
-        return "'" + value
-    return value
-
-
-def clip_bytes(text: str, limit: int) -> str:
-    """Cut ``text`` to at most ``limit`` UTF-8 bytes without splitting a character."""
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    return data[:limit].decode("utf-8", errors="ignore")
-
-
-@functools.lru_cache(maxsize=1024)
-def country_code(name: str | None) -> str:
-    """ISO 3166 alpha-2 code for a country name or code (``Germany`` -> ``DE``); '' if unknown.
-
-    Uses pycountry (the ISO 3166 data Debian ships), which knows official and common names and
-    alpha-2/alpha-3 codes. Unknown text gives '' rather than a value the importer would refuse.
-    """
-    if not name or not name.strip():
-        return ""
-    text = name.strip()
-    aliases = {"uk": "GB", "usa": "US", "u.s.a.": "US", "u.s.": "US", "england": "GB", "scotland": "GB", "wales": "GB"}
-    if text.lower() in aliases:
-        return aliases[text.lower()]
-    try:
-        return pycountry.countries.lookup(text).alpha_2
-    except LookupError:
-        return ""
-
-
-def _iso(value: Any) -> str:
-    """ISO 8601 UTC with a Z, to the second (``2026-11-23T10:31:44Z``)."""
-    if not value:
-        return ""
-    if type(value) is str and len(value) == 32 and value.endswith("+00:00"):
-        return value[:19] + "Z"  # fast path: the store's own format, already UTC
-    moment = datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _date(value: Any) -> str:
-    return _iso(value)[:10]
-
-
-def _text(value: Any) -> str:
-    if type(value) is str:
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def _as_text(value: Any, row: Mapping[str, Any]) -> str:
-    return value if type(value) is str else _text(value)
-
-
-def _bool01(value: Any) -> str:
-    return "1" if value else "0"
-
-
-def _truefalse(value: Any) -> str:
-    return "true" if value else "false"
-
-
-def _required(value: Any) -> str:
-    text = _text(value).strip()
-    return text or NOT_PROVIDED
-
-
-def _hubspot_stage(row: Mapping[str, Any]) -> str:
-    if row.get("opt_in_status") == "pending":
-        return HUBSPOT_PENDING
-    return HUBSPOT_LIFECYCLE.get(row.get("stage"), "Lead")
-
-
-# Value writers: (the row's value, the whole row) -> cell text. A column may name one.
-FORMATS: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {
-    "text": _as_text,
-    "datetime": lambda v, r: _iso(v),
-    "date": lambda v, r: _date(v),
-    "country_code": lambda v, r: country_code(v),
-    "bool01": lambda v, r: _bool01(v),
-    "truefalse": lambda v, r: _truefalse(v),
-    "required": lambda v, r: _required(v),
-    "hubspot_lifecycle": lambda v, r: _hubspot_stage(r),
-    "opted_out": lambda v, r: _bool01(r.get("unsubscribed_at")),
-    "web": lambda v, r: "Web",
-}
-
-
-# Formats whose cell does not come from the column's field.
-FIELDLESS_FORMATS = frozenset({"web"})
-
 
 @dataclass(frozen=True)
 class Column:
@@ -214,6 +132,9 @@ class Column:
     format: str = "text"
 
     def value(self, row: Mapping[str, Any]) -> str:
+        custom = answers.field_of(self.field)
+        if custom is not None:
+            return answers.writer(custom, answers.ANSWER_FORMATS[self.format](answers.GENERIC_STYLE), None)(None, row)
         return FORMATS[self.format](row.get(self.field), row)
 
 
@@ -227,14 +148,33 @@ class Preset:
     clip: int = 0
     description: str = ""
     spreadsheet: bool = False  # the file is for Excel and the like (``--excel``): see neutralise()
+    style: answers.AnswerStyle = answers.GENERIC_STYLE  # how custom answers are written
+    every_answer: bool = True  # a custom.NAME column for each custom field it does not map itself
+    base: str = ""  # a site preset's built-in preset, whose columns come first (see get_preset)
+    labels: Mapping[str, answers.Labels] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
 
+    def with_answers(self, names: Iterable[str], labels: Mapping[str, answers.Labels]) -> Preset:
+        """This preset for one export: a ``custom.NAME`` column (sorted by name) for each custom field
+        of ``names`` it does not map already (when ``every_answer``), and the select fields' labels."""
+        mapped = {c.field for c in self.columns}
+        wanted = sorted({answers.PREFIX + name for name in names} - mapped) if self.every_answer else []
+        return replace(self, columns=self.columns + tuple(Column(f, f) for f in wanted), labels=labels)
+
     @functools.cached_property
     def _writers(self) -> list[tuple[str, Callable[[Any, Mapping[str, Any]], str]]]:
-        return [(c.field, FORMATS[c.format]) for c in self.columns]
+        writers = []
+        for column in self.columns:
+            custom = answers.field_of(column.field)
+            if custom is None:
+                writers.append((column.field, FORMATS[column.format]))
+            else:
+                style = answers.ANSWER_FORMATS[column.format](self.style)
+                writers.append((column.field, answers.writer(custom, style, self.labels.get(custom))))
+        return writers
 
     def cells(self, row: Mapping[str, Any]) -> list[str]:
         """The row's cells in column order: formatted, formula-neutralised, clipped."""
@@ -244,8 +184,8 @@ class Preset:
         get = row.get
         for name, write in self._writers:
             value = get(name)
-            cell = value if write is _as_text and type(value) is str else write(value, row)
-            append(neutralise(cell, self.spreadsheet) if cell and cell[0] in _TRIGGER_SET else cell)  # the common case inlined
+            cell = value if write is as_text and type(value) is str else write(value, row)
+            append(neutralise(cell, self.spreadsheet) if cell and cell[0] in TRIGGER_SET else cell)  # the common case inlined
         if self.clip:
             cells = [clip_bytes(cell, self.clip) for cell in cells]
         return cells
@@ -259,11 +199,13 @@ GENERIC = Preset(
     "generic",
     _cols(*((f, f, "datetime" if f.endswith(("_at", "_seen")) else "text") for f in CONTACT_FIELDS)),
     description="Our own column names, stable across versions; times in ISO 8601 UTC.",
+    style=answers.STYLES["generic"],
 )
 GENERIC_SUBMISSIONS = Preset(
     "generic",
     _cols(*((f, f, "datetime" if f.endswith("_at") else "text") for f in SUBMISSION_FIELDS)),
     description="One row per form submission, our own column names.",
+    style=answers.STYLES["generic"],
 )
 
 HUBSPOT = Preset(
@@ -283,6 +225,7 @@ HUBSPOT = Preset(
         ("Consent date", "consent_at", "date"),
     ),
     description="Contacts import: dedupes on Email; Lifecycle stage from the offer's stage.",
+    style=answers.STYLES["hubspot"],
 )
 
 MAILCHIMP = Preset(
@@ -300,6 +243,7 @@ MAILCHIMP = Preset(
     ),
     clip=255,
     description="Audience import: one Tags cell, YYYY-MM-DD dates, two-letter countries, text cut at 255 bytes.",
+    style=answers.STYLES["mailchimp"],
 )
 
 SALESFORCE = Preset(
@@ -318,6 +262,7 @@ SALESFORCE = Preset(
     ),
     split=50_000,
     description="Leads import: Last Name and Company always filled, Email Opt Out 1/0, 50,000 rows per file.",
+    style=answers.STYLES["salesforce"],
 )
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (GENERIC, HUBSPOT, MAILCHIMP, SALESFORCE)}
@@ -325,6 +270,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (GENERIC, HUBSPOT, MAILCHIMP, S
 
 class PresetError(ValueError):
     """A preset that does not exist or a site mapping in config.toml that is malformed."""
+
+
+SITE_KEYS = ("columns", "base", "split", "clip_bytes")
 
 
 def site_presets(config_value: Any) -> dict[str, Preset]:
@@ -336,22 +284,59 @@ def site_presets(config_value: Any) -> dict[str, Preset]:
     found = {}
     for name, spec in config_value.items():
         where = f"instance/config.toml [crm.{name}]"
-        if not isinstance(spec, Mapping) or not isinstance(spec.get("columns"), list) or not spec["columns"]:
+        if not isinstance(spec, Mapping):
             raise PresetError(f'{where}: needs columns = [["Header", "field"], …]')
-        columns = []
-        for item in spec["columns"]:
-            if not isinstance(item, list) or len(item) not in (2, 3) or not all(isinstance(x, str) for x in item):
-                raise PresetError(f'{where}: each column is ["Header", "field"] or ["Header", "field", "format"], not {item!r}')
-            if item[1] not in FIELDS:
-                raise PresetError(f"{where}: unknown field {item[1]!r}; use one of: {', '.join(FIELDS)}")
-            if len(item) == 3 and item[2] not in FORMATS:
-                raise PresetError(f"{where}: unknown format {item[2]!r}; use one of: {', '.join(FORMATS)}")
-            columns.append(Column(*item))
-        split, clip = spec.get("split", 0), spec.get("clip_bytes", 0)
+        unknown = sorted(set(spec) - set(SITE_KEYS))
+        if unknown:
+            raise PresetError(f"{where}: unknown key {unknown[0]!r}; a preset takes {', '.join(SITE_KEYS)}")
+        base = spec.get("base", "")
+        if base and base not in PRESETS:
+            raise PresetError(f"{where}: base {base!r} is not a built-in preset; use one of: {', '.join(PRESETS)}")
+        items = spec.get("columns", [] if base else None)
+        if not isinstance(items, list) or not (items or base):
+            raise PresetError(f'{where}: needs columns = [["Header", "field"], …]')
+        columns = tuple(_site_column(where, item) for item in items)
+        inherited = PRESETS[base] if base else None
+        split = spec.get("split", inherited.split if inherited else 0)
+        clip = spec.get("clip_bytes", inherited.clip if inherited else 0)
         if not isinstance(split, int) or not isinstance(clip, int) or split < 0 or clip < 0:
             raise PresetError(f"{where}: split and clip_bytes must be whole numbers (0: none)")
-        found[name] = Preset(name, tuple(columns), split=split, clip=clip, description="Defined in instance/config.toml.")
+        style = inherited.style if inherited else answers.STYLES["generic"]
+        found[name] = Preset(
+            name,
+            columns,
+            split=split,
+            clip=clip,
+            description="Defined in instance/config.toml.",
+            style=style,
+            every_answer=bool(base),
+            base=base,
+        )
     return found
+
+
+def _site_column(where: str, item: Any) -> Column:
+    """One ``["Header", "field"]`` or ``["Header", "field", "format"]`` of a site preset, checked."""
+    if not isinstance(item, list) or len(item) not in (2, 3) or not all(isinstance(x, str) for x in item):
+        raise PresetError(f'{where}: each column is ["Header", "field"] or ["Header", "field", "format"], not {item!r}')
+    header, name, fmt = item[0], item[1], item[2] if len(item) == 3 else "text"
+    custom = answers.field_of(name)
+    if custom is not None:
+        if not NAME_RE.match(custom):
+            raise PresetError(f"{where}: {name!r} is not a custom field; write custom. then the name of a field in an offer's fields:")
+        if fmt not in answers.ANSWER_FORMATS:
+            raise PresetError(
+                f"{where}: format {fmt!r} does not apply to the answer {name}; use one of: {', '.join(answers.ANSWER_FORMATS)}"
+            )
+    elif name not in FIELDS:
+        close = difflib.get_close_matches(name, FIELDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        if NAME_RE.match(name):
+            hint += f' An answer to an offer\'s own form field is custom.NAME: write ["{header}", "{answers.PREFIX}{name}"].'
+        raise PresetError(f"{where}: unknown field {name!r}{hint} Built-in fields: {', '.join(FIELDS)}")
+    elif fmt not in FORMATS:
+        raise PresetError(f"{where}: unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    return Column(header, name, fmt)
 
 
 def get_preset(name: str, kind: str = "contacts", site: Any = None) -> Preset:
@@ -362,9 +347,13 @@ def get_preset(name: str, kind: str = "contacts", site: Any = None) -> Preset:
     if name == "generic" and kind == "submissions":
         return GENERIC_SUBMISSIONS
     preset = available[name]
+    if preset.base:  # the built-in columns for this kind of row, then the site's own
+        preset = replace(preset, columns=get_preset(preset.base, kind).columns + preset.columns)
     # A column reading a field this kind of row does not have would be silently empty in every row.
     have = SUBMISSION_FIELDS if kind == "submissions" else CONTACT_FIELDS
-    missing = [c.field for c in preset.columns if c.field not in have and c.format not in FIELDLESS_FORMATS]
+    missing = [
+        c.field for c in preset.columns if c.field not in have and c.format not in FIELDLESS_FORMATS and answers.field_of(c.field) is None
+    ]
     if missing:
         raise PresetError(
             f"the {name} format needs {', '.join(dict.fromkeys(missing))}, which {kind} rows do not have; "

@@ -4,6 +4,10 @@ Rows flow one at a time from the store's cursor through the preset (:mod:`leadma
 output, so memory stays flat whatever the number of rows. Every cell is formula-neutralised by
 the preset, in every format.
 
+Custom answers (an offer's own form fields) come after the preset's columns, one ``custom.NAME``
+column per field (:mod:`leadmagnet.export.answers`): the fields the exported rows answer, and those
+the site's offers ask when the caller passes ``offers`` (which also gives the select labels).
+
 Files are written safely: each goes to a temporary file beside the target, is flushed and
 fsynced, then renamed into place. An incremental export (``since_last``) saves its cursor only
 after that, so an export that fails half-way never leaves a partial target file nor a moved
@@ -27,9 +31,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from leadmagnet.content.offer import Offer
+from leadmagnet.export import answers
 from leadmagnet.export import presets as crm
 from leadmagnet.store import Store
-from leadmagnet.store.reports import Filters
+from leadmagnet.store.reports import ExportRows, Filters
 
 BOM = "\ufeff"
 KINDS = ("contacts", "submissions")
@@ -74,11 +80,23 @@ def resolve_preset(request: ExportRequest, site_presets: Any = None) -> crm.Pres
     return replace(preset, spreadsheet=True) if request.excel and request.output == "csv" else preset
 
 
-def iter_rows(store: Store, request: ExportRequest) -> Iterator[dict[str, Any]]:
-    """The request's rows as plain dicts, streamed from one store cursor."""
+def iter_rows(store: Store, request: ExportRequest) -> ExportRows:
+    """The request's rows as plain dicts, streamed from one store cursor (and their custom fields)."""
     if request.kind == "submissions":
         return store.iter_submission_rows(request.filters)
     return store.iter_contact_rows(request.filters)
+
+
+def with_answers(preset: crm.Preset, rows: ExportRows, request: ExportRequest, offers: Iterable[Offer] | None) -> crm.Preset:
+    """``preset`` with a column for each custom field the rows answer or (given ``offers``) an offer
+    in the request asks, and the offers' select labels."""
+    names = set(rows.custom_fields)
+    labels: dict[str, answers.Labels] = {}
+    if offers is not None:
+        offers = list(offers)
+        names |= answers.asked(offers, request.filters.offers)
+        labels = answers.choice_labels(offers)
+    return preset.with_answers(names, labels)
 
 
 class _Line(io.StringIO):
@@ -134,13 +152,15 @@ def write_rows(
         count(row)
 
 
-def stream(store: Store, request: ExportRequest, site_presets: Any = None) -> Iterator[str]:
+def stream(store: Store, request: ExportRequest, site_presets: Any = None, offers: Iterable[Offer] | None = None) -> Iterator[str]:
     """The whole export as text chunks (for an HTTP download); no cursor, no files."""
     preset = resolve_preset(request, site_presets)
     if request.excel and request.output == "csv":
         yield BOM
+    rows = iter_rows(store, request)
+    preset = with_answers(preset, rows, request, offers)
     chunk: list[str] = []
-    for line, _row in encode_lines(preset, iter_rows(store, request), request.output):
+    for line, _row in encode_lines(preset, rows, request.output):
         chunk.append(line)
         if len(chunk) >= 500:
             yield "".join(chunk)
@@ -171,13 +191,15 @@ def export(
     out: Path | IO[str],
     site_presets: Any = None,
     on_row: Callable[[int], None] | None = None,
+    offers: Iterable[Offer] | None = None,
 ) -> ExportResult:
     """Write an export to a file path (safely, split if asked) or an open text stream.
 
     ``on_row(n)`` is called after each row is written (the CLI's progress bar). With
     ``request.since_last`` only submissions newer than that name's cursor are exported, and the
     cursor moves only after every file is completely on disk (or the stream flushed). If anything
-    raises, no target file is touched and the cursor stays where it was.
+    raises, no target file is touched and the cursor stays where it was. ``offers`` (the site's)
+    add a column for each custom field they ask and give the select fields' labels.
     """
     preset = resolve_preset(request, site_presets)
     as_of = store.now()  # before any row is read: a confirmation after this comes next run
@@ -187,6 +209,7 @@ def export(
         raise ExportError("--split writes numbered files: give an output file with -o FILE")
     result = ExportResult()
     rows = iter_rows(store, request)
+    preset = with_answers(preset, rows, request, offers)
 
     def count(row: dict[str, Any]) -> None:
         result.rows += 1
@@ -208,7 +231,7 @@ def export(
 
 def _write_files(
     preset: crm.Preset,
-    rows: Iterator[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
     request: ExportRequest,
     target: Path,
     split: int,
@@ -216,6 +239,7 @@ def _write_files(
     result: ExportResult,
 ) -> None:
     """Write to temporary files, fsync them, then rename every one into place."""
+    left = iter(rows)
     target.parent.mkdir(parents=True, exist_ok=True)
     temps: list[tuple[Path, Path]] = []
     handle: IO[str] | None = None
@@ -240,16 +264,16 @@ def _write_files(
     try:
         handle = open_next()
         if not split:
-            write_rows(preset, rows, handle, request.output, count)
+            write_rows(preset, left, handle, request.output, count)
         else:
             while True:
-                write_rows(preset, itertools.islice(rows, split), handle, request.output, count)
-                first = next(rows, None)  # a next file only when a row is left for it
+                write_rows(preset, itertools.islice(left, split), handle, request.output, count)
+                first = next(left, None)  # a next file only when a row is left for it
                 if first is None:
                     break
                 close(handle)
                 handle = open_next()
-                rows = itertools.chain([first], rows)
+                left = itertools.chain([first], left)
         close(handle)
         handle = None
     except BaseException:

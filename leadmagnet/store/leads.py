@@ -318,9 +318,13 @@ def _blank_to_none(value: Any) -> Any:
 
 
 def _contact_values(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A submission's answers as the contact keeps them: built-in columns (blank as None), custom ones."""
+    """A submission's answers as the contact keeps them: built-in columns (blank as None), custom ones.
+
+    A blank custom answer is left out, so the contact keeps its latest real answer (as for the
+    built-in columns); ``False`` stays, since an unticked box is an answer.
+    """
     builtin = {k: _blank_to_none(fields.get(k)) for k in CONTACT_FIELDS}
-    return builtin, {k: v for k, v in fields.items() if k not in CONTACT_FIELDS and k != "email"}
+    return builtin, {k: v for k, v in fields.items() if k not in CONTACT_FIELDS and k != "email" and v not in (None, "")}
 
 
 def withdrawn(created_at: str, unsubscribed_at: str | None) -> bool:
