@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from html.parser import HTMLParser
+from xml.etree.ElementTree import Element
 
 import pytest
+from markdown import Markdown
+from markdown.extensions.smarty import SubstituteTextPattern
+from markdown.inlinepatterns import HtmlInlineProcessor, InlineProcessor
+from markdown.treeprocessors import Treeprocessor
 
 from leadmagnet.content import markup
 from leadmagnet.content.markup import render, resolve_relative
@@ -107,3 +114,136 @@ def test_a_reused_converter_renders_like_a_fresh_one() -> None:
         md, resolver = markup._build()
         resolver.base, resolver.images = "", set()
         assert (rendered.html, rendered.images) == (md.convert(text), resolver.images)
+
+
+# The plain-text skip: text nodes no inline pattern can match are wrapped in AtomicString so that
+# both inline passes (Python-Markdown's and smarty's) skip them. Same output as stock, or off.
+
+REPO = CASES.parents[1]
+CORPUS = sorted([*(REPO / "content").rglob("*.md"), *CASES.rglob("*.md")])
+
+# Every inline construct our extensions know, and some near misses.
+INLINE = [
+    "*em* and _em_",
+    "**strong** and __strong__",
+    "***both*** and **_mixed_** and *__other__*",
+    "snake_case_name and 2*3*4 and a * b",
+    "`code` and ``co`de`` and `` ` `` and \\`not code\\`",
+    '[a link](https://example.com/a_b "its title")',
+    "[a link with *em*](/path) and [empty]()",
+    '![an image](pics/chart.png "Chart") and ![up](../u.png)',
+    "[full][ref], [collapsed][], [ref] and ![image ref][ref] and ![ref]",
+    "[unknown ref][nowhere] and [not a link]",
+    "a footnote[^note] and another[^2]",
+    "<https://example.com/x?a=1&b=2> and <mail@example.com>",
+    '<span class="x">raw *inline*</span> and <!-- a comment --> and <br/>',
+    "&amp; &copy; &#169; &#xA9; and a bare & and AT&T",
+    '\\*not em\\* and \\_not em\\_ and \\\\ and \\[x\\] and \\<b\\> and \\"q\\"',
+    "a line ending in two spaces  \nand the next one",
+    "\"double quotes\" and 'single quotes' and it's the '90s",
+    '"\'nested\'" and \'"other"\' and "quote at end"',
+    "en -- dash, em --- dash, a-b-c and ---- four",
+    "wait... and more.... and ..",
+    "a link then a quote: [x](y)'s and *em*\"s",
+    "placeholders: <b>bold</b>'s \"text\" and `code`'s",
+    "{ braces } and {: .not-attr} mid-line",
+    "plain words, nothing to do here",
+    "unicode – — … « » ‘ ’ “ ” and emoji 🙂",
+]
+BLOCKS = [
+    "{x}\n",
+    "# {x}\n",
+    "## {x} {{: #h .c }}\n",
+    "{x}\n{{: .lead #p }}\n",
+    "- {x}\n- plain item\n    - nested {x}\n",
+    "1. {x}\n2. two\n",
+    "> {x}\n>\n> plain quote\n",
+    "| a | {x} |\n|---|:---:|\n| {x} | plain cell |\n| `x|y` | *z* |\n",
+    '```python\nprint("{x}")\n```\n\nafter the fence {x}\n',
+    "    indented {x}\n\nthen {x}\n",
+    '<div class="box">\n{x}\n</div>\n\n{x}\n',
+    "Term {x}\n\n---\n\n***\n",
+]
+REFS = "\n\n[ref]: https://example.com/ref \"Ref\"\n[^note]: A 'note' -- with *em*.\n[^2]: Plain note.\n"
+
+
+def generated(pairs: bool = True) -> list[str]:
+    """Each construct in each block, and (``pairs``) each two constructs side by side."""
+    docs = [block.format(x=x) + REFS for block in BLOCKS for x in INLINE]
+    if pairs:
+        docs += [f"{a} {b}\n\n{b}\n{a}" + REFS for i, a in enumerate(INLINE) for b in INLINE[i:]]
+    return docs
+
+
+def stock() -> Markdown:
+    md, resolver = markup._build(skip=False)
+    resolver.base, resolver.images = "2027/spring", set()
+    return md
+
+
+def test_the_plain_text_skip_is_on_for_our_extensions() -> None:
+    md, _resolver = markup._build()
+    assert "leadmagnet_plain_text" in md.treeprocessors and "leadmagnet_plain_text_smarty" in md.treeprocessors
+    md, _resolver = markup._converter()
+    assert "leadmagnet_plain_text" in md.treeprocessors
+    assert markup.skip_plain_text(stock())
+
+
+@pytest.mark.parametrize("source", ["corpus", "generated"])
+def test_the_skip_renders_exactly_like_stock_markdown(source: str) -> None:
+    if source == "corpus":
+        texts = [p.read_text(encoding="utf-8") for p in CORPUS]
+        assert len(texts) >= 20
+        texts += [t.split("---\n", 2)[-1] for t in texts]  # the whole file and the pitch alone
+    else:
+        texts = generated()
+    reference = stock()
+    differ = []
+    for text in texts:
+        rendered = render(text, "2027/spring")
+        expected = reference.reset().convert(text)
+        if rendered.html != expected:
+            differ.append(text)
+    assert differ == []
+
+
+def test_the_comparison_fails_when_the_skip_is_wrong() -> None:
+    # The comparison above has teeth: a skip that forgets a trigger renders differently.
+    broken = stock()
+    broken.treeprocessors.register(markup._SkipSmarty(broken, "`", []), "broken_skip", 30)
+    reference = stock()
+    texts = generated(pairs=False)
+    assert sum(broken.reset().convert(t) != reference.reset().convert(t) for t in texts) > len(texts) // 2
+
+
+class Shout(InlineProcessor):
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[Element, int, int]:  # type: ignore[override]
+        el = Element("strong")
+        el.text = m.group(1).upper()
+        return el, m.start(0), m.end(0)
+
+
+def add_shout(md: Markdown) -> None:
+    md.inlinePatterns.register(Shout(r"%%(\w+)%%", md), "shout", 70)
+
+
+def change_html(md: Markdown) -> None:
+    md.inlinePatterns.register(HtmlInlineProcessor(r"(<(\/?[a-z]+)>)", md), "html", 90)
+
+
+def add_smarty_pattern(md: Markdown) -> None:
+    md.treeprocessors["smarty"].inlinePatterns.register(SubstituteTextPattern(r"\(c\)", ("&copy;",), md), "copyright", 5)
+
+
+def add_treeprocessor(md: Markdown) -> None:
+    md.treeprocessors.register(Treeprocessor(md), "other", 22)
+
+
+@pytest.mark.parametrize("change", [add_shout, change_html, add_smarty_pattern, add_treeprocessor])
+def test_the_skip_stays_off_for_patterns_it_was_not_written_for(change: Callable[[Markdown], None]) -> None:
+    md = stock()
+    change(md)
+    assert not markup.skip_plain_text(md)
+    assert "leadmagnet_plain_text" not in md.treeprocessors and "leadmagnet_plain_text_smarty" not in md.treeprocessors
+    if change is add_shout:
+        assert md.convert("a plain %%loud%% word") == "<p>a plain <strong>LOUD</strong> word</p>"
