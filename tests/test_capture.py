@@ -184,6 +184,44 @@ def test_utm_values_and_referrer_from_the_hidden_fields_are_stored(client, store
     assert row["user_agent"] == "Mozilla/5.0 (test)"
 
 
+def test_the_external_referrer_survives_a_form_shown_again(client, store) -> None:
+    """After a 422 the browser's own referrer is the landing page: the first load's one is kept."""
+    news = "https://news.example.org/issue-4"
+    shown = client.post(
+        "/seo-checklist", data={**VALID["seo-checklist"], "email": "not-an-address", "referrer": news, "form_ts": "1700000000000-1"}
+    )
+    assert shown.status_code == 422
+    html = shown.get_data(as_text=True)
+    # The form says it was shown again, so the page's script does not put document.referrer
+    # (this very page) into the empty or kept field; the first load's referrer is carried.
+    form = re.search(r'<form class="lead"[^>]*>', html)
+    assert form and "data-again" in form.group(0)
+    assert f'name="referrer" value="{news}"' in html
+    assert "data-again" not in client.get("/seo-checklist").get_data(as_text=True)  # the public page: unchanged
+    hidden = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', html))
+    assert client.post("/seo-checklist", data={**VALID["seo-checklist"], **hidden}).status_code == 303
+    [row] = submissions(store)
+    assert row["referrer"] == news
+
+
+@pytest.mark.parametrize(
+    "own",
+    [
+        "http://localhost/seo-checklist?utm_source=x",  # the server's own address
+        "http://127.0.0.1:5000/seo-checklist",  # BASE_URL's
+        "http://127.0.0.1:5000/seo-checklist.html",  # the static export's page posting here
+    ],
+)
+def test_the_landing_page_itself_is_never_stored_as_the_referrer(client, store, own: str) -> None:
+    """A visitor who came straight to the page, got a 422 and sent again (an older script filled in
+    document.referrer, now the page itself): no referrer, not the landing page."""
+    assert client.post("/seo-checklist", data={**VALID["seo-checklist"], "referrer": own}).status_code == 303
+    client.post("/growth-playbook", data={**VALID["growth-playbook"], "referrer": "http://localhost/seo-checklist"})
+    rows = {row["offer_slug"]: row["referrer"] for row in submissions(store)}
+    assert rows["seo-checklist"] in ("", None)
+    assert rows["growth-playbook"] == "http://localhost/seo-checklist"  # another page of the site is a referrer
+
+
 def test_without_javascript_utm_values_come_from_the_landing_url(client, store) -> None:
     client.post(
         "/seo-checklist",

@@ -533,3 +533,103 @@ def test_the_seated_people_query_reads_each_registration_once(make_app) -> None:
     store = services_of(make_app()).store
     plan = " ".join(str(tuple(r.values())) for r in store.query("EXPLAIN QUERY PLAN " + SEATED_PEOPLE, ("w",)))
     assert "CORRELATED" not in plan  # a min() per row read every seated row for each one
+
+
+# -- the seat line on the landing page -------------------------------------------------------
+
+
+def _take_seats(app, slug: str, count: int, start: int = 0) -> None:
+    """Seat ``count`` people as the submission service does, without the form (so without its refresh)."""
+    deliveries = services_of(app).deliveries
+    offer = services_of(app).catalog.get(slug).offer
+    for n in range(start, start + count):
+        deliveries.record(deliveries.plan(offer), email=f"seat{n}@example.com", fields={}, meta={}, consented=False)
+
+
+def test_a_webinar_says_how_few_seats_are_left_and_when_full_offers_the_waitlist(make_app, content_dir) -> None:
+    write_webinar(content_dir, "filling", _future(), capacity=12)
+    app = make_app(RATE_LIMIT="off")
+    client, store = app.test_client(), services_of(app).store
+    page = client.get("/filling").get_data(as_text=True)
+    assert "seats left" not in page and "Register for free" in page  # twelve left: plenty, nothing said
+    for n in range(3):
+        assert submit(client, "filling", f"early{n}@example.com").status_code == 303
+    page = client.get("/filling").get_data(as_text=True)  # a registration refreshes the count at once
+    assert "Only 9 seats left." in page and "Register for free" in page
+    for n in range(8):
+        assert submit(client, "filling", f"late{n}@example.com").status_code == 303
+    assert "Only 1 seat left." in client.get("/filling").get_data(as_text=True)
+    assert submit(client, "filling", "last@example.com").status_code == 303
+    assert store.seats_taken("filling") == 12
+    page = client.get("/filling").get_data(as_text=True)
+    assert "This webinar is full" in page and "Join the waitlist" in page
+    assert re.search(r'<button type="submit">Join the waitlist</button>', page)
+    assert 'name="email"' in page  # the form still works: beyond capacity is the waitlist
+    assert "This webinar is full" in _thanks(client, submit(client, "filling", "waiting@example.com"))
+    assert [s["status"] for s in store.submissions()].count("waitlisted") == 1
+    # A form shown again with an error keeps the waitlist's call to action.
+    again = client.post("/filling", data={"email": "not-an-address"})
+    assert again.status_code == 422 and "Join the waitlist" in again.get_data(as_text=True)
+
+
+def test_the_seat_count_is_read_at_most_once_a_minute_and_keys_the_page_cache(make_app, content_dir, monkeypatch) -> None:
+    write_webinar(content_dir, "busy", _future(), capacity=3)
+    app = make_app(RATE_LIMIT="off")
+    client, services = app.test_client(), services_of(app)
+    clock = [1000.0]
+    services.renderer.clock = lambda: clock[0]
+    reads: list[str] = []
+    real = services.store.seats_taken
+
+    def counting(slug: str) -> int:
+        reads.append(slug)
+        return real(slug)
+
+    monkeypatch.setattr(services.store, "seats_taken", counting)
+    first = [client.get("/busy") for _ in range(5)]
+    assert "Only 3 seats left." in first[0].get_data(as_text=True)
+    assert len({r.headers["ETag"] for r in first}) == 1 and reads == ["busy"]
+    _take_seats(app, "busy", 1)  # not through the form: the page learns it within a minute
+    clock[0] += 59
+    assert "Only 3 seats left." in client.get("/busy").get_data(as_text=True) and len(reads) == 1
+    clock[0] += 1
+    later = client.get("/busy")
+    assert "Only 2 seats left." in later.get_data(as_text=True) and len(reads) == 2
+    assert later.headers["ETag"] != first[0].headers["ETag"]
+    assert client.get("/busy", headers={"If-None-Match": later.headers["ETag"]}).status_code == 304
+    # The seats of an offer without a capacity, or of an ebook, are never counted.
+    client.get("/growth-playbook")
+    client.get("/q1-product-demo")  # capacity 100, none taken: counted once, nothing shown
+    assert reads.count("growth-playbook") == 0 and reads.count("q1-product-demo") == 1
+    assert "seats left" not in client.get("/q1-product-demo").get_data(as_text=True)
+
+
+def test_a_page_whose_seats_cannot_be_counted_still_serves_without_the_seat_line(make_app, content_dir, monkeypatch) -> None:
+    from leadmagnet.store import DatabaseError
+
+    write_webinar(content_dir, "unknown", _future(), capacity=1)
+    app = make_app()
+    services = services_of(app)
+
+    def broken(slug: str) -> int:
+        raise DatabaseError("disk I/O error")
+
+    monkeypatch.setattr(services.store, "seats_taken", broken)
+    response = app.test_client().get("/unknown")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Register for free" in page and "seat left" not in page and "webinar is full" not in page
+
+
+def test_the_static_export_has_no_seat_line(make_app, content_dir, instance_dir, tmp_path, cli_runner) -> None:
+    write_webinar(content_dir, "exported-full", _future(), capacity=1)
+    app = make_app(RATE_LIMIT="off")
+    _take_seats(app, "exported-full", 1)
+    assert "This webinar is full" in app.test_client().get("/exported-full").get_data(as_text=True)
+    from leadmagnet.cli import cli
+
+    out = tmp_path / "site"
+    result = cli_runner.invoke(cli, ["--content", str(content_dir), "--instance", str(instance_dir), "build", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "exported-full.html").read_text()
+    assert "Register for free" in page and "webinar is full" not in page and "seats left" not in page and "seat left" not in page

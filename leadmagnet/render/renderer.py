@@ -1,7 +1,10 @@
 """Turn a catalog page into HTML bytes: theme environments, page context, and the page cache.
 
 Landing pages are the same bytes for every visitor, so a rendered page is cached per catalog
-version and reused until a content or theme file changes. The static exporter (``build``) and
+version and reused until a content or theme file changes. A webinar with a ``capacity`` also
+shows its seat state (:class:`Seats`: a few seats left, or full), the same for everyone at a given
+moment, so it is part of the page's cache key; the count is read from the store at most once per
+``SEAT_COUNT_TTL`` seconds a webinar (:meth:`Renderer.seats`). The static exporter (``build``) and
 the live server share this code, the exporter only changing the form's base URL.
 
 Nothing here needs Flask: the exporter renders from the settings alone (and so starts without
@@ -14,7 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -43,6 +47,33 @@ class Rendered:
     body: bytes
     etag: str
     status: int = 200
+
+
+# A webinar's page says how many seats are left once this many or fewer remain (a count of 83
+# means nothing to a visitor and would only split the page cache), and that it is full at 0.
+SEATS_LEFT_SHOWN = 10
+# How long a webinar's seat count is reused before the store is asked again (a registration
+# through the form refreshes it at once, see Renderer.seats_changed).
+SEAT_COUNT_TTL = 60.0
+
+
+@dataclass(frozen=True)
+class Seats:
+    """What a webinar's page says about its seats: ``left`` of them (1 to ``SEATS_LEFT_SHOWN``), or full (0)."""
+
+    left: int
+
+    @property
+    def full(self) -> bool:
+        return self.left == 0
+
+
+def seats_shown(capacity: int | None, taken: int | None) -> Seats | None:
+    """The seat state a page shows: None without a cap, an unknown count, or plenty of seats left."""
+    if capacity is None or taken is None:
+        return None
+    left = max(capacity - taken, 0)
+    return Seats(left) if left <= SEATS_LEFT_SHOWN else None
 
 
 def etag_for(body: bytes) -> str:
@@ -75,6 +106,10 @@ class Renderer:
         self._cache: dict[tuple, Rendered] = {}
         self._cache_version = -1
         self._lock = threading.Lock()
+        # Seats taken per webinar slug: (read at, count or None when the store could not say).
+        self._taken: dict[str, tuple[float, int | None]] = {}
+        self.seat_ttl = SEAT_COUNT_TTL
+        self.clock: Callable[[], float] = time.monotonic
         self.style_hashes: set[str] = set()
         # Every offer without `theme:` and every error page uses this theme: a typo in the setting
         # stops the start with a message, instead of a 500 on every page.
@@ -189,22 +224,54 @@ class Renderer:
                 self._cache[key] = rendered
         return rendered
 
-    def offer_page(self, catalog: Catalog, page: Page, now: datetime | None = None) -> Rendered:
-        """The public landing page (or its ended state) of an offer: identical for every visitor."""
+    def offer_page(
+        self, catalog: Catalog, page: Page, now: datetime | None = None, seats_taken: Callable[[str], int | None] | None = None
+    ) -> Rendered:
+        """The public landing page (or its ended state) of an offer: identical for every visitor.
+
+        ``seats_taken`` reads a webinar's seats taken from the store (the live server); without
+        it (the static export has no store) the page has no seat line.
+        """
         now = now or datetime.now(UTC)
         state = page.offer.state(now)
+        seats = self.seats(page.offer, state, seats_taken)
 
         def produce() -> Rendered:
-            body = self.offer_html(page, state).encode("utf-8")
+            body = self.offer_html(page, state, seats).encode("utf-8")
             return Rendered(
                 body, etag_for(body), 410 if state == "ended" and page.offer.expires_at and now >= page.offer.expires_at else 200
             )
 
-        return self.cached(catalog, ("offer", page.offer.slug, state, self.config.get("FORM_BASE", "")), produce)
+        return self.cached(catalog, ("offer", page.offer.slug, state, self.config.get("FORM_BASE", ""), seats), produce)
 
-    def offer_html(self, page: Page, state: str) -> str:
+    def offer_html(self, page: Page, state: str, seats: Seats | None = None) -> str:
         """An offer's landing page in ``state``, rendered now (:meth:`offer_page` caches it)."""
-        return self.render(templates_for(page.offer, "offer"), page.offer, **offer_context(self.config, page, state))
+        return self.render(templates_for(page.offer, "offer"), page.offer, **offer_context(self.config, page, state, seats))
+
+    # -- seats ------------------------------------------------------------------------------
+
+    def seats(self, offer: Offer, state: str, seats_taken: Callable[[str], int | None] | None) -> Seats | None:
+        """The seat state ``offer``'s page shows now, if any: only an open webinar with a capacity.
+
+        The count is read through ``seats_taken`` at most once per ``seat_ttl`` seconds a
+        webinar, so a busy page does not query the database on every request.
+        """
+        if seats_taken is None or offer.capacity is None or offer.type != "webinar" or state != "live":
+            return None
+        now = self.clock()
+        with self._lock:
+            known = self._taken.get(offer.slug)
+            stale = known is None or now - known[0] >= self.seat_ttl
+            if stale and known is not None:
+                self._taken[offer.slug] = (now, known[1])  # the other requests keep the old count meanwhile
+        if stale:
+            known = (now, seats_taken(offer.slug))
+            self._taken[offer.slug] = known
+        return seats_shown(offer.capacity, known[1] if known is not None else None)
+
+    def seats_changed(self, slug: str) -> None:
+        """Forget the seat count of ``slug`` (a registration just took a seat or joined the waitlist)."""
+        self._taken.pop(slug, None)
 
 
 def templates_for(offer: Offer, kind: str) -> list[str]:
@@ -212,8 +279,8 @@ def templates_for(offer: Offer, kind: str) -> list[str]:
     return [f"{kind}-{offer.slug}.html", f"{kind}-{offer.type}.html", f"{kind}.html"]
 
 
-def offer_context(config: Mapping[str, Any], page: Page, state: str) -> dict[str, Any]:
-    """Everything the offer templates use beyond the site context."""
+def offer_context(config: Mapping[str, Any], page: Page, state: str, seats: Seats | None = None) -> dict[str, Any]:
+    """Everything the offer templates use beyond the site context (``seats``: see :func:`seats_shown`)."""
     offer = page.offer
     base = config["BASE_URL"]
     canonical = f"{base}/{offer.slug}"
@@ -221,6 +288,7 @@ def offer_context(config: Mapping[str, Any], page: Page, state: str) -> dict[str
     return {
         "page": page,
         "state": state,
+        "seats": seats,
         "canonical": canonical,
         "image_url": image_url,
         "json_ld": Markup(json_ld(offer, canonical, image_url, config["SITE_NAME"], state)),  # noqa: S704 - made safe for <script> by json_ld

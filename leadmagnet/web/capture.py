@@ -32,7 +32,7 @@ from leadmagnet.foundation import tokens
 from leadmagnet.leads import forms, spam
 from leadmagnet.render.renderer import offer_context, templates_for
 from leadmagnet.store import DatabaseError
-from leadmagnet.web import current_services
+from leadmagnet.web import current_services, seat_counter
 from leadmagnet.web.errors import render_error
 
 log = logging.getLogger(__name__)
@@ -100,14 +100,21 @@ def ip_marker(ip: str, mode: str, secret: str, day: str) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def attribution(hidden: dict[str, str]) -> dict[str, str]:
+def attribution(hidden: dict[str, str], slug: str) -> dict[str, str]:
     """UTM values and referrer from the hidden fields; UTMs of the landing URL when they are empty.
+
+    A referrer that is the offer's own landing page is dropped: after a form shown again (422,
+    429, 503) the browser's ``document.referrer`` is the page itself, and the page's script keeps
+    the first load's referrer in the hidden field instead (``data-again`` on the form); this
+    catches a page that still had an older script, or a reload.
 
     Without JavaScript the hidden fields stay empty, but the browser's ``Referer`` of the POST is
     the landing page's own URL (same origin, so ``strict-origin-when-cross-origin`` keeps its query),
     which carries the campaign's ``utm_*`` parameters.
     """
     meta = {name: hidden.get(name, "") for name in (*UTM_FIELDS, "referrer")}
+    if meta["referrer"] and is_landing_page(meta["referrer"], slug):
+        meta["referrer"] = ""  # the page itself (a re-shown form, a reload): not where the visitor came from
     if not any(meta[name] for name in UTM_FIELDS) and request.referrer:
         try:
             landing = urlsplit(request.referrer)
@@ -118,6 +125,17 @@ def attribution(hidden: dict[str, str]) -> dict[str, str]:
             for name in UTM_FIELDS:
                 meta[name] = forms.clean_text(query.get(name, ""))[: forms.HIDDEN_FIELDS[name]]
     return meta
+
+
+def is_landing_page(referrer: str, slug: str) -> bool:
+    """Whether ``referrer`` is ``slug``'s landing page on this site or its static export (``BASE_URL``)."""
+    try:
+        url = urlsplit(referrer)
+    except ValueError:
+        return False
+    hosts = {request.host, urlsplit(current_app.config["BASE_URL"]).netloc}
+    path = url.path.removesuffix("/index.html").removesuffix(".html").rstrip("/")
+    return url.netloc in hosts and path.endswith(f"/{slug}")
 
 
 # -- views --------------------------------------------------------------------------------------
@@ -165,7 +183,7 @@ def submit(slug: str) -> Response:
     consented = bool(fields.pop("consent", False))
     email = fields["email"]
     reason = spam.verdict(hidden.get("website", ""), hidden.get("form_ts", ""), float(cfg.get("MIN_FILL_SECONDS") or 0))
-    meta: dict[str, Any] = attribution(hidden)
+    meta: dict[str, Any] = attribution(hidden, offer.slug)
     meta["user_agent"] = forms.clean_text(request.user_agent.string or "")[:UA_CAP]
     meta["ip_marker"] = ip_marker(ip, str(cfg.get("IP_MARKER", "truncate")), secret, plan.now.strftime("%Y-%m-%d"))
     try:
@@ -180,6 +198,8 @@ def submit(slug: str) -> Response:
         notice = "We could not save your details just now. Nothing was lost: please send the form again in a minute."
         return again(page, typed(form, hidden), 503, notice=notice, retry_after=60)
     submission = recorded.submission
+    if offer.capacity is not None:
+        site.renderer.seats_changed(offer.slug)  # its page shows the new seat count on the next view
     if reason:
         log.info("submission %s to %s stored as spam: %s", submission["id"], offer.slug, reason)
     # A repeat of a confirmed address under double opt-in: "check your inbox" only, no links.
@@ -209,7 +229,8 @@ def again(
     site = current_services()
     offer = page.offer
     values = {k: v for k, v in values.items() if k != "website"}  # the honeypot stays empty
-    context = offer_context(current_app.config, page, offer.state(datetime.now(UTC)))
+    state = offer.state(datetime.now(UTC))
+    context = offer_context(current_app.config, page, state, site.renderer.seats(offer, state, seat_counter(site)))
     html = site.renderer.render(
         templates_for(offer, "offer"), offer, **context, values=values, errors=errors or {}, notice=notice, noindex=True
     )

@@ -6,11 +6,15 @@ Every response here is the same for every visitor, so each carries an ``ETag`` a
 
 A landing-page GET (200 or 304) also counts one view (offer, UTC day, ``utm_source``) in the
 batched in-memory counter of :mod:`leadmagnet.leads.pageviews`; the page's bytes never depend on it.
+A webinar with a ``capacity`` shows its seat state (a few seats left, or full), which is the same
+for everyone at a moment: it keys the page cache, and the count is read from the store at most
+once a minute (:meth:`leadmagnet.render.renderer.Renderer.seats`).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +27,9 @@ from leadmagnet.content.catalog import Catalog
 from leadmagnet.render import compression
 from leadmagnet.render.renderer import Rendered, etag_for
 from leadmagnet.render.seo import robots_txt, sitemap_xml
-from leadmagnet.web import current_services
+from leadmagnet.web import current_services, seat_counter
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("pages", __name__)
 
@@ -81,7 +87,7 @@ def offer(slug: str) -> Response:
     now = datetime.now(UTC)
     if page is None or not page.offer.is_published(now):
         abort(404)
-    response = page_response(site.renderer.offer_page(catalog, page, now))
+    response = page_response(site.renderer.offer_page(catalog, page, now, seat_counter(site)))
     environ = request.environ
     if response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
         query = environ.get("QUERY_STRING")

@@ -9,7 +9,11 @@
       var input = form.elements[name];
       if (input && !input.value && params.get(name)) { input.value = params.get(name).slice(0, 200); }
     });
-    if (form.elements.referrer && !form.elements.referrer.value && document.referrer) {
+    // Only on the first load: a form shown again (data-again) carries the first load's referrer,
+    // and the browser's own is now this page; a reload's referrer is this page too.
+    var own = window.location.origin + window.location.pathname;
+    if (form.elements.referrer && !form.elements.referrer.value && document.referrer && !form.hasAttribute("data-again") &&
+        document.referrer.split(/[?#]/)[0] !== own) {
       form.elements.referrer.value = document.referrer.slice(0, 500);
     }
     if (form.elements.form_ts) {
