@@ -159,7 +159,7 @@ BAD_VALUES = [
     ({"draft": "yes please"}, "content/offer.md: draft: 'yes please' is not true or false"),
     ({"double_opt_in": 1}, "content/offer.md: double_opt_in: 1 is not true or false"),
     ({"publish_at": "next tuesday"}, "content/offer.md: publish_at: 'next tuesday' is not an ISO 8601 date or date-time"),
-    ({"expires_at": "2027-02-30"}, "content/offer.md: expires_at: '2027-02-30' is not an ISO 8601 date or date-time"),
+    ({"expires_at": "2027-02-30"}, "content/offer.md: expires_at: '2027-02-30' is not a valid date: day 30 (February 2027 has 28 days)"),
     ({"consent": True}, "content/offer.md: consent: True is not text"),
     ({"subtitle": None}, "content/offer.md: subtitle: has no value; give one or remove the key"),
 ]
@@ -173,7 +173,7 @@ def test_bad_common_or_ebook_value_names_file_key_and_expectation(content: Path,
 
 
 BAD_WEBINAR_VALUES = [
-    ({"starts_at": "2027-13-01"}, "content/offer.md: starts_at: '2027-13-01' is not an ISO 8601 date with a UTC offset or timezone"),
+    ({"starts_at": "2027-13-01"}, "content/offer.md: starts_at: '2027-13-01' is not a valid date: month 13 (a month is 01 to 12)"),
     (
         {"starts_at": "2027-03-01"},
         "content/offer.md: starts_at: '2027-03-01' is not an ISO 8601 date with a UTC offset or timezone (a time is needed",
@@ -351,7 +351,7 @@ BAD_FIELDS = [
     ),
     (
         [{"name": "size", "lable": "Size"}],
-        "content/offer.md: fields: item 1: unknown key 'lable' (did you mean 'label'?); a field takes choices, label, max_length, name, required, type",
+        "content/offer.md: fields: item 1 (size): unknown key 'lable' (did you mean 'label'?); a field takes choices, label, max_length, name, required, type",
     ),
     ([{"name": "size", "label": ""}], "content/offer.md: fields: item 1 (size): label must be text"),
     ([{"name": "size", "required": "yes"}], "content/offer.md: fields: item 1 (size): required 'yes' is not true or false"),
@@ -371,6 +371,31 @@ def test_bad_field_names_the_item_and_rule(content: Path, fields: object, messag
     errors = errors_of(content, {**EBOOK, "fields": fields})
     assert len(errors) == 1, errors
     assert errors[0].startswith(message)
+
+
+def test_every_bad_field_and_every_bad_key_of_one_field_is_a_problem(content: Path) -> None:
+    fields = [{"name": "plan", "type": "checkbx", "requird": True}, "frist_name", {"name": "size", "type": "select"}, "company", "company"]
+    errors = errors_of(content, {**EBOOK, "fields": fields})
+    assert [e.split(": ", 2)[2].split(";")[0].split(" (", 1)[0] for e in errors] == [
+        "item 1",
+        "item 1",
+        "item 2: 'frist_name' is not a built-in field",
+        "item 3",
+        "field company is listed twice",
+    ], errors
+    assert errors[0].startswith("content/offer.md: fields: item 1 (plan): unknown key 'requird' (did you mean 'required'?)")
+    assert errors[1].startswith("content/offer.md: fields: item 1 (plan): type 'checkbx' is not a field type (did you mean 'checkbox'?)")
+    assert errors[3].startswith("content/offer.md: fields: item 3 (size): a select field needs choices")
+
+
+def test_every_bad_presenter_is_a_problem(content: Path) -> None:
+    presenters = [{"name": "Ann", "titel": "CEO"}, {"title": "No name"}, 7]
+    errors = errors_of(content, {**WEBINAR, "presenters": presenters})
+    assert errors == [
+        "content/offer.md: presenters: item 1: unknown key 'titel' (did you mean 'title'?); a presenter takes name, title, photo",
+        "content/offer.md: presenters: item 2: name is required",
+        "content/offer.md: presenters: item 3: 7 is not a mapping with name, title and photo",
+    ]
 
 
 @pytest.mark.parametrize("name", ["validate", "meta", "errors", "process", "cleaned", "spec_names"])

@@ -73,9 +73,10 @@ def cli(ctx: click.Context, content_dir: Path | None, instance_dir: Path | None)
 
     \b
     Quick start:
-      leadmagnet new ebook growth-playbook   # write content/growth-playbook.md
+      leadmagnet new ebook growth-playbook   # write content/growth-playbook.md, a draft
       leadmagnet check                       # validate every offer
-      leadmagnet serve                       # http://127.0.0.1:5000/growth-playbook
+      leadmagnet serve                       # http://127.0.0.1:5000/ (and send the emails)
+    Remove `draft: true` from the new file to publish it at /growth-playbook.
     """
     overrides: dict[str, Any] = {}
     if content_dir is not None:

@@ -23,14 +23,28 @@ from leadmagnet.foundation import config
 def serve(ctx: Context, host: str, port: int, reload: bool) -> None:
     """Run the development server.
 
-    Content and theme files are re-read after each save, without a restart. For production use
-    gunicorn (see the README). Example: leadmagnet serve --port 8000
+    Content and theme files are re-read after each save, without a restart. It also sends the
+    queued emails, unless LEADMAGNET_SEND_IN_SERVER is set to false. For production use gunicorn
+    and `leadmagnet send --watch` (see the README). Example: leadmagnet serve --port 8000
     """
-    app = start_serving(ctx.app)
+    # The development server sends the queued emails itself unless told otherwise, so the first
+    # form filled in gives an email (instance/outbox/*.eml without SMTP): see the README.
+    try:
+        if not config.is_set("SEND_IN_SERVER", ctx.overrides):
+            ctx.overrides["SEND_IN_SERVER"] = True
+    except ValueError as exc:  # a bad setting or config file: its message names it
+        raise click.ClickException(str(exc)) from None
+    app = start_serving(ctx.app)  # the catalog logs each content problem as it loads
     catalog = ctx.services.catalog
     click.echo(f"Serving {len(catalog.pages)} offers from {catalog.content_dir} on http://{host}:{port}/", err=True)
-    for problem in catalog.problems:
-        click.echo(f"  {problem}", err=True)
+    from leadmagnet.delivery.mail import outbox_dir
+
+    settings = ctx.services.settings
+    if ctx.services.sender is not None:
+        where = f"through {settings['SMTP_HOST']}" if settings.get("SMTP_HOST") else f"as files in {outbox_dir(settings)}"
+        click.echo(f"Also sending queued emails from this process, {where} (LEADMAGNET_SEND_IN_SERVER=false turns it off)", err=True)
+    else:
+        click.echo("Not sending emails: run `leadmagnet send --watch` beside it (LEADMAGNET_SEND_IN_SERVER is false)", err=True)
     app.run(host=host, port=port, debug=False, use_reloader=reload, threaded=True)
 
 
@@ -52,7 +66,9 @@ def check(ctx: Context, strict: bool) -> None:
         click.echo(str(problem))
     errors = len(catalog.errors)
     warnings = len(catalog.problems) - errors
-    click.echo(f"{len(catalog.pages)} offers OK, {errors} errors, {warnings} warnings in {content_dir}", err=True)
+    drafts = sum(page.offer.draft for page in catalog.pages.values())
+    unpublished = f"; {drafts} drafts not published (remove `draft: true` to publish)" if drafts else ""
+    click.echo(f"{len(catalog.pages)} offers OK, {errors} errors, {warnings} warnings in {content_dir}{unpublished}", err=True)
     if errors or (strict and warnings) or not content_dir.is_dir():
         sys.exit(1)
 
@@ -63,7 +79,7 @@ def check(ctx: Context, strict: bool) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @pass_ctx
 def new(ctx: Context, offer_type: str, slug: str, force: bool) -> None:
-    """Write content/SLUG.md, a valid, commented starting point for an offer.
+    """Write content/SLUG.md, a valid, commented starting point for an offer, as a draft.
 
     Example: leadmagnet new webinar q1-demo
     """
@@ -79,6 +95,7 @@ def new(ctx: Context, offer_type: str, slug: str, force: bool) -> None:
     written = write_new_offer(content_dir, offer_type, slug)
     for file in written:
         click.echo(f"wrote {file}")
+    click.echo(f"{path.name} is a draft, not published: remove `draft: true` from it when it is ready.")
 
 
 @cli.command()

@@ -15,14 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from leadmagnet.content import markup
-from leadmagnet.content.contract import parse_offer
+from leadmagnet.content.contract import dated_warnings, parse_offer
 from leadmagnet.content.frontmatter import load_front_matter, split_front_matter
 from leadmagnet.content.offer import Offer
 from leadmagnet.content.problems import Problem, below, display_path
@@ -145,6 +145,7 @@ def load_catalog(
     check_theme: Callable[[str], str | None] | None = None,
     previous: Catalog | None = None,
     scanned: tuple[list[tuple[str, tuple[float, int]]], tuple[tuple[str, float, int], ...]] | None = None,
+    now: datetime | None = None,
 ) -> Catalog:
     """Read every ``*.md`` file in ``content_dir`` (recursively) into a catalog.
 
@@ -158,6 +159,10 @@ def load_catalog(
 
     ``scanned``: what :func:`scan_content` found a moment ago, when the caller has just parsed exactly
     those files (a build's parse workers): not listed and stat'ed a second time.
+
+    The problems include the warnings that depend on the moment ``now`` (default: the current
+    time): an ``expires_at`` or a webinar start already past. Nothing is logged: the caller
+    reports the problems once (``check`` prints them, :class:`CatalogCache` logs them).
     """
     content_dir = Path(content_dir)
     pages: dict[str, Page] = {}
@@ -167,6 +172,7 @@ def load_catalog(
         problems.append(Problem(str(content_dir), None, "content folder does not exist"))
         return Catalog(content_dir, problems=tuple(problems), version=version)
     sources, assets = scanned if scanned is not None else scan_content(content_dir)
+    now = now or datetime.now(UTC)
     reusable = previous.parsed if previous is not None and previous.assets == assets else {}
     parsed: dict[str, tuple[tuple[float, int], Page | None, tuple[Problem, ...]]] = {}
     for path, stamp in sources:
@@ -179,6 +185,8 @@ def load_catalog(
         problems.extend(found)
         if page is None:
             continue
+        if page.offer.expires_at is not None or page.offer.starts_at is not None:
+            problems.extend(dated_warnings(page.offer, now))
         slug = page.offer.slug
         theme_problem = check_theme(page.offer.theme) if check_theme is not None and page.offer.theme else None
         if theme_problem:
@@ -195,8 +203,6 @@ def load_catalog(
     # pitch shows it as an image by mistake; the delivery issue serves gated files by signed link.
     private = {p.offer.file for p in pages.values() if p.offer.file}
     owners = {rel: slugs for rel, slugs in owners.items() if rel not in private and not rel.lower().endswith(".md")}
-    for problem in problems:
-        (log.error if problem.level == "error" else log.warning)("%s", problem)
     media_owners = {rel: tuple(slugs) for rel, slugs in owners.items()}
     return Catalog(content_dir, pages, tuple(problems), frozenset(owners), version, media_owners, parsed, assets)
 
@@ -290,7 +296,7 @@ class CatalogCache:
         self._lock = threading.Lock()
         self._checked = clock()
         self._signature = signature(*self.watch)
-        self._catalog = load_catalog(self.content_dir, 1, check_theme)
+        self._catalog = _logged(load_catalog(self.content_dir, 1, check_theme))
         self.listeners: list[Any] = []
 
     def get(self) -> Catalog:
@@ -303,7 +309,14 @@ class CatalogCache:
                     current = signature(*self.watch)
                     if current != self._signature:
                         self._signature = current
-                        self._catalog = load_catalog(self.content_dir, self._catalog.version + 1, self.check_theme, self._catalog)
+                        self._catalog = _logged(load_catalog(self.content_dir, self._catalog.version + 1, self.check_theme, self._catalog))
                         for listener in self.listeners:
                             listener(self._catalog)
         return self._catalog
+
+
+def _logged(catalog: Catalog) -> Catalog:
+    """``catalog``, its problems logged: in a server the log is where a broken file shows."""
+    for problem in catalog.problems:
+        (log.error if problem.level == "error" else log.warning)("%s", problem)
+    return catalog

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from leadmagnet.content.fields import BUILTIN_FIELDS, FieldSpec, parse_fields
 from leadmagnet.content.offer import Offer, Presenter
@@ -134,20 +134,51 @@ def _timezone(value: Any, ctx: Context) -> str:
     try:
         ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ContentError(f"{show(value)} is not an IANA timezone name (such as Europe/Paris or America/New_York)") from None
+        hint = did_you_mean(str(value), available_timezones(), ignore_case=True) or " (such as Europe/Paris or America/New_York)"
+        raise ContentError(f"{show(value)} is not an IANA timezone name{hint}") from None
     return str(value)
+
+
+# The parts of an ISO 8601 date-time whose range a person can get wrong: checked one by one so
+# that the message names the part (`month 13`), not only the format.
+_DATE_PARTS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+
+
+def date_mistake(text: str) -> str | None:
+    """What is out of range in ``text`` (``month 13 (a month is 01 to 12)``), or None."""
+    import calendar  # only for a broken date: not a cost of every start
+
+    match = _DATE_PARTS.match(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) if part is not None else None for part in match.groups())
+    assert year is not None and month is not None and day is not None
+    if not 1 <= month <= 12:
+        return f"month {month} (a month is 01 to 12)"
+    days = calendar.monthrange(year, month)[1] if year >= 1 else 31
+    if not 1 <= day <= days:
+        return f"day {day} ({_MONTHS[month - 1]} {year} has {days} days)"
+    for name, part, top in (("hour", hour, 23), ("minute", minute, 59), ("second", second, 59)):
+        if part is not None and part > top:
+            return f"{name} {part} (a{'n' if name == 'hour' else ''} {name} is 00 to {top})"
+    return None
 
 
 def parse_datetime(value: Any, tz_name: str | None, *, require_time: bool) -> datetime:
     """Parse ISO 8601 text into an aware datetime; naive values take ``tz_name`` (else UTC)."""
     expected = "an ISO 8601 date with a UTC offset or timezone" if require_time else "an ISO 8601 date or date-time"
+    example = " (such as 2027-03-04T16:00:00+01:00)" if require_time else " (such as 2027-03-04 or 2027-03-04T16:00:00Z)"
     text = str(value).strip() if isinstance(value, (str, int)) else None
     if not text:
-        raise ContentError(f"{show(value)} is not {expected}")
+        raise ContentError(f"{show(value)} is not {expected}{example}")
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
-        raise ContentError(f"{show(value)} is not {expected}") from None
+        mistake = date_mistake(text)
+        if mistake:
+            raise ContentError(f"{show(value)} is not a valid date: {mistake}") from None
+        raise ContentError(f"{show(value)} is not {expected}{example}") from None
     if require_time and "T" not in text and " " not in text:
         raise ContentError(f"{show(value)} is not {expected} (a time is needed, such as 2027-03-01T16:00:00+01:00)")
     if parsed.tzinfo is None:
@@ -177,27 +208,32 @@ def _presenters(value: Any, ctx: Context) -> tuple[Presenter, ...]:
     if not isinstance(value, list):
         raise ContentError(f"{show(value)} is not a list of presenters (each with name, title, photo)")
     people = []
+    problems: list[str] = []
     for index, item in enumerate(value, start=1):
         if isinstance(item, str):
             item = {"name": item}
         if not isinstance(item, dict):
-            raise ContentError(f"item {index}: {show(item)} is not a mapping with name, title and photo")
-        unknown = set(item) - {"name", "title", "photo"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise ContentError(
-                f"item {index}: unknown key {key!r}{did_you_mean(key, {'name', 'title', 'photo'})}; a presenter takes name, title, photo"
-            )
+            problems.append(f"item {index}: {show(item)} is not a mapping with name, title and photo")
+            continue
+        found = [
+            f"item {index}: unknown key {str(key)!r}{did_you_mean(str(key), {'name', 'title', 'photo'})}; a presenter takes name, title, photo"
+            for key in sorted(set(item) - {"name", "title", "photo"}, key=str)
+        ]
         name = item.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise ContentError(f"item {index}: name is required")
+            found.append(f"item {index}: name is required")
         photo = item.get("photo")
         if photo is not None:
             try:
                 photo = _image(photo, ctx)
             except ContentError as exc:
-                raise ContentError(f"item {index} ({name}): photo {exc}") from None
-        people.append(Presenter(name.strip(), str(item.get("title") or "").strip(), photo))
+                found.append(f"item {index} ({name}): photo {exc}")
+        problems.extend(found)
+        if not found:
+            assert isinstance(name, str)
+            people.append(Presenter(name.strip(), str(item.get("title") or "").strip(), photo))
+    if problems:
+        raise ContentError(*problems)
     return tuple(people)
 
 
@@ -282,7 +318,7 @@ def parse_offer(path: Path, content_dir: Path, meta: Any, body: str, mtime: floa
         try:
             values[spec.name] = spec.parse(raw, ctx)
         except ContentError as exc:
-            problems.append(Problem(rel, spec.name, str(exc)))
+            problems.extend(Problem(rel, spec.name, message) for message in exc.messages)
     for spec in REQUIRED_KEYS:
         applies = offer_type in spec.types if offer_type in TYPES else spec.types == TYPES
         if applies and spec.name not in meta:
@@ -307,3 +343,42 @@ def parse_offer(path: Path, content_dir: Path, meta: Any, body: str, mtime: floa
     values.setdefault("fields", (BUILTIN_FIELDS["email"],))
     values["slug"] = slug
     return Offer(source=rel, body=body, mtime=mtime, **values), problems
+
+
+def dated_warnings(offer: Offer, now: datetime) -> list[Problem]:
+    """Warnings that depend on the moment ``now``: an ``expires_at`` already past, or a webinar
+    without ``replay_url`` whose start has passed (its page only says it has ended).
+
+    Not part of :func:`parse_offer`, whose result is kept while the file is unchanged: these
+    are worked out again each time a catalog is assembled.
+    """
+    found = []
+    if offer.expires_at is not None and offer.expires_at <= now:
+        found.append(
+            Problem(
+                offer.source,
+                "expires_at",
+                f'{_moment(offer.expires_at, offer.timezone)} has passed: the page says "this offer has ended" (410)',
+                "warning",
+            )
+        )
+    if offer.type == "webinar" and offer.starts_at is not None and offer.starts_at <= now and not offer.replay_url:
+        found.append(
+            Problem(
+                offer.source,
+                "starts_at",
+                f"{_moment(offer.starts_at, offer.timezone)} has passed and there is no replay_url: "
+                "the page says the webinar has ended (add replay_url, or move starts_at)",
+                "warning",
+            )
+        )
+    return found
+
+
+def _moment(when: datetime, tz_name: str | None) -> str:
+    """``2027-03-04 16:00 Europe/Paris``, or with the UTC offset when no zone is named."""
+    if tz_name:
+        return f"{when.astimezone(ZoneInfo(tz_name)):%Y-%m-%d %H:%M} {tz_name}"
+    raw = when.strftime("%z")
+    offset = f"UTC{raw[:3]}:{raw[3:]}" if raw and raw not in ("+0000", "-0000") else "UTC"
+    return f"{when:%Y-%m-%d %H:%M} {offset}"

@@ -58,74 +58,90 @@ RESERVED_FIELD_NAMES = frozenset(
 
 
 def parse_fields(value: Any) -> tuple[FieldSpec, ...]:
-    """The ``fields`` key: built-in names and custom mappings, ``email`` first when not listed."""
+    """The ``fields`` key: built-in names and custom mappings, ``email`` first when not listed.
+
+    Every item is checked and every problem reported (one message each), not only the first.
+    """
     if not isinstance(value, list):
         raise ContentError(f"{show(value)} is not a list of fields (write fields: [first_name, company])")
     specs: list[FieldSpec] = []
+    problems: list[str] = []
     for index, item in enumerate(value, start=1):
         if isinstance(item, str):
             if item not in BUILTIN_FIELDS:
                 hint = did_you_mean(item, BUILTIN_FIELDS)
-                raise ContentError(
+                problems.append(
                     f"item {index}: {show(item)} is not a built-in field ({', '.join(BUILTIN_FIELDS)}){hint}; "
                     "a custom field is a mapping with name, label and type"
                 )
-            specs.append(BUILTIN_FIELDS[item])
+            else:
+                specs.append(BUILTIN_FIELDS[item])
         elif isinstance(item, dict):
-            specs.append(_custom_field(index, item))
+            spec, found = _custom_field(index, item)
+            problems.extend(found)
+            if spec is not None:
+                specs.append(spec)
         else:
-            raise ContentError(f"item {index}: {show(item)} is neither a built-in field name nor a mapping")
+            problems.append(f"item {index}: {show(item)} is neither a built-in field name nor a mapping")
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ContentError(f"field {', '.join(dupes)} is listed twice")
+        problems.append(f"field {', '.join(dupes)} is listed twice")
+    if problems:
+        raise ContentError(*problems)
     if "email" not in names:
         specs.insert(0, BUILTIN_FIELDS["email"])
     return tuple(specs)
 
 
-def _custom_field(index: int, item: dict[str, Any]) -> FieldSpec:
-    """Item ``index`` (from 1) of the list, a mapping: one custom field, every key checked."""
-    where = f"item {index}"
-    unknown = set(item) - FIELD_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise ContentError(f"{where}: unknown key {key!r}{did_you_mean(key, FIELD_KEYS)}; a field takes {', '.join(sorted(FIELD_KEYS))}")
+def _custom_field(index: int, item: dict[str, Any]) -> tuple[FieldSpec | None, list[str]]:
+    """Item ``index`` (from 1) of the list, a mapping: one custom field (None if it has a problem)
+    and what is wrong with it, every key checked."""
+    problems: list[str] = []
     name = item.get("name")
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise ContentError(f"{where}: name {show(name)} must be lower-case letters, digits and underscores, starting with a letter")
-    where = f"{where} ({name})"
-    if name in BUILTIN_FIELDS:
-        raise ContentError(f"{where}: {name} is a built-in field; list it by name only (- {name})")
-    if name in RESERVED_FIELD_NAMES:
-        raise ContentError(f"{where}: {name} is reserved for leadmagnet's own form fields; choose another name")
+    if isinstance(name, str) and NAME_RE.match(name):
+        where = f"item {index} ({name})"
+        if name in BUILTIN_FIELDS:
+            problems.append(f"{where}: {name} is a built-in field; list it by name only (- {name})")
+        elif name in RESERVED_FIELD_NAMES:
+            problems.append(f"{where}: {name} is reserved for leadmagnet's own form fields; choose another name")
+    else:
+        where = f"item {index}"
+        problems.append(f"{where}: name {show(name)} must be lower-case letters, digits and underscores, starting with a letter")
+        name = ""
+    for key in sorted(set(item) - FIELD_KEYS, key=str):
+        problems.append(
+            f"{where}: unknown key {str(key)!r}{did_you_mean(str(key), FIELD_KEYS)}; a field takes {', '.join(sorted(FIELD_KEYS))}"
+        )
     ftype = item.get("type", "text")
     if ftype not in FIELD_TYPES:
-        raise ContentError(f"{where}: type {show(ftype)} is not a field type; use one of: {', '.join(FIELD_TYPES)}")
-    label = item.get("label", name.replace("_", " ").capitalize())
+        hint = did_you_mean(ftype, FIELD_TYPES) if isinstance(ftype, str) else ""
+        problems.append(f"{where}: type {show(ftype)} is not a field type{hint}; use one of: {', '.join(FIELD_TYPES)}")
+    label = item.get("label", name.replace("_", " ").capitalize() or "-")  # "-": a bad name is reported once
     if not isinstance(label, str) or not label.strip():
-        raise ContentError(f"{where}: label must be text")
+        problems.append(f"{where}: label must be text")
     required = item.get("required", False)
     if not isinstance(required, bool):
-        raise ContentError(f"{where}: required {show(required)} is not true or false")
+        problems.append(f"{where}: required {show(required)} is not true or false")
     max_length = item.get("max_length", 2000 if ftype == "textarea" else DEFAULT_MAX_LENGTH)
     if isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= 10000:
-        raise ContentError(f"{where}: max_length {show(max_length)} is not a whole number from 1 to 10000")
-    choices: tuple[tuple[str, str], ...] = ()
+        problems.append(f"{where}: max_length {show(max_length)} is not a whole number from 1 to 10000")
+    choices: list[tuple[str, str]] = []
     raw_choices = item.get("choices")
     if ftype == "select":
         if not isinstance(raw_choices, list) or not raw_choices:
-            raise ContentError(f"{where}: a select field needs choices: a list of options")
-        pairs = []
+            problems.append(f"{where}: a select field needs choices: a list of options")
+            raw_choices = []
         for choice in raw_choices:
             if isinstance(choice, dict) and len(choice) == 1:
                 ((value, text),) = choice.items()
-                pairs.append((str(value), str(text)))
+                choices.append((str(value), str(text)))
             elif isinstance(choice, (str, int, float)) and not isinstance(choice, bool):
-                pairs.append((str(choice), str(choice)))
+                choices.append((str(choice), str(choice)))
             else:
-                raise ContentError(f"{where}: choice {show(choice)} is not text (or a one-entry mapping value: label)")
-        choices = tuple(pairs)
+                problems.append(f"{where}: choice {show(choice)} is not text (or a one-entry mapping value: label)")
     elif raw_choices is not None:
-        raise ContentError(f"{where}: choices only apply to type: select")
-    return FieldSpec(name, label.strip(), ftype, required, choices, max_length)
+        problems.append(f"{where}: choices only apply to type: select")
+    if problems:
+        return None, problems
+    return FieldSpec(name, label.strip(), ftype, required, tuple(choices), max_length), []

@@ -14,7 +14,15 @@ from typing import Any
 
 
 class ContentError(ValueError):
-    """A front-matter value that does not fit the contract; the message says what is expected."""
+    """A front-matter value that does not fit the contract; each message says what is expected.
+
+    A parser that finds several problems in one value (three bad items under ``fields:``)
+    raises one ContentError with every message: each becomes a :class:`Problem` of its own.
+    """
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
 
 
 @dataclass(frozen=True)
@@ -54,10 +62,17 @@ def display_path(path: Path, content_dir: Path) -> str:
         return text
 
 
-def did_you_mean(word: str, known: Any) -> str:
-    """`` (did you mean 'title'?)`` when ``word`` is close to one of ``known``, else ``""``."""
+def did_you_mean(word: str, known: Any, *, ignore_case: bool = False) -> str:
+    """`` (did you mean 'title'?)`` when ``word`` is close to one of ``known``, else ``""``.
+
+    With ``ignore_case``, letter case does not count (``europe/paris`` is ``Europe/Paris``).
+    """
     import difflib  # only for a misspelt key: not a cost of every start
 
+    if ignore_case:
+        by_lower = {str(name).lower(): name for name in known}
+        close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.7)
+        return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.7)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

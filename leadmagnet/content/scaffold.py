@@ -1,7 +1,9 @@
-"""Starter files for ``leadmagnet new``: a valid, commented offer of each type.
+"""Starter files for ``leadmagnet new``: a valid, commented offer of each type, as a draft.
 
 Every key a starter file shows is a key of the contract (:mod:`leadmagnet.content.contract`);
-``tests/test_cli.py`` checks that each starter passes ``leadmagnet check`` as written.
+``tests/test_cli.py`` checks that each starter passes ``leadmagnet check`` as written. A starter
+says ``draft: true``: its placeholders (the PDF, the join link) are never published until the
+author removes that line.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ thank_you: |
   **Thank you!** Your copy is on its way to your inbox.
 tags: [ebook]
 stage: tofu
-# draft: true                       # unpublished while true
+# A draft is checked but not published (404): remove this line when the offer is ready.
+draft: true
 # publish_at: 2027-01-01T09:00:00Z  # not served before
 # expires_at: 2027-12-31T23:59:59Z  # "this offer has ended" after
 ---
@@ -68,6 +71,8 @@ thank_you: |
   **You're registered.** The joining details are below and in your inbox.
 tags: [webinar]
 stage: mofu
+# A draft is checked but not published (404): remove this line when the offer is ready.
+draft: true
 ---
 Write the pitch here, in Markdown: the agenda, who should attend, what they will take away.
 """
