@@ -7,6 +7,7 @@ import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,6 +15,7 @@ from leadmagnet.cli import cli
 from leadmagnet.export import writer as export
 from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
+from tests.support.content import submit
 
 PASSWORD = "correct horse battery staple"
 
@@ -141,7 +143,7 @@ def test_csrf_rejections(make_app) -> None:
     assert client.post("/admin/logout").status_code == 400
     page = client.get(f"/admin/contacts/{contact_id}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert client.post(f"/admin/contacts/{contact_id}/erase", data={"csrf_token": token}).status_code == 303
+    assert client.post(f"/admin/contacts/{contact_id}/erase", data={"csrf_token": token, "email": "victim@example.com"}).status_code == 303
     assert store.get_contact_by_email("victim@example.com") is None
 
 
@@ -163,7 +165,7 @@ def test_dashboard_numbers(logged_in, store) -> None:
 
     def cell(offer, col):
         row = re.search(rf'<tr data-offer="{offer}">(.*?)</tr>', html, re.S).group(1)
-        return re.search(rf'data-col="{col}">([^<]*)<', row).group(1)
+        return re.search(rf'data-col="{col}"[^>]*>([^<]*)<', row).group(1)
 
     assert cell("growth-playbook", "views") == "50"
     assert cell("growth-playbook", "submissions") == "5"  # spam and April left out
@@ -307,7 +309,7 @@ def test_a_submission_held_as_spam_can_be_made_a_lead_and_gets_its_email(admin_a
     assert [(e["kind"], e["to_addr"], e["status"]) for e in store.outbox()] == [("delivery", "real@example.com", "queued")]
     assert store.get_contact_by_email("real@example.com")["first_name"] == "Rita"
     page = logged_in.get(response.headers["Location"]).text
-    assert f"Submission {sub['id']} (seo-checklist) is a lead now" in page and f'id="not-spam-{sub["id"]}"' not in page
+    assert f"Submission {sub['id']} (The SEO Checklist) is a lead now" in page and f'id="not-spam-{sub["id"]}"' not in page
     assert [e["action"] for e in store.audit_entries() if e["action"] == "not_spam"] == ["not_spam"]
     # The next incremental export brings it, although its id is older than the cursor.
     out = io.StringIO()
@@ -367,7 +369,7 @@ def test_the_audit_log_shows_who_did_what_newest_first_without_personal_data(adm
     keep = add(store, "keep@example.com")["contact_id"]
     gone = add(store, "gone@example.com")["contact_id"]
     assert logged_in.get(f"/admin/contacts/{keep}.json").status_code == 200
-    assert logged_in.post(f"/admin/contacts/{gone}/erase").status_code == 303
+    assert logged_in.post(f"/admin/contacts/{gone}/erase", data={"email": "gone@example.com"}).status_code == 303
     html = logged_in.get("/admin/audit").text
     rows = re.findall(r'<tr data-id="\d+"><td>[^<]+</td><td>([^<]+)</td><td>([^<]+)</td>', html)
     assert rows[:3] == [
@@ -385,3 +387,162 @@ def test_the_audit_log_shows_who_did_what_newest_first_without_personal_data(adm
     assert first.count("<tr data-id=") == 50
     older = re.search(r'<a rel="next" href="([^"]+)"', first).group(1)
     assert logged_in.get(older).text.count("<tr data-id=") == 14  # 10 more, the three above, the admin user set up
+
+
+# -- the admin, readable (issue 15) ------------------------------------------------------------
+
+OUTBOUND = """---
+title: The Outbound Guide
+type: ebook
+description: A test ebook with two custom questions.
+file: files/outbound.pdf
+fields:
+  - first_name
+  - name: uses_sequencer
+    label: Do you use a sales sequencer?
+    type: checkbox
+  - name: team_size
+    label: Team size
+    type: select
+    choices:
+      - "2-5": 2 to 5 people
+      - "6+": 6 or more
+---
+The pitch.
+"""
+
+
+@pytest.fixture
+def outbound(content_dir) -> str:
+    """An ebook offer with a checkbox and a select question (the app reloads content on every request)."""
+    (content_dir / "files").mkdir(exist_ok=True)
+    (content_dir / "files" / "outbound.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 8)
+    (content_dir / "outbound-guide.md").write_text(OUTBOUND, encoding="utf-8")
+    return "outbound-guide"
+
+
+def rows_by_email(html: str) -> dict[str, str]:
+    """The leads table's rows by the email they show."""
+    rows = re.findall(r'<tr data-id="\d+">(.*?)</tr>', html, re.S)
+    return {re.search(r">([\w.]+@example\.com)<", row).group(1): row for row in rows}
+
+
+def col(row: str, name: str) -> str:
+    return re.search(rf'data-col="{name}"[^>]*>(.*?)</td>', row, re.S).group(1).strip()
+
+
+def test_times_offers_and_answers_read_as_a_person_reads_them(make_app, outbound) -> None:
+    app = make_app(WTF_CSRF_ENABLED=False, ADMIN_LOGIN_LIMIT="off", ADMIN_TIMEZONE="Europe/Paris")
+    store = services_of(app).store
+    add_admin(store, "boss@example.com", PASSWORD)
+    client = app.test_client()
+    assert client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD}).status_code == 303
+    answers = {"first_name": "Ann", "uses_sequencer": True, "team_size": "2-5"}
+    cid = add(store, "ann@example.com", offer=outbound, fields=answers, now="2026-12-03T10:32:05.123456+00:00")["contact_id"]
+    for url in ("/admin/leads", f"/admin/contacts/{cid}"):
+        html = client.get(url).text
+        assert "3 Dec 2026, 11:32" in html, url  # 10:32 UTC is 11:32 in Paris in December
+        assert "Europe/Paris" in html, url  # the zone is named where times are shown
+        assert "2026-12-03T" not in html and ".123456" not in html, url
+        assert "The Outbound Guide" in html, url
+        assert "Do you use a sales sequencer? Yes" in html and "Team size: 2 to 5 people" in html, url
+        assert "uses_sequencer" not in html and "True" not in html and "2-5<" not in html, url
+    for url in ("/admin/audit", "/admin/"):
+        html = client.get(url).text
+        assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", html), url
+    assert "The Outbound Guide" in client.get("/admin/").text
+    assert '<option value="outbound-guide">The Outbound Guide</option>' in client.get("/admin/leads").text
+    # The From / To days are days in that zone too: 23:30 UTC on the 2nd is 00:30 on the 3rd in Paris.
+    add(store, "night@example.com", offer=outbound, now="2026-12-02T23:30:00.000000+00:00")
+    assert set(rows_by_email(client.get("/admin/leads?since=2026-12-03&until=2026-12-03").text)) == {"ann@example.com", "night@example.com"}
+    assert set(rows_by_email(client.get("/admin/leads?until=2026-12-02").text)) == set()
+
+
+def test_an_unknown_admin_timezone_is_refused_at_start(make_app) -> None:
+    with pytest.raises(ValueError, match=r"LEADMAGNET_ADMIN_TIMEZONE: 'Europe/Pari' is not a time zone.*Europe/Paris"):
+        make_app(ADMIN_TIMEZONE="Europe/Pari")
+
+
+def test_the_leads_list_shows_each_lead_status_and_the_custom_answers(logged_in, store, outbound) -> None:
+    add(store, "lead@example.com", offer=outbound, fields={"uses_sequencer": False, "team_size": "6+"})
+    add(store, "wait@example.com", offer="q1-product-demo", kind="webinar", status="waitlisted")
+    add(store, "pending@example.com", status="pending")
+    add(store, "bot@example.com", spam_reason="honeypot")
+    add(store, "gone@example.com")
+    store.unsubscribe(store.get_contact_by_email("gone@example.com")["id"], store.now())
+    html = logged_in.get("/admin/leads").text
+    assert '<th scope="col">Status</th>' in html and '<th scope="col">Answers</th>' in html
+    rows = rows_by_email(html)
+    assert {email: col(row, "status") for email, row in rows.items()} == {
+        "lead@example.com": "lead",
+        "wait@example.com": "waitlisted",
+        "pending@example.com": "pending opt-in",
+        "gone@example.com": "unsubscribed",
+    }
+    assert col(rows["lead@example.com"], "answers") == "Do you use a sales sequencer? No; Team size: 6 or more"
+    rows = rows_by_email(logged_in.get("/admin/leads?include_spam=1").text)
+    assert col(rows["bot@example.com"], "status") == "spam"
+    pending = store.get_contact_by_email("pending@example.com")["id"]
+    assert "<td>pending opt-in</td>" in logged_in.get(f"/admin/contacts/{pending}").text  # the contact page words it alike
+
+
+def test_the_dashboard_shows_the_spam_count_with_a_link_to_review_it(logged_in, store) -> None:
+    add(store, "a@example.com")
+    add(store, "bot1@example.com", spam_reason="honeypot")
+    add(store, "bot2@example.com", spam_reason="too fast: 0.4 s")
+    html = logged_in.get("/admin/").text
+    row = re.search(r'<tr data-offer="growth-playbook">(.*?)</tr>', html, re.S).group(1)
+    link, count = re.search(r'data-col="spam"><a href="([^"]+)">(\d+)</a>', row).groups()
+    assert count == "2"
+    total = re.search(r'<tr data-offer="total">(.*?)</tr>', html, re.S).group(1)
+    assert re.search(r'data-col="spam"><a href="/admin/leads\?include_spam=1">2</a>', total)
+    rows = rows_by_email(logged_in.get(link.replace("&amp;", "&")).text)
+    assert {email: col(row, "status") for email, row in rows.items()} == {
+        "a@example.com": "lead",
+        "bot1@example.com": "spam",
+        "bot2@example.com": "spam",
+    }
+
+
+def test_registrations_leave_out_the_waitlist_and_downloads_count_people(admin_app, logged_in, store, outbound) -> None:
+    add(store, "seated@example.com", offer="q1-product-demo", kind="webinar")
+    add(store, "waiting@example.com", offer="q1-product-demo", kind="webinar", status="waitlisted")
+    add(store, "unconfirmed@example.com", offer="q1-product-demo", kind="webinar", status="pending")
+    for who in ("ann@example.com", "bob@example.com"):
+        visitor = admin_app.test_client()
+        response = submit(visitor, outbound, who, first_name="Ann")
+        assert response.status_code == 303
+        [url] = re.findall(r'href="([^"]*/download/[^"]+)"', visitor.get(response.headers["Location"]).text)
+        path = urlsplit(url).path
+        assert visitor.get(path).status_code == 200
+        if who == "ann@example.com":  # a mail scanner first, then Ann, whose browser resumes from the start
+            assert visitor.get(path).status_code == 200
+            assert visitor.get(path, headers={"Range": "bytes=0-99"}).status_code == 206
+    html = logged_in.get("/admin/").text
+
+    def cell(offer, name):
+        return col(re.search(rf'<tr data-offer="{offer}">(.*?)</tr>', html, re.S).group(1), name)
+
+    assert cell(outbound, "downloads") == "2"  # two people
+    assert cell("q1-product-demo", "registrations") == "1"  # neither the waitlist nor an unconfirmed one
+    assert cell("q1-product-demo", "waitlisted") == "1"
+
+
+def test_erase_asks_for_the_address_before_it_deletes(logged_in, store) -> None:
+    cid = add(store, "erase.me@example.com")["contact_id"]
+    page = logged_in.get(f"/admin/contacts/{cid}").text
+    assert f'action="/admin/contacts/{cid}/erase"' not in page  # no one-click erase button
+    assert f'href="/admin/contacts/{cid}/erase"' in page
+    # One click, or the wrong address, erases nothing.
+    for data in ({}, {"email": "someone.else@example.com"}):
+        response = logged_in.post(f"/admin/contacts/{cid}/erase", data=data)
+        assert response.status_code == 422 and "Type erase.me@example.com" in response.text, data
+    assert store.get_contact_by_email("erase.me@example.com") is not None
+    assert "erase_contact" not in [e["action"] for e in store.audit_entries()]
+    confirm = logged_in.get(f"/admin/contacts/{cid}/erase")
+    assert confirm.status_code == 200 and 'name="email"' in confirm.text and "cannot be undone" in confirm.text
+    done = logged_in.post(f"/admin/contacts/{cid}/erase", data={"email": " Erase.Me@example.com "})
+    assert done.status_code == 303 and done.location.endswith("/admin/leads?erased=1")
+    assert store.get_contact_by_email("erase.me@example.com") is None
+    assert store.audit_entries()[0]["action"] == "erase_contact"
+    assert logged_in.get(f"/admin/contacts/{cid}/erase").status_code == 404

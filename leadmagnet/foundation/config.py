@@ -103,7 +103,11 @@ SETTINGS: list[Setting] = [
     Setting("SMTP_FROM", "leadmagnet@localhost", "Sender address of every email; the site name is the sender name."),
     Setting("MAIL_MAX_ATTEMPTS", 8, "Delivery attempts per email before it is marked failed."),
     Setting("MAIL_RETRY_SECONDS", 60, "Wait before the first retry of a failed email; doubles after each further failure."),
-    Setting("SEND_IN_SERVER", False, "Also run the email sender inside the web server process (instead of `leadmagnet send --watch`)."),
+    Setting(
+        "SEND_IN_SERVER",
+        False,
+        "Also run the email sender inside the web server process (instead of `leadmagnet send --watch`); `leadmagnet serve` does unless this is set.",
+    ),
     Setting(
         "KEEP_SENT_EMAILS_DAYS",
         30,
@@ -121,6 +125,11 @@ SETTINGS: list[Setting] = [
         "Admin login attempts allowed per visitor address (and per email), like `5/minute`; `off` disables the limit.",
     ),
     Setting("ADMIN_SESSION_HOURS", 8, "Hours an admin stays logged in without activity before having to log in again."),
+    Setting(
+        "ADMIN_TIMEZONE",
+        "UTC",
+        "Time zone the admin shows times in, as an IANA name like `Europe/Paris` or `America/New_York`; the database keeps UTC.",
+    ),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

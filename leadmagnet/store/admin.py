@@ -60,42 +60,55 @@ class Admin(Verbs):
 
     # -- dashboard ---------------------------------------------------------------------------
 
-    def dashboard(self, since: str | None = None, until: str | None = None) -> dict[str, Any]:
-        """Per offer: views, non-spam submissions, downloads, registrations, top UTM sources.
+    def dashboard(
+        self, since: str | None = None, until: str | None = None, view_days: tuple[str | None, str | None] | None = None
+    ) -> dict[str, Any]:
+        """Per offer: views, submissions, spam, downloads, registrations, the waitlist, top UTM sources.
 
-        ``since``/``until`` are ISO dates or times (``until`` exclusive). Conversion rate is
-        submissions / views; registrations are non-spam webinar submissions not awaiting opt-in.
+        ``since``/``until`` are ISO dates or times (``until`` exclusive); ``view_days`` are the
+        dates (``until`` exclusive) for the page views, which are counted per UTC day (default: the
+        dates of ``since``/``until``). ``submissions`` and the conversion rate (submissions / views)
+        leave spam out, which ``spam`` counts; ``registrations`` are webinar submissions holding a
+        seat (not waitlisted, not awaiting opt-in), ``waitlisted`` those waiting for one.
+        ``downloaded_by`` counts people (a second download or a resumed one is the same person),
+        ``downloads`` every recorded download.
         """
         lo, hi = since or "", until or "9999"
+        day_lo, day_hi = view_days or (since, until)
         offers: dict[str, dict[str, Any]] = {}
+        counts = ("views", "submissions", "spam", "downloads", "downloaded_by", "registrations", "waitlisted")
 
         def entry(slug: str) -> dict[str, Any]:
-            return offers.setdefault(slug, {"offer": slug, "views": 0, "submissions": 0, "downloads": 0, "registrations": 0, "sources": []})
+            return offers.setdefault(slug, {"offer": slug, **dict.fromkeys(counts, 0), "sources": []})
 
         conn = self.db.conn
         for slug, views in conn.execute(
             "SELECT offer_slug, sum(views) FROM page_views WHERE day >= ? AND day < ? GROUP BY offer_slug",
-            (lo[:10], hi[:10] if until else hi),
+            ((day_lo or "")[:10], (day_hi or "9999")[:10]),
         ):
             entry(slug)["views"] = int(views)
-        for slug, kind, subs, regs in conn.execute(
-            "SELECT offer_slug, offer_type, count(*), sum(offer_type = 'webinar' AND status != 'pending') FROM submissions"
-            " WHERE spam = 0 AND created_at >= ? AND created_at < ? GROUP BY offer_slug, offer_type",
+        for slug, kind, subs, spam, regs, waiting in conn.execute(
+            "SELECT offer_slug, offer_type, sum(spam = 0), sum(spam != 0), sum(spam = 0 AND offer_type = 'webinar' AND status = 'ok'),"
+            " sum(spam = 0 AND status = 'waitlisted') FROM submissions"
+            " WHERE created_at >= ? AND created_at < ? GROUP BY offer_slug, offer_type",
             (lo, hi),
         ):
             e = entry(slug)
-            e["submissions"] += int(subs)
+            e["submissions"] += int(subs or 0)
+            e["spam"] += int(spam or 0)
             e["registrations"] += int(regs or 0)
+            e["waitlisted"] += int(waiting or 0)
             e["type"] = kind
         # A range is recorded only when it starts at byte 0 since m006; before, every range request
         # was recorded (later chunks too), so an older range row does not count.
-        for slug, n in conn.execute(
-            "SELECT s.offer_slug, count(*) FROM downloads d JOIN submissions s ON s.id = d.submission_id"
+        for slug, n, people in conn.execute(
+            "SELECT s.offer_slug, count(*), count(DISTINCT s.contact_id) FROM downloads d JOIN submissions s ON s.id = d.submission_id"
             " WHERE (d.range_request = 0 OR d.created_at >= (SELECT value FROM store_meta WHERE key = ?))"
             " AND d.created_at >= ? AND d.created_at < ? GROUP BY s.offer_slug",
             (RANGE_DOWNLOADS_COUNTED_SINCE, lo, hi),
         ):
             entry(slug)["downloads"] = int(n)
+            entry(slug)["downloaded_by"] = int(people)
         for slug, source, n in conn.execute(
             "SELECT offer_slug, utm_source, count(*) AS n FROM submissions WHERE spam = 0 AND utm_source IS NOT NULL"
             " AND created_at >= ? AND created_at < ? GROUP BY offer_slug, utm_source ORDER BY offer_slug, n DESC, utm_source",
@@ -107,7 +120,7 @@ class Admin(Verbs):
         rows = sorted(offers.values(), key=lambda e: e["offer"])
         for e in rows:
             e["conversion"] = e["submissions"] / e["views"] if e["views"] else None
-        totals = {k: sum(e[k] for e in rows) for k in ("views", "submissions", "downloads", "registrations")}
+        totals: dict[str, Any] = {k: sum(e[k] for e in rows) for k in counts}
         totals["conversion"] = totals["submissions"] / totals["views"] if totals["views"] else None
         return {"offers": rows, "totals": totals}
 

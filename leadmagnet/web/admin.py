@@ -4,6 +4,11 @@ Every route but the login page requires a session (:func:`login_required`, check
 rule in ``tests/test_admin.py``). Admin forms are Flask-WTF ``FlaskForm`` classes, so every form
 that changes something (login, logout, erase) carries a CSRF token; the filter forms use GET and
 change nothing, so they carry none (a token in a URL would leak through logs and Referer).
+Erasing takes two steps: the contact's page links to a confirmation page where the admin types
+the address; a POST without it (one click, a replayed form) erases nothing.
+
+What the pages show is made readable in :mod:`leadmagnet.web.admin_views` (times in
+``ADMIN_TIMEZONE``, offers by title, answers by their labels).
 
 Sessions are Flask's signed cookies: HttpOnly, SameSite=Lax, Secure when the site is served over
 HTTPS, expiring after ``ADMIN_SESSION_HOURS``. Login attempts are rate limited per address and
@@ -17,19 +22,19 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, request, session, stream_with_context, url_for
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from leadmagnet.export.exports import ExportError
 from leadmagnet.store import Store
-from leadmagnet.store.reports import Filters
 from leadmagnet.web import current_services
+from leadmagnet.web.admin_views import FILTER_ARGS, Readable, admin_zone, filters_from_args, lead_status, period_args
 from leadmagnet.web.errors import render_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -82,6 +87,13 @@ class ActionForm(FlaskForm):
     submit = SubmitField("Confirm")
 
 
+class EraseForm(FlaskForm):
+    """Erasing asks for the contact's address, typed: a click alone erases nothing."""
+
+    email = StringField("Type their email address to confirm", validators=[Length(max=254)])
+    submit = SubmitField("Erase for good")
+
+
 # -- sessions ---------------------------------------------------------------------------------
 
 
@@ -109,8 +121,18 @@ def _session_key(user: dict[str, Any]) -> str:
     return hashlib.sha256(user["password_hash"].encode()).hexdigest()[:16]
 
 
+def zone() -> tzinfo:
+    """The admin's time zone (``ADMIN_TIMEZONE``; checked when the app is made)."""
+    return admin_zone(str(current_app.config.get("ADMIN_TIMEZONE") or "UTC"))
+
+
+def readable() -> Readable:
+    name = str(current_app.config.get("ADMIN_TIMEZONE") or "UTC")
+    return Readable(zone(), name, current_services().catalog)
+
+
 def render(template: str, **context: Any) -> Response:
-    html = current_services().renderer.render(f"admin/{template}", admin=g.get("admin"), **context)
+    html = current_services().renderer.render(f"admin/{template}", admin=g.get("admin"), show=readable(), **context)
     response = Response(html, content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-store"  # personal data: never cached anywhere
     response.headers["X-Robots-Tag"] = "noindex"
@@ -167,48 +189,10 @@ def logout() -> Response:
     return redirect(url_for("admin.login"), code=303)
 
 
-# -- filters from the query string ------------------------------------------------------------
-
-
-def _day(name: str) -> str | None:
-    """A YYYY-MM-DD query parameter as an ISO date, or None; a bad value is a 400 naming it."""
-    value = (request.args.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).date().isoformat()
-    except ValueError:
-        abort(Response(f"{name}: {value!r} is not a date; use YYYY-MM-DD.", status=400, content_type="text/plain; charset=utf-8"))
-
-
-def _until(name: str = "until") -> str | None:
-    """``until`` is inclusive for people (the whole day), exclusive in SQL (the next day)."""
-    day = _day(name)
-    return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat() if day else None
-
-
 # What "Not spam" can come to (contact.html words each).
 RELEASE_OUTCOMES = ("released", "unsubscribed", "duplicate", "unpublished", "started", "ended")
 # An email due this long ago and still not sent means no sender is running (the dashboard says so).
 STUCK_MINUTES = 15
-FILTER_ARGS = ("offer", "tag", "since", "until", "q", "include_spam", "include_unsubscribed", "consented_only")
-
-
-def filters_from_args(for_export: bool = False) -> Filters:
-    """The shared leads/export filters: ``offer`` (repeatable), ``tag``, ``since``, ``until``, ``q``…
-
-    Exports leave unsubscribed contacts out unless asked (as the CLI does); the leads list shows all.
-    """
-    return Filters(
-        offers=tuple(o for o in request.args.getlist("offer") if o),
-        tag=(request.args.get("tag") or "").strip() or None,
-        since=_day("since"),
-        until=_until(),
-        search=(request.args.get("q") or "").strip()[:200] or None,
-        include_spam=request.args.get("include_spam") == "1",
-        include_unsubscribed=request.args.get("include_unsubscribed") == "1" or not for_export,
-        consented_only=request.args.get("consented_only") == "1",
-    )
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -217,9 +201,9 @@ def filters_from_args(for_export: bool = False) -> Filters:
 @bp.get("/")
 @login_required
 def dashboard() -> Response:
-    since, until = _day("since"), _until()
+    since, until, days = period_args(zone())
     store = current_services().store
-    data = store.dashboard(since, until)
+    data = store.dashboard(since, until, view_days=days)
     stuck_before = (datetime.now(UTC) - timedelta(minutes=STUCK_MINUTES)).isoformat(timespec="microseconds")
     emails = store.email_health(stuck_before, since, until)
     return render(
@@ -236,20 +220,25 @@ def dashboard() -> Response:
 @bp.get("/leads")
 @login_required
 def leads() -> Response:
-    filters = filters_from_args()
+    filters = filters_from_args(zone())
     before = request.args.get("before", type=int)
-    rows = current_services().store.list_leads(filters, before_id=before, limit=PAGE_SIZE + 1)
+    store = current_services().store
+    rows = store.list_leads(filters, before_id=before, limit=PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    show, contacts = readable(), {}
+    for row in rows:  # a page's 50 rows by primary key: status and answers are not in list_leads
+        submission = store.get_submission(row["id"]) or {}
+        if row["contact_id"] not in contacts:
+            contacts[row["contact_id"]] = store.get_contact(row["contact_id"])
+        row["status_word"] = lead_status(submission, contacts[row["contact_id"]])
+        row["spam_reason"] = submission.get("spam_reason")
+        row["answers"] = show.answers(json.loads(submission.get("data") or "{}"), row["offer_slug"])
     # Only the filters carry over to the next page: any other query key could be one of
     # url_for's own arguments (_scheme, _anchor, endpoint...) and break the page.
     kept = {key: request.args.getlist(key) for key in FILTER_ARGS if key in request.args}
     next_url = url_for("admin.leads", **kept, before=rows[-1]["id"]) if more else None
-    return render("leads.html", rows=rows, next_url=next_url, args=request.args, offers=_offer_slugs(), logout=ActionForm())
-
-
-def _offer_slugs() -> list[str]:
-    return sorted(current_services().catalog.pages)
+    return render("leads.html", rows=rows, next_url=next_url, args=request.args, logout=ActionForm())
 
 
 def _contact_or_404(contact_id: int) -> dict[str, Any]:
@@ -273,7 +262,6 @@ def contact(contact_id: int) -> Response:
     return render(
         "contact.html",
         record=record,
-        erase=ActionForm(),
         action=ActionForm(),
         released=released,
         outcome=outcome if outcome in RELEASE_OUTCOMES else None,
@@ -344,24 +332,31 @@ def contact_json(contact_id: int) -> Response:
     return response
 
 
-@bp.post("/contacts/<int:contact_id>/erase")
+@bp.route("/contacts/<int:contact_id>/erase", methods=["GET", "POST"])
 @login_required
 def erase(contact_id: int) -> Response:
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    """The confirmation page (GET); erasing (POST) only with the contact's address typed in it."""
     services = current_services()
     contact = services.store.get_contact(contact_id)
+    form = EraseForm()
+    if request.method == "POST" and not form.validate_on_submit() and "csrf_token" in form.errors:
+        abort(400)  # a bad or missing CSRF token (before saying whether the contact exists)
     if contact is None:
         abort(404)
-    services.erasure.erase(contact["email"], actor=g.admin["email"])  # rows, freed bytes, WAL, .eml files
-    return redirect(url_for("admin.leads", erased=1), code=303)
+    typed = (form.email.data or "").strip().lower() if request.method == "POST" else None
+    if typed == contact["email"].lower():
+        services.erasure.erase(contact["email"], actor=g.admin["email"])  # rows, freed bytes, WAL, .eml files
+        return redirect(url_for("admin.leads", erased=1), code=303)
+    response = render("erase.html", contact=contact, form=form, mismatch=typed is not None, logout=ActionForm())
+    response.status_code = 200 if typed is None else 422
+    return response
 
 
 @bp.get("/export")
 @login_required
 def export_page() -> Response:
     presets = current_services().exports.preset_names()
-    return render("export.html", presets=presets, offers=_offer_slugs(), args=request.args, logout=ActionForm())
+    return render("export.html", presets=presets, args=request.args, logout=ActionForm())
 
 
 @bp.get("/export/download")
@@ -371,7 +366,7 @@ def export_download() -> Response:
     services = current_services()
     try:
         req = services.exports.prepare(
-            filters_from_args(for_export=True),
+            filters_from_args(zone(), for_export=True),
             kind=request.args.get("kind", "contacts"),
             preset=request.args.get("format", "generic"),
             output=request.args.get("output", "csv"),
@@ -395,6 +390,7 @@ def export_download() -> Response:
 def _configure_sessions(state: Any) -> None:
     """Admin session cookies: HttpOnly, SameSite=Lax, Secure on an HTTPS site, limited lifetime."""
     app: Flask = state.app
+    admin_zone(str(app.config.get("ADMIN_TIMEZONE") or "UTC"))  # a mistyped zone stops the start, naming the setting
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     if str(app.config.get("BASE_URL", "")).startswith("https://"):

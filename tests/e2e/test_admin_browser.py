@@ -1,5 +1,5 @@
 """The admin in a real Chromium against a real server: log in, dashboard numbers, filter leads,
-download a CSV, erase a contact (with real CSRF tokens throughout)."""
+download a CSV, erase a contact after typing its address (with real CSRF tokens throughout)."""
 
 from __future__ import annotations
 
@@ -102,7 +102,18 @@ def test_admin_journey(live_server, page: Page, seeded, tmp_path) -> None:
     page.get_by_role("link", name="reader5@example.com").click()
     expect(page.locator("h1")).to_have_text("reader5@example.com")
     assert axe_violations(page) == []
-    page.get_by_role("button", name="Erase reader5@example.com").click()
+    # Erasing asks for the address: the button on the contact page only opens the confirmation.
+    page.get_by_role("link", name="Erase reader5@example.com").click()
+    expect(page.locator("h1")).to_have_text("Erase reader5@example.com?")
+    assert axe_violations(page) == []
+    page.get_by_label("Type reader5@example.com to confirm").fill("reader4@example.com")
+    page.get_by_role("button", name="Erase for good").click()
+    expect(page.get_by_role("alert")).to_contain_text("nothing was erased")
+    assert seeded.get_contact_by_email("reader5@example.com") is not None
+    assert [e for e in console_errors if "422" not in e] == []  # the refused form answered 422, as it should
+    console_errors.clear()
+    page.get_by_label("Type reader5@example.com to confirm").fill("reader5@example.com")
+    page.get_by_role("button", name="Erase for good").click()
     expect(page.locator(".notice")).to_have_text("The contact was erased.")
     expect(page.locator("#leads")).not_to_contain_text("reader5@example.com")
     assert seeded.get_contact_by_email("reader5@example.com") is None
