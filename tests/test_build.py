@@ -196,7 +196,7 @@ def test_form_posted_from_an_exported_page_is_captured(make_app, tmp_path: Path,
         assert store.count_submissions("seo-checklist") == 1
         contact = store.get_contact_by_email("reader@example.com")
         assert contact is not None
-        (submission,) = store.query("SELECT utm_source FROM submissions")
+        (submission,) = store.submissions()
         assert submission["utm_source"] == "cdn"
     finally:
         live.stop()
