@@ -205,8 +205,9 @@ def address_pattern(email: str) -> str:
 def erase_rate_limit_keys(limits: RateLimits, email: str) -> int:
     """Delete the rate-limit counters whose key names ``email``; then empty that file's WAL. How many.
 
-    The admin's login form counts attempts per typed address, so the address someone typed there
-    is a key (the capture form's keys hold a keyed hash of the visitor's network address instead).
+    Before 2026-12 the admin's login form counted attempts per typed address in clear; it now keys
+    them by a keyed hash, like the capture form's network keys. This removes counters an earlier
+    version wrote (a counter lives as long as its window, so few remain after an upgrade).
     """
     pattern = re.compile(address_pattern(email), re.IGNORECASE)
     db = limits.db

@@ -12,7 +12,7 @@ What the pages show is made readable in :mod:`leadmagnet.web.admin_views` (times
 
 Sessions are Flask's signed cookies: HttpOnly, SameSite=Lax, Secure when the site is served over
 HTTPS, expiring after ``ADMIN_SESSION_HOURS``. Login attempts are rate limited per address and
-per email through :mod:`leadmagnet.leads.throttle`; a wrong email and a wrong password look the same and
+per email (a keyed hash of it) through :mod:`leadmagnet.leads.throttle`; a wrong email and a wrong password look the same and
 take the same time. Passwords are hashed with scrypt (memory-hard), werkzeug's default.
 """
 
@@ -34,7 +34,7 @@ from wtforms.validators import DataRequired, Length
 from leadmagnet.export.exports import ExportError
 from leadmagnet.store import Store
 from leadmagnet.web import current_services
-from leadmagnet.web.admin_views import FILTER_ARGS, Readable, admin_zone, filters_from_args, lead_status, period_args
+from leadmagnet.web.admin_views import FILTER_ARGS, Readable, admin_zone, filters_from_args, lead_status, login_limit_keys, period_args
 from leadmagnet.web.errors import render_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -153,7 +153,7 @@ def login() -> Response:
     status = 200
     if request.method == "POST":
         limit = current_app.config["ADMIN_LOGIN_LIMIT"]
-        for key in (f"admin-login-ip:{request.remote_addr}", f"admin-login-email:{(form.email.data or '').strip().lower()}"):
+        for key in login_limit_keys(current_app.config["SECRET_KEY"], request.remote_addr, form.email.data):
             allowed, retry_after = current_services().throttle.hit(key, limit)
             if not allowed:
                 response = render_error(429, message=f"Too many login attempts. Wait {retry_after} seconds and try again.")

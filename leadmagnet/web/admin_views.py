@@ -10,6 +10,8 @@ with the label of the choice picked (the offer's :class:`~leadmagnet.content.fie
 from __future__ import annotations
 
 import difflib
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -187,3 +189,10 @@ def filters_from_args(zone: tzinfo, for_export: bool = False) -> Filters:
         include_unsubscribed=request.args.get("include_unsubscribed") == "1" or not for_export,
         consented_only=request.args.get("consented_only") == "1",
     )
+
+
+def login_limit_keys(secret: str, ip: str | None, typed_email: str | None) -> tuple[str, str]:
+    """The rate-limit keys of one login attempt: the network, and the typed address by a keyed
+    hash (as capture counts networks), so ratelimit.db never holds an address."""
+    typed = (typed_email or "").strip().lower()
+    return f"admin-login-ip:{ip}", "admin-login-email:" + hmac.new(secret.encode(), typed.encode(), hashlib.sha256).hexdigest()[:20]
