@@ -546,3 +546,21 @@ def test_erase_asks_for_the_address_before_it_deletes(logged_in, store) -> None:
     assert store.get_contact_by_email("erase.me@example.com") is None
     assert store.audit_entries()[0]["action"] == "erase_contact"
     assert logged_in.get(f"/admin/contacts/{cid}/erase").status_code == 404
+
+
+def test_registrations_count_people_not_repeated_registrations(store) -> None:
+    for email in ("a@example.com", "a@example.com", "a@example.com", "b@example.com"):
+        add(store, email, offer="demo", kind="webinar")  # no duplicate window in the store itself
+    [demo] = [o for o in store.dashboard()["offers"] if o["offer"] == "demo"]
+    assert demo["submissions"] == 4 and demo["registrations"] == 2 == store.seats_taken("demo")
+
+
+def test_a_date_filter_beyond_what_a_time_holds_is_a_clear_400(make_app) -> None:
+    app = make_app(WTF_CSRF_ENABLED=False, ADMIN_LOGIN_LIMIT="off", ADMIN_TIMEZONE="Europe/Paris")
+    add_admin(services_of(app).store, "boss@example.com", PASSWORD)
+    client = app.test_client()
+    assert client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD}).status_code == 303
+    for query in ("since=0001-01-01", "until=9999-12-31"):
+        for page in ("/admin/", "/admin/leads", "/admin/export/download"):
+            response = client.get(f"{page}?{query}")
+            assert response.status_code == 400 and "YYYY-MM-DD" in response.text, (page, query)

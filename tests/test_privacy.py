@@ -597,3 +597,47 @@ def test_a_person_erased_while_the_sender_holds_their_email_leaves_no_file(offer
     outbox = instance_dir / "outbox"
     assert not outbox.exists() or not any(b"late.erasure" in p.read_bytes() for p in outbox.iterdir())
     assert services.store.outbox() == [] and services.store.get_contact_by_email("late.erasure@example.com") is None
+
+
+def test_erasing_an_address_leaves_addresses_that_end_with_it_alone(store) -> None:
+    """``o'ada@…``, ``x=ada@…`` and ``x/ada@…`` are valid addresses of other people: erasing
+    ``ada@…`` must neither redact them nor break a later erasure on the UNIQUE email column."""
+    others = ["o'ada@example.co", "x=ada@example.co", "x/ada@example.co", "x%ada@example.co"]
+    for email in ["ada@example.co", *others]:
+        store.record_submission(offer_slug="guide", offer_type="ebook", email=email, fields={"first_name": "N"})
+    store.erase_contact("ada@example.co")
+    assert sorted(c["email"] for c in store.contacts()) == sorted(others)
+    store.erase_contact("x=ada@example.co")
+    assert sorted(c["email"] for c in store.contacts()) == sorted(set(others) - {"x=ada@example.co"})
+
+
+def test_an_email_held_by_the_sender_never_reaches_the_next_person_who_took_its_ids(offers_app, instance_dir) -> None:
+    """Erasing the newest person frees their ids; a new lead takes them while the sender still
+    holds the erased person's email. Nothing is sent for the held row, the new lead's email is
+    not marked sent in its place, and it goes out on the next pass with the new lead's own data."""
+    from leadmagnet.delivery import mail
+
+    services = services_of(offers_app)
+    client = offers_app.test_client()
+    assert client.post("/handbook", data={"email": "first@example.com"}).status_code == 303
+    later = datetime.now(UTC) + timedelta(seconds=1)
+
+    def erase_and_replace(rows: list) -> None:  # between the claim and the send
+        [held] = rows
+        services.erasure.erase("first@example.com", actor="test")
+        assert client.post("/handbook", data={"email": "second@example.com"}).status_code == 303
+        [taken] = services.store.outbox()
+        assert taken["id"] == held["id"]  # the id came back
+
+    report = mail.send_due(
+        services.store, offers_app.config, later, after_claim=erase_and_replace, render=services.deliveries.render_queued
+    )
+    assert report.sent == 0
+    [row] = services.store.outbox()
+    assert row["to_addr"] == "second@example.com" and row["status"] == "queued"  # not marked sent for the held row
+    outbox = instance_dir / "outbox"
+    assert not outbox.exists() or not any(outbox.iterdir())
+    again = mail.send_due(services.store, offers_app.config, later, render=services.deliveries.render_queued)
+    assert again.sent == 1
+    [written] = (instance_dir / "outbox").iterdir()
+    assert b"second@example.com" in written.read_bytes() and b"first@example.com" not in written.read_bytes()

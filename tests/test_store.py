@@ -229,3 +229,30 @@ def test_a_blank_custom_answer_keeps_the_contacts_latest_real_answer(store) -> N
     answer(team_size="", wants_demo=False)  # a later form left the text empty and the box unticked
     [contact] = store.contacts()
     assert json.loads(contact["custom"]) == {"team_size": "6+", "wants_demo": False}
+
+
+def test_a_commit_that_fails_rolls_back_so_the_next_write_commits_on_its_own(tmp_path) -> None:
+    """In rollback-journal mode (a file system without WAL) a reader makes COMMIT fail with
+    SQLITE_BUSY and SQLite keeps the transaction open: it must be rolled back, not joined by
+    every later write of the thread (which would then answer 'saved' and never commit)."""
+    import sqlite3
+
+    path = tmp_path / "leads.db"
+    db = Store(path)
+    db.migrate()
+    db.conn.execute("PRAGMA journal_mode = DELETE")
+    db.conn.execute("PRAGMA busy_timeout = 100")
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM contacts").fetchall()  # holds SHARED until its COMMIT
+    with pytest.raises(sqlite3.OperationalError):
+        db.record_submission(offer_slug="g", offer_type="ebook", email="a@example.com", fields={})
+    assert not db.conn.in_transaction
+    reader.execute("COMMIT")
+    assert db.record_submission(offer_slug="g", offer_type="ebook", email="b@example.com", fields={})["result"] == "created"
+    assert not db.conn.in_transaction
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT email FROM contacts").fetchall() == [("b@example.com",)]
+    other.close()
+    reader.close()
+    db.close()

@@ -338,7 +338,8 @@ def send_due(
                         row["message"] = render(row)
                     except Exception as exc:
                         raise RenderError(f"could not build the email from template {row['template']!r}: {exc}") from exc
-                    store.save_rendered(row["id"], row["message"])
+                    if not store.save_rendered(row["id"], row["message"], row.get("created_at")):
+                        continue  # erased while held, and its id taken by a later email: nothing to send
                 written = transport.deliver(row)
             except Undeliverable as exc:
                 _record_failure(store, cfg, report, row, now, exc, permanent=True)
@@ -349,7 +350,7 @@ def send_due(
             except Exception as exc:  # a bug must cost this one email an attempt, not stop the pass
                 _record_failure(store, cfg, report, row, now, exc, unexpected=True)
                 continue
-            if not store.mark_attempt(row["id"], at=utcnow(), ok=True):
+            if not store.mark_attempt(row["id"], at=utcnow(), ok=True, created_at=row.get("created_at")):
                 # Erased while this pass held it: the email may have gone, but no copy stays here.
                 if written is not None:
                     written.unlink(missing_ok=True)
@@ -379,12 +380,12 @@ def _record_failure(
     error = f"{type(exc).__name__}: {exc}"[:500]
     exc_info = exc if unexpected else None
     if permanent or attempts >= int(cfg["MAIL_MAX_ATTEMPTS"]):
-        store.mark_attempt(row["id"], at=utcnow(), ok=False, error=error)
+        store.mark_attempt(row["id"], at=utcnow(), ok=False, error=error, created_at=row.get("created_at"))
         report.failed += 1
         log.error("email %s to %s failed for good after %s attempts: %s", row["id"], row["to_addr"], attempts, error, exc_info=exc_info)
     else:
         retry_at = (now + backoff(cfg, attempts)).isoformat(timespec="microseconds")
-        store.mark_attempt(row["id"], at=utcnow(), ok=False, error=error, retry_at=retry_at)
+        store.mark_attempt(row["id"], at=utcnow(), ok=False, error=error, retry_at=retry_at, created_at=row.get("created_at"))
         report.retried += 1
         log.warning(
             "email %s to %s failed (attempt %s), retrying at %s: %s",

@@ -16,6 +16,7 @@ catalog and the renderer are all it is given.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -190,7 +191,9 @@ class Deliveries:
     def render_queued(self, row: dict[str, Any], now: datetime | None = None) -> bytes:
         """Build the message of an outbox row queued with a template (called by the sender)."""
         submission = self.store.get_submission(row["submission_id"]) if row["submission_id"] else None
-        if submission is None:
+        # The row's address is the submission's: another address means the id now names a later
+        # person's submission (an erasure freed it), whose data must not go to this row's address.
+        if submission is None or json.loads(submission["data"]).get("email") != row["to_addr"]:
             raise LookupError("its submission no longer exists")
         page = self.catalog_cache.get().get(submission["offer_slug"])
         if page is None:

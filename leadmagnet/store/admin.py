@@ -88,8 +88,10 @@ class Admin(Verbs):
         ):
             entry(slug)["views"] = int(views)
         for slug, kind, subs, spam, regs, waiting in conn.execute(
-            "SELECT offer_slug, offer_type, sum(spam = 0), sum(spam != 0), sum(spam = 0 AND offer_type = 'webinar' AND status = 'ok'),"
-            " sum(spam = 0 AND status = 'waitlisted') FROM submissions"
+            # People, not submissions: someone who registers twice holds one seat (as store.seats counts).
+            "SELECT offer_slug, offer_type, sum(spam = 0), sum(spam != 0),"
+            " count(DISTINCT CASE WHEN spam = 0 AND offer_type = 'webinar' AND status = 'ok' THEN contact_id END),"
+            " count(DISTINCT CASE WHEN spam = 0 AND status = 'waitlisted' THEN contact_id END) FROM submissions"
             " WHERE created_at >= ? AND created_at < ? GROUP BY offer_slug, offer_type",
             (lo, hi),
         ):

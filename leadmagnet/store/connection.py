@@ -101,11 +101,14 @@ class Connection:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            # Inside the try: a COMMIT that fails (SQLITE_BUSY in rollback-journal mode, an I/O
+            # error) can leave the transaction open, and every later verb on this thread would
+            # then "join" it and never commit. Roll it back and raise instead.
+            conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     def checkpoint(self) -> bool:
         """Copy the WAL into the database file and truncate it to zero bytes; True when done.

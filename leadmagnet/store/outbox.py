@@ -51,10 +51,20 @@ class Outbox(Verbs):
             )
             return cursor.lastrowid if cursor.rowcount else None
 
-    def save_rendered(self, outbox_id: int, message: bytes) -> None:
-        """Keep the message the sender built from the row's template (retries reuse it)."""
+    def save_rendered(self, outbox_id: int, message: bytes, created_at: str | None = None) -> bool:
+        """Keep the message the sender built from the row's template (retries reuse it).
+
+        ``created_at`` (the held row's) makes sure the id still names that row: an erasure frees
+        ids, and a later row may have taken it. False, writing nothing, when it does not.
+        """
         with self.db.writing() as conn:
-            conn.execute("UPDATE outbox SET message = ?, template = NULL WHERE id = ?", (message, outbox_id))
+            return (
+                conn.execute(
+                    "UPDATE outbox SET message = ?, template = NULL WHERE id = ? AND (? IS NULL OR created_at = ?)",
+                    (message, outbox_id, created_at, created_at),
+                ).rowcount
+                == 1
+            )
 
     def claim_due_emails(self, now: str, lease_until: str, limit: int = 50) -> list[dict[str, Any]]:
         """Claim up to ``limit`` emails due at ``now`` (queued, or whose lease ran out).
@@ -70,14 +80,23 @@ class Outbox(Verbs):
             ).fetchall()
         return sorted((dict(r) for r in rows), key=lambda r: r["id"])
 
-    def mark_attempt(self, outbox_id: int, *, at: str, ok: bool, error: str | None = None, retry_at: str | None = None) -> bool:
+    def mark_attempt(
+        self, outbox_id: int, *, at: str, ok: bool, error: str | None = None, retry_at: str | None = None, created_at: str | None = None
+    ) -> bool:
         """Record one delivery attempt: sent; queued again for ``retry_at``; or ``failed`` for good.
 
-        False, recording nothing, when the row is gone: its person was erased while the sender
-        held it (the sender then deletes the file it wrote for it).
+        False, recording nothing, when the row is gone, or its id now names a later row
+        (``created_at`` differs): its person was erased while the sender held it (the sender then
+        deletes the file it wrote for it).
         """
         with self.db.writing() as conn:
-            if conn.execute("SELECT 1 FROM outbox WHERE id = ?", (outbox_id,)).fetchone() is None:
+            # The id must still name the held row (``created_at``): an erasure frees ids for reuse.
+            if (
+                conn.execute(
+                    "SELECT 1 FROM outbox WHERE id = ? AND (? IS NULL OR created_at = ?)", (outbox_id, created_at, created_at)
+                ).fetchone()
+                is None
+            ):
                 return False
             conn.execute(
                 "INSERT INTO email_attempts (outbox_id, at, ok, error) VALUES (?, ?, ?, ?)", (outbox_id, at, 1 if ok else 0, error)

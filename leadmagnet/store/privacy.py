@@ -101,9 +101,9 @@ class Privacy(Verbs):
                 changed = {}
                 for column, value in zip(columns, values, strict=True):
                     if isinstance(value, str):
-                        redacted = text_re.sub("[erased]", value)
+                        redacted = redact(text_re, value)
                     elif isinstance(value, bytes):
-                        redacted = bytes_re.sub(b"[erased]", value)
+                        redacted = bytes_re.sub(lambda m: (m.group("prefix") or b"") + b"[erased]", value)
                     else:
                         continue
                     if redacted != value:
@@ -198,8 +198,21 @@ class Privacy(Verbs):
 
 
 def address_pattern(email: str) -> str:
-    """A regular expression for ``email`` as a whole token (not inside a longer address)."""
-    return r"(?<![\w.+-])" + re.escape(email) + r"(?![\w-]|\.\w)"
+    """A regular expression for ``email`` as a whole token (not inside a longer address).
+
+    Nothing that may stand in an address's local part (RFC 5322 atext: ``o'ada@…``, ``x=ada@…``,
+    ``x/ada@…`` are valid and accepted by the form) may come right before it, or erasing
+    ``ada@…`` would redact those other people's addresses. The one exception is a URL query
+    value (``?fwd=ada@…``, ``&to=ada@…``): the ``key=`` before it is the group ``prefix``,
+    which a redaction keeps.
+    """
+    before = r"(?:(?P<prefix>(?<=[?&])[\w.%\[\]-]*=)|(?<![\w.!#$%&'*+/=?^`{|}~-]))"
+    return before + re.escape(email) + r"(?![\w-]|\.\w)"
+
+
+def redact(pattern: re.Pattern, value: str) -> str:
+    """``value`` with every match of an :func:`address_pattern` replaced by ``[erased]``."""
+    return pattern.sub(lambda m: (m.group("prefix") or "") + "[erased]", value)
 
 
 def erase_rate_limit_keys(limits: RateLimits, email: str) -> int:

@@ -160,8 +160,12 @@ def period_args(zone: tzinfo) -> tuple[str | None, str | None, tuple[str | None,
     """``since``/``until`` as UTC times bounding whole days in ``zone`` (``until`` inclusive for
     people, so exclusive from the next midnight), and the dates themselves (``until`` the day after)."""
     since, until = day_arg("since"), day_arg("until")
-    after = (datetime.fromisoformat(until) + timedelta(days=1)).date().isoformat() if until else None
-    return _midnight(since, zone), _midnight(after, zone), (since, after)
+    try:
+        after = (datetime.fromisoformat(until) + timedelta(days=1)).date().isoformat() if until else None
+        return _midnight(since, zone), _midnight(after, zone), (since, after)
+    except OverflowError:  # year 1 east of UTC, or 9999-12-31: outside what a time can hold
+        message = "since/until: use a date between 0002-01-01 and 9999-12-30 (YYYY-MM-DD)."
+        abort(Response(message, status=400, content_type="text/plain; charset=utf-8"))
 
 
 def _midnight(day: str | None, zone: tzinfo) -> str | None:
