@@ -8,6 +8,7 @@ so the sender, the build and the tests can use its parts without a web framework
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,9 @@ from leadmagnet.render.compression import CompressedCache
 from leadmagnet.render.csp import PolicyCache
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.render.themes import Themes
-from leadmagnet.store import Store
+from leadmagnet.store import DatabaseError, Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,6 +52,15 @@ class Services:
     @property
     def content_dir(self) -> Path:
         return self.catalog_cache.content_dir
+
+    def seats_taken(self, slug: str) -> int | None:
+        """Seats of webinar ``slug`` taken, for the seat line the renderer shows (at most once a
+        minute a webinar); None when the database cannot say, and the page then shows no seat line."""
+        try:
+            return self.store.seats_taken(slug)
+        except (DatabaseError, OSError):
+            log.exception("could not count the seats of %s; its page shows no seat line", slug)
+            return None
 
     def close(self) -> None:
         """Stop the sender, write the counted page views, close the databases (tests, shutdown)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from leadmagnet.cli import cli
+from leadmagnet.export import formats
 from leadmagnet.export import presets as crm
 from leadmagnet.export import writer as export
 from leadmagnet.export.exports import ExportError, Exports
@@ -131,7 +132,7 @@ def test_salesforce_header_placeholder_and_opt_out(sample) -> None:
     ]
     a, n = dict(zip(header, ada, strict=True)), dict(zip(header, nobody, strict=True))
     assert a["Last Name"] == "Lovelace" and a["Company"] == "Analytical Engines" and a["Email Opt Out"] == "0"
-    assert n["Last Name"] == crm.NOT_PROVIDED and n["Company"] == crm.NOT_PROVIDED  # required by Salesforce
+    assert n["Last Name"] == formats.NOT_PROVIDED and n["Company"] == formats.NOT_PROVIDED  # required by Salesforce
     assert n["Email Opt Out"] == "1" and n["Lead Source"] == "Web"
     assert crm.SALESFORCE.split == 50_000
 
@@ -148,26 +149,26 @@ def test_generic_header_is_our_field_names_with_iso_utc_times(sample) -> None:
     ("text", "code"), [("Germany", "DE"), ("de", "DE"), ("USA", "US"), ("United States", "US"), ("FRA", "FR"), ("Atlantis", ""), ("", "")]
 )
 def test_country_codes(text, code) -> None:
-    assert crm.country_code(text) == code
+    assert formats.country_code(text) == code
 
 
 def test_neutralise_every_trigger() -> None:
-    for trigger in crm.FORMULA_TRIGGERS:
-        assert crm.neutralise(trigger + "A1") == "'" + trigger + "A1"
-        assert crm.neutralise(trigger + "cmd|' /C calc'!A0") == "'" + trigger + "cmd|' /C calc'!A0"
-    assert crm.neutralise("=1+1") == "'=1+1"
-    assert crm.neutralise("-2+3+cmd|' /C calc'!A0") == "'-2+3+cmd|' /C calc'!A0"
-    assert crm.neutralise("+1 (555) 0100 ext") == "'+1 (555) 0100 ext"
-    assert crm.neutralise("plain") == "plain"
-    assert crm.neutralise("") == ""
+    for trigger in formats.FORMULA_TRIGGERS:
+        assert formats.neutralise(trigger + "A1") == "'" + trigger + "A1"
+        assert formats.neutralise(trigger + "cmd|' /C calc'!A0") == "'" + trigger + "cmd|' /C calc'!A0"
+    assert formats.neutralise("=1+1") == "'=1+1"
+    assert formats.neutralise("-2+3+cmd|' /C calc'!A0") == "'-2+3+cmd|' /C calc'!A0"
+    assert formats.neutralise("+1 (555) 0100 ext") == "'+1 (555) 0100 ext"
+    assert formats.neutralise("plain") == "plain"
+    assert formats.neutralise("") == ""
 
 
 @pytest.mark.parametrize("number", ["+44 20 7946 0958", "+1 (555) 010-0199", "+49 30/1234.56", "-5", "-2+3"])
 def test_plain_numbers_and_phone_numbers_stay_as_typed(number: str) -> None:
     # No letter: no function, reference or DDE call. An apostrophe would only spoil the CRM's copy.
-    assert crm.neutralise(number) == number
+    assert formats.neutralise(number) == number
     # In a file for Excel it stays: Excel hides it and shows the number as typed, not computed.
-    assert crm.neutralise(number, spreadsheet=True) == "'" + number
+    assert formats.neutralise(number, spreadsheet=True) == "'" + number
 
 
 def test_site_preset_from_instance_config_toml(make_app, instance_dir, cli_runner, tmp_path) -> None:

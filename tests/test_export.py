@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from leadmagnet.cli import cli
+from leadmagnet.export import formats
 from leadmagnet.export import presets as crm
 from leadmagnet.export import writer as export
 from leadmagnet.store import PENDING, utcnow
@@ -74,12 +75,12 @@ def test_injection_payloads_come_out_inert(poisoned, preset, kind, output) -> No
     assert len(rows) == len(PAYLOADS)
     cells = [value for row in rows for value in row.values()]
     assert cells, "no cells at all"
-    dangerous = [c for c in cells if c.startswith(crm.FORMULA_TRIGGERS)]
+    dangerous = [c for c in cells if c.startswith(formats.FORMULA_TRIGGERS)]
     assert dangerous == []
     # and the payload is still there, made inert, wherever the preset shows names
     assert any(c.startswith("'=") for c in cells)
     # a custom answer too, in every preset: the HYPERLINK payload reaches the CRM inert
-    assert [row["custom.notes"] for row in rows] == ["'" + p if p[0] in crm.FORMULA_TRIGGERS else p for p in PAYLOADS]
+    assert [row["custom.notes"] for row in rows] == ["'" + p if p[0] in formats.FORMULA_TRIGGERS else p for p in PAYLOADS]
 
 
 # -- CSV format ------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def resolve_preset(request: ExportRequest, site_presets: Any = None) -> crm.Pres
         preset = crm.get_preset(request.preset, request.kind, site_presets)
     except crm.PresetError as exc:
         raise ExportError(str(exc)) from None
-    # A file for Excel keeps plain numbers (phone numbers) as text too: see crm.neutralise().
+    # A file for Excel keeps plain numbers (phone numbers) as text too: see formats.neutralise().
     return replace(preset, spreadsheet=True) if request.excel and request.output == "csv" else preset
 
 

@@ -32,7 +32,7 @@ from leadmagnet.foundation import tokens
 from leadmagnet.leads import forms, spam
 from leadmagnet.render.renderer import offer_context, templates_for
 from leadmagnet.store import DatabaseError
-from leadmagnet.web import current_services, seat_counter
+from leadmagnet.web import current_services
 from leadmagnet.web.errors import render_error
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ def again(
     offer = page.offer
     values = {k: v for k, v in values.items() if k != "website"}  # the honeypot stays empty
     state = offer.state(datetime.now(UTC))
-    context = offer_context(current_app.config, page, state, site.renderer.seats(offer, state, seat_counter(site)))
+    context = offer_context(current_app.config, page, state, site.renderer.seats(offer, state, site.seats_taken))
     html = site.renderer.render(
         templates_for(offer, "offer"), offer, **context, values=values, errors=errors or {}, notice=notice, noindex=True
     )

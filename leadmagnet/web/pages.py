@@ -27,7 +27,7 @@ from leadmagnet.content.catalog import Catalog
 from leadmagnet.render import compression
 from leadmagnet.render.renderer import Rendered, etag_for
 from leadmagnet.render.seo import robots_txt, sitemap_xml
-from leadmagnet.web import current_services, seat_counter
+from leadmagnet.web import current_services
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def offer(slug: str) -> Response:
     now = datetime.now(UTC)
     if page is None or not page.offer.is_published(now):
         abort(404)
-    response = page_response(site.renderer.offer_page(catalog, page, now, seat_counter(site)))
+    response = page_response(site.renderer.offer_page(catalog, page, now, site.seats_taken))
     environ = request.environ
     if response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
         query = environ.get("QUERY_STRING")
