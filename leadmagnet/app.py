@@ -38,6 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from leadmagnet.leads import throttle
     from leadmagnet.render.themes import bundled_dir
     from leadmagnet.web import EXTENSION, admin, beacon, capture, compression, downloads, errors, headers, pages
+    from leadmagnet.web.sessions import CookieSessions
 
     settings = config.resolve(overrides)
     throttle.check_settings(settings)
@@ -58,6 +59,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     services = build_services(app, content_dir, instance_dir)
     app.extensions[EXTENSION] = services
+    app.session_interface = CookieSessions()  # opened only for a request with a cookie (the admin)
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin.bp)  # /admin: login, dashboard, leads, exports, erasure

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask, Request, Response, request
 
 from leadmagnet.render.compression import MIN_SIZE, SUFFIX, CompressedCache, compress, is_compressible, negotiate
+from leadmagnet.web.headers import Finished
 
 
 def compress_response(response: Response, cache: CompressedCache, req: Request) -> Response:
@@ -18,7 +19,7 @@ def compress_response(response: Response, cache: CompressedCache, req: Request) 
     parsed views (``mimetype``, ``vary``, ``get_etag``), which cost more than the cache lookup.
     """
     status = response.status_code
-    if status not in (200, 304):
+    if status not in (200, 304) or type(response) is Finished:
         return response
     headers = response.headers
     # One pass over the few response headers instead of a scan per lookup.

@@ -28,6 +28,7 @@ from leadmagnet.render import compression
 from leadmagnet.render.renderer import Rendered, etag_for
 from leadmagnet.render.seo import robots_txt, sitemap_xml
 from leadmagnet.web import current_services
+from leadmagnet.web.headers import Finished, security_headers
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,19 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
     services = current_services()
     environ = request.environ
     body, etag, coding = compression.for_client(rendered.etag, rendered.body, environ.get("HTTP_ACCEPT_ENCODING"), services.compressed)
+    # Complete here (security headers too), so the after_request hooks pass it by.
     headers = [
         ("ETag", f'"{etag}"'),
         ("Cache-Control", f"public, max-age={services.settings['PAGE_MAX_AGE']}"),
         ("Content-Type", content_type),
         ("Vary", "Accept-Encoding"),
+        *security_headers(services, environ["wsgi.url_scheme"] == "https"),
     ]
     if rendered.status == 200 and "HTTP_IF_NONE_MATCH" in environ and parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains_weak(etag):
-        return Response(status=304, headers=headers)
+        return Finished(status=304, headers=headers)
     if coding:
         headers.append(("Content-Encoding", coding))
-    return Response(body, status=rendered.status, headers=headers)
+    return Finished(body, status=rendered.status, headers=headers)
 
 
 @bp.get("/")
