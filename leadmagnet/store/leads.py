@@ -254,11 +254,12 @@ class Leads(Verbs):
         return row is not None and withdrawn(submission["created_at"], row["unsubscribed_at"])
 
     def unsubscribe(self, contact_id: int, now: str, first_seen: str | None = None) -> bool:
-        """Record that a contact unsubscribed (first time wins); drop its queued reminders.
+        """Record that a contact unsubscribed (first time wins); drop its queued reminders and stop its sequences.
 
         Returns False when the contact does not exist, or when ``first_seen`` is given and is
         not the row's (the id names a later contact than the link was checked against). Emails
-        already on their way are not recalled; reminders not yet sent are cancelled.
+        already on their way are not recalled; reminders and sequence emails not yet sent are
+        cancelled, and every follow-up sequence of theirs is stopped.
         """
         with self.db.writing() as conn:
             found = conn.execute(
@@ -268,8 +269,15 @@ class Leads(Verbs):
             ).rowcount
             if found:
                 conn.execute(
-                    "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND kind LIKE 'reminder%' AND status = 'queued'",
+                    "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND (kind LIKE 'reminder%' OR kind LIKE 'sequence:%')"
+                    " AND status = 'queued'",
                     (contact_id,),
+                )
+                # Their follow-up sequences end here (see store/sequences.py).
+                conn.execute(
+                    "UPDATE sequence_progress SET status = 'stopped', stopped_reason = 'unsubscribed', stopped_at = ?, next_due_at = NULL"
+                    " WHERE contact_id = ? AND status IN ('active', 'finished')",
+                    (now, contact_id),
                 )
         return bool(found)
 
