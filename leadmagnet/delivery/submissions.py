@@ -29,10 +29,12 @@ from leadmagnet.content.catalog import CatalogCache
 from leadmagnet.content.offer import Offer
 from leadmagnet.content.webinar import registration_state
 from leadmagnet.delivery import mail
+from leadmagnet.delivery.attendance import Attendance, record_attendance
 from leadmagnet.delivery.emails import Emails
 from leadmagnet.delivery.plan import Plan, owed
 from leadmagnet.delivery.scoring import Scorer
 from leadmagnet.delivery.sequences import Sequences
+from leadmagnet.leads.attendance import Report
 from leadmagnet.leads.scoring import ScoringRules
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.store import DELIVERED, WAITLISTED, Store, Transaction
@@ -143,6 +145,10 @@ class Deliveries:
             count = tx.record_download(submission["id"], now.astimezone(UTC).isoformat(timespec="microseconds"), range_request)
             self.scorer.downloaded(tx, submission, now)
         return count
+
+    def record_attendance(self, offer: Offer, report: Report, now: datetime | None = None) -> Attendance:
+        """``leadmagnet attendance``: mark the webinar's registrants from an attendee report (see delivery/attendance.py)."""
+        return record_attendance(self.store, self.scorer, self.emails, offer, report, now)
 
     def resend_download(self, offer: Offer, submission: dict[str, Any], now: datetime | None = None) -> int | None:
         """Queue a fresh download link to the submission's address (from an expired link's page)."""

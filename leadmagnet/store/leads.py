@@ -259,7 +259,7 @@ class Leads(Verbs):
         Returns False when the contact does not exist, or when ``first_seen`` is given and is
         not the row's (the id names a later contact than the link was checked against). Emails
         already on their way are not recalled; reminders and sequence emails not yet sent are
-        cancelled, and every follow-up sequence of theirs is stopped.
+        cancelled (and no sequence queues another: see store/sequences.py).
         """
         with self.db.writing() as conn:
             found = conn.execute(
@@ -272,12 +272,6 @@ class Leads(Verbs):
                     "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND (kind LIKE 'reminder%' OR kind LIKE 'sequence:%')"
                     " AND status = 'queued'",
                     (contact_id,),
-                )
-                # Their follow-up sequences end here (see store/sequences.py).
-                conn.execute(
-                    "UPDATE sequence_progress SET status = 'stopped', stopped_reason = 'unsubscribed', stopped_at = ?, next_due_at = NULL"
-                    " WHERE contact_id = ? AND status IN ('active', 'finished')",
-                    (now, contact_id),
                 )
         return bool(found)
 

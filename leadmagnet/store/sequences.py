@@ -2,7 +2,9 @@
 
 One ``sequence_progress`` row per contact and offer: started once (a second submission of the
 same offer does not start it again), advanced when an email of it is queued, stopped when the
-person unsubscribes or submits an offer named in ``stop_when:``. ``position`` is the delay (in
+person submits an offer named in ``stop_when:``. Unsubscribing stops every sequence of the
+person without touching these rows: no due row of an unsubscribed contact is ever read, and their
+queued sequence emails are cancelled with their reminders (``Leads.unsubscribe``). ``position`` is the delay (in
 seconds) of the last email queued; the next email is the first of the sequence with a longer
 delay (see :mod:`leadmagnet.delivery.sequences`, which owns that rule). The rows' due times are
 worked out from the sequence as it is in the content folder; ``sequence_versions`` remembers the
@@ -107,9 +109,16 @@ class Sequences(Verbs):
             )
 
     def sequences_of(self, contact_id: int) -> list[dict[str, Any]]:
-        """A contact's sequences (every offer's row), oldest first."""
-        return self.db.rows(
-            "SELECT offer_slug, submission_id, started_at, position, sent, last_sent_at, next_due_at, status, stopped_reason, stopped_at"
-            " FROM sequence_progress WHERE contact_id = ? ORDER BY id",
+        """A contact's sequences (every offer's row), oldest first. A contact who unsubscribed has
+        every sequence stopped (``unsubscribed``) from that moment, whatever its row says."""
+        rows = self.db.rows(
+            "SELECT p.offer_slug, p.submission_id, p.started_at, p.position, p.sent, p.last_sent_at, p.next_due_at, p.status,"
+            " p.stopped_reason, p.stopped_at, c.unsubscribed_at FROM sequence_progress p JOIN contacts c ON c.id = p.contact_id"
+            " WHERE p.contact_id = ? ORDER BY p.id",
             (contact_id,),
         )
+        for row in rows:
+            left = row.pop("unsubscribed_at")
+            if left is not None and row["status"] != STOPPED:
+                row.update(status=STOPPED, stopped_reason="unsubscribed", stopped_at=left, next_due_at=None)
+        return rows
