@@ -68,7 +68,7 @@ def parse_duration(value: Any) -> timedelta:
             break
         unit = _UNITS.get(match.group(2).lower())
         if unit is None:
-            hint = did_you_mean(match.group(2).lower(), [u for u in _UNITS if len(u) > 2])
+            hint = did_you_mean(match.group(2).lower(), ("seconds", "minutes", "hours", "days", "weeks"))
             raise ContentError(f"{show(value)}: {match.group(2)!r} is not a unit{hint}; use minutes, hours, days or weeks")
         total += int(match.group(1)) * unit
         at = match.end()
