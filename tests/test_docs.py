@@ -48,7 +48,9 @@ def test_every_setting_has_a_row_in_the_configuration_table(setting: config.Sett
 @pytest.mark.parametrize("key", list(scoring.DEFAULTS))
 def test_every_scoring_setting_is_documented_with_its_default(key: str) -> None:
     text = sections()["Nurturing leads"]
-    assert re.search(rf"^\| `{key}` \| {scoring.DEFAULTS[key]} \| .+ \|$", text, flags=re.MULTILINE), f"[scoring] {key} is not in the README table"
+    assert re.search(rf"^\| `{key}` \| {scoring.DEFAULTS[key]} \| .+ \|$", text, flags=re.MULTILINE), (
+        f"[scoring] {key} is not in the README table"
+    )
 
 
 @pytest.mark.parametrize("key", list(KEYS))
