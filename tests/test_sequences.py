@@ -3,13 +3,17 @@ injected clock, and a real SMTP server (aiosmtpd) receives the emails."""
 
 from __future__ import annotations
 
+import json
+import re
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from leadmagnet.cli import cli
 from leadmagnet.web import services_of
+from leadmagnet.web.admin import add_admin
 from tests.support.content import write_ebook
 from tests.support.servers import start_live_server
 from tests.support.smtp import body_text
@@ -160,3 +164,28 @@ def test_a_sequence_waits_for_the_double_opt_in(make_app, content_dir) -> None:
     kinds = [row["kind"] for row in services.store.outbox()]
     assert kinds == ["confirm"]  # unconfirmed: no follow-up emails
     assert services.store.query("SELECT * FROM sequence_progress") == []
+
+
+def test_where_each_person_is_shows_in_the_admin_and_the_cli(site, cli_runner) -> None:
+    start = datetime.now(UTC)
+    post(f"{site.url}/playbook", {"email": "gus@example.com"})
+    at(site, start + timedelta(minutes=31))
+    config = site.app.config
+    result = cli_runner.invoke(
+        cli, ["--instance", config["INSTANCE_DIR"], "--content", config["CONTENT_DIR"], "contact", "gus@example.com"]
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    [where] = record["sequences"]
+    assert (where["offer_slug"], where["sent"], where["total"], where["next"]) == ("playbook", 1, 3, "Tip 2: go further")
+    assert where["summary"].startswith('1 of 3 sent; next "Tip 2: go further" at ')
+    assert record["score"]["stage"] == "subscriber" and record["score"]["score"] == 10
+
+    add_admin(services_of(site.app).store, "boss@example.com", "correct horse battery staple")
+    client = site.app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/admin/login").get_data(as_text=True)).group(1)
+    client.post("/admin/login", data={"email": "boss@example.com", "password": "correct horse battery staple", "csrf_token": token})
+    contact_id = services_of(site.app).store.get_contact_by_email("gus@example.com")["id"]
+    page = client.get(f"/admin/contacts/{contact_id}").get_data(as_text=True)
+    sequences = re.search(r'<ul id="sequences">(.*?)</ul>', page, flags=re.S).group(1)
+    assert "Ebook playbook: 1 of 3 sent; next “Tip 2: go further”" in sequences
