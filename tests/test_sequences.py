@@ -104,6 +104,11 @@ def test_submitting_a_stop_when_offer_stops_the_sequence(site, smtp_server) -> N
     contact = services_of(site.app).store.get_contact_by_email("cy@example.com")
     [where] = services_of(site.app).deliveries.sequences.positions(contact["id"])
     assert where["status"] == "stopped" and where["summary"] == "stopped (submitted demo) after 1 sent"
+    # Someone who asked for the demo first never starts the sequence.
+    post(f"{site.url}/demo", {"email": "dan@example.com"})
+    post(f"{site.url}/playbook", {"email": "dan@example.com"})
+    at(site, start + timedelta(days=20))
+    assert not [s for s in subjects(smtp_server, "dan@example.com") if s.startswith("Tip")]
 
 
 def test_an_edit_changes_only_the_emails_not_yet_sent(site, smtp_server, content_dir) -> None:
@@ -150,6 +155,7 @@ def test_erasing_a_person_ends_their_sequence_without_a_trace(site, smtp_server)
     services = services_of(site.app)
     assert services.erasure.erase("eve@example.com") is not None
     assert services.store.query("SELECT * FROM sequence_progress") == []
+    assert services.store.query("SELECT * FROM score_events") == []  # their score went with them
     at(site, start + timedelta(days=10))
     assert [s for s in subjects(smtp_server, "eve@example.com") if s.startswith("Tip")] == ["Tip 1: start here"]
 

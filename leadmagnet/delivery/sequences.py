@@ -81,8 +81,11 @@ class Sequences:
     # -- in a submission's transaction ----------------------------------------------------------
 
     def start(self, tx: Transaction, offer: Offer, submission: Mapping[str, Any], now: datetime) -> bool:
-        """Start ``offer``'s sequence for the submission's contact (once per person and offer)."""
+        """Start ``offer``'s sequence for the submission's contact (once per person and offer); not
+        for someone who already submitted an offer of its ``stop_when:`` (it would stop at once)."""
         if not offer.sequence:
+            return False
+        if offer.stop_when and set(offer.stop_when) & set(tx.offers_of(submission["contact_id"])):
             return False
         started = stamp(now)
         return tx.start_sequence(
