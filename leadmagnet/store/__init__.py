@@ -3,8 +3,9 @@
 Nothing outside this package imports ``sqlite3`` or ``sqlite_utils``, and no connection leaves
 it: callers use the :class:`Store`'s verbs, which take and return plain dicts. The verbs are
 grouped by concern in small classes composed into the store (``leads``, ``seats``, ``outbox``,
-``reports``, ``admin``, ``privacy``, ``sequences``, ``scoring``; one module each) and offered flat on it, so a caller never
-needs to know which group owns a verb. Another database (PostgreSQL) fits behind the same verbs.
+``reports``, ``admin``, ``privacy``, ``sequences``, ``scoring``; one module each) and offered flat
+on it, so a caller never needs to know which group owns a verb. Another database (PostgreSQL)
+fits behind the same verbs.
 
 Writes that belong together go through one transaction::
 
