@@ -37,7 +37,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from leadmagnet.delivery import mail
     from leadmagnet.leads import throttle
     from leadmagnet.render.themes import bundled_dir
-    from leadmagnet.web import EXTENSION, admin, beacon, capture, compression, downloads, errors, headers, pages
+    from leadmagnet.web import (
+        EXTENSION,
+        admin,
+        admin_nurture,  # noqa: F401 - its routes join admin.bp when imported, before it is registered
+        beacon,
+        capture,
+        compression,
+        downloads,
+        errors,
+        headers,
+        pages,
+    )
     from leadmagnet.web.sessions import CookieSessions
 
     settings = config.resolve(overrides)

@@ -62,7 +62,7 @@ def sample(store):
 def test_hubspot_header_and_row(sample) -> None:
     header, row, *rest = export_rows(sample, "hubspot")
     assert rest == []
-    # HubSpot matches Email (its dedupe key), First name, Last name, Lifecycle stage by these names.
+    # HubSpot matches Email (its dedupe key), First name, Last name, Lifecycle Stage by these names.
     assert header[:8] == [
         "Email",
         "First name",
@@ -71,28 +71,33 @@ def test_hubspot_header_and_row(sample) -> None:
         "Job title",
         "Phone number",
         "Country/Region",
-        "Lifecycle stage",
+        "Lifecycle Stage",
     ]
     values = dict(zip(header, row, strict=True))
     assert values["Email"] == "ada@example.com"
     assert values["First name"] == "Ada" and values["Last name"] == "Lovelace"
-    assert values["Lifecycle stage"] == "Sales Qualified Lead"  # furthest stage reached: bofu
+    assert values["Lifecycle Stage"] == "subscriber"  # scored by the events delivery records, not by store writes alone
     assert values["Lead magnet offers"] == "growth-playbook, q1-product-demo"
     assert values["Lead magnet first conversion date"] == "2026-03-04"
 
 
 @pytest.mark.parametrize(
-    ("stage", "opt_in", "label"),
+    ("stage", "unsubscribed", "hubspot", "rating", "status", "tag"),
     [
-        ("tofu", "single", "Lead"),
-        ("mofu", "single", "Marketing Qualified Lead"),
-        ("bofu", "confirmed", "Sales Qualified Lead"),
-        (None, "single", "Lead"),
-        ("mofu", "pending", "Subscriber"),
+        ("subscriber", None, "subscriber", "Cold", "Open - Not Contacted", "stage: subscriber"),
+        ("lead", None, "lead", "Warm", "Open - Not Contacted", "stage: lead"),
+        ("mql", None, "marketingqualifiedlead", "Hot", "Open - Not Contacted", "stage: MQL"),
+        ("sql", None, "salesqualifiedlead", "Hot", "Working - Contacted", "stage: SQL"),
+        ("mql", "2026-03-06T00:00:00+00:00", "marketingqualifiedlead", "Hot", "Closed - Not Converted", "stage: MQL"),
+        (None, None, "subscriber", "Cold", "Open - Not Contacted", "stage: subscriber"),
     ],
 )
-def test_hubspot_lifecycle_mapping(stage, opt_in, label) -> None:
-    assert crm.HUBSPOT.cells({"stage": stage, "opt_in_status": opt_in, "email": "a@b.c"})[7] == label
+def test_lifecycle_stage_in_each_preset(stage, unsubscribed, hubspot, rating, status, tag) -> None:
+    row = {"lifecycle_stage": stage, "unsubscribed_at": unsubscribed, "email": "a@b.c", "tags": ("ebook",)}
+    assert dict(zip(crm.HUBSPOT.headers, crm.HUBSPOT.cells(row), strict=True))["Lifecycle Stage"] == hubspot
+    salesforce = dict(zip(crm.SALESFORCE.headers, crm.SALESFORCE.cells(row), strict=True))
+    assert (salesforce["Rating"], salesforce["Lead Status"]) == (rating, status)
+    assert dict(zip(crm.MAILCHIMP.headers, crm.MAILCHIMP.cells(row), strict=True))["Tags"] == f"ebook, {tag}"
 
 
 def test_mailchimp_header_and_row(sample) -> None:
@@ -100,7 +105,7 @@ def test_mailchimp_header_and_row(sample) -> None:
     assert header[0] == "Email Address"  # the one column Mailchimp requires
     values = dict(zip(header, row, strict=True))
     assert values["Country"] == "GB"  # ISO 3166 alpha-2
-    assert values["Tags"] == "ebook, growth, webinar"  # one cell
+    assert values["Tags"] == "ebook, growth, webinar, stage: subscriber"  # one cell, the stage's tag last
     assert values["Signup Date"] == "2026-03-04"  # YYYY-MM-DD
 
 
@@ -109,7 +114,7 @@ def test_mailchimp_tags_cell_is_quoted_and_text_clipped_at_255_bytes(store) -> N
     buf = io.StringIO()
     export.export(store, export.ExportRequest(preset="mailchimp"), buf)
     line = buf.getvalue().splitlines()[1]
-    assert ',"a, b",' in line
+    assert ',"a, b, stage: subscriber",' in line
     first = next(csv.DictReader(io.StringIO(buf.getvalue())))["First Name"]
     assert len(first.encode("utf-8")) <= 255 and first == "é" * 127  # cut between characters, never inside one
 
@@ -129,6 +134,8 @@ def test_salesforce_header_placeholder_and_opt_out(sample) -> None:
         "Lead Source",
         "Email Opt Out",
         "Description",
+        "Rating",
+        "Lead Status",
     ]
     a, n = dict(zip(header, ada, strict=True)), dict(zip(header, nobody, strict=True))
     assert a["Last Name"] == "Lovelace" and a["Company"] == "Analytical Engines" and a["Email Opt Out"] == "0"
@@ -356,8 +363,9 @@ def test_a_site_preset_maps_custom_fields_to_crm_columns(qualified, cli_runner, 
     ]  # only the columns it maps
     config = tomllib.loads((instance_dir / "config.toml").read_text())["crm"]
     rows = exported(site_exports(qualified, config), "hubspot-qualified")
-    assert list(rows[0])[:12] == crm.HUBSPOT.headers  # the built-in columns first, then the mapped ones
-    assert list(rows[0])[12:14] == ["Monthly volume", "Wants a demo"]
+    built_in = len(crm.HUBSPOT.headers)
+    assert list(rows[0])[:built_in] == crm.HUBSPOT.headers  # the built-in columns first, then the mapped ones
+    assert list(rows[0])[built_in : built_in + 2] == ["Monthly volume", "Wants a demo"]
     assert "custom.use_case" in rows[0] and "custom.monthly_volume" not in rows[0] and "custom.wants_demo" not in rows[0]  # not twice
     ada = rows[0]
     assert (ada["Email"], ada["Monthly volume"], ada["Wants a demo"]) == ("ada@example.com", "10,000 or more", "Yes")

@@ -13,6 +13,7 @@ import pytest
 from leadmagnet.cli import cli
 from leadmagnet.content.contract import KEYS
 from leadmagnet.foundation import config
+from leadmagnet.leads import scoring
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -41,6 +42,14 @@ def test_every_setting_has_a_row_in_the_configuration_table(setting: config.Sett
     table = sections()["Configuration"]
     assert re.search(rf"^\| `{setting.env}` \| .+ \| .+ \|$", table, flags=re.MULTILINE), (
         f"{setting.env} is not in the README Configuration table"
+    )
+
+
+@pytest.mark.parametrize("key", list(scoring.DEFAULTS))
+def test_every_scoring_setting_is_documented_with_its_default(key: str) -> None:
+    text = sections()["Nurturing leads"]
+    assert re.search(rf"^\| `{key}` \| {scoring.DEFAULTS[key]} \| .+ \|$", text, flags=re.MULTILINE), (
+        f"[scoring] {key} is not in the README table"
     )
 
 

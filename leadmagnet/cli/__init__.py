@@ -1,15 +1,15 @@
 """The ``leadmagnet`` command: a thin click skin over the library.
 
 Each command parses its options, calls one domain function, and prints. Errors exit non-zero
-with a message naming the file or key. The commands live by audience: :mod:`.content` (authors)
-and :mod:`.leads` (leads, email, exports, admins); :mod:`.base` holds the group and the context.
+with a message naming the file or key. The commands live by audience: :mod:`.content` (authors),
+:mod:`.leads` (leads, email, exports, admins) and :mod:`.nurture` (webinar attendance); :mod:`.base` holds the group and the context.
 """
 
 from __future__ import annotations
 
 import sys
 
-from leadmagnet.cli import content, leads  # noqa: F401 - registers the commands on the group
+from leadmagnet.cli import content, leads, nurture  # noqa: F401 - registers the commands on the group
 from leadmagnet.cli.base import Exit, cli
 
 __all__ = ["cli", "main", "run"]

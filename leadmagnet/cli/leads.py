@@ -231,13 +231,19 @@ def erase(ctx: Context, email: str, yes: bool) -> None:
 @click.argument("email")
 @pass_ctx
 def contact(ctx: Context, email: str) -> None:
-    """Print everything stored about one contact as JSON (for an access request).
+    """Print everything stored about one contact as JSON (for an access request), with their score,
+    lifecycle stage and where they are in each follow-up sequence.
 
     Example: leadmagnet contact someone@example.com > someone.json
     """
     import json
 
-    record = ctx.services.store.contact_record(email.strip().lower())
+    from leadmagnet.delivery.scoring import stage_of
+
+    services = ctx.services
+    record = services.store.contact_record(email.strip().lower())
     if record is None:
         raise click.ClickException(f"no contact with email {email!r}")
+    record["score"] = stage_of(record["contact"])
+    record["sequences"] = services.deliveries.sequences.positions(record["contact"]["id"])
     click.echo(json.dumps(record, indent=2, ensure_ascii=False, default=str))

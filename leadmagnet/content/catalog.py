@@ -25,7 +25,7 @@ from leadmagnet.content import markup
 from leadmagnet.content.contract import dated_warnings, parse_offer
 from leadmagnet.content.frontmatter import load_front_matter, split_front_matter
 from leadmagnet.content.offer import Offer
-from leadmagnet.content.problems import Problem, below, display_path
+from leadmagnet.content.problems import Problem, below, did_you_mean, display_path
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,11 @@ def load_catalog(
         pages[slug] = page
         for rel in page.offer.public_files() | page.images:
             owners.setdefault(rel, []).append(slug)
+    for page in pages.values():  # a stop_when naming no offer would never stop anything: say so
+        for other in page.offer.stop_when:
+            if other not in pages:
+                message = f"{other!r} is not an offer's slug{did_you_mean(other, pages)}, so its submission can stop nothing"
+                problems.append(Problem(page.offer.source, "stop_when", message, "warning"))
     # Security: a gated file or an offer's Markdown source never becomes public, even when a
     # pitch shows it as an image by mistake; the delivery issue serves gated files by signed link.
     private = {p.offer.file for p in pages.values() if p.offer.file}

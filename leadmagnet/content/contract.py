@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from leadmagnet.content.fields import BUILTIN_FIELDS, FieldSpec, parse_fields
 from leadmagnet.content.offer import Offer, Presenter
 from leadmagnet.content.problems import ContentError, Problem, did_you_mean, display_path, show
+from leadmagnet.content.sequence import SequenceEmail, parse_sequence, parse_stop_when
 
 TYPES = ("ebook", "webinar")
 STAGES = ("tofu", "mofu", "bofu")
@@ -237,6 +238,14 @@ def _presenters(value: Any, ctx: Context) -> tuple[Presenter, ...]:
     return tuple(people)
 
 
+def _sequence(value: Any, ctx: Context) -> tuple[SequenceEmail, ...]:
+    return parse_sequence(value, ctx.content_dir, lambda path: _content_file(path, ctx))
+
+
+def _stop_when(value: Any, ctx: Context) -> tuple[str, ...]:
+    return parse_stop_when(value, SLUG_RE)
+
+
 @dataclass(frozen=True)
 class Key:
     """One front-matter key: which offer types take it, whether it is required, how it parses."""
@@ -272,6 +281,12 @@ KEYS: dict[str, Key] = {
         Key("publish_at", _when(False), "ISO 8601 date-time before which the offer is not served (404)."),
         Key("expires_at", _when(False), 'ISO 8601 date-time after which the page shows "this offer has ended" (410).'),
         Key("double_opt_in", _bool, "`true`: deliver only after the visitor confirms by email."),
+        Key(
+            "sequence",
+            _sequence,
+            "Follow-up emails after a submission: a list of `{after, subject, body}` (or `file:` instead of `body:`); `after` is a delay like `2 days`, `30 minutes` or `P2D`.",
+        ),
+        Key("stop_when", _stop_when, "Offer slugs whose submission stops this offer's `sequence:` for that person."),
         Key("file", _content_file, "The gated file (PDF, EPUB, ZIP…): a path under the content folder; never public.", ("ebook",), True),
         Key("pages", _positive_int, "Number of pages, shown on the page.", ("ebook",)),
         Key(

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadmagnet.content.fields import FieldSpec
+from leadmagnet.content.sequence import SequenceEmail
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Offer:
     publish_at: datetime | None = None
     expires_at: datetime | None = None
     double_opt_in: bool | None = None
+    sequence: tuple[SequenceEmail, ...] = ()
+    stop_when: tuple[str, ...] = ()
     # ebook
     file: str | None = None
     pages: int | None = None

@@ -36,6 +36,13 @@ stage: tofu
 draft: true
 # publish_at: 2027-01-01T09:00:00Z  # not served before
 # expires_at: 2027-12-31T23:59:59Z  # "this offer has ended" after
+# Follow-up emails after the download (delays like 30 minutes, 2 days or P2D):
+# sequence:
+#   - after: 2 days
+#     subject: Three ways to use what you downloaded
+#     body: |
+#       Start with the **second** chapter.
+# stop_when: [your-demo-offer]      # its submission ends the sequence
 ---
 Write the pitch here, in Markdown: who it is for, what they will learn, why now.
 

@@ -54,6 +54,8 @@ def template_for(offer: Offer, kind: str, status: str | None, registration: str 
         return "registered", f"A seat opened up: you're registered for {offer.title}"
     if kind.startswith("rescheduled:"):
         return "rescheduled", f"New time: {offer.title}"
+    if kind == "no-show":  # registered, did not attend (leadmagnet attendance): the recording
+        return "replay", f"Sorry we missed you: the recording of {offer.title}"
     if offer.type == "ebook":
         return "download", f"Your copy of {offer.title}"
     if status == WAITLISTED:

@@ -29,8 +29,13 @@ from leadmagnet.content.catalog import CatalogCache
 from leadmagnet.content.offer import Offer
 from leadmagnet.content.webinar import registration_state
 from leadmagnet.delivery import mail
+from leadmagnet.delivery.attendance import Attendance, record_attendance
 from leadmagnet.delivery.emails import Emails
 from leadmagnet.delivery.plan import Plan, owed
+from leadmagnet.delivery.scoring import Scorer
+from leadmagnet.delivery.sequences import Sequences
+from leadmagnet.leads.attendance import Report
+from leadmagnet.leads.scoring import ScoringRules
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.store import DELIVERED, WAITLISTED, Store, Transaction
 
@@ -55,6 +60,10 @@ class Deliveries:
         self.store = store
         self.catalog_cache = catalog_cache
         self.emails = Emails(settings, store, renderer)
+        # A bad [scoring] table stops the start with its message (ScoringError, a ValueError).
+        self.scorer = Scorer(ScoringRules.from_config(settings.get("SCORING")))
+        self.sequences = Sequences(settings, store, catalog_cache, renderer)
+        self._decayed_at: datetime | None = None
 
     # -- a submission -----------------------------------------------------------------------
 
@@ -125,8 +134,21 @@ class Deliveries:
         with self.store.transaction() as tx:
             done = tx.confirm_opt_in(submission_id, plan.at, created_at=created_at)
             if done is not None and done["result"] == "confirmed":
+                self.scorer.confirmed(tx, done["submission"], plan.now)
                 self._deliver(tx, plan, done["submission"])
         return done["submission"] if done is not None else None
+
+    def downloaded(self, submission: dict[str, Any], range_request: bool = False, now: datetime | None = None) -> int:
+        """Record a download of the submission's file and score it, in one transaction; how many it has now."""
+        now = now or datetime.now(UTC)
+        with self.store.transaction() as tx:
+            count = tx.record_download(submission["id"], now.astimezone(UTC).isoformat(timespec="microseconds"), range_request)
+            self.scorer.downloaded(tx, submission, now)
+        return count
+
+    def record_attendance(self, offer: Offer, report: Report, now: datetime | None = None) -> Attendance:
+        """``leadmagnet attendance``: mark the webinar's registrants from an attendee report (see delivery/attendance.py)."""
+        return record_attendance(self.store, self.scorer, self.emails, offer, report, now)
 
     def resend_download(self, offer: Offer, submission: dict[str, Any], now: datetime | None = None) -> int | None:
         """Queue a fresh download link to the submission's address (from an expired link's page)."""
@@ -139,20 +161,25 @@ class Deliveries:
         return owed(self.settings, offer, submission, now)
 
     def _owe(self, tx: Transaction, plan: Plan, submission: dict[str, Any]) -> None:
-        """A new lead's due, in its transaction: the confirmation email, or the delivery itself."""
+        """A new lead's due, in its transaction: the confirmation email, or the delivery itself.
+        Submitting an offer named in another offer's ``stop_when:`` stops that offer's sequence."""
         if plan.opt_in:
             tx.mark_opt_in_pending(submission["contact_id"])
             self.emails.queue(tx, plan.offer, submission, "confirm", plan.now)
         else:
             self._deliver(tx, plan, submission)
+        self.sequences.stop_for(tx, submission, plan.now)
 
     def _deliver(self, tx: Transaction, plan: Plan, submission: dict[str, Any]) -> None:
-        """Take a seat (a webinar not over yet) and queue the delivery email, in ``tx``."""
+        """Take a seat (a webinar not over yet) and queue the delivery email, in ``tx``; score the
+        submission and start the offer's follow-up sequence."""
         if plan.takes_seat:
             seated = tx.claim_seat(submission["id"], plan.offer.slug, plan.offer.capacity)
             submission["status"] = DELIVERED if seated else WAITLISTED
         if plan.has_delivery:  # over, with no recording: there is nothing to send
             self.emails.queue(tx, plan.offer, submission, "delivery", plan.now, plan.registration)
+        self.scorer.delivered(tx, plan.offer, submission, plan.now)
+        self.sequences.start(tx, plan.offer, submission, plan.now)
 
     # -- the sender -------------------------------------------------------------------------
 
@@ -165,8 +192,10 @@ class Deliveries:
         rescheduled = self._step(self.announce_reschedules, now)  # first: whoever is seated next is told the new time anyway
         promoted = self._step(self.promote_waitlists, now)
         reminders = self._step(self.queue_reminders, now)
+        sequenced = self._step(self.sequences.queue_due, now)
+        self._step(self.decay_scores, now)
         report = mail.send_due(self.store, self.settings, now, render=lambda row: self.render_queued(row, now))
-        report.reminders, report.promoted, report.rescheduled = reminders, promoted, rescheduled
+        report.reminders, report.promoted, report.rescheduled, report.sequenced = reminders, promoted, rescheduled, sequenced
         days = float(self.settings.get("KEEP_SENT_EMAILS_DAYS") or 0)
         if days > 0:
             before = (now or datetime.now(UTC)) - timedelta(days=days)
@@ -251,6 +280,15 @@ class Deliveries:
                     if self.emails.queue(tx, offer, submission, kind, now) is not None:
                         queued += 1
         return queued
+
+    def decay_scores(self, now: datetime | None = None) -> int:
+        """Take the day's decay off scores (``decay_per_day``), at most once an hour a process."""
+        now = now or datetime.now(UTC)
+        if not self.scorer.rules.decay_per_day or (self._decayed_at is not None and now - self._decayed_at < timedelta(hours=1)):
+            return 0
+        changed = self.store.decay_scores(self.scorer.rules.decay_per_day, now.astimezone(UTC).isoformat(timespec="microseconds"))
+        self._decayed_at = now
+        return changed
 
     def _upcoming_webinars(self, now: datetime) -> list[Offer]:
         """Published webinars that have not started: their seats and their time can still change."""

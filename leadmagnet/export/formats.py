@@ -30,9 +30,14 @@ TRIGGER_SET = frozenset(FORMULA_TRIGGERS)
 _ARITHMETIC = re.compile(r"[+-][0-9 ()+\-./]*")
 
 
-# Our funnel stage (and double opt-in state) as HubSpot lifecycle stage labels.
-HUBSPOT_LIFECYCLE = {"tofu": "Lead", "mofu": "Marketing Qualified Lead", "bofu": "Sales Qualified Lead", None: "Lead"}
-HUBSPOT_PENDING = "Subscriber"  # asked for double opt-in but has not confirmed yet
+# The contact's lifecycle stage (leads/scoring.py: subscriber, lead, mql, sql) as each CRM says it.
+# HubSpot's internal values of its Lifecycle Stage property (an import accepts them in any portal language).
+HUBSPOT_LIFECYCLE = {"subscriber": "subscriber", "lead": "lead", "mql": "marketingqualifiedlead", "sql": "salesqualifiedlead"}
+# Salesforce's standard Rating picklist, and the default Lead Status picklist of a new org.
+SALESFORCE_RATING = {"subscriber": "Cold", "lead": "Warm", "mql": "Hot", "sql": "Hot"}
+SALESFORCE_OPEN, SALESFORCE_WORKING, SALESFORCE_CLOSED = "Open - Not Contacted", "Working - Contacted", "Closed - Not Converted"
+# The tag a Mailchimp contact gets for its stage, next to the offers' tags.
+MAILCHIMP_STAGE_TAG = {"subscriber": "stage: subscriber", "lead": "stage: lead", "mql": "stage: MQL", "sql": "stage: SQL"}
 
 
 def neutralise(value: str, spreadsheet: bool = False) -> str:
@@ -118,10 +123,22 @@ def _required(value: Any) -> str:
     return text or NOT_PROVIDED
 
 
-def _hubspot_stage(row: Mapping[str, Any]) -> str:
-    if row.get("opt_in_status") == "pending":
-        return HUBSPOT_PENDING
-    return HUBSPOT_LIFECYCLE.get(row.get("stage"), "Lead")
+def _stage(row: Mapping[str, Any]) -> str:
+    stage = row.get("lifecycle_stage")
+    return stage if stage in HUBSPOT_LIFECYCLE else "subscriber"
+
+
+def _salesforce_status(row: Mapping[str, Any]) -> str:
+    """Unsubscribed: closed; marked sales-qualified: being worked; anyone else: open."""
+    if row.get("unsubscribed_at"):
+        return SALESFORCE_CLOSED
+    return SALESFORCE_WORKING if _stage(row) == "sql" else SALESFORCE_OPEN
+
+
+def _mailchimp_tags(value: Any, row: Mapping[str, Any]) -> str:
+    """The offers' tags and the stage's tag, in one cell."""
+    tags = [str(t) for t in (value or ()) if str(t) not in MAILCHIMP_STAGE_TAG.values()]
+    return ", ".join([*tags, MAILCHIMP_STAGE_TAG[_stage(row)]])
 
 
 # Value writers: (the row's value, the whole row) -> cell text. A column may name one.
@@ -133,7 +150,10 @@ FORMATS: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {
     "bool01": lambda v, r: _bool01(v),
     "truefalse": lambda v, r: _truefalse(v),
     "required": lambda v, r: _required(v),
-    "hubspot_lifecycle": lambda v, r: _hubspot_stage(r),
+    "hubspot_lifecycle": lambda v, r: HUBSPOT_LIFECYCLE[_stage(r)],
+    "salesforce_rating": lambda v, r: SALESFORCE_RATING[_stage(r)],
+    "salesforce_status": lambda v, r: _salesforce_status(r),
+    "mailchimp_tags": _mailchimp_tags,
     "opted_out": lambda v, r: _bool01(r.get("unsubscribed_at")),
     "web": lambda v, r: "Web",
 }

@@ -20,7 +20,7 @@ Every preset has a ``custom.NAME`` column for each custom field it does not map 
 preset only with ``base``); :mod:`leadmagnet.export.answers` says how each preset writes them.
 
 Importer rules honoured here (each is documented in the README, "Exporting to your CRM"):
-HubSpot dedupes on ``Email`` and reads ``Lifecycle stage`` labels; Salesforce needs ``Last Name``
+HubSpot dedupes on ``Email`` and reads ``Lifecycle Stage`` internal values; Salesforce needs ``Last Name``
 and ``Company`` (a placeholder is written when the visitor gave none), ``Email Opt Out`` as 1/0
 and at most 50,000 rows per file; Mailchimp needs ``Email Address``, one ``Tags`` cell,
 YYYY-MM-DD dates, two-letter country codes and text of at most 255 bytes.
@@ -73,6 +73,8 @@ CONTACT_FIELDS = (
     "offers",
     "tags",
     "stage",
+    "score",
+    "lifecycle_stage",
     "submissions",
     "first_seen",
     "last_seen",
@@ -107,6 +109,8 @@ SUBMISSION_FIELDS = (
     "spam",
     "opt_in_status",
     "unsubscribed_at",
+    "score",
+    "lifecycle_stage",
 )
 FIELDS = tuple(dict.fromkeys(CONTACT_FIELDS + SUBMISSION_FIELDS))
 
@@ -206,13 +210,14 @@ HUBSPOT = Preset(
         ("Job title", "job_title"),
         ("Phone number", "phone"),
         ("Country/Region", "country"),
-        ("Lifecycle stage", "stage", "hubspot_lifecycle"),
+        ("Lifecycle Stage", "lifecycle_stage", "hubspot_lifecycle"),
+        ("Lead magnet score", "score"),
         ("Lead magnet offers", "offers"),
         ("Lead magnet tags", "tags"),
         ("Lead magnet first conversion date", "first_seen", "date"),
         ("Consent date", "consent_at", "date"),
     ),
-    description="Contacts import: dedupes on Email; Lifecycle stage from the offer's stage.",
+    description="Contacts import: dedupes on Email; Lifecycle Stage from the contact's score (internal values).",
     style=answers.STYLES["hubspot"],
 )
 
@@ -225,12 +230,12 @@ MAILCHIMP = Preset(
         ("Company", "company"),
         ("Phone Number", "phone"),
         ("Country", "country", "country_code"),
-        ("Tags", "tags"),
+        ("Tags", "tags", "mailchimp_tags"),
         ("Signup Date", "first_seen", "date"),
         ("Opt-in Date", "opt_in_at", "date"),
     ),
     clip=255,
-    description="Audience import: one Tags cell, YYYY-MM-DD dates, two-letter countries, text cut at 255 bytes.",
+    description="Audience import: one Tags cell (with the stage's tag), YYYY-MM-DD dates, two-letter countries, text cut at 255 bytes.",
     style=answers.STYLES["mailchimp"],
 )
 
@@ -247,9 +252,11 @@ SALESFORCE = Preset(
         ("Lead Source", "offers", "web"),
         ("Email Opt Out", "unsubscribed_at", "opted_out"),
         ("Description", "offers"),
+        ("Rating", "lifecycle_stage", "salesforce_rating"),
+        ("Lead Status", "lifecycle_stage", "salesforce_status"),
     ),
     split=50_000,
-    description="Leads import: Last Name and Company always filled, Email Opt Out 1/0, 50,000 rows per file.",
+    description="Leads import: Last Name and Company always filled, Email Opt Out 1/0, Rating and Lead Status from the stage, 50,000 rows per file.",
     style=answers.STYLES["salesforce"],
 )
 

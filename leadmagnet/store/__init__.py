@@ -3,8 +3,9 @@
 Nothing outside this package imports ``sqlite3`` or ``sqlite_utils``, and no connection leaves
 it: callers use the :class:`Store`'s verbs, which take and return plain dicts. The verbs are
 grouped by concern in small classes composed into the store (``leads``, ``seats``, ``outbox``,
-``reports``, ``admin``, ``privacy``; one module each) and offered flat on it, so a caller never
-needs to know which group owns a verb. Another database (PostgreSQL) fits behind the same verbs.
+``reports``, ``admin``, ``privacy``, ``sequences``, ``scoring``; one module each) and offered flat
+on it, so a caller never needs to know which group owns a verb. Another database (PostgreSQL)
+fits behind the same verbs.
 
 Writes that belong together go through one transaction::
 
@@ -35,7 +36,9 @@ from leadmagnet.store.migrations import migrations
 from leadmagnet.store.outbox import Outbox
 from leadmagnet.store.privacy import Privacy
 from leadmagnet.store.reports import Reports
+from leadmagnet.store.scoring import Scoring
 from leadmagnet.store.seats import Seats
+from leadmagnet.store.sequences import Sequences
 
 __all__ = [
     "DELIVERED",
@@ -58,16 +61,24 @@ class Transaction:
     its people. Reads made here see the transaction's own writes.
     """
 
-    def __init__(self, leads: Leads, seats: Seats, outbox: Outbox) -> None:
+    def __init__(self, leads: Leads, seats: Seats, outbox: Outbox, sequences: Sequences, scoring: Scoring) -> None:
         self.record_submission = leads.record_submission
         self.release_spam = leads.release_spam
         self.confirm_opt_in = leads.confirm_opt_in
         self.mark_opt_in_pending = leads.mark_opt_in_pending
         self.get_contact = leads.get_contact
+        self.record_download = leads.record_download
         self.claim_seat = seats.claim_seat
         self.seat_next_waitlisted = seats.seat_next_waitlisted
         self.move_webinar = seats.move_webinar
         self.enqueue_email = outbox.enqueue_email
+        self.mark_attendance = seats.mark_attendance
+        self.start_sequence = sequences.start_sequence
+        self.stop_sequences = sequences.stop_sequences
+        self.advance_sequence = sequences.advance_sequence
+        self.add_points = scoring.add_points
+        self.raise_stage = scoring.raise_stage
+        self.offers_of = scoring.offers_of
 
 
 class Store:
@@ -80,7 +91,8 @@ class Store:
         self._db = Connection(path)
         leads, seats, outbox = Leads(self._db), Seats(self._db), Outbox(self._db)
         reports, admin, privacy = Reports(self._db), Admin(self._db), Privacy(self._db)
-        self._transaction = Transaction(leads, seats, outbox)
+        sequences, scoring = Sequences(self._db), Scoring(self._db)
+        self._transaction = Transaction(leads, seats, outbox, sequences, scoring)
 
         # Leads (store/leads.py): contacts, submissions, opt-in, unsubscribing, downloads, views.
         self.record_submission = leads.record_submission
@@ -110,6 +122,24 @@ class Store:
         self.webinar_sequence = seats.webinar_sequence
         self.move_webinar = seats.move_webinar
         self.reminder_due = seats.reminder_due
+        self.registrants = seats.registrants
+        self.mark_attendance = seats.mark_attendance
+        # Sequences (store/sequences.py): each person's place in each offer's follow-up sequence.
+        self.start_sequence = sequences.start_sequence
+        self.stop_sequences = sequences.stop_sequences
+        self.sequence_version = sequences.sequence_version
+        self.sequence_rows = sequences.sequence_rows
+        self.reschedule_sequence = sequences.reschedule_sequence
+        self.due_sequence_steps = sequences.due_sequence_steps
+        self.advance_sequence = sequences.advance_sequence
+        self.sequences_of = sequences.sequences_of
+        # Scoring (store/scoring.py): scores, lifecycle stages, scored events.
+        self.add_points = scoring.add_points
+        self.raise_stage = scoring.raise_stage
+        self.mark_sales_qualified = scoring.mark_sales_qualified
+        self.decay_scores = scoring.decay_scores
+        self.score_events_of = scoring.score_events_of
+        self.offers_of = scoring.offers_of
         # Outbox (store/outbox.py): queued emails and every attempt to send them.
         self.enqueue_email = outbox.enqueue_email
         self.save_rendered = outbox.save_rendered

@@ -254,11 +254,12 @@ class Leads(Verbs):
         return row is not None and withdrawn(submission["created_at"], row["unsubscribed_at"])
 
     def unsubscribe(self, contact_id: int, now: str, first_seen: str | None = None) -> bool:
-        """Record that a contact unsubscribed (first time wins); drop its queued reminders.
+        """Record that a contact unsubscribed (first time wins); drop its queued reminders and stop its sequences.
 
         Returns False when the contact does not exist, or when ``first_seen`` is given and is
         not the row's (the id names a later contact than the link was checked against). Emails
-        already on their way are not recalled; reminders not yet sent are cancelled.
+        already on their way are not recalled; reminders and sequence emails not yet sent are
+        cancelled (and no sequence queues another: see store/sequences.py).
         """
         with self.db.writing() as conn:
             found = conn.execute(
@@ -268,7 +269,8 @@ class Leads(Verbs):
             ).rowcount
             if found:
                 conn.execute(
-                    "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND kind LIKE 'reminder%' AND status = 'queued'",
+                    "UPDATE outbox SET status = 'cancelled' WHERE contact_id = ? AND (kind LIKE 'reminder%' OR kind LIKE 'sequence:%')"
+                    " AND status = 'queued'",
                     (contact_id,),
                 )
         return bool(found)

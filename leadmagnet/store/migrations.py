@@ -234,3 +234,59 @@ def m009_webinar_times(db: Database) -> None:
     that the new ``.ics`` replaces the old one.
     """
     db.execute("CREATE TABLE webinar_times (offer_slug TEXT PRIMARY KEY, starts_at TEXT NOT NULL, sequence INTEGER NOT NULL)")
+
+
+@migrations()
+def m010_nurture(db: Database) -> None:
+    """Follow-up sequences, lead scores and lifecycle stages, webinar attendance.
+
+    ``sequence_progress`` is one person's place in one offer's sequence (one row per contact and
+    offer, however often they submit it): ``position`` is the delay in seconds of the last email
+    sent (-1: none yet), ``next_due_at`` when the next one is due (NULL: none left).
+    ``sequence_versions`` remembers the sequence each offer had when the rows' due times were
+    worked out, so an edit reschedules them. ``score_events`` records each scored event once per
+    contact (``key``), so an event counted twice (an attendance report imported again) adds
+    nothing. The contact keeps its score, when it last changed, and its stage.
+    """
+    db.execute("ALTER TABLE contacts ADD COLUMN score INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE contacts ADD COLUMN score_at TEXT")
+    db.execute("ALTER TABLE contacts ADD COLUMN lifecycle_stage TEXT NOT NULL DEFAULT 'subscriber'")
+    db.execute("ALTER TABLE contacts ADD COLUMN sales_qualified_at TEXT")
+    db.execute("CREATE INDEX contacts_score ON contacts(score, id)")
+    db.execute("ALTER TABLE submissions ADD COLUMN attendance TEXT")
+    db.execute(
+        """
+        CREATE TABLE score_events (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            event TEXT NOT NULL,
+            offer_slug TEXT,
+            points INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (contact_id, key)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE sequence_progress (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id) ON DELETE CASCADE,
+            offer_slug TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            position INTEGER NOT NULL DEFAULT -1,
+            sent INTEGER NOT NULL DEFAULT 0,
+            last_sent_at TEXT,
+            next_due_at TEXT,
+            status TEXT NOT NULL DEFAULT 'active',
+            stopped_reason TEXT,
+            stopped_at TEXT,
+            UNIQUE (contact_id, offer_slug)
+        )
+        """
+    )
+    db.execute("CREATE INDEX sequence_due ON sequence_progress(offer_slug, status, next_due_at)")
+    db.execute("CREATE INDEX sequence_submission ON sequence_progress(submission_id)")
+    db.execute("CREATE TABLE sequence_versions (offer_slug TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)")

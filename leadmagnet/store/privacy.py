@@ -57,6 +57,14 @@ class Privacy(Verbs):
             " WHERE contact_id = ? OR to_addr = ? OR submission_id IN (SELECT id FROM submissions WHERE contact_id = ?) ORDER BY id",
             (cid, email, cid),
         )
+        sequences = self.db.rows(
+            "SELECT offer_slug, started_at, position, sent, last_sent_at, next_due_at, status, stopped_reason, stopped_at"
+            " FROM sequence_progress WHERE contact_id = ? ORDER BY id",
+            (cid,),
+        )
+        score_events = self.db.rows(
+            "SELECT event, offer_slug, points, created_at FROM score_events WHERE contact_id = ? ORDER BY id", (cid,)
+        )
         consent = [
             {"submission_id": s["id"], "offer_slug": s["offer_slug"], "consent_text": s["consent_text"], "consent_at": s["consent_at"]}
             for s in submissions
@@ -67,6 +75,8 @@ class Privacy(Verbs):
             "submissions": submissions,
             "downloads": downloads,
             "emails": emails,
+            "sequences": sequences,
+            "score_events": score_events,
             "consent": {
                 "records": consent,
                 "opt_in_status": contact["opt_in_status"],

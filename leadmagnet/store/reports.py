@@ -166,6 +166,7 @@ class Reports(Verbs):
         sql = f"""
             SELECT c.id, c.email, c.first_name, c.last_name, c.company, c.job_title, c.phone, c.country,
                    c.first_seen, c.last_seen, c.opt_in_status, c.opt_in_at, c.unsubscribed_at, c.custom,
+                   c.score, c.lifecycle_stage,
                    a.offers, a.tags, a.stage_rank, a.submissions, a.consent_at, a.last_submission_id
             FROM (
                 SELECT s.contact_id, group_concat(s.offer_slug) AS offers,
@@ -222,7 +223,7 @@ class Reports(Verbs):
             SELECT s.id AS submission_id, s.created_at, s.offer_slug, s.offer_type, s.status, c.email,
                    c.first_name, c.last_name, c.company, c.job_title, c.phone, c.country, s.tags, s.stage,
                    s.consent_text, s.consent_at, s.utm_source, s.utm_medium, s.utm_campaign, s.utm_term,
-                   s.utm_content, s.referrer, s.spam, c.opt_in_status, c.unsubscribed_at, s.data
+                   s.utm_content, s.referrer, s.spam, c.opt_in_status, c.unsubscribed_at, c.score, c.lifecycle_stage, s.data
             FROM submissions s JOIN contacts c ON c.id = s.contact_id
             WHERE {where}
             ORDER BY s.id
@@ -272,16 +273,22 @@ class Reports(Verbs):
 
     # -- leads list (keyset) -----------------------------------------------------------------
 
-    def list_leads(self, filters: Filters, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Newest non-spam submissions first, ``limit`` at a time, with their contact.
+    def list_leads(
+        self, filters: Filters, before_id: int | None = None, limit: int = 50, by_score: bool = False, below_score: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest non-spam submissions first (``by_score``: highest contact score first), ``limit`` at a time, with their contact.
 
-        Keyset pagination: the next page passes the last row's id as ``before_id``; the primary
-        key index finds the spot directly however deep the page is (OFFSET would count past
-        every earlier row). ``filters.search`` matches email, first/last name and company.
+        Keyset pagination: the next page passes the last row's id as ``before_id`` (and, sorted
+        by score, its score as ``below_score``); the index finds the spot directly however deep
+        the page is (OFFSET would count past every earlier row). ``filters.search`` matches
+        email, first/last name and company.
         """
         sub_where, params = filters.submission_where()
         where = [sub_where, filters.contact_where("s.consent_at")]
-        if before_id is not None:
+        if by_score and before_id is not None and below_score is not None:
+            where.append("(c.score < ? OR (c.score = ? AND s.id < ?))")
+            params += [below_score, below_score, before_id]
+        elif before_id is not None:
             where.append("s.id < ?")
             params.append(before_id)
         if filters.search:
@@ -293,8 +300,8 @@ class Reports(Verbs):
             params += [like] * 5
         sql = (
             "SELECT s.id, s.created_at, s.offer_slug, s.status, s.utm_source, s.tags, c.id AS contact_id, c.email,"  # noqa: S608
-            " c.first_name, c.last_name, c.company FROM submissions s JOIN contacts c ON c.id = s.contact_id"
-            f" WHERE {' AND '.join(where)} ORDER BY s.id DESC LIMIT ?"
+            " c.first_name, c.last_name, c.company, c.score, c.lifecycle_stage FROM submissions s JOIN contacts c ON c.id = s.contact_id"
+            f" WHERE {' AND '.join(where)} ORDER BY {'c.score DESC, ' if by_score else ''}s.id DESC LIMIT ?"
         )
         params.append(limit)
         rows = []

@@ -156,3 +156,24 @@ class Seats(Verbs):
             " AND coalesce((SELECT sequence FROM webinar_times WHERE offer_slug = s.offer_slug), 0) = 0))) ORDER BY s.id",
             (offer_slug, kind),
         )
+
+    # -- attendance (an attendee report imported after the webinar) ------------------------------
+
+    def registrants(self, offer_slug: str) -> list[dict[str, Any]]:
+        """One row a person registered for webinar ``offer_slug`` (seated or waitlisted): their first
+        such submission, with the contact's ``email`` and ``unsubscribed_at``; by submission id."""
+        return self.db.rows(
+            "SELECT s.*, c.email AS email, c.unsubscribed_at AS unsubscribed_at"
+            " FROM (SELECT min(id) AS id FROM submissions WHERE offer_slug = ? AND spam = 0 AND status IN (?, ?) GROUP BY contact_id) AS f"
+            " JOIN submissions s ON s.id = f.id JOIN contacts c ON c.id = s.contact_id ORDER BY s.id",
+            (offer_slug, DELIVERED, WAITLISTED),
+        )
+
+    def mark_attendance(self, submission_id: int, attendance: str) -> str | None:
+        """Record ``attended`` or ``no-show`` on a registration; returns what it said before (None: nothing)."""
+        if attendance not in ("attended", "no-show"):
+            raise ValueError(f"attendance is attended or no-show, not {attendance!r}")
+        with self.db.writing() as conn:
+            before = conn.execute("SELECT attendance FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+            conn.execute("UPDATE submissions SET attendance = ? WHERE id = ?", (attendance, submission_id))
+        return before[0] if before is not None else None

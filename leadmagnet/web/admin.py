@@ -31,6 +31,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from leadmagnet.delivery.scoring import stage_of
 from leadmagnet.export.exports import ExportError
 from leadmagnet.store import Store
 from leadmagnet.web import current_services
@@ -222,8 +223,11 @@ def dashboard() -> Response:
 def leads() -> Response:
     filters = filters_from_args(zone())
     before = request.args.get("before", type=int)
+    by_score = request.args.get("sort") == "score"  # highest score first (keyset: score, then id)
     store = current_services().store
-    rows = store.list_leads(filters, before_id=before, limit=PAGE_SIZE + 1)
+    rows = store.list_leads(
+        filters, before_id=before, limit=PAGE_SIZE + 1, by_score=by_score, below_score=request.args.get("score", type=int)
+    )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     show, contacts = readable(), {}
@@ -237,7 +241,8 @@ def leads() -> Response:
     # Only the filters carry over to the next page: any other query key could be one of
     # url_for's own arguments (_scheme, _anchor, endpoint...) and break the page.
     kept = {key: request.args.getlist(key) for key in FILTER_ARGS if key in request.args}
-    next_url = url_for("admin.leads", **kept, before=rows[-1]["id"]) if more else None
+    scored = {"score": rows[-1]["score"]} if more and by_score else {}
+    next_url = url_for("admin.leads", **kept, **scored, before=rows[-1]["id"]) if more else None
     return render("leads.html", rows=rows, next_url=next_url, args=request.args, logout=ActionForm())
 
 
@@ -262,6 +267,9 @@ def contact(contact_id: int) -> Response:
     return render(
         "contact.html",
         record=record,
+        score=stage_of(record["contact"]),
+        sequences=current_services().deliveries.sequences.positions(contact_id),
+        qualified=request.args.get("qualified") == "1",
         action=ActionForm(),
         released=released,
         outcome=outcome if outcome in RELEASE_OUTCOMES else None,
@@ -304,6 +312,7 @@ AUDIT_ACTIONS = {
     "erase_files": "Erased a person's email files and rate-limit counters",
     "export_download": "Downloaded an export",
     "not_spam": "Made a spam submission a lead",
+    "sales_qualified": "Marked a contact sales-qualified (SQL)",
 }
 
 

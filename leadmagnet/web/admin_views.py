@@ -142,7 +142,7 @@ def lead_status(submission: Mapping[str, Any], contact: Mapping[str, Any] | None
 
 # -- filters from the query string ------------------------------------------------------------
 
-FILTER_ARGS = ("offer", "tag", "since", "until", "q", "include_spam", "include_unsubscribed", "consented_only")
+FILTER_ARGS = ("offer", "tag", "since", "until", "q", "include_spam", "include_unsubscribed", "consented_only", "sort")
 
 
 def day_arg(name: str) -> str | None:

@@ -114,7 +114,7 @@ def download(token: str) -> Response:
         size = path.stat().st_size
         return _private(Response(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"}))
     if request.method == "GET" and _counts(response):  # a HEAD (link checkers) downloads nothing
-        current_services().store.record_download(submission["id"], utcnow(), range_request=response.status_code == 206)
+        current_services().deliveries.downloaded(submission, range_request=response.status_code == 206)  # recorded and scored
     return _private(response)
 
 

@@ -93,8 +93,8 @@ def test_admin_journey(live_server, page: Page, seeded, tmp_path) -> None:
     path = tmp_path / "export.csv"
     info.value.save_as(path)
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-    assert [(r["Email"], r["Last name"], r["Lifecycle stage"]) for r in rows] == [
-        (f"viewer{i}@example.com", f"Viewer{i}", "Lead") for i in range(3)
+    assert [(r["Email"], r["Last name"], r["Lifecycle Stage"]) for r in rows] == [
+        (f"viewer{i}@example.com", f"Viewer{i}", "subscriber") for i in range(3)
     ]
 
     # Erase a contact.
