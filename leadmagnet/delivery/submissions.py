@@ -31,6 +31,7 @@ from leadmagnet.content.webinar import registration_state
 from leadmagnet.delivery import mail
 from leadmagnet.delivery.emails import Emails
 from leadmagnet.delivery.plan import Plan, owed
+from leadmagnet.delivery.webhooks import Webhooks
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.store import DELIVERED, WAITLISTED, Store, Transaction
 
@@ -50,11 +51,14 @@ class Recorded:
 class Deliveries:
     """What submissions are owed, and the sender that sends it, for one install."""
 
-    def __init__(self, settings: Mapping[str, Any], store: Store, catalog_cache: CatalogCache, renderer: Renderer) -> None:
+    def __init__(
+        self, settings: Mapping[str, Any], store: Store, catalog_cache: CatalogCache, renderer: Renderer, webhooks: Webhooks | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.catalog_cache = catalog_cache
         self.emails = Emails(settings, store, renderer)
+        self.webhooks = webhooks if webhooks is not None else Webhooks(settings, store)
 
     # -- a submission -----------------------------------------------------------------------
 
@@ -125,7 +129,9 @@ class Deliveries:
         with self.store.transaction() as tx:
             done = tx.confirm_opt_in(submission_id, plan.at, created_at=created_at)
             if done is not None and done["result"] == "confirmed":
-                self._deliver(tx, plan, done["submission"])
+                sub = done["submission"]
+                self.webhooks.emit(tx, "lead.confirmed", plan.now, contact_id=sub["contact_id"], submission=sub, offer=offer)
+                self._deliver(tx, plan, sub)
         return done["submission"] if done is not None else None
 
     def resend_download(self, offer: Offer, submission: dict[str, Any], now: datetime | None = None) -> int | None:
@@ -134,12 +140,38 @@ class Deliveries:
         with self.store.transaction() as tx:
             return self.emails.queue(tx, offer, submission, f"resend:{now.isoformat(timespec='microseconds')}", now)
 
+    def record_download(self, offer: Offer, submission: dict[str, Any], range_request: bool = False, now: datetime | None = None) -> int:
+        """Record one download of the submission's file with its ``download.completed`` event, in one transaction; how many now."""
+        now = now or datetime.now(UTC)
+        with self.store.transaction() as tx:
+            count = tx.record_download(submission["id"], now.isoformat(timespec="microseconds"), range_request=range_request)
+            extra = {"download": {"count": count, "file": (offer.file or "").rsplit("/", 1)[-1]}}
+            self.webhooks.emit(
+                tx, "download.completed", now, contact_id=submission["contact_id"], submission=submission, offer=offer, extra=extra
+            )
+        return count
+
+    def unsubscribe(self, contact: dict[str, Any], now: datetime | None = None) -> bool:
+        """Unsubscribe the contact (a link's POST) with its ``contact.unsubscribed`` event, in one transaction.
+
+        The event is sent the first time only; False when the id no longer names this contact.
+        """
+        now = now or datetime.now(UTC)
+        with self.store.transaction() as tx:
+            before = tx.get_contact(contact["id"])
+            if not tx.unsubscribe(contact["id"], now.isoformat(timespec="microseconds"), first_seen=contact["first_seen"]):
+                return False
+            if before is not None and before["unsubscribed_at"] is None:
+                self.webhooks.emit(tx, "contact.unsubscribed", now, contact_id=contact["id"])
+        return True
+
     def owed(self, offer: Offer, submission: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
         """What the thank-you or confirmation page shows this submission (registrant-only)."""
         return owed(self.settings, offer, submission, now)
 
     def _owe(self, tx: Transaction, plan: Plan, submission: dict[str, Any]) -> None:
-        """A new lead's due, in its transaction: the confirmation email, or the delivery itself."""
+        """A new lead's due, in its transaction: its webhook event, the confirmation email, or the delivery itself."""
+        self.webhooks.emit(tx, "lead.created", plan.now, contact_id=submission["contact_id"], submission=submission, offer=plan.offer)
         if plan.opt_in:
             tx.mark_opt_in_pending(submission["contact_id"])
             self.emails.queue(tx, plan.offer, submission, "confirm", plan.now)
@@ -147,10 +179,16 @@ class Deliveries:
             self._deliver(tx, plan, submission)
 
     def _deliver(self, tx: Transaction, plan: Plan, submission: dict[str, Any]) -> None:
-        """Take a seat (a webinar not over yet) and queue the delivery email, in ``tx``."""
+        """Take a seat (a webinar not over yet) and queue the delivery email, in ``tx``; a webinar's registration event too."""
         if plan.takes_seat:
             seated = tx.claim_seat(submission["id"], plan.offer.slug, plan.offer.capacity)
             submission["status"] = DELIVERED if seated else WAITLISTED
+        if plan.offer.type == "webinar":
+            kind = "registration.waitlisted" if submission.get("status") == WAITLISTED else "registration.created"
+            extra = {"registration": {"state": plan.registration}}
+            self.webhooks.emit(
+                tx, kind, plan.now, contact_id=submission["contact_id"], submission=submission, offer=plan.offer, extra=extra
+            )
         if plan.has_delivery:  # over, with no recording: there is nothing to send
             self.emails.queue(tx, plan.offer, submission, "delivery", plan.now, plan.registration)
 
@@ -167,6 +205,10 @@ class Deliveries:
         reminders = self._step(self.queue_reminders, now)
         report = mail.send_due(self.store, self.settings, now, render=lambda row: self.render_queued(row, now))
         report.reminders, report.promoted, report.rescheduled = reminders, promoted, rescheduled
+        try:  # after the emails: a slow receiver must not hold them up
+            report.webhooks = self.webhooks.send_due(now)
+        except Exception:
+            log.exception("the sender's webhooks step failed; the pass goes on")
         days = float(self.settings.get("KEEP_SENT_EMAILS_DAYS") or 0)
         if days > 0:
             before = (now or datetime.now(UTC)) - timedelta(days=days)
@@ -230,6 +272,10 @@ class Deliveries:
                     if person is None:
                         break
                     self.emails.queue(tx, offer, person, "promoted", now)
+                    extra = {"registration": {"state": "open", "from_waitlist": True}}
+                    self.webhooks.emit(
+                        tx, "registration.created", now, contact_id=person["contact_id"], submission=person, offer=offer, extra=extra
+                    )
                     promoted += 1
         return promoted
 
