@@ -215,7 +215,9 @@ def test_retry_after_is_honoured_and_other_4xx_are_final(hooked, receiver) -> No
     assert len(receiver.received) == 2  # final: never retried
 
 
-def test_consecutive_failures_disable_the_endpoint_and_retry_now_brings_it_back(hooked, receiver, cli_runner, instance_dir, content_dir) -> None:
+def test_consecutive_failures_disable_the_endpoint_and_retry_now_brings_it_back(
+    hooked, receiver, cli_runner, instance_dir, content_dir
+) -> None:
     receiver.answers = [503]
     app = hooked(WEBHOOK_RETRY_SECONDS=1, WEBHOOK_DISABLE_AFTER=3)
     services = services_of(app)

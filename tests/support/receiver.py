@@ -6,7 +6,9 @@ and ``webhook-signature`` a space-separated list of ``v1,<base64 HMAC-SHA256>``;
 (compared in constant time), and the timestamp must be within five minutes of now.
 
 ``answers`` scripts the responses: a list of status codes given to each event id in turn (the
-last one repeats), so ``[500, 500, 200]`` fails every event twice before taking it.
+last one repeats), so ``[500, 500, 200]`` fails every event twice before taking it. With
+``hold_after``, requests after that many are recorded on arrival and then held until ``gate`` is
+set: a test can kill the sender while a request is in flight.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class Receiver:
     port: int = 0
     received: list[Received] = field(default_factory=list)
     extra_headers: dict[str, str] = field(default_factory=dict)
+    hold_after: int | None = None  # requests after this many wait for ``gate`` before answering
+    gate: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> Receiver:
         receiver = self
@@ -67,7 +71,7 @@ class Receiver:
         tries: dict[str, int] = {}
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 arrived = datetime.now(UTC)
@@ -82,6 +86,9 @@ class Receiver:
                         body = {}
                     ok = verify(receiver.secret, headers, raw)
                     receiver.received.append(Received(msg_id, body.get("type", ""), body, raw, headers, ok, code, arrived))
+                    held = receiver.hold_after is not None and len(receiver.received) > receiver.hold_after
+                if held:
+                    receiver.gate.wait(30)
                 self.send_response(code)
                 for name, value in receiver.extra_headers.items():
                     self.send_header(name, value)
