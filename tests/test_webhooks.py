@@ -275,3 +275,17 @@ def test_a_huge_submission_is_shortened_under_20_kb() -> None:
     assert len(body.encode()) <= MAX_BODY
     parsed = json.loads(body)
     assert parsed["data"]["truncated"] is True and parsed["data"]["submission"]["answers"]["short"] == "kept"
+
+
+def test_an_endpoint_removed_from_the_config_fails_its_events_and_old_events_are_forgotten(hooked, receiver, make_app) -> None:
+    app = hooked()
+    assert submit(app.test_client(), "handbook", "ada@example.com").status_code == 303
+    without = services_of(make_app(RATE_LIMIT="off"))  # the same instance, the [[webhooks]] table removed
+    without.deliveries.send_once(datetime.now(UTC))
+    [row] = without.store.webhook_deliveries()
+    assert row["status"] == "failed" and row["last_error"] == "the endpoint is no longer in config.toml"
+    assert receiver.received == []
+    without.deliveries.send_once(datetime.now(UTC) + timedelta(days=29))
+    assert len(without.store.webhook_events()) == 1  # kept WEBHOOK_KEEP_DAYS
+    without.deliveries.send_once(datetime.now(UTC) + timedelta(days=31))
+    assert without.store.webhook_events() == [] and without.store.webhook_deliveries() == []

@@ -206,6 +206,9 @@ class Webhooks:
         """Deliver due events, one claimed row at a time; an endpoint that fails is left alone for the rest of the pass."""
         report = WebhookReport()
         report.failed += self.store.fail_webhooks_not_in(self.by_url, at=iso(now or self.clock()))
+        days = float(self.settings.get("WEBHOOK_KEEP_DAYS") or 0)
+        if days > 0:
+            self.store.forget_webhook_events(iso((now or self.clock()) - timedelta(days=days)))
         if not self.endpoints:
             return report
         skip: set[str] = set()

@@ -143,6 +143,11 @@ SETTINGS: list[Setting] = [
         "Consecutive failed attempts after which a webhook endpoint is disabled (about 3 days of failures at the default retry); 0: never.",
     ),
     Setting(
+        "WEBHOOK_KEEP_DAYS",
+        30,
+        "Days a webhook event's body (personal data) is kept once every endpoint has it or has failed for good; 0: keep it forever.",
+    ),
+    Setting(
         "WEBHOOK_ALLOW_PRIVATE",
         False,
         "Allow webhooks to loopback, private and link-local addresses (a receiver on the same machine or network). Off: refused after DNS resolution.",

@@ -154,6 +154,7 @@ class Store:
         self.enable_webhook_endpoint = webhooks.enable_webhook_endpoint
         self.retry_webhooks = webhooks.retry_webhooks
         self.fail_webhooks_not_in = webhooks.fail_webhooks_not_in
+        self.forget_webhook_events = webhooks.forget_webhook_events
         self.webhook_endpoint_states = webhooks.webhook_endpoint_states
         self.webhook_counts = webhooks.webhook_counts
         self.webhook_deliveries = webhooks.webhook_deliveries

@@ -39,7 +39,7 @@ class Privacy(Verbs):
     # -- one contact: everything stored, and erasure ------------------------------------------
 
     def contact_record(self, email: str) -> dict[str, Any] | None:
-        """Everything stored about one contact: details, submissions, downloads, emails, consent."""
+        """Everything stored about one contact: details, submissions, downloads, emails, webhook events, consent."""
         contact = self.db.row("SELECT * FROM contacts WHERE email = ?", (email,))
         if contact is None:
             return None
@@ -58,6 +58,12 @@ class Privacy(Verbs):
             " WHERE contact_id = ? OR to_addr = ? OR submission_id IN (SELECT id FROM submissions WHERE contact_id = ?) ORDER BY id",
             (cid, email, cid),
         )
+        has_hooks = self.db.value("SELECT count(*) FROM sqlite_master WHERE name = 'webhook_events'")
+        webhooks = (
+            self.db.rows("SELECT event_id, type, created_at FROM webhook_events WHERE contact_id = ? ORDER BY id", (cid,))
+            if has_hooks
+            else []
+        )
         consent = [
             {"submission_id": s["id"], "offer_slug": s["offer_slug"], "consent_text": s["consent_text"], "consent_at": s["consent_at"]}
             for s in submissions
@@ -68,6 +74,7 @@ class Privacy(Verbs):
             "submissions": submissions,
             "downloads": downloads,
             "emails": emails,
+            "webhooks": webhooks,
             "consent": {
                 "records": consent,
                 "opt_in_status": contact["opt_in_status"],

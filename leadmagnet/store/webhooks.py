@@ -147,14 +147,37 @@ class Webhooks(Verbs):
             ).rowcount
 
     def fail_webhooks_not_in(self, urls: Iterable[str], *, at: str) -> int:
-        """Fail for good the undelivered rows of endpoints no longer configured; how many."""
-        kept = list(urls)
-        marks = ", ".join("?" for _ in kept) or "NULL"
+        """Fail for good the undelivered rows of endpoints no longer configured; how many.
+
+        A read first: the sender calls this every pass, and nearly always there is nothing to do.
+        """
+        kept = set(urls)
+        gone = [
+            row["endpoint"]
+            for row in self.db.rows("SELECT DISTINCT endpoint FROM webhook_deliveries WHERE status IN ('queued', 'sending')")
+            if row["endpoint"] not in kept
+        ]
+        if not gone:
+            return 0
+        marks = ", ".join("?" for _ in gone)
         with self.db.writing() as conn:
             return conn.execute(
                 "UPDATE webhook_deliveries SET status = 'failed', last_error = 'the endpoint is no longer in config.toml',"  # noqa: S608 - placeholders only
-                f" last_attempt_at = ?, claim = NULL WHERE status IN ('queued', 'sending') AND endpoint NOT IN ({marks})",
-                (at, *kept),
+                f" last_attempt_at = ?, claim = NULL WHERE status IN ('queued', 'sending') AND endpoint IN ({marks})",
+                (at, *gone),
+            ).rowcount
+
+    def forget_webhook_events(self, before: str, limit: int = 500) -> int:
+        """Delete up to ``limit`` events made before ``before`` that wait for no endpoint any more; how many.
+
+        Their bodies hold personal data: once delivered (or failed for good) they are kept only
+        ``WEBHOOK_KEEP_DAYS``, for the admin's list of recent deliveries.
+        """
+        with self.db.writing() as conn:
+            return conn.execute(
+                "DELETE FROM webhook_events WHERE id IN (SELECT e.id FROM webhook_events e WHERE e.created_at < ? AND NOT EXISTS ("
+                " SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status IN ('queued', 'sending')) ORDER BY e.id LIMIT ?)",
+                (before, limit),
             ).rowcount
 
     # -- reading ----------------------------------------------------------------------------
