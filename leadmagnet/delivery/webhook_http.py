@@ -93,7 +93,7 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
     """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
+    except (socket.gaierror, UnicodeError) as exc:
         raise OSError(f"cannot resolve {host}: {exc}") from None
     addresses = [str(info[4][0]) for info in infos]
     if not addresses:

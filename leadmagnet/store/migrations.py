@@ -260,6 +260,7 @@ def m010_hooks_webhooks(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX webhook_events_contact ON webhook_events(contact_id)")
+    db.execute("CREATE INDEX webhook_events_created ON webhook_events(created_at)")
     db.execute(
         """
         CREATE TABLE webhook_deliveries (
