@@ -289,3 +289,19 @@ def test_an_endpoint_removed_from_the_config_fails_its_events_and_old_events_are
     assert len(without.store.webhook_events()) == 1  # kept WEBHOOK_KEEP_DAYS
     without.deliveries.send_once(datetime.now(UTC) + timedelta(days=31))
     assert without.store.webhook_events() == [] and without.store.webhook_deliveries() == []
+
+
+def test_the_event_is_written_in_the_submissions_transaction(hooked) -> None:
+    """Writing the event fails (a trigger refuses it): the lead is not stored either, and the visitor is told to retry."""
+    app = hooked()
+    services = services_of(app)
+    services.store.conn.execute(
+        "CREATE TRIGGER refuse_events BEFORE INSERT ON webhook_deliveries BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+    )
+    response = submit(app.test_client(), "handbook", "ada@example.com")
+    assert response.status_code >= 500
+    assert services.store.submissions() == [] and services.store.contacts() == [] and services.store.outbox() == []
+    assert services.store.webhook_events() == []
+    services.store.conn.execute("DROP TRIGGER refuse_events")
+    assert submit(app.test_client(), "handbook", "ada@example.com").status_code == 303
+    assert [e["type"] for e in services.store.webhook_events()] == ["lead.created"]
