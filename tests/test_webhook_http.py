@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import socket
+import ssl
+import subprocess
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
-from leadmagnet.delivery.webhook_http import Refused, check_address, headers, post, resolve, retry_after_seconds, sign
+from leadmagnet.delivery.webhook_http import (
+    PinnedHTTPConnection,
+    PinnedHTTPSConnection,
+    Refused,
+    check_address,
+    headers,
+    post,
+    resolve,
+    retry_after_seconds,
+    sign,
+)
 from tests.support.receiver import Receiver, verify
 
 
@@ -122,3 +135,49 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_seconds("120") == 120
     assert retry_after_seconds(format_datetime(now + timedelta(minutes=5), usegmt=True), now) == 300
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+def test_the_connection_goes_to_the_checked_address_never_to_the_name_again() -> None:
+    """DNS rebinding: once checked, the address is used as it is; the name only travels in the Host header."""
+    receiver = Receiver(secret="whsec_" + base64.b64encode(b"s" * 32).decode(), answers=[200]).start()
+    try:
+        conn = PinnedHTTPConnection("rebound.invalid", receiver.port, "127.0.0.1", timeout=5)
+        conn.request("POST", "/hooks", body=b"{}")
+        assert conn.getresponse().status == 200
+        conn.close()
+        assert receiver.received[0].headers["host"] == f"rebound.invalid:{receiver.port}"
+    finally:
+        receiver.stop()
+
+
+def self_signed(tmp_path, name: str):
+    """A certificate for ``name`` made by openssl, and the key."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName=DNS:{name}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+def test_https_to_the_checked_address_still_verifies_the_certificate_against_the_name(tmp_path) -> None:
+    cert, key = self_signed(tmp_path, "hooks.example.test")
+    receiver = Receiver(secret="whsec_" + base64.b64encode(b"s" * 32).decode(), answers=[200]).start()
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    receiver.server.socket = server_side.wrap_socket(receiver.server.socket, server_side=True)
+    try:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        good = PinnedHTTPSConnection("hooks.example.test", receiver.port, "127.0.0.1", timeout=5, context=trusting)
+        good.request("POST", "/hooks", body=b"{}")
+        assert good.getresponse().status == 200
+        good.close()
+        wrong = PinnedHTTPSConnection("other.example.test", receiver.port, "127.0.0.1", timeout=5, context=trusting)
+        with pytest.raises(ssl.SSLCertVerificationError, match=r"other\.example\.test"):
+            wrong.request("POST", "/hooks", body=b"{}")
+        wrong.close()
+        assert [r.headers["host"] for r in receiver.received] == [f"hooks.example.test:{receiver.port}"]
+    finally:
+        receiver.stop()

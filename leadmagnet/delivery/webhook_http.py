@@ -104,7 +104,7 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
     return addresses[0]
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
+class PinnedHTTPConnection(http.client.HTTPConnection):
     """An HTTP connection to an address resolved and checked beforehand; the Host header keeps the name."""
 
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
@@ -115,7 +115,7 @@ class _PinnedHTTP(http.client.HTTPConnection):
         self.sock = socket.create_connection((self.address, self.port), self.timeout)
 
 
-class _PinnedHTTPS(http.client.HTTPSConnection):
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
     """An HTTPS connection to a checked address, verifying the certificate against the host name."""
 
     def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext) -> None:
@@ -141,9 +141,9 @@ def post(url: str, body: bytes, request_headers: dict[str, str], *, timeout: flo
     except OSError as exc:
         return Answer("retry", error=str(exc))
     if parts.scheme == "https":
-        conn: http.client.HTTPConnection = _PinnedHTTPS(host, port, address, timeout, ssl.create_default_context())
+        conn: http.client.HTTPConnection = PinnedHTTPSConnection(host, port, address, timeout, ssl.create_default_context())
     else:
-        conn = _PinnedHTTP(host, port, address, timeout)
+        conn = PinnedHTTPConnection(host, port, address, timeout)
     try:
         conn.request("POST", path, body=body, headers=request_headers)
         response = conn.getresponse()
