@@ -41,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         EXTENSION,
         admin,
         admin_nurture,  # noqa: F401 - its routes join admin.bp when imported, before it is registered
+        admin_webhooks,  # noqa: F401 - adds /admin/webhooks to the admin blueprint
         beacon,
         capture,
         compression,
@@ -73,7 +74,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.session_interface = CookieSessions()  # opened only for a request with a cookie (the admin)
 
     app.register_blueprint(pages.bp)
-    app.register_blueprint(admin.bp)  # /admin: login, dashboard, leads, exports, erasure
+    app.register_blueprint(admin.bp)  # /admin: login, dashboard, leads, exports, erasure, webhooks
     app.register_blueprint(downloads.bp)  # signed downloads, .ics, confirm, unsubscribe
     app.register_blueprint(capture.bp)  # the form POST and the thank-you page
     app.register_blueprint(beacon.bp)  # page views of exported pages
@@ -89,6 +90,7 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
     from leadmagnet.delivery import mail
     from leadmagnet.delivery.erasure import Erasure
     from leadmagnet.delivery.submissions import Deliveries
+    from leadmagnet.delivery.webhooks import Webhooks
     from leadmagnet.export.exports import Exports
     from leadmagnet.leads.pageviews import ViewCounter
     from leadmagnet.leads.throttle import Throttle
@@ -109,6 +111,7 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
     catalog_cache = CatalogCache(content_dir, watch=watch, interval=float(cfg["RELOAD_INTERVAL"]), check_theme=themes.problem)
     catalog_cache.listeners.append(lambda _catalog: renderer.reset())
     rate_limits = RateLimits(instance_dir / "ratelimit.db")
+    webhooks = Webhooks(cfg, store)  # [[webhooks]] in config.toml, checked here: a bad table stops the start, named
     return Services(
         settings=cfg,
         catalog_cache=catalog_cache,
@@ -121,8 +124,9 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
         compressed=CompressedCache(),
         csp=PolicyCache(),
         exports=Exports(store, cfg.get("CRM"), catalog_cache.get),
-        deliveries=Deliveries(cfg, store, catalog_cache, renderer),
-        erasure=Erasure(store, mail.outbox_dir(cfg), rate_limits),
+        deliveries=Deliveries(cfg, store, catalog_cache, renderer, webhooks),
+        erasure=Erasure(store, mail.outbox_dir(cfg), rate_limits, webhooks),
+        webhooks=webhooks,
     )
 
 

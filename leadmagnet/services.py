@@ -17,6 +17,7 @@ from typing import Any
 from leadmagnet.content.catalog import Catalog, CatalogCache
 from leadmagnet.delivery.erasure import Erasure
 from leadmagnet.delivery.submissions import BackgroundSender, Deliveries
+from leadmagnet.delivery.webhooks import Webhooks
 from leadmagnet.export.exports import Exports
 from leadmagnet.leads.pageviews import ViewCounter
 from leadmagnet.leads.throttle import Throttle
@@ -43,6 +44,7 @@ class Services:
     exports: Exports
     deliveries: Deliveries
     erasure: Erasure
+    webhooks: Webhooks
     sender: BackgroundSender | None = field(default=None)
 
     @property

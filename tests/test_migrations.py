@@ -106,7 +106,14 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
 
     store = Store(path)
     started = datetime.now(UTC).isoformat(timespec="microseconds")
-    assert store.migrate() == ["m006_link_stamps", "m007_released_spam", "m008_sent_message_index", "m009_webinar_times", "m010_nurture"]
+    assert store.migrate() == [
+        "m006_link_stamps",
+        "m007_released_spam",
+        "m008_sent_message_index",
+        "m009_webinar_times",
+        "m010_nurture",
+        "m011_hooks_webhooks",
+    ]
     after = {t: store.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables}  # noqa: S608
     assert all(row.pop("released_at") is None for row in after["submissions"])  # m007's new column, empty
     assert all(row.pop("attendance") is None for row in after["submissions"])  # m010's, unknown
@@ -120,6 +127,9 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
         "score_events",
         "sequence_progress",
         "sequence_versions",
+        "webhook_events",
+        "webhook_deliveries",
+        "webhook_endpoints",
     }
     moments = {r["key"]: r["value"] for r in store.query("SELECT * FROM store_meta")}
     assert set(moments) == {"range_downloads_counted_since"}

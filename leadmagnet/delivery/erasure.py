@@ -3,7 +3,8 @@
 ``leadmagnet erase`` and the admin's Erase both come here (``services.erasure``). An erasure
 request is about the bytes, not the rows, so one erasure:
 
-1. deletes every row that names the person, in one transaction, with ``secure_delete`` on (what
+1. deletes every row that names the person (webhook payloads too), in one transaction, and queues
+   the ``contact.erased`` webhook event (an id and a time, no address) in it, with ``secure_delete`` on (what
    the delete frees is zeroed), then truncates the WAL, where the pages as they were before the
    delete would otherwise stay (:meth:`leadmagnet.store.Store.erase_contact`);
 2. removes their email files from the outbox folder (``instance/outbox/*.eml``, written when no
@@ -26,11 +27,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
 from leadmagnet.delivery.mail import eml_id, smtp_address
+from leadmagnet.delivery.webhooks import Webhooks
 from leadmagnet.store import Store
 from leadmagnet.store.privacy import address_pattern, erase_rate_limit_keys
 from leadmagnet.store.ratelimits import RateLimits
@@ -59,16 +62,17 @@ class Erased:
 class Erasure:
     """Erases a person from the store, the rate limiter's file and the outbox folder."""
 
-    def __init__(self, store: Store, outbox_dir: Path, rate_limits: RateLimits | None = None) -> None:
+    def __init__(self, store: Store, outbox_dir: Path, rate_limits: RateLimits | None = None, webhooks: Webhooks | None = None) -> None:
         self.store = store
         self.outbox_dir = outbox_dir
         self.rate_limits = rate_limits
+        self.webhooks = webhooks
 
     def erase(self, email: str, actor: str | None = None) -> Erased | None:
         """Erase everything of the person at ``email`` (as stored: lower case); None if nothing was found."""
         record = self.store.contact_record(email)
         outbox_ids = {row["id"] for row in record["emails"]} if record is not None else set()
-        deleted = self.store.erase_contact(email, actor=actor) if record is not None else None
+        deleted = self.store.erase_contact(email, actor=actor, then=self._announce) if record is not None else None
         files = self.remove_files(email, outbox_ids)
         counters = erase_rate_limit_keys(self.rate_limits, email) if self.rate_limits is not None else 0
         if deleted is None and not files and not counters:
@@ -79,6 +83,13 @@ class Erasure:
         if not wal_emptied:
             log.warning("erasure: the WAL could not be emptied now (a reader holds it); the next checkpoint empties it")
         return Erased(deleted or {}, files, counters, wal_emptied)
+
+    def _announce(self, contact_id: int) -> None:
+        """Queue ``contact.erased`` inside the erasure's transaction: the id and the time, never the address."""
+        if self.webhooks is not None:
+            now = datetime.now(UTC)
+            extra = {"contact": {"id": contact_id}, "erased_at": now.isoformat(timespec="microseconds").replace("+00:00", "Z")}
+            self.webhooks.emit(self.store, "contact.erased", now, contact_id=None, extra=extra, anonymous=True)
 
     def remove_files(self, email: str, outbox_ids: set[int]) -> list[Path]:
         """Remove the outbox folder's email files of rows ``outbox_ids``, and every other one naming ``email``."""

@@ -196,17 +196,28 @@ class SendReport:
     sequenced: int = 0  # follow-up sequence emails queued
     trimmed: int = 0  # sent emails whose bytes were dropped (KEEP_SENT_EMAILS_DAYS)
     written: list[Path] = field(default_factory=list)
+    webhooks: Any = None  # the pass's webhooks.WebhookReport
 
     @property
     def busy(self) -> bool:
         """Something happened in this pass."""
-        return bool(self.sent or self.retried or self.failed or self.reminders or self.promoted or self.rescheduled or self.sequenced)
+        return bool(
+            self.sent
+            or self.retried
+            or self.failed
+            or self.reminders
+            or self.promoted
+            or self.rescheduled
+            or self.sequenced
+            or self.webhooks
+        )
 
     def __str__(self) -> str:
         text = f"{self.reminders} reminders queued, " + (f"{self.sequenced} sequence emails queued, " if self.sequenced else "")
         text += f"{self.sent} sent, {self.retried} to retry, {self.failed} failed"
         text += f", {self.promoted} seated from the waitlist" if self.promoted else ""
         text += f", {self.rescheduled} told a webinar's new time" if self.rescheduled else ""
+        text += f"; webhooks: {self.webhooks}" if self.webhooks else ""
         return text + (f", {self.trimmed} old sent emails' text dropped" if self.trimmed else "")
 
 

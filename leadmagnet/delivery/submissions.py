@@ -34,6 +34,7 @@ from leadmagnet.delivery.emails import Emails
 from leadmagnet.delivery.plan import Plan, owed
 from leadmagnet.delivery.scoring import Scorer
 from leadmagnet.delivery.sequences import Sequences
+from leadmagnet.delivery.webhooks import Webhooks
 from leadmagnet.leads.attendance import Report
 from leadmagnet.leads.scoring import ScoringRules
 from leadmagnet.render.renderer import Renderer
@@ -55,7 +56,9 @@ class Recorded:
 class Deliveries:
     """What submissions are owed, and the sender that sends it, for one install."""
 
-    def __init__(self, settings: Mapping[str, Any], store: Store, catalog_cache: CatalogCache, renderer: Renderer) -> None:
+    def __init__(
+        self, settings: Mapping[str, Any], store: Store, catalog_cache: CatalogCache, renderer: Renderer, webhooks: Webhooks | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.catalog_cache = catalog_cache
@@ -64,6 +67,7 @@ class Deliveries:
         self.scorer = Scorer(ScoringRules.from_config(settings.get("SCORING")))
         self.sequences = Sequences(settings, store, catalog_cache, renderer)
         self._decayed_at: datetime | None = None
+        self.webhooks = webhooks if webhooks is not None else Webhooks(settings, store)
 
     # -- a submission -----------------------------------------------------------------------
 
@@ -134,17 +138,11 @@ class Deliveries:
         with self.store.transaction() as tx:
             done = tx.confirm_opt_in(submission_id, plan.at, created_at=created_at)
             if done is not None and done["result"] == "confirmed":
-                self.scorer.confirmed(tx, done["submission"], plan.now)
-                self._deliver(tx, plan, done["submission"])
+                sub = done["submission"]
+                self.scorer.confirmed(tx, sub, plan.now)  # first: the event carries the new score
+                self.webhooks.emit(tx, "lead.confirmed", plan.now, contact_id=sub["contact_id"], submission=sub, offer=offer)
+                self._deliver(tx, plan, sub)
         return done["submission"] if done is not None else None
-
-    def downloaded(self, submission: dict[str, Any], range_request: bool = False, now: datetime | None = None) -> int:
-        """Record a download of the submission's file and score it, in one transaction; how many it has now."""
-        now = now or datetime.now(UTC)
-        with self.store.transaction() as tx:
-            count = tx.record_download(submission["id"], now.astimezone(UTC).isoformat(timespec="microseconds"), range_request)
-            self.scorer.downloaded(tx, submission, now)
-        return count
 
     def record_attendance(self, offer: Offer, report: Report, now: datetime | None = None) -> Attendance:
         """``leadmagnet attendance``: mark the webinar's registrants from an attendee report (see delivery/attendance.py)."""
@@ -156,13 +154,43 @@ class Deliveries:
         with self.store.transaction() as tx:
             return self.emails.queue(tx, offer, submission, f"resend:{now.isoformat(timespec='microseconds')}", now)
 
+    def record_download(self, offer: Offer, submission: dict[str, Any], range_request: bool = False, now: datetime | None = None) -> int:
+        """Record one download of the submission's file, score it and queue its ``download.completed``
+        event, in one transaction; how many downloads it has now."""
+        now = now or datetime.now(UTC)
+        with self.store.transaction() as tx:
+            count = tx.record_download(
+                submission["id"], now.astimezone(UTC).isoformat(timespec="microseconds"), range_request=range_request
+            )
+            self.scorer.downloaded(tx, submission, now)  # before the event: its payload carries the new score
+            extra = {"download": {"count": count, "file": (offer.file or "").rsplit("/", 1)[-1]}}
+            self.webhooks.emit(
+                tx, "download.completed", now, contact_id=submission["contact_id"], submission=submission, offer=offer, extra=extra
+            )
+        return count
+
+    def unsubscribe(self, contact: dict[str, Any], now: datetime | None = None) -> bool:
+        """Unsubscribe the contact (a link's POST) with its ``contact.unsubscribed`` event, in one transaction.
+
+        The event is sent the first time only; False when the id no longer names this contact.
+        """
+        now = now or datetime.now(UTC)
+        with self.store.transaction() as tx:
+            before = tx.get_contact(contact["id"])
+            if not tx.unsubscribe(contact["id"], now.isoformat(timespec="microseconds"), first_seen=contact["first_seen"]):
+                return False
+            if before is not None and before["unsubscribed_at"] is None:
+                self.webhooks.emit(tx, "contact.unsubscribed", now, contact_id=contact["id"])
+        return True
+
     def owed(self, offer: Offer, submission: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
         """What the thank-you or confirmation page shows this submission (registrant-only)."""
         return owed(self.settings, offer, submission, now)
 
     def _owe(self, tx: Transaction, plan: Plan, submission: dict[str, Any]) -> None:
-        """A new lead's due, in its transaction: the confirmation email, or the delivery itself.
-        Submitting an offer named in another offer's ``stop_when:`` stops that offer's sequence."""
+        """A new lead's due, in its transaction: the confirmation email, or the delivery itself (which
+        scores it first), then its ``lead.created`` event, which carries the score. Submitting an
+        offer named in another offer's ``stop_when:`` stops that offer's sequence."""
         if plan.opt_in:
             tx.mark_opt_in_pending(submission["contact_id"])
             self.emails.queue(tx, plan.offer, submission, "confirm", plan.now)
@@ -170,15 +198,24 @@ class Deliveries:
             self._deliver(tx, plan, submission)
         self.sequences.stop_for(tx, submission, plan.now)
 
-    def _deliver(self, tx: Transaction, plan: Plan, submission: dict[str, Any]) -> None:
-        """Take a seat (a webinar not over yet) and queue the delivery email, in ``tx``; score the
-        submission and start the offer's follow-up sequence."""
+    def _deliver(self, tx: Transaction, plan: Plan, submission: dict[str, Any], created: bool = False) -> None:
+        """Take a seat (a webinar not over yet), score the submission, queue its events (a new lead's
+        ``lead.created`` when ``created``, then a webinar's registration event: after the score, so
+        that they carry it), the delivery email, and start the offer's follow-up sequence, in ``tx``."""
         if plan.takes_seat:
             seated = tx.claim_seat(submission["id"], plan.offer.slug, plan.offer.capacity)
             submission["status"] = DELIVERED if seated else WAITLISTED
+        self.scorer.delivered(tx, plan.offer, submission, plan.now)
+        if created:
+            self.webhooks.emit(tx, "lead.created", plan.now, contact_id=submission["contact_id"], submission=submission, offer=plan.offer)
+        if plan.offer.type == "webinar":
+            kind = "registration.waitlisted" if submission.get("status") == WAITLISTED else "registration.created"
+            extra = {"registration": {"state": plan.registration}}
+            self.webhooks.emit(
+                tx, kind, plan.now, contact_id=submission["contact_id"], submission=submission, offer=plan.offer, extra=extra
+            )
         if plan.has_delivery:  # over, with no recording: there is nothing to send
             self.emails.queue(tx, plan.offer, submission, "delivery", plan.now, plan.registration)
-        self.scorer.delivered(tx, plan.offer, submission, plan.now)
         self.sequences.start(tx, plan.offer, submission, plan.now)
 
     # -- the sender -------------------------------------------------------------------------
@@ -196,6 +233,10 @@ class Deliveries:
         self._step(self.decay_scores, now)
         report = mail.send_due(self.store, self.settings, now, render=lambda row: self.render_queued(row, now))
         report.reminders, report.promoted, report.rescheduled, report.sequenced = reminders, promoted, rescheduled, sequenced
+        try:  # after the emails: a slow receiver must not hold them up
+            report.webhooks = self.webhooks.send_due(now)
+        except Exception:
+            log.exception("the sender's webhooks step failed; the pass goes on")
         days = float(self.settings.get("KEEP_SENT_EMAILS_DAYS") or 0)
         if days > 0:
             before = (now or datetime.now(UTC)) - timedelta(days=days)
@@ -259,6 +300,10 @@ class Deliveries:
                     if person is None:
                         break
                     self.emails.queue(tx, offer, person, "promoted", now)
+                    extra = {"registration": {"state": "open", "from_waitlist": True}}
+                    self.webhooks.emit(
+                        tx, "registration.created", now, contact_id=person["contact_id"], submission=person, offer=offer, extra=extra
+                    )
                     promoted += 1
         return promoted
 

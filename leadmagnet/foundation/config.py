@@ -130,6 +130,28 @@ SETTINGS: list[Setting] = [
         "UTC",
         "Time zone the admin shows times in, as an IANA name like `Europe/Paris` or `America/New_York`; the database keeps UTC.",
     ),
+    # -- webhooks (issue 18)
+    Setting(
+        "WEBHOOK_RETRY_SECONDS",
+        60.0,
+        "Wait before the first retry of a webhook that failed (no answer, 408, 409, 429, 5xx); doubles after each further failure, for up to 3 days.",
+    ),
+    Setting("WEBHOOK_TIMEOUT", 15.0, "Seconds a webhook receiver has to answer before the attempt counts as failed (and is retried)."),
+    Setting(
+        "WEBHOOK_DISABLE_AFTER",
+        20,
+        "Consecutive failed attempts after which a webhook endpoint is disabled (about 3 days of failures at the default retry); 0: never.",
+    ),
+    Setting(
+        "WEBHOOK_KEEP_DAYS",
+        30,
+        "Days a webhook event's body (personal data) is kept once every endpoint has it or has failed for good; 0: keep it forever.",
+    ),
+    Setting(
+        "WEBHOOK_ALLOW_PRIVATE",
+        False,
+        "Allow webhooks to loopback, private and link-local addresses (a receiver on the same machine or network). Off: refused after DNS resolution.",
+    ),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -3,9 +3,9 @@
 Nothing outside this package imports ``sqlite3`` or ``sqlite_utils``, and no connection leaves
 it: callers use the :class:`Store`'s verbs, which take and return plain dicts. The verbs are
 grouped by concern in small classes composed into the store (``leads``, ``seats``, ``outbox``,
-``reports``, ``admin``, ``privacy``, ``sequences``, ``scoring``; one module each) and offered flat
-on it, so a caller never needs to know which group owns a verb. Another database (PostgreSQL)
-fits behind the same verbs.
+``reports``, ``admin``, ``privacy``, ``sequences``, ``scoring``, ``webhooks``; one module each)
+and offered flat on it, so a caller never needs to know which group owns a verb. Another database
+(PostgreSQL) fits behind the same verbs.
 
 Writes that belong together go through one transaction::
 
@@ -39,6 +39,7 @@ from leadmagnet.store.reports import Reports
 from leadmagnet.store.scoring import Scoring
 from leadmagnet.store.seats import Seats
 from leadmagnet.store.sequences import Sequences
+from leadmagnet.store.webhooks import Webhooks
 
 __all__ = [
     "DELIVERED",
@@ -61,7 +62,7 @@ class Transaction:
     its people. Reads made here see the transaction's own writes.
     """
 
-    def __init__(self, leads: Leads, seats: Seats, outbox: Outbox, sequences: Sequences, scoring: Scoring) -> None:
+    def __init__(self, leads: Leads, seats: Seats, outbox: Outbox, sequences: Sequences, scoring: Scoring, webhooks: Webhooks) -> None:
         self.record_submission = leads.record_submission
         self.release_spam = leads.release_spam
         self.confirm_opt_in = leads.confirm_opt_in
@@ -79,6 +80,9 @@ class Transaction:
         self.add_points = scoring.add_points
         self.raise_stage = scoring.raise_stage
         self.offers_of = scoring.offers_of
+        self.get_submission = leads.get_submission
+        self.unsubscribe = leads.unsubscribe
+        self.enqueue_webhook = webhooks.enqueue_webhook
 
 
 class Store:
@@ -91,8 +95,8 @@ class Store:
         self._db = Connection(path)
         leads, seats, outbox = Leads(self._db), Seats(self._db), Outbox(self._db)
         reports, admin, privacy = Reports(self._db), Admin(self._db), Privacy(self._db)
-        sequences, scoring = Sequences(self._db), Scoring(self._db)
-        self._transaction = Transaction(leads, seats, outbox, sequences, scoring)
+        sequences, scoring, webhooks = Sequences(self._db), Scoring(self._db), Webhooks(self._db)
+        self._transaction = Transaction(leads, seats, outbox, sequences, scoring, webhooks)
 
         # Leads (store/leads.py): contacts, submissions, opt-in, unsubscribing, downloads, views.
         self.record_submission = leads.record_submission
@@ -168,6 +172,21 @@ class Store:
         self.contact_record = privacy.contact_record
         self.erase_contact = privacy.erase_contact
         self.checkpoint = privacy.checkpoint
+        # Webhooks (store/webhooks.py): events owed to each endpoint, claims, attempts, endpoint health.
+        self.enqueue_webhook = webhooks.enqueue_webhook
+        self.claim_webhook = webhooks.claim_webhook
+        self.webhook_delivered = webhooks.webhook_delivered
+        self.webhook_failed = webhooks.webhook_failed
+        self.webhook_endpoint_failed = webhooks.webhook_endpoint_failed
+        self.disable_webhook_endpoint = webhooks.disable_webhook_endpoint
+        self.enable_webhook_endpoint = webhooks.enable_webhook_endpoint
+        self.retry_webhooks = webhooks.retry_webhooks
+        self.fail_webhooks_not_in = webhooks.fail_webhooks_not_in
+        self.forget_webhook_events = webhooks.forget_webhook_events
+        self.webhook_endpoint_states = webhooks.webhook_endpoint_states
+        self.webhook_counts = webhooks.webhook_counts
+        self.webhook_deliveries = webhooks.webhook_deliveries
+        self.webhook_events = webhooks.webhook_events
 
     # -- transactions -----------------------------------------------------------------------
 

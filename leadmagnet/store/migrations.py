@@ -290,3 +290,62 @@ def m010_nurture(db: Database) -> None:
     db.execute("CREATE INDEX sequence_due ON sequence_progress(offer_slug, status, next_due_at)")
     db.execute("CREATE INDEX sequence_submission ON sequence_progress(submission_id)")
     db.execute("CREATE TABLE sequence_versions (offer_slug TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)")
+
+
+@migrations()
+def m011_hooks_webhooks(db: Database) -> None:
+    """Webhooks: the events owed to each endpoint (an outbox), and each endpoint's health.
+
+    ``webhook_events`` holds each event's exact JSON body, written in the transaction that made
+    it happen; ``contact_id`` lets an erasure delete every payload that names the person (it is
+    NULL for ``contact.erased``, which names only an id). ``webhook_deliveries`` is one row per
+    event and endpoint (its URL), claimed by the sender with a lease like the email outbox;
+    ``claim`` names the claim that may record a failure. ``webhook_endpoints`` counts consecutive
+    failures, and says when an endpoint was disabled or asked us to wait (``Retry-After``).
+    """
+    db.execute(
+        """
+        CREATE TABLE webhook_events (
+            id INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            contact_id INTEGER,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX webhook_events_contact ON webhook_events(contact_id)")
+    db.execute("CREATE INDEX webhook_events_created ON webhook_events(created_at)")
+    db.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            event_id INTEGER NOT NULL REFERENCES webhook_events(id) ON DELETE CASCADE,
+            endpoint TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            claim TEXT,
+            last_code INTEGER,
+            last_error TEXT,
+            last_attempt_at TEXT,
+            delivered_at TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (event_id, endpoint)
+        )
+        """
+    )
+    db.execute("CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at)")
+    db.execute("CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint, id)")
+    db.execute(
+        """
+        CREATE TABLE webhook_endpoints (
+            url TEXT PRIMARY KEY,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            paused_until TEXT,
+            disabled_at TEXT,
+            disabled_reason TEXT
+        )
+        """
+    )

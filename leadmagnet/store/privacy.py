@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views", "store_met
 # store_meta key: when the first erasure VACUUMed the file (see Privacy._zero_free_space_once).
 FREE_SPACE_ZEROED = "free_space_zeroed_at"
 # Tables erase_contact clears by key: what is left of an address in them belongs to someone else.
-KEYED_TABLES = {"contacts", "submissions", "outbox", "downloads", "email_attempts"}
+KEYED_TABLES = {"contacts", "submissions", "outbox", "downloads", "email_attempts", "webhook_events", "webhook_deliveries"}
 
 
 class Privacy(Verbs):
@@ -38,7 +39,7 @@ class Privacy(Verbs):
     # -- one contact: everything stored, and erasure ------------------------------------------
 
     def contact_record(self, email: str) -> dict[str, Any] | None:
-        """Everything stored about one contact: details, submissions, downloads, emails, consent."""
+        """Everything stored about one contact: details, submissions, downloads, emails, webhook events, consent."""
         contact = self.db.row("SELECT * FROM contacts WHERE email = ?", (email,))
         if contact is None:
             return None
@@ -65,6 +66,12 @@ class Privacy(Verbs):
         score_events = self.db.rows(
             "SELECT event, offer_slug, points, created_at FROM score_events WHERE contact_id = ? ORDER BY id", (cid,)
         )
+        has_hooks = self.db.value("SELECT count(*) FROM sqlite_master WHERE name = 'webhook_events'")
+        webhooks = (
+            self.db.rows("SELECT event_id, type, created_at FROM webhook_events WHERE contact_id = ? ORDER BY id", (cid,))
+            if has_hooks
+            else []
+        )
         consent = [
             {"submission_id": s["id"], "offer_slug": s["offer_slug"], "consent_text": s["consent_text"], "consent_at": s["consent_at"]}
             for s in submissions
@@ -77,6 +84,7 @@ class Privacy(Verbs):
             "emails": emails,
             "sequences": sequences,
             "score_events": score_events,
+            "webhooks": webhooks,
             "consent": {
                 "records": consent,
                 "opt_in_status": contact["opt_in_status"],
@@ -129,7 +137,7 @@ class Privacy(Verbs):
                     key = table
                 deleted[key] = deleted.get(key, 0) + 1
 
-    def erase_contact(self, email: str, actor: str | None = None) -> dict[str, int] | None:
+    def erase_contact(self, email: str, actor: str | None = None, then: Callable[[int], object] | None = None) -> dict[str, int] | None:
         """Delete every row that names this contact, outbox included; audit it without personal data.
 
         Known tables are cleared by key; then every table's text columns are swept for the
@@ -137,9 +145,11 @@ class Privacy(Verbs):
         all or nothing. Then the WAL is checkpointed and truncated (:meth:`checkpoint`), unless
         the erasure joined a larger transaction, whose owner checkpoints after its COMMIT.
         Returns the number of rows deleted per table, or None when no such contact exists.
+        ``then(contact_id)`` runs inside the erasure's transaction, after the rows are gone: the
+        ``contact.erased`` webhook event is queued there, so it exists exactly when the erasure does.
         """
         joined = self.db.conn.in_transaction
-        deleted = self._erase_rows(email, actor)
+        deleted = self._erase_rows(email, actor, then)
         if deleted is None or joined:
             return deleted
         self._zero_free_space_once()
@@ -171,7 +181,7 @@ class Privacy(Verbs):
         """Copy the WAL into the database file and truncate it; False if a reader kept it (see the connection)."""
         return self.db.checkpoint()
 
-    def _erase_rows(self, email: str, actor: str | None) -> dict[str, int] | None:
+    def _erase_rows(self, email: str, actor: str | None, then: Callable[[int], object] | None = None) -> dict[str, int] | None:
         deleted: dict[str, int] = {}
         self.db.conn.execute("PRAGMA secure_delete = ON")  # set on every connection already; an erasure makes sure
         # One BEGIN IMMEDIATE transaction: an erasure half done would leave personal data behind.
@@ -192,6 +202,9 @@ class Privacy(Verbs):
                 ("submissions", "DELETE FROM submissions WHERE contact_id = ?", (cid,)),
                 ("contacts", "DELETE FROM contacts WHERE id = ?", (cid,)),
             ]
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'webhook_events'").fetchone():
+                # Queued and sent webhook payloads hold the address; their delivery rows go with them (cascade).
+                steps.insert(0, ("webhook_events", "DELETE FROM webhook_events WHERE contact_id = ?", (cid,)))
             for table, sql, params in steps:
                 deleted[table] = conn.execute(sql, params).rowcount
             # Submission ids are rowids: once the newest rows are gone, SQLite hands their ids out
@@ -204,6 +217,8 @@ class Privacy(Verbs):
                 "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
                 (utcnow(), actor, "erase_contact", json.dumps({"contact_id": cid, "deleted": deleted})),
             )
+            if then is not None:
+                then(cid)
         return deleted
 
 

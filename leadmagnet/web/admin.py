@@ -212,6 +212,7 @@ def dashboard() -> Response:
         data=data,
         emails=emails,
         stuck_minutes=STUCK_MINUTES,
+        hooks_disabled=current_services().webhooks.disabled(),
         since=request.args.get("since", ""),
         until=request.args.get("until", ""),
         logout=ActionForm(),

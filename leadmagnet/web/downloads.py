@@ -29,7 +29,7 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from leadmagnet.content import webinar
 from leadmagnet.content.offer import Offer
 from leadmagnet.foundation import tokens
-from leadmagnet.store import DELIVERED, PENDING, utcnow
+from leadmagnet.store import DELIVERED, PENDING
 from leadmagnet.web import current_services
 
 bp = Blueprint("downloads", __name__)
@@ -114,7 +114,9 @@ def download(token: str) -> Response:
         size = path.stat().st_size
         return _private(Response(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"}))
     if request.method == "GET" and _counts(response):  # a HEAD (link checkers) downloads nothing
-        current_services().deliveries.downloaded(submission, range_request=response.status_code == 206)  # recorded and scored
+        current_services().deliveries.record_download(
+            offer, submission, range_request=response.status_code == 206
+        )  # recorded, scored, its event queued
     return _private(response)
 
 
@@ -190,11 +192,12 @@ def unsubscribe(token: str) -> Response:
         link = _load("unsubscribe", token, None)
     except tokens.BadToken:
         abort(404)
-    store = current_services().store
+    site = current_services()
+    store = site.store
     contact = store.contact_for_link(link)
     if contact is None:
         abort(404)
     if request.method == "POST":
-        store.unsubscribe(contact["id"], utcnow(), first_seen=contact["first_seen"])
+        site.deliveries.unsubscribe(contact)
         contact = store.get_contact(contact["id"]) or contact
     return _page("unsubscribe.html", None, token=token, unsubscribed=contact["unsubscribed_at"] is not None, now=datetime.now(UTC))
