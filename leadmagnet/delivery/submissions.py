@@ -194,8 +194,9 @@ class Deliveries:
         if plan.opt_in:
             tx.mark_opt_in_pending(submission["contact_id"])
             self.emails.queue(tx, plan.offer, submission, "confirm", plan.now)
+            self.webhooks.emit(tx, "lead.created", plan.now, contact_id=submission["contact_id"], submission=submission, offer=plan.offer)
         else:
-            self._deliver(tx, plan, submission)
+            self._deliver(tx, plan, submission, created=True)
         self.sequences.stop_for(tx, submission, plan.now)
 
     def _deliver(self, tx: Transaction, plan: Plan, submission: dict[str, Any], created: bool = False) -> None:
