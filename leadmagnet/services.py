@@ -17,6 +17,7 @@ from typing import Any
 from leadmagnet.content.catalog import Catalog, CatalogCache
 from leadmagnet.delivery.erasure import Erasure
 from leadmagnet.delivery.submissions import BackgroundSender, Deliveries
+from leadmagnet.experiments.report import ABReports
 from leadmagnet.export.exports import Exports
 from leadmagnet.leads.pageviews import ViewCounter
 from leadmagnet.leads.throttle import Throttle
@@ -43,6 +44,9 @@ class Services:
     exports: Exports
     deliveries: Deliveries
     erasure: Erasure
+    # A/B tests: views per variant (batched like page_views) and the report.
+    variant_views: ViewCounter
+    ab: ABReports
     sender: BackgroundSender | None = field(default=None)
 
     @property
@@ -67,5 +71,6 @@ class Services:
         if self.sender is not None:
             self.sender.stop()
         self.page_views.close()
+        self.variant_views.close()
         self.throttle.close()
         self.store.close()

@@ -3,7 +3,7 @@
 Nothing outside this package imports ``sqlite3`` or ``sqlite_utils``, and no connection leaves
 it: callers use the :class:`Store`'s verbs, which take and return plain dicts. The verbs are
 grouped by concern in small classes composed into the store (``leads``, ``seats``, ``outbox``,
-``reports``, ``admin``, ``privacy``; one module each) and offered flat on it, so a caller never
+``reports``, ``admin``, ``privacy``, ``experiments``; one module each) and offered flat on it, so a caller never
 needs to know which group owns a verb. Another database (PostgreSQL) fits behind the same verbs.
 
 Writes that belong together go through one transaction::
@@ -30,6 +30,7 @@ from typing import Any
 
 from leadmagnet.store.admin import Admin
 from leadmagnet.store.connection import Connection, DatabaseError, IntegrityError, Params, StoreUnavailable, utcnow
+from leadmagnet.store.experiments import Experiments
 from leadmagnet.store.leads import DELIVERED, PENDING, WAITLISTED, Leads
 from leadmagnet.store.migrations import migrations
 from leadmagnet.store.outbox import Outbox
@@ -81,6 +82,7 @@ class Store:
         leads, seats, outbox = Leads(self._db), Seats(self._db), Outbox(self._db)
         reports, admin, privacy = Reports(self._db), Admin(self._db), Privacy(self._db)
         self._transaction = Transaction(leads, seats, outbox)
+        experiments = Experiments(self._db)
 
         # Leads (store/leads.py): contacts, submissions, opt-in, unsubscribing, downloads, views.
         self.record_submission = leads.record_submission
@@ -138,6 +140,10 @@ class Store:
         self.contact_record = privacy.contact_record
         self.erase_contact = privacy.erase_contact
         self.checkpoint = privacy.checkpoint
+        # Experiments (store/experiments.py): views and submissions per A/B variant.
+        self.add_variant_views = experiments.add_variant_views
+        self.variant_days = experiments.variant_days
+        self.variant_views = experiments.variant_views
 
     # -- transactions -----------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ class Leads(Verbs):
         """Store one form submission; return ``{"result", "submission", "contact_id"}``.
 
         ``email`` is already normalised; ``fields`` holds every cleaned field value (built-in and
-        custom); ``meta`` the UTM values, ``referrer``, ``user_agent`` and ``ip_marker``. ``result``
+        custom); ``meta`` the UTM values, ``referrer``, ``user_agent``, ``ip_marker`` and ``variant``. ``result``
         is ``created``, or ``duplicate`` when the same email took the same offer within
         ``dedupe_seconds`` (nothing new is written and the earlier submission is returned).
         """
@@ -99,6 +99,7 @@ class Leads(Verbs):
                 "referrer": _blank_to_none(meta.get("referrer")),
                 "user_agent": _blank_to_none(meta.get("user_agent")),
                 "ip_marker": meta.get("ip_marker"),
+                "variant": meta.get("variant"),  # the A/B variant the page showed (None outside a test)
                 "spam": 1 if spam else 0,
                 "spam_reason": spam_reason,
                 "created_at": now,
