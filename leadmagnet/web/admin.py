@@ -211,6 +211,7 @@ def dashboard() -> Response:
         data=data,
         emails=emails,
         stuck_minutes=STUCK_MINUTES,
+        ab=current_services().ab.report(since=since, until=until)["offers"],  # A/B tests, with the decision in words
         since=request.args.get("since", ""),
         until=request.args.get("until", ""),
         logout=ActionForm(),
