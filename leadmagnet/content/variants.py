@@ -56,7 +56,7 @@ def parse_control_weight(value: Any, ctx: Any) -> float:
 def parse_winner(value: Any, ctx: Any) -> str:
     """``winner``: the name of a variant (``a`` for the control) that everyone sees from now on."""
     variants = ctx.data.get("variants")
-    names = [CONTROL, *(str(k) for k in variants)] if isinstance(variants, dict) else []
+    names = [CONTROL, *(str(k) for k in variants if k != CONTROL and NAME_RE.match(str(k)))] if isinstance(variants, dict) else []
     if not names:
         raise ContentError("ends an A/B test, but there are no variants:; remove it, or add variants (see the README)")
     if not isinstance(value, str) or value.strip() not in names:
@@ -79,7 +79,9 @@ def parse_variants(value: Any, ctx: Any, keys: Mapping[str, Any]) -> tuple[Varia
             problems.append("a: is the control, the offer's own keys; name the other variants b, c, … (its share is the top-level weight:)")
             continue
         if not NAME_RE.match(name):
-            problems.append(f"{name}: is not a variant name; use a short lower-case name such as b, c or long-title")
+            problems.append(
+                f"{name}: is not a variant name; use a short name of lower-case letters and digits, starting with a letter, such as b, c or b2"
+            )
             continue
         if not isinstance(item, dict) or not item:
             problems.append(f"{name}: {show(item)} is not a mapping of the keys it changes (such as title: Another headline)")
