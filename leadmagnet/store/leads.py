@@ -99,7 +99,6 @@ class Leads(Verbs):
                 "referrer": _blank_to_none(meta.get("referrer")),
                 "user_agent": _blank_to_none(meta.get("user_agent")),
                 "ip_marker": meta.get("ip_marker"),
-                "variant": meta.get("variant"),  # the A/B variant the page showed (None outside a test)
                 "spam": 1 if spam else 0,
                 "spam_reason": spam_reason,
                 "created_at": now,
@@ -107,6 +106,8 @@ class Leads(Verbs):
                 "stage": stage,
                 "status": "spam" if spam else status,
             }
+            if meta.get("variant"):  # the A/B variant the page showed; the column stays NULL outside a test
+                row["variant"] = meta["variant"]
             columns = ", ".join(row)
             placeholders = ", ".join("?" for _ in row)
             row["id"] = conn.execute(f"INSERT INTO submissions ({columns}) VALUES ({placeholders})", tuple(row.values())).lastrowid  # noqa: S608 - column names are ours
