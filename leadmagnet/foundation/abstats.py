@@ -254,13 +254,15 @@ def decide(
     per_test = alpha / max(1, len(variants))  # Bonferroni across the variants
     srm_p = srm_p_value(arms)
     srm = srm_p is not None and srm_p < srm_threshold
+    # A comparison is significant only where a decision may be made at all.
+    ready = not srm and all(a.visitors >= min_visitors for a in arms)
     comparisons = []
     for arm in variants:
         p = min(always_valid_p(control, arm, rho2), (best_p or {}).get(arm.name, 1.0))
         diff = arm.rate - control.rate if arm.rate is not None and control.rate is not None else None
         lift = diff / control.rate if diff is not None and control.rate else None
         cs = confidence_sequence(control, arm, per_test, rho2)
-        comparisons.append(Comparison(arm.name, diff, lift, cs, p, p <= per_test and diff is not None))
+        comparisons.append(Comparison(arm.name, diff, lift, cs, p, ready and p <= per_test and diff is not None))
     base = {"srm": srm, "srm_p": srm_p, "comparisons": tuple(comparisons), "alpha": alpha, "arms": arms}
     if srm:
         split = ", ".join(f"{a.name} {a.visitors}" for a in arms)
