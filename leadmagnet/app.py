@@ -91,6 +91,7 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
     from leadmagnet.delivery.erasure import Erasure
     from leadmagnet.delivery.submissions import Deliveries
     from leadmagnet.delivery.webhooks import Webhooks
+    from leadmagnet.experiments.report import ABReports
     from leadmagnet.export.exports import Exports
     from leadmagnet.leads.pageviews import ViewCounter
     from leadmagnet.leads.throttle import Throttle
@@ -127,6 +128,8 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
         deliveries=Deliveries(cfg, store, catalog_cache, renderer, webhooks),
         erasure=Erasure(store, mail.outbox_dir(cfg), rate_limits, webhooks),
         webhooks=webhooks,
+        variant_views=ViewCounter(store.add_variant_views, float(cfg.get("VIEW_FLUSH_SECONDS", 10.0))),
+        ab=ABReports(store, catalog_cache.get),
     )
 
 

@@ -18,6 +18,7 @@ from leadmagnet.content.catalog import Catalog, CatalogCache
 from leadmagnet.delivery.erasure import Erasure
 from leadmagnet.delivery.submissions import BackgroundSender, Deliveries
 from leadmagnet.delivery.webhooks import Webhooks
+from leadmagnet.experiments.report import ABReports
 from leadmagnet.export.exports import Exports
 from leadmagnet.leads.pageviews import ViewCounter
 from leadmagnet.leads.throttle import Throttle
@@ -45,6 +46,9 @@ class Services:
     deliveries: Deliveries
     erasure: Erasure
     webhooks: Webhooks
+    # A/B tests: views per variant (batched like page_views) and the report.
+    variant_views: ViewCounter
+    ab: ABReports
     sender: BackgroundSender | None = field(default=None)
 
     @property
@@ -69,5 +73,6 @@ class Services:
         if self.sender is not None:
             self.sender.stop()
         self.page_views.close()
+        self.variant_views.close()
         self.throttle.close()
         self.store.close()

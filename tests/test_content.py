@@ -41,6 +41,8 @@ EXPECTED = {
     "unknown-key-typo": "content/unknown-key-typo.md: subtitel: unknown key (did you mean 'subtitle'?)",
     "valid-ebook": None,
     "valid-webinar": None,
+    "variants": None,
+    "variants-broken": "content/variants-broken.md: winner: 'c' is not a variant of this offer",
 }
 
 

@@ -10,6 +10,8 @@
   the Markdown), never a gated file, never an offer's Markdown source;
 - ``static/<theme>/<fingerprint>/<path>``: the theme files, at the same fingerprinted URLs the live
   server uses, so they can be cached for a year;
+- for each offer under an A/B test, ``ab/<slug>/<variant>.html`` and the nginx snippets
+  ``nginx-ab-http.conf`` and ``nginx-ab-server.conf`` that split visitors at the edge (``edge``);
 - a ``.gz`` and a ``.br`` twin of every text file, for servers that serve precompressed files
   (nginx ``gzip_static``, most CDNs).
 
@@ -58,6 +60,7 @@ from typing import Any
 from jinja2 import FileSystemBytecodeCache
 
 from leadmagnet.build.cache import BuildCache, build_lock, cache_file, code_version, dump_cache, read_cache, write_cache
+from leadmagnet.build.edge import ab_files
 from leadmagnet.build.files import check_out_dir, read_manifest, undo_first_build, write_files
 from leadmagnet.build.pages import extra_files, plan_pages
 from leadmagnet.build.report import BuildError, BuildReport
@@ -129,6 +132,7 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
         # the build cache's bytes.
         with rendering_pages(renderer, catalog, to_render, now, manifest, staging) as pages_done:
             files = extra_files(renderer, catalog, published, now)
+            files.update(ab_files(renderer, published, now))  # A/B variants' pages and nginx snippets
             cache_bytes = dump_cache(BuildCache(version, catalog, render_key, rendered))
             bodies, staged = pages_done()
         files.update(bodies)

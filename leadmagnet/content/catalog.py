@@ -24,7 +24,7 @@ import yaml
 from leadmagnet.content import markup
 from leadmagnet.content.contract import dated_warnings, parse_offer
 from leadmagnet.content.frontmatter import load_front_matter, split_front_matter
-from leadmagnet.content.offer import Offer
+from leadmagnet.content.offer import CONTROL, Offer
 from leadmagnet.content.problems import Problem, below, did_you_mean, display_path
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,14 @@ class Page:
     body_html: str
     thank_you_html: str
     images: frozenset[str] = frozenset()
+    # A/B test: the variant this page shows (None: no test running), and, on the control's page,
+    # every variant's page by name (the control's own included).
+    variant: str | None = None
+    variants: dict[str, Page] = field(default_factory=dict, compare=False, repr=False)
+
+    def shown(self, name: str | None) -> Page:
+        """The page of variant ``name`` while a test runs; this page for any other name."""
+        return self.variants.get(name, self) if name else self
 
 
 @dataclass(frozen=True)
@@ -120,11 +128,29 @@ def _offer_in(path: Path, content_dir: Path) -> tuple[Offer | None, list[Problem
 
 
 def _page_of(offer: Offer, path: Path, content_dir: Path) -> Page:
-    """An offer with its pitch and thank-you text rendered from Markdown."""
+    """An offer with its pitch and thank-you text rendered from Markdown.
+
+    With ``variants``, each variant's page is made too (``Page.variants``, the control's page
+    included), and the control's ``images`` hold every variant's, so each one's media is public.
+    Once a ``winner`` is chosen, the page is the winner's and no test runs (``variant`` None).
+    """
     base = _folder_in(path, content_dir)
+    if offer.winner is not None:
+        return _rendered(offer.as_variant(offer.winner), base, None)
+    if not offer.variants:
+        return _rendered(offer, base, None)
+    shown = {name: _rendered(offer.as_variant(name), base, name) for name in offer.weights()}
+    control = shown[CONTROL]
+    images = frozenset().union(*(page.images for page in shown.values()))
+    page = Page(offer, control.body_html, control.thank_you_html, images, CONTROL, shown)
+    shown[CONTROL] = page
+    return page
+
+
+def _rendered(offer: Offer, base: str, variant: str | None) -> Page:
     pitch = markup.render(offer.body, base)
     thanks = markup.render(offer.thank_you, base) if offer.thank_you else markup.Rendered("", set())
-    return Page(offer, pitch.html, thanks.html, frozenset(pitch.images | thanks.images))
+    return Page(offer, pitch.html, thanks.html, frozenset(pitch.images | thanks.images), variant)
 
 
 def _folder_in(path: Path, content_dir: Path) -> str:

@@ -29,6 +29,7 @@ from leadmagnet.content.fields import BUILTIN_FIELDS, FieldSpec, parse_fields
 from leadmagnet.content.offer import Offer, Presenter
 from leadmagnet.content.problems import ContentError, Problem, did_you_mean, display_path, show
 from leadmagnet.content.sequence import SequenceEmail, parse_sequence, parse_stop_when
+from leadmagnet.content.variants import parse_control_weight, parse_variants, parse_winner
 
 TYPES = ("ebook", "webinar")
 STAGES = ("tofu", "mofu", "bofu")
@@ -246,6 +247,10 @@ def _stop_when(value: Any, ctx: Context) -> tuple[str, ...]:
     return parse_stop_when(value, SLUG_RE)
 
 
+def _variants(value: Any, ctx: Context) -> tuple:
+    return parse_variants(value, ctx, KEYS)  # a variant's keys parse as the offer's own
+
+
 @dataclass(frozen=True)
 class Key:
     """One front-matter key: which offer types take it, whether it is required, how it parses."""
@@ -302,6 +307,15 @@ KEYS: dict[str, Key] = {
         Key("capacity", _positive_int, "Seats; registrations beyond it are waitlisted.", ("webinar",)),
         Key("replay_url", _url, "Recording offered (gated) once the webinar has ended.", ("webinar",)),
         Key("presenters", _presenters, "List of `{name, title, photo}`; photo is an image path under the content folder.", ("webinar",)),
+        Key(
+            "variants",
+            _variants,
+            "A/B test: maps short names (`b`, `c`, …) to the keys each variant overrides (`title`, `subtitle`, `description`, `cta`, `image`, `thank_you`, `body`: Markdown replacing the pitch) and its `weight`. The offer itself is variant `a`.",
+        ),
+        Key("weight", parse_control_weight, "The control's (variant `a`'s) share of visitors in an A/B test; default 1 (an equal split)."),
+        Key(
+            "winner", parse_winner, "Ends an A/B test: every visitor sees this variant (`a`, `b`, …); the report keeps the test's history."
+        ),
     )
 }
 # The required keys, in table order: checked for every offer file.

@@ -7,7 +7,7 @@ form and emails an offer gets follows from :meth:`Offer.state` at one moment ``n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +23,20 @@ class Presenter:
     name: str
     title: str = ""
     photo: str | None = None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """An A/B variant of an offer: its short name, its share of visitors and the keys it overrides
+    (``(key, value)`` pairs, parsed like the offer's own; ``body`` replaces the pitch's Markdown)."""
+
+    name: str
+    weight: float = 1.0
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+
+# The control's name: the offer's own keys are variant "a".
+CONTROL = "a"
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,10 @@ class Offer:
     capacity: int | None = None
     replay_url: str | None = None
     presenters: tuple[Presenter, ...] = ()
+    # A/B test (content/variants.py): the control's weight, the other variants, the chosen winner.
+    weight: float = 1.0
+    variants: tuple[Variant, ...] = ()
+    winner: str | None = None
     mtime: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -99,4 +117,23 @@ class Offer:
         files = {p.photo for p in self.presenters if p.photo}
         if self.image:
             files.add(self.image)
+        files.update(value for v in self.variants for key, value in v.overrides if key == "image")
         return files
+
+    @property
+    def testing(self) -> bool:
+        """True while an A/B test runs: variants, and no ``winner`` chosen yet."""
+        return bool(self.variants) and self.winner is None
+
+    def weights(self) -> dict[str, float]:
+        """Each variant's weight by name, the control (``a``) first."""
+        return {CONTROL: self.weight, **{v.name: v.weight for v in self.variants}}
+
+    def as_variant(self, name: str) -> Offer:
+        """This offer as variant ``name`` shows it (the control is the offer itself)."""
+        for variant in self.variants:
+            if variant.name == name:
+                return replace(self, **dict(variant.overrides))
+        if name != CONTROL:
+            raise KeyError(name)
+        return self

@@ -29,7 +29,7 @@ from leadmagnet.content.offer import Offer
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # Hidden fields that travel with a submission: (name, cap). Values longer are cut, not refused,
 # since the visitor never typed them.
-HIDDEN_FIELDS = {**dict.fromkeys(UTM_FIELDS, 200), "referrer": 500, "form_ts": 40, "website": 200}
+HIDDEN_FIELDS = {**dict.fromkeys(UTM_FIELDS, 200), "referrer": 500, "form_ts": 40, "website": 200, "variant": 16}
 
 # Cc (controls) except tab and newline, which a textarea may hold; plus the bidi and zero-width
 # format characters that can disguise text (Cf), except ZWJ/ZWNJ needed by some scripts and emoji.

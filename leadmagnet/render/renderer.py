@@ -242,7 +242,8 @@ class Renderer:
                 body, etag_for(body), 410 if state == "ended" and page.offer.expires_at and now >= page.offer.expires_at else 200
             )
 
-        return self.cached(catalog, ("offer", page.offer.slug, state, self.config.get("FORM_BASE", ""), seats), produce)
+        # page.variant: each A/B variant of an offer is its own cached bytes.
+        return self.cached(catalog, ("offer", page.offer.slug, page.variant, state, self.config.get("FORM_BASE", ""), seats), produce)
 
     def offer_html(self, page: Page, state: str, seats: Seats | None = None) -> str:
         """An offer's landing page in ``state``, rendered now (:meth:`offer_page` caches it)."""

@@ -3,9 +3,9 @@
 Nothing outside this package imports ``sqlite3`` or ``sqlite_utils``, and no connection leaves
 it: callers use the :class:`Store`'s verbs, which take and return plain dicts. The verbs are
 grouped by concern in small classes composed into the store (``leads``, ``seats``, ``outbox``,
-``reports``, ``admin``, ``privacy``, ``sequences``, ``scoring``, ``webhooks``; one module each)
-and offered flat on it, so a caller never needs to know which group owns a verb. Another database
-(PostgreSQL) fits behind the same verbs.
+``reports``, ``admin``, ``privacy``, ``sequences``, ``scoring``, ``webhooks``, ``experiments``;
+one module each) and offered flat on it, so a caller never needs to know which group owns a verb.
+Another database (PostgreSQL) fits behind the same verbs.
 
 Writes that belong together go through one transaction::
 
@@ -31,6 +31,7 @@ from typing import Any
 
 from leadmagnet.store.admin import Admin
 from leadmagnet.store.connection import Connection, DatabaseError, IntegrityError, Params, StoreUnavailable, utcnow
+from leadmagnet.store.experiments import Experiments
 from leadmagnet.store.leads import DELIVERED, PENDING, WAITLISTED, Leads
 from leadmagnet.store.migrations import migrations
 from leadmagnet.store.outbox import Outbox
@@ -97,6 +98,7 @@ class Store:
         reports, admin, privacy = Reports(self._db), Admin(self._db), Privacy(self._db)
         sequences, scoring, webhooks = Sequences(self._db), Scoring(self._db), Webhooks(self._db)
         self._transaction = Transaction(leads, seats, outbox, sequences, scoring, webhooks)
+        experiments = Experiments(self._db)
 
         # Leads (store/leads.py): contacts, submissions, opt-in, unsubscribing, downloads, views.
         self.record_submission = leads.record_submission
@@ -187,6 +189,10 @@ class Store:
         self.webhook_counts = webhooks.webhook_counts
         self.webhook_deliveries = webhooks.webhook_deliveries
         self.webhook_events = webhooks.webhook_events
+        # Experiments (store/experiments.py): views and submissions per A/B variant.
+        self.add_variant_views = experiments.add_variant_views
+        self.variant_days = experiments.variant_days
+        self.variant_views = experiments.variant_views
 
     # -- transactions -----------------------------------------------------------------------
 

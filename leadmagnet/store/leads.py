@@ -54,7 +54,7 @@ class Leads(Verbs):
         """Store one form submission; return ``{"result", "submission", "contact_id"}``.
 
         ``email`` is already normalised; ``fields`` holds every cleaned field value (built-in and
-        custom); ``meta`` the UTM values, ``referrer``, ``user_agent`` and ``ip_marker``. ``result``
+        custom); ``meta`` the UTM values, ``referrer``, ``user_agent``, ``ip_marker`` and ``variant``. ``result``
         is ``created``, or ``duplicate`` when the same email took the same offer within
         ``dedupe_seconds`` (nothing new is written and the earlier submission is returned).
         """
@@ -106,6 +106,8 @@ class Leads(Verbs):
                 "stage": stage,
                 "status": "spam" if spam else status,
             }
+            if meta.get("variant"):  # the A/B variant the page showed; the column stays NULL outside a test
+                row["variant"] = meta["variant"]
             columns = ", ".join(row)
             placeholders = ", ".join("?" for _ in row)
             row["id"] = conn.execute(f"INSERT INTO submissions ({columns}) VALUES ({placeholders})", tuple(row.values())).lastrowid  # noqa: S608 - column names are ours

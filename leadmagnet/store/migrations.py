@@ -349,3 +349,19 @@ def m011_hooks_webhooks(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m012_ab_variants(db: Database) -> None:
+    """A/B tests: the variant each submission's page showed, and views per variant and day.
+
+    ``variant_views`` is the test's own counter (fed by the same page serve and beacon paths
+    as ``page_views``, which it leaves alone). The partial index serves the report's count of
+    submissions per offer, variant and day without reading submissions made outside any test.
+    """
+    db.execute("ALTER TABLE submissions ADD COLUMN variant TEXT")
+    db.execute(
+        "CREATE TABLE variant_views (offer_slug TEXT NOT NULL, day TEXT NOT NULL, variant TEXT NOT NULL,"
+        " views INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (offer_slug, day, variant))"
+    )
+    db.execute("CREATE INDEX submissions_variant ON submissions(offer_slug, variant, created_at) WHERE variant IS NOT NULL")

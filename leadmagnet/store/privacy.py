@@ -26,7 +26,7 @@ from leadmagnet.store.ratelimits import RateLimits
 log = logging.getLogger(__name__)
 
 # Tables whose rows never name a contact: their own bookkeeping, and admin users.
-NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views", "store_meta", "webinar_times"}
+NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views", "store_meta", "webinar_times", "variant_views"}
 # store_meta key: when the first erasure VACUUMed the file (see Privacy._zero_free_space_once).
 FREE_SPACE_ZEROED = "free_space_zeroed_at"
 # Tables erase_contact clears by key: what is left of an address in them belongs to someone else.

@@ -213,6 +213,7 @@ def dashboard() -> Response:
         emails=emails,
         stuck_minutes=STUCK_MINUTES,
         hooks_disabled=current_services().webhooks.disabled(),
+        ab=current_services().ab.report(since=since, until=until)["offers"],  # A/B tests, with the decision in words
         since=request.args.get("since", ""),
         until=request.args.get("until", ""),
         logout=ActionForm(),

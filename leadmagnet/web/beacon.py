@@ -1,7 +1,8 @@
 """View beacons from statically exported pages, and the bare ``/_ping`` route.
 
 An exported landing page is served by another web server or a CDN, so leadmagnet never sees the
-view. Its ``beacon.js`` posts ``slug`` (and the visitor's ``utm_source``) here once per view; the
+view. Its ``beacon.js`` posts ``slug`` (and the visitor's ``utm_source``, and the A/B ``variant``
+the page shows, counted per variant as the live pages do) here once per view; the
 count goes into the same batched page-view counter the live pages use (:mod:`leadmagnet.leads.pageviews`),
 so a beacon is a dict update, never a database write on the request path.
 
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, request
 
+from leadmagnet.leads import assignment
 from leadmagnet.web import current_services
 
 bp = Blueprint("beacon", __name__)
@@ -37,6 +39,10 @@ def beacon() -> Response:
     page = services.catalog.get(slug) if slug else None
     if page is not None and page.offer.is_published(datetime.now(UTC)):
         services.page_views.count(slug, source)
+        variant = request.form.get("variant", "")
+        # Only a variant of a test running now; a crawler's view would skew the split.
+        if variant in page.variants and not assignment.is_crawler(request.user_agent.string):
+            services.variant_views.count(slug, variant)
     return Response(status=204, headers={"Cache-Control": "no-store"})
 
 

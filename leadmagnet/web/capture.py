@@ -29,7 +29,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
 from leadmagnet.foundation import tokens
-from leadmagnet.leads import forms, spam
+from leadmagnet.leads import assignment, forms, spam
 from leadmagnet.render.renderer import offer_context, templates_for
 from leadmagnet.store import DatabaseError
 from leadmagnet.web import current_services
@@ -165,6 +165,7 @@ def submit(slug: str) -> Response:
     ip = client_ip()
 
     raw = read_form()
+    page = page.shown(shown_variant(page, raw.get("variant")))  # a form shown again is the variant the visitor saw
     # The limit is per address and offer; the key holds a keyed hash, not the address itself.
     # Colleagues behind one office address share it: whoever is held back gets the form again
     # with what they typed, and sends it once the wait is over.
@@ -185,6 +186,7 @@ def submit(slug: str) -> Response:
     reason = spam.verdict(hidden.get("website", ""), hidden.get("form_ts", ""), float(cfg.get("MIN_FILL_SECONDS") or 0))
     meta: dict[str, Any] = attribution(hidden, offer.slug)
     meta["user_agent"] = forms.clean_text(request.user_agent.string or "")[:UA_CAP]
+    meta["variant"] = page.variant
     meta["ip_marker"] = ip_marker(ip, str(cfg.get("IP_MARKER", "truncate")), secret, plan.now.strftime("%Y-%m-%d"))
     try:
         # The lead, its seat and its email are one transaction, and record() returns only after
@@ -208,6 +210,17 @@ def submit(slug: str) -> Response:
     # handed out again, and its old thank-you link must not show the next person's page.
     token = tokens.dump_row(secret, "thanks", submission["id"], submission["created_at"], *extra)
     return redirect(f"/{offer.slug}/thanks/{token}", code=303)
+
+
+def shown_variant(page: Any, posted: str | None) -> str | None:
+    """The A/B variant a submission came from: the form's hidden field (no cookie or script
+    needed), else the visitor's cookie; None when no test runs or neither names a variant."""
+    if not page.variants:
+        return None
+    for name in (posted, request.cookies.get(assignment.cookie_name(page.offer.slug))):
+        if name and name in page.variants:
+            return name
+    return None
 
 
 def invalid(page: Any, form: forms.LeadForm, hidden: dict[str, str]) -> Response:
@@ -267,6 +280,7 @@ def thanks(slug: str, token: str) -> Response:
     submission["fields"] = json.loads(submission["data"])
     owed = {"offer": page.offer, "state": "pending"} if inbox_only else site.deliveries.owed(page.offer, submission)
     template = ["full.html"] if owed["state"] == "waitlisted" else templates_for(page.offer, "thank_you")
+    page = page.shown(submission.get("variant"))  # an A/B variant may have its own thank_you
     html = site.renderer.render(template, page.offer, page=page, submission=submission, thank_you_html=page.thank_you_html, delivery=owed)
     response = Response(html, content_type="text/html; charset=utf-8")
     # Per visitor (it may show their address and, later, their download link): never cached.

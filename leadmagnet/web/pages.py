@@ -6,6 +6,9 @@ Every response here is the same for every visitor, so each carries an ``ETag`` a
 
 A landing-page GET (200 or 304) also counts one view (offer, UTC day, ``utm_source``) in the
 batched in-memory counter of :mod:`leadmagnet.leads.pageviews`; the page's bytes never depend on it.
+An offer under an A/B test is the exception: each visitor sees the variant their cookie names
+(drawn by the weights on the first view; crawlers get the control), so its page is ``private``
+and ``Vary: Cookie``, and each view is counted for its variant too.
 A webinar with a ``capacity`` shows its seat state (a few seats left, or full), which is the same
 for everyone at a moment: it keys the page cache, and the count is read from the store at most
 once a minute (:meth:`leadmagnet.render.renderer.Renderer.seats`).
@@ -24,6 +27,7 @@ from flask import Blueprint, Response, abort, current_app, request, send_file
 from werkzeug.http import parse_etags
 
 from leadmagnet.content.catalog import Catalog
+from leadmagnet.leads import assignment
 from leadmagnet.render import compression
 from leadmagnet.render.renderer import Rendered, etag_for
 from leadmagnet.render.seo import robots_txt, sitemap_xml
@@ -37,8 +41,12 @@ bp = Blueprint("pages", __name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def page_response(rendered: Rendered, content_type: str = "text/html; charset=utf-8") -> Response:
-    """A cacheable response for bytes that are the same for every visitor (ETag, 304)."""
+def page_response(rendered: Rendered, content_type: str = "text/html; charset=utf-8", private: bool = False) -> Response:
+    """A cacheable response for bytes that are the same for every visitor (ETag, 304).
+
+    ``private``: the bytes depend on the visitor's A/B cookie, so only the browser may keep
+    them (``Cache-Control: private``, ``Vary: Cookie``): a CDN must not hand one variant to all.
+    """
     # Hot path: raw header strings and one ETag compare. werkzeug's set_etag, cache_control
     # and make_conditional parse and re-serialise headers on every call (profiled: they cost
     # more than the whole cached page lookup); byte ranges are not needed for pages.
@@ -52,9 +60,9 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
     # Complete here (security headers too), so the after_request hooks pass it by.
     headers = [
         ("ETag", f'"{etag}"'),
-        ("Cache-Control", f"public, max-age={services.settings['PAGE_MAX_AGE']}"),
+        ("Cache-Control", f"{'private' if private else 'public'}, max-age={services.settings['PAGE_MAX_AGE']}"),
         ("Content-Type", content_type),
-        ("Vary", "Accept-Encoding"),
+        ("Vary", "Accept-Encoding, Cookie" if private else "Accept-Encoding"),
         *security_headers(services, environ["wsgi.url_scheme"] == "https"),
     ]
     if rendered.status == 200 and "HTTP_IF_NONE_MATCH" in environ and parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains_weak(etag):
@@ -90,8 +98,26 @@ def offer(slug: str) -> Response:
     now = datetime.now(UTC)
     if page is None or not page.offer.is_published(now):
         abort(404)
-    response = page_response(site.renderer.offer_page(catalog, page, now, site.seats_taken))
     environ = request.environ
+    if page.variants:  # an A/B test runs: this visitor's variant (see leads/assignment.py)
+        variant, new, counted = assignment.assign(
+            page.offer.weights(), request.cookies.get(assignment.cookie_name(slug)), environ.get("HTTP_USER_AGENT")
+        )
+        response = page_response(site.renderer.offer_page(catalog, page.shown(variant), now, site.seats_taken), private=True)
+        if new:
+            response.set_cookie(
+                assignment.cookie_name(slug),
+                variant,
+                max_age=assignment.COOKIE_DAYS * 86400,
+                path=f"/{slug}",
+                secure=request.is_secure,
+                httponly=True,
+                samesite="Lax",
+            )
+        if counted and response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
+            site.variant_views.count(slug, variant)
+    else:
+        response = page_response(site.renderer.offer_page(catalog, page, now, site.seats_taken))
     if response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
         query = environ.get("QUERY_STRING")
         site.page_views.count(slug, utm_source(query) if query else None)

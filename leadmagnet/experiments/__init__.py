@@ -1,0 +1,1 @@
+"""A/B tests: the report of each offer's test (``leadmagnet report``, the admin dashboard)."""
