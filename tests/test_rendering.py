@@ -140,7 +140,7 @@ def test_the_public_form_and_the_form_shown_again_write_the_same_empty_fields(tm
     config = {"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}
     renderer = Renderer(config, Themes(tmp_path))
     page = sample_pages()["growth-playbook"]
-    context = offer_context(config, page, "live")
+    context = offer_context(config, page, "live", social=renderer.cards.image_for(page.offer))
     public = renderer.offer_html(page, "live")
     again = renderer.render(templates_for(page.offer, "offer"), page.offer, **context, values={}, errors={})
     assert public == again

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from leadmagnet.content.catalog import Catalog, Page
+from leadmagnet.render.listing import index_context
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.render.seo import robots_txt, sitemap_xml
 
@@ -45,14 +46,28 @@ def plan_pages(
 
 
 def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now: datetime) -> dict[str, bytes]:
-    """Everything but the offer pages, by path relative to OUT_DIR: index, 404, sitemap,
-    robots.txt, media, theme files."""
+    """Everything but the offer pages, by path relative to OUT_DIR: index and tag pages, og
+    cards, 404, sitemap, robots.txt, media, theme files."""
     cfg = renderer.config
     themes = renderer.themes
     files: dict[str, bytes] = {}
     if cfg["INDEX_PAGE"]:
-        offers = sorted((p.offer for p in published), key=lambda o: (o.type, o.title))
-        files["index.html"] = renderer.render("index.html", offers=offers, canonical=cfg["BASE_URL"] + "/", now=now).encode()
+        offers = [p.offer for p in published]
+        index = index_context(offers, now, cfg["BASE_URL"])
+        assert index is not None
+        files["index.html"] = renderer.render("index.html", **index).encode()
+        for tag in index["tags"]:  # one page per tag: the index's filter links work on any static host
+            context = index_context(offers, now, cfg["BASE_URL"], tag.slug)
+            if context is not None:
+                files[f"tag/{tag.slug}.html"] = renderer.render("index.html", **context).encode()
+    # Open Graph cards of the exported pages: drawn once into the instance folder's cache
+    # (named by content hash), copied here at the address the pages name.
+    for page in published:
+        if page.offer.expires_at is not None and now >= page.offer.expires_at:
+            continue
+        social = renderer.cards.image_for(page.offer)
+        if social.generated:
+            files[social.path.lstrip("/")] = renderer.cards.card_file(page.offer).read_bytes()
     files["404.html"] = renderer.render(
         "error.html", status=404, title="Page not found", message="This page does not exist, or the offer is not published."
     ).encode()

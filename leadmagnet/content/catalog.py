@@ -24,6 +24,7 @@ import yaml
 from leadmagnet.content import markup
 from leadmagnet.content.contract import dated_warnings, parse_offer
 from leadmagnet.content.frontmatter import load_front_matter, split_front_matter
+from leadmagnet.content.funnel import next_problems
 from leadmagnet.content.offer import Offer
 from leadmagnet.content.problems import Problem, below, display_path
 
@@ -199,6 +200,7 @@ def load_catalog(
         pages[slug] = page
         for rel in page.offer.public_files() | page.images:
             owners.setdefault(rel, []).append(slug)
+    problems.extend(next_problems({slug: p.offer for slug, p in pages.items()}))
     # Security: a gated file or an offer's Markdown source never becomes public, even when a
     # pitch shows it as an image by mistake; the delivery issue serves gated files by signed link.
     private = {p.offer.file for p in pages.values() if p.offer.file}

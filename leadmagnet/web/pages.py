@@ -25,6 +25,7 @@ from werkzeug.http import parse_etags
 
 from leadmagnet.content.catalog import Catalog
 from leadmagnet.render import compression
+from leadmagnet.render.listing import index_context
 from leadmagnet.render.renderer import Rendered, etag_for
 from leadmagnet.render.seo import robots_txt, sitemap_xml
 from leadmagnet.web import current_services
@@ -63,18 +64,31 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
 
 @bp.get("/")
 def index() -> Response:
+    return listing(None)
+
+
+@bp.get("/tag/<tag>")
+def tag_page(tag: str) -> Response:
+    """The index filtered to one tag (a plain link from the index: no script)."""
+    return listing(tag)
+
+
+def listing(tag: str | None) -> Response:
+    """The index or one tag's page; 404 for a tag that no published offer has."""
     if not current_app.config["INDEX_PAGE"]:
         abort(404)
     site = current_services()
     catalog = site.catalog
     now = datetime.now(UTC)
+    context = index_context(catalog.offers(), now, current_app.config["BASE_URL"], tag)
+    if context is None:
+        abort(404)
 
     def produce() -> Rendered:
-        offers = sorted((o for o in catalog.offers() if o.is_published(now)), key=lambda o: (o.type, o.title))
-        body = site.renderer.render("index.html", offers=offers, canonical=current_app.config["BASE_URL"] + "/", now=now).encode()
+        body = site.renderer.render("index.html", **context).encode()
         return Rendered(body, etag_for(body))
 
-    return page_response(site.renderer.cached(catalog, ("index", window_key(catalog, now)), produce))
+    return page_response(site.renderer.cached(catalog, ("index", tag, window_key(catalog, now)), produce, ("index", tag)))
 
 
 @bp.get("/<slug>")
@@ -109,6 +123,25 @@ def utm_source(query_string: str) -> str | None:
         if name == "utm_source":
             return value
     return None
+
+
+@bp.get("/og/<slug>/<key>.png")
+def og_image(slug: str, key: str) -> Response:
+    """An offer's drawn Open Graph card, at an address naming its content hash: cached a year.
+
+    Drawn on the first request and kept in ``instance/og-cards/``; an outdated hash (the title
+    changed) or an unpublished offer is a 404.
+    """
+    site = current_services()
+    page = site.catalog.get(slug)
+    if page is None or not page.offer.is_published(datetime.now(UTC)):
+        abort(404)
+    cards = site.renderer.cards
+    if cards.key(page.offer) != key:
+        abort(404)
+    response = send_file(cards.card_file(page.offer), mimetype="image/png", conditional=True, etag=key)
+    response.headers["Cache-Control"] = IMMUTABLE
+    return response
 
 
 @bp.get("/media/<path:path>")
