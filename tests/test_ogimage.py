@@ -45,7 +45,7 @@ def test_every_sample_page_names_a_card_of_1200_by_630_served_for_a_year(app, in
     cards = services_of(app).renderer.cards
     for slug in ("growth-playbook", "seo-checklist", "q1-product-demo", "scaling-content-2026"):
         path = card_path(client, slug)
-        assert re.fullmatch(rf"/og/{slug}/[0-9a-f]{{24}}\.png", path)
+        assert re.fullmatch(rf"/og/{slug}\.[0-9a-f]{{24}}\.png", path)
         response = client.get(path)
         assert response.status_code == 200 and response.mimetype == "image/png"
         assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
@@ -103,7 +103,7 @@ def test_draft_offers_have_no_card(make_app, content_dir: Path) -> None:
     source = content_dir / "seo-checklist.md"
     source.write_text(source.read_text().replace("stage: mofu", "stage: mofu\ndraft: true"))
     assert client.get(path).status_code == 404
-    assert client.get("/og/no-such-offer/0123456789abcdef01234567.png").status_code == 404
+    assert client.get("/og/no-such-offer.0123456789abcdef01234567.png").status_code == 404
 
 
 def test_brand_values_come_from_one_function_with_a_default_colour(content_dir: Path) -> None:
@@ -134,7 +134,7 @@ def test_the_build_exports_each_card_once_and_redraws_it_when_the_title_changes(
     assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
     page = (out / "seo-checklist.html").read_text()
     url = og_meta(page, "og:image")
-    assert url.startswith("https://offers.example.com/og/seo-checklist/")
+    assert url.startswith("https://offers.example.com/og/seo-checklist.")
     exported = out / url.removeprefix("https://offers.example.com/")
     assert png_size(exported.read_bytes()) == (1200, 630)
     assert not exported.with_name(exported.name + ".gz").exists()  # no twins of a PNG

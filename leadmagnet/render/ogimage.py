@@ -9,7 +9,7 @@ right when the offer has one.
 
 A card is named by the SHA-256 of everything drawn on it (:meth:`OgCards.key`: text, colour,
 logo and cover bytes), stored once in ``instance/og-cards/<key>.png`` and served at
-``/og/<slug>/<key>.png`` with a year's cache lifetime: a changed title is a new address, so no
+``/og/<slug>.<key>.png`` with a year's cache lifetime: a changed title is a new address, so no
 cache anywhere shows a stale card, and nothing is drawn twice. The server draws a card on the
 first request of its address; ``leadmagnet build`` draws the missing ones and copies them to
 ``og/`` in the export.
@@ -124,7 +124,7 @@ class OgCards:
             known = self._file(self.content_dir / offer.image)
             if known is not None and known[2] == (WIDTH, HEIGHT):
                 return SocialImage(f"/media/{offer.image}", WIDTH, HEIGHT, alt, generated=False)
-        return SocialImage(f"/og/{offer.slug}/{self.key(offer)}.png", WIDTH, HEIGHT, alt, generated=True)
+        return SocialImage(f"/og/{offer.slug}.{self.key(offer)}.png", WIDTH, HEIGHT, alt, generated=True)
 
     def key(self, offer: Offer) -> str:
         """The content hash naming ``offer``'s card: changes whenever anything drawn changes."""
@@ -169,43 +169,57 @@ class OgCards:
     # -- drawing ----------------------------------------------------------------------------
 
     def card_file(self, offer: Offer) -> Path:
-        """The PNG file of ``offer``'s card, drawn now if it is not in the cache yet."""
+        """The PNG file of ``offer``'s card, drawn now if it is not in the cache yet.
+
+        Threads and processes may draw the same card at once (the build draws on every core,
+        gunicorn workers share the folder): each writes a whole file under its own temporary
+        name and renames it, so a reader never sees half a PNG and the last rename wins with
+        the same bytes.
+        """
         path = self.cache_dir / f"{self.key(offer)}.png"
         if path.is_file():
             return path
+        data = self.draw(offer)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
         with self._lock:
-            if path.is_file():
-                return path
-            data = self.draw(offer)
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            # Written whole under a temporary name, then renamed: a reader never sees half a PNG.
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
             self.drawn += 1
         return path
 
+    def is_cached(self, offer: Offer) -> bool:
+        """True if ``offer``'s card is already drawn."""
+        return (self.cache_dir / f"{self.key(offer)}.png").is_file()
+
     def draw(self, offer: Offer) -> bytes:
-        """``offer``'s card as PNG bytes (1200 x 630)."""
+        """``offer``'s card as PNG bytes (1200 x 630).
+
+        Without a logo or cover the card has two colours and their anti-aliased blends: it is
+        drawn as a coverage mask (0 = background, 255 = ink) and saved with a palette running
+        from one colour to the other: a third of the bytes of a full-colour PNG.
+        """
         background = self.brand.primary
         ink = text_colour(background)
-        card = Image.new("RGB", (WIDTH, HEIGHT), background)
-        pen = ImageDraw.Draw(card)
         cover = self._cover_image(offer)
+        logo = self._logo_image()
+        flat = cover is None and logo is None
+        card = Image.new("L", (WIDTH, HEIGHT), 0) if flat else Image.new("RGB", (WIDTH, HEIGHT), background)
+        fill: int | str = 255 if flat else ink
+        pen = ImageDraw.Draw(card)
         right = WIDTH - MARGIN
         if cover is not None:
             x = WIDTH - MARGIN - cover.width
-            card.paste(cover, (x, (HEIGHT - cover.height) // 2), cover if cover.mode == "RGBA" else None)
+            card.paste(cover, (x, (HEIGHT - cover.height) // 2), cover)
             right = x - 48
         top = MARGIN
-        logo = self._logo_image()
         if logo is not None:
-            card.paste(logo, (MARGIN, top), logo if logo.mode == "RGBA" else None)
+            card.paste(logo, (MARGIN, top), logo)
             top += logo.height + 40
         elif self.brand.name:
-            pen.text((MARGIN, top), self.brand.name, font=ImageFont.load_default(size=36), fill=ink, stroke_width=1, stroke_fill=ink)
+            pen.text((MARGIN, top), self.brand.name, font=ImageFont.load_default(size=36), fill=fill, stroke_width=1, stroke_fill=fill)
             top += 76
-        pen.text((MARGIN, top), kicker(offer), font=ImageFont.load_default(size=28), fill=ink)
+        pen.text((MARGIN, top), kicker(offer), font=ImageFont.load_default(size=28), fill=fill)
         top += 64
         width = right - MARGIN
         for size in (68, 58, 48, 40):
@@ -218,11 +232,14 @@ class OgCards:
             lines = lines[:max_lines]
             lines[-1] = lines[-1].rstrip(" .,;:") + "…"
         for line in lines:
-            pen.text((MARGIN, top), line, font=font, fill=ink, stroke_width=1, stroke_fill=ink)
+            pen.text((MARGIN, top), line, font=font, fill=fill, stroke_width=1, stroke_fill=fill)
             top += int(size * 1.2)
-        pen.rectangle((0, HEIGHT - 12, WIDTH, HEIGHT), fill=ink)
+        pen.rectangle((0, HEIGHT - 12, WIDTH, HEIGHT), fill=fill)
+        if flat:
+            card = Image.frombytes("P", card.size, card.tobytes())
+            card.putpalette(blend(background, ink))
         out = BytesIO()
-        card.save(out, format="PNG")
+        card.save(out, format="PNG", compress_level=3)  # level 6: twice the time for 15% fewer bytes
         return out.getvalue()
 
     def _cover_image(self, offer: Offer) -> Image.Image | None:
@@ -248,6 +265,12 @@ class OgCards:
             return None
         logo.thumbnail((360, 72))
         return logo
+
+
+def blend(start: str, end: str) -> list[int]:
+    """A palette of 256 colours from ``start`` (index 0) to ``end`` (index 255), as flat RGB."""
+    a, b = _hex_colour(start) or (0, 0, 0), _hex_colour(end) or (255, 255, 255)
+    return [round(a[c] + (b[c] - a[c]) * i / 255) for i in range(256) for c in range(3)]
 
 
 def wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> list[str]:

@@ -125,16 +125,19 @@ def utm_source(query_string: str) -> str | None:
     return None
 
 
-@bp.get("/og/<slug>/<key>.png")
-def og_image(slug: str, key: str) -> Response:
-    """An offer's drawn Open Graph card, at an address naming its content hash: cached a year.
+@bp.get("/og/<name>")
+def og_image(name: str) -> Response:
+    """An offer's drawn Open Graph card, ``/og/<slug>.<hash>.png``: its address names its
+    content hash, so it is cached for a year.
 
     Drawn on the first request and kept in ``instance/og-cards/``; an outdated hash (the title
     changed) or an unpublished offer is a 404.
     """
+    slug, _, rest = name.partition(".")
+    key, _, suffix = rest.partition(".")
     site = current_services()
     page = site.catalog.get(slug)
-    if page is None or not page.offer.is_published(datetime.now(UTC)):
+    if suffix != "png" or page is None or not page.offer.is_published(datetime.now(UTC)):
         abort(404)
     cards = site.renderer.cards
     if cards.key(page.offer) != key:
