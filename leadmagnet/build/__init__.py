@@ -131,9 +131,9 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
         # the build cache's bytes.
         with rendering_pages(renderer, catalog, to_render, now, manifest, staging) as pages_done:
             files = extra_files(renderer, catalog, published, now)
-            cards = og_cards(renderer, published, now)
             cache_bytes = dump_cache(BuildCache(version, catalog, render_key, rendered))
             bodies, staged = pages_done()
+        cards = og_cards(renderer, published, now)  # after the workers, which draw the missing ones
         files.update(bodies)
         report.problems = catalog.problems
         report.rendered = len(rendered) - len(kept)
