@@ -1,4 +1,5 @@
-"""Public pages: the offer index, landing pages, media and theme files, sitemap, robots, health.
+"""Public pages: the offer index and its tag pages, landing pages, Open Graph cards, media and
+theme files, sitemap, robots, health.
 
 Every response here is the same for every visitor, so each carries an ``ETag`` and a short
 ``Cache-Control`` and answers ``If-None-Match`` with 304. Only files a page shows (the offer's
