@@ -148,7 +148,7 @@ def test_the_public_form_and_the_form_shown_again_write_the_same_empty_fields(tm
 
 
 def test_a_webinar_page_says_how_soon_it_starts_and_is_rendered_again_when_that_changes(tmp_path: Path) -> None:
-    """ "Starts in 3 days" is worked out from the ``now`` given (an injected clock): the page cache
+    """The "Starts in 3 days" line is worked out from the ``now`` given (an injected clock): the cache
     keys the page by that text, so it is rendered again when the text changes (at most hourly)
     and the outdated page is dropped, not kept beside the new one."""
     from datetime import datetime, timedelta
