@@ -408,7 +408,11 @@ def test_exported_pages_are_the_renderers_offer_pages(built: Path, content_dir: 
     pages = [p for p in catalog.pages.values() if (built / f"{p.offer.slug}.html").is_file()]
     assert len(pages) >= 3
     for page in pages:
-        assert (built / f"{page.offer.slug}.html").read_bytes() == renderer.offer_page(catalog, page, datetime.now(UTC)).body
+        served = renderer.offer_page(catalog, page, datetime.now(UTC)).body
+        # The one difference: an open webinar's "Starts in N days" is the server's alone (it
+        # would go stale in a file).
+        served = re.sub(rb'<p class="starts-in">[^<]*</p>', b"", served)
+        assert (built / f"{page.offer.slug}.html").read_bytes() == served
 
 
 @pytest.mark.parametrize("count", [0, 1, 7, 8, 9, 64, 1000, 12345])

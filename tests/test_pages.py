@@ -128,7 +128,10 @@ def test_ebook_page_has_search_and_social_tags_and_book_json_ld(client) -> None:
     assert doc.meta("description") == doc.meta("og:description") == doc.meta("twitter:description")
     assert doc.meta("og:title") == doc.meta("twitter:title") == "The Growth Playbook"
     assert doc.meta("og:url") == f"{base}/growth-playbook"
-    assert doc.meta("og:image") == doc.meta("twitter:image") == f"{base}/media/assets/growth-playbook-cover.svg"
+    # An SVG cover cannot be a social card: a 1200 x 630 card is drawn (tests/test_ogimage.py).
+    assert doc.meta("og:image") == doc.meta("twitter:image")
+    assert doc.meta("og:image").startswith(f"{base}/og/growth-playbook.") and doc.meta("og:image").endswith(".png")
+    assert (doc.meta("og:image:width"), doc.meta("og:image:height")) == ("1200", "630")
     assert doc.meta("twitter:card") == "summary_large_image"
     data = doc.json_ld()
     assert data["@context"] == "https://schema.org" and data["@type"] == "Book"

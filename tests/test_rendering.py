@@ -140,8 +140,45 @@ def test_the_public_form_and_the_form_shown_again_write_the_same_empty_fields(tm
     config = {"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}
     renderer = Renderer(config, Themes(tmp_path))
     page = sample_pages()["growth-playbook"]
-    context = offer_context(config, page, "live")
+    context = offer_context(config, page, "live", social=renderer.cards.image_for(page.offer))
     public = renderer.offer_html(page, "live")
     again = renderer.render(templates_for(page.offer, "offer"), page.offer, **context, values={}, errors={})
     assert public == again
     assert 'name="email"' in public and "has-error" not in public.split("<form", 1)[1]
+
+
+def test_a_webinar_page_says_how_soon_it_starts_and_is_rendered_again_when_that_changes(tmp_path: Path) -> None:
+    """The "Starts in 3 days" line is worked out from the ``now`` given (an injected clock): the cache
+    keys the page by that text, so it is rendered again when the text changes (at most hourly)
+    and the outdated page is dropped, not kept beside the new one."""
+    from datetime import datetime, timedelta
+
+    from leadmagnet.content.catalog import load_catalog
+
+    renderer = Renderer({"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}, Themes(tmp_path))
+    catalog = load_catalog(SAMPLES)
+    page = catalog.get("q1-product-demo")
+    start = datetime.fromisoformat("2029-03-15T16:00:00+01:00")
+    renders: list[str] = []
+    real = renderer.offer_html
+
+    def counting(*args, **kwargs) -> str:
+        renders.append(args[3] if len(args) > 3 else kwargs.get("soon"))
+        return real(*args, **kwargs)
+
+    renderer.offer_html = counting  # type: ignore[method-assign]
+    three = renderer.offer_page(catalog, page, start - timedelta(days=3, hours=2))
+    assert '<p class="starts-in">Starts in 3 days</p>' in three.body.decode()
+    assert renderer.offer_page(catalog, page, start - timedelta(days=3, hours=1)) is three  # same text: cached
+    two = renderer.offer_page(catalog, page, start - timedelta(days=2))
+    assert "Starts in 2 days" in two.body.decode() and two.etag != three.etag
+    hours = renderer.offer_page(catalog, page, start - timedelta(hours=5, minutes=30))
+    assert "Starts in 5 hours" in hours.body.decode()
+    assert "Starts in 4 hours" in renderer.offer_page(catalog, page, start - timedelta(hours=4, minutes=59)).body.decode()
+    assert renders == ["Starts in 3 days", "Starts in 2 days", "Starts in 5 hours", "Starts in 4 hours"]
+    renderer.offer_page(catalog, page, start - timedelta(days=3, hours=2))
+    assert renders[-1] == "Starts in 3 days" and len(renders) == 5  # the outdated page was not kept
+    under_way = renderer.offer_page(catalog, page, start + timedelta(minutes=1)).body.decode()
+    assert "starts-in" not in under_way  # started: no countdown
+    # The static export (offer_html without ``soon``) has no countdown: it would go stale.
+    assert "starts-in" not in real(page, "live")

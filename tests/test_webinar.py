@@ -633,3 +633,51 @@ def test_the_static_export_has_no_seat_line(make_app, content_dir, instance_dir,
     assert result.exit_code == 0, result.output
     page = (out / "exported-full.html").read_text()
     assert "Register for free" in page and "webinar is full" not in page and "seats left" not in page and "seat left" not in page
+
+
+# -- "Starts in 3 days" and the seat-line threshold ------------------------------------------
+
+
+def _paris_webinar(starts_at: str) -> Offer:
+    return Offer(
+        slug="w",
+        type="webinar",
+        title="W",
+        source="w.md",
+        starts_at=datetime.fromisoformat(starts_at),
+        timezone="Europe/Paris",
+        duration_minutes=60,
+    )
+
+
+def test_starts_in_counts_calendar_days_in_the_webinars_zone_then_hours() -> None:
+    offer = _paris_webinar("2027-03-10T09:00:00+01:00")
+    at = datetime.fromisoformat
+    assert webinar.starts_in(offer, at("2027-03-07T10:00:00+01:00")) == "Starts in 3 days"
+    # 23:30 UTC on the 7th is already the 8th in Paris: two days, as the page's date says.
+    assert webinar.starts_in(offer, at("2027-03-07T23:30:00+00:00")) == "Starts in 2 days"
+    assert webinar.starts_in(offer, at("2027-03-08T23:30:00+00:00")) == "Starts tomorrow"  # the 9th in Paris
+    assert webinar.starts_in(offer, at("2027-03-09T08:00:00+01:00")) == "Starts tomorrow"
+    assert webinar.starts_in(offer, at("2027-03-10T00:30:00+01:00")) == "Starts in 8 hours"
+    assert webinar.starts_in(offer, at("2027-03-10T07:59:00+01:00")) == "Starts in 1 hour"
+    assert webinar.starts_in(offer, at("2027-03-10T08:01:00+01:00")) == "Starts in less than an hour"
+    assert webinar.starts_in(offer, at("2027-03-10T09:00:00+01:00")) is None  # started
+    ebook = Offer(slug="e", type="ebook", title="E", source="e.md")
+    assert webinar.starts_in(ebook, at("2027-03-07T10:00:00+01:00")) is None
+
+
+def test_the_seat_line_shows_below_the_configured_threshold(make_app, content_dir) -> None:
+    write_webinar(content_dir, "small", _future(), capacity=10)
+    app = make_app(RATE_LIMIT="off", SEATS_LEFT_SHOWN=3)
+    client = app.test_client()
+    _take_seats(app, "small", 6)
+    assert "seats left" not in client.get("/small").get_data(as_text=True)  # four left: more than 3
+    assert submit(client, "small", "one@example.com").status_code == 303  # refreshes the count
+    assert "Only 3 seats left." in client.get("/small").get_data(as_text=True)
+    never = make_app(RATE_LIMIT="off", SEATS_LEFT_SHOWN=0)
+    _take_seats(never, "small", 2, start=100)
+    page = never.test_client().get("/small").get_data(as_text=True)
+    assert "seats left" not in page and "seat left" not in page  # one left, but 0 shows only "full"
+    _take_seats(never, "small", 1, start=200)
+    services_of(never).renderer.seats_changed("small")
+    assert "This webinar is full" in never.test_client().get("/small").get_data(as_text=True)

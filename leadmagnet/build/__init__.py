@@ -2,10 +2,12 @@
 
 ``leadmagnet build OUT_DIR`` writes, under ``OUT_DIR``:
 
-- ``index.html`` (when ``LEADMAGNET_INDEX_PAGE`` is on), ``<slug>.html`` per published offer and
-  ``404.html``; their forms post to ``LEADMAGNET_BASE_URL`` (the live server captures the lead and
+- ``index.html`` and ``tag/<tag>.html`` (when ``LEADMAGNET_INDEX_PAGE`` is on), ``<slug>.html``
+  per published offer and ``404.html``; their forms post to ``LEADMAGNET_BASE_URL`` (the live server captures the lead and
   shows the thank-you page), and a small external ``beacon.js`` counts the view there;
 - ``sitemap.xml`` and ``robots.txt``;
+- ``og/<slug>.<hash>.png``: the drawn Open Graph cards (``render/ogimage.py``), from the
+  instance folder's cache;
 - ``media/<path>``: only the files the published pages show (covers, presenter photos, images in
   the Markdown), never a gated file, never an offer's Markdown source;
 - ``static/<theme>/<fingerprint>/<path>``: the theme files, at the same fingerprinted URLs the live
@@ -62,7 +64,7 @@ from jinja2 import FileSystemBytecodeCache
 from leadmagnet.build.cache import BuildCache, build_lock, cache_file, code_version, dump_cache, read_cache, write_cache
 from leadmagnet.build.edge import ab_files
 from leadmagnet.build.files import check_out_dir, read_manifest, undo_first_build, write_files
-from leadmagnet.build.pages import extra_files, plan_pages
+from leadmagnet.build.pages import extra_files, og_cards, plan_pages
 from leadmagnet.build.report import BuildError, BuildReport
 from leadmagnet.build.workers import parse_catalog, rendering_pages
 from leadmagnet.content.catalog import signature
@@ -135,10 +137,11 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
             files.update(ab_files(renderer, published, now))  # A/B variants' pages and nginx snippets
             cache_bytes = dump_cache(BuildCache(version, catalog, render_key, rendered))
             bodies, staged = pages_done()
+        cards = og_cards(renderer, published, now)  # after the workers, which draw the missing ones
         files.update(bodies)
         report.problems = catalog.problems
         report.rendered = len(rendered) - len(kept)
-        write_files(out_dir, files, kept, manifest, report, staging, staged)
+        write_files(out_dir, files, kept, manifest, report, staging, staged, cards)
     except BaseException:
         if fresh:
             undo_first_build(out_dir, existed)

@@ -66,13 +66,18 @@ def write_files(
     report: BuildReport,
     staging: Path | None = None,
     staged: Mapping[str, str] | None = None,
+    linked: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
     """Write changed files (and twins), delete stale ones, then the manifest.
 
     ``staged`` maps files already written, with their twins, in ``staging`` to their digests:
-    they are moved into place instead (their bytes are not in ``files``).
+    they are moved into place instead (their bytes are not in ``files``). ``linked`` maps files
+    to ``(source, digest)``: a file of a content-addressed cache that never changes once written
+    (og cards), hard-linked into place (copied where the file system cannot link), and recorded
+    with that digest.
     """
     staged = staged or {}
+    linked = linked or {}
     new: dict[str, str] = {}
     out_dir.mkdir(parents=True, exist_ok=True)
     for rel in sorted(kept):
@@ -111,6 +116,17 @@ def write_files(
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for _ in pool.map(lambda item: write_with_twins(*item), changed):
             pass
+    for rel, (source_file, digest) in sorted(linked.items()):
+        new[rel] = digest
+        target = os.path.join(root, rel)
+        if old.get(rel) == digest and os.path.isfile(target):
+            report.unchanged.append(rel)
+            continue
+        folder = os.path.dirname(target)
+        if not os.path.isdir(folder):
+            os.makedirs(folder, exist_ok=True)
+        link_file(source_file, target)
+        report.written.append(rel)
     for rel in sorted(set(old) - set(new)):
         target = out_dir / rel
         if not target.resolve().is_relative_to(out_dir):
@@ -142,6 +158,19 @@ def write_with_twins(target: Path, data: bytes) -> None:
 def compress_twins(data: bytes) -> dict[str, bytes]:
     """The ``.gz`` and ``.br`` twins of a text file, compressed as hard as a build affords."""
     return {suffix: compress(data, coding, best=True) for coding, suffix in TWINS.items()}
+
+
+def link_file(source: str, target: str) -> None:
+    """Put ``source`` at ``target`` as a hard link (a copy across file systems), atomically."""
+    tmp = target + ".tmp"
+    try:
+        os.link(source, tmp)
+    except FileExistsError:  # left by a build that was killed
+        os.unlink(tmp)
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -8,9 +8,13 @@ changed (``build/files.py``).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from leadmagnet.content.catalog import Catalog, Page
+from leadmagnet.content.offer import Offer
+from leadmagnet.render.listing import index_context
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.render.seo import robots_txt, sitemap_xml
 
@@ -45,14 +49,20 @@ def plan_pages(
 
 
 def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now: datetime) -> dict[str, bytes]:
-    """Everything but the offer pages, by path relative to OUT_DIR: index, 404, sitemap,
-    robots.txt, media, theme files."""
+    """Everything but the offer pages and og cards, by path relative to OUT_DIR: index and tag
+    pages, 404, sitemap, robots.txt, media, theme files."""
     cfg = renderer.config
     themes = renderer.themes
     files: dict[str, bytes] = {}
     if cfg["INDEX_PAGE"]:
-        offers = sorted((p.offer for p in published), key=lambda o: (o.type, o.title))
-        files["index.html"] = renderer.render("index.html", offers=offers, canonical=cfg["BASE_URL"] + "/", now=now).encode()
+        offers = [p.offer for p in published]
+        index = index_context(offers, now, cfg["BASE_URL"])
+        assert index is not None
+        files["index.html"] = renderer.render("index.html", **index).encode()
+        for tag in index["tags"]:  # one page per tag: the index's filter links work on any static host
+            context = index_context(offers, now, cfg["BASE_URL"], tag.slug)
+            if context is not None:
+                files[f"tag/{tag.slug}.html"] = renderer.render("index.html", **context).encode()
     files["404.html"] = renderer.render(
         "error.html", status=404, title="Page not found", message="This page does not exist, or the offer is not published."
     ).encode()
@@ -85,6 +95,29 @@ def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now
                     if resolved is not None:
                         files[f"static/{name}/{theme.fingerprint(rel)}/{rel}"] = resolved.read_bytes()
     return files
+
+
+def og_cards(renderer: Renderer, published: list[Page], now: datetime) -> dict[str, tuple[str, str]]:
+    """The drawn Open Graph cards of the exported pages: export path -> (cached file, digest).
+
+    The cards come from the instance folder's cache (``render/ogimage.py``), the missing ones
+    drawn first on every core (Pillow draws and compresses without the GIL). A card's path and
+    digest are its content key: one the previous build exported is unchanged, and a new one is
+    hard-linked into the export, not read and written again.
+    """
+    cards = renderer.cards
+    wanted: dict[str, Offer] = {}
+    for page in published:
+        if page.offer.expires_at is not None and now >= page.offer.expires_at:
+            continue  # not exported (410 on the server)
+        social = cards.image_for(page.offer)
+        if social.generated:
+            wanted[social.path.lstrip("/")] = page.offer
+    missing = [offer for offer in wanted.values() if not cards.is_cached(offer)]
+    if missing:
+        with ThreadPoolExecutor(max_workers=min(len(missing), os.cpu_count() or 1)) as pool:
+            list(pool.map(cards.card_file, missing))
+    return {rel: (str(cards.card_file(offer)), "og:" + cards.key(offer)) for rel, offer in wanted.items()}
 
 
 def page_bytes(renderer: Renderer, page: Page, now: datetime) -> bytes:

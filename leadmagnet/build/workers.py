@@ -189,4 +189,10 @@ def render_chunk(slugs: list[str]) -> list[tuple[str, bytes | None, str]]:
         write_new(os.path.join(staging, name), body)
         for suffix, data in packed.items():
             write_new(os.path.join(staging, name + suffix), data)
+    # The pages' Open Graph cards not drawn yet, here on every core (build/pages.py og_cards
+    # then finds them in the instance folder's cache).
+    for slug in slugs:
+        offer = catalog.pages[slug].offer
+        if renderer.cards.image_for(offer).generated:
+            renderer.cards.card_file(offer)
     return done

@@ -24,6 +24,7 @@ import yaml
 from leadmagnet.content import markup
 from leadmagnet.content.contract import dated_warnings, parse_offer
 from leadmagnet.content.frontmatter import load_front_matter, split_front_matter
+from leadmagnet.content.funnel import next_problems
 from leadmagnet.content.offer import CONTROL, Offer
 from leadmagnet.content.problems import Problem, below, did_you_mean, display_path
 
@@ -230,6 +231,7 @@ def load_catalog(
             if other not in pages:
                 message = f"{other!r} is not an offer's slug{did_you_mean(other, pages)}, so its submission can stop nothing"
                 problems.append(Problem(page.offer.source, "stop_when", message, "warning"))
+    problems.extend(next_problems({slug: p.offer for slug, p in pages.items()}))
     # Security: a gated file or an offer's Markdown source never becomes public, even when a
     # pitch shows it as an image by mistake; the delivery issue serves gated files by signed link.
     private = {p.offer.file for p in pages.values() if p.offer.file}

@@ -41,6 +41,8 @@ DEFAULT_CTA = {"ebook": "Get the free ebook", "webinar": "Save my seat"}
 RESERVED_SLUGS = frozenset(
     {"admin", "api", "confirm", "download", "downloads", "healthz", "login", "logout", "media", "robots", "sitemap", "static"}
     | {"beacon", "calendar", "thanks", "unsubscribe", "webinar", "ics"}
+    # Open Graph cards (/og/<slug>/<hash>.png) and the index's tag pages (/tag/<tag>).
+    | {"og", "tag"}
     # The static export's own pages: index.html is the site's / and 404.html its error page.
     | {"index", "404"}
 )
@@ -281,6 +283,11 @@ KEYS: dict[str, Key] = {
         Key("thank_you", _str, "Markdown shown on the thank-you page after a submission."),
         Key("tags", _tags, "List of tags, copied to contacts and exports."),
         Key("stage", _stage, "Funnel stage: `tofu`, `mofu` or `bofu`; exported as a lifecycle stage."),
+        Key(
+            "next",
+            _slug,
+            "Slug of the offer the thank-you page recommends next. Default: a published offer of the next funnel stage (`tofu` → `mofu` → `bofu`) sharing a tag.",
+        ),
         Key("theme", _str, "Theme folder name under `themes/`; default: the site's default theme."),
         Key("draft", _bool, "`true` keeps the offer unpublished (404), though `leadmagnet check` still validates it."),
         Key("publish_at", _when(False), "ISO 8601 date-time before which the offer is not served (404)."),

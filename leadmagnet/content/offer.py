@@ -57,6 +57,7 @@ class Offer:
     thank_you: str = ""
     tags: tuple[str, ...] = ()
     stage: str | None = None
+    next: str | None = None
     theme: str | None = None
     draft: bool = False
     publish_at: datetime | None = None

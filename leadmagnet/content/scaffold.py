@@ -32,6 +32,7 @@ thank_you: |
   **Thank you!** Your copy is on its way to your inbox.
 tags: [ebook]
 stage: tofu
+# next: another-offer   # what the thank-you page recommends (default: next stage, shared tag)
 # A draft is checked but not published (404): remove this line when the offer is ready.
 draft: true
 # publish_at: 2027-01-01T09:00:00Z  # not served before
@@ -78,6 +79,7 @@ thank_you: |
   **You're registered.** The joining details are below and in your inbox.
 tags: [webinar]
 stage: mofu
+# next: another-offer   # what the thank-you page recommends (default: next stage, shared tag)
 # A draft is checked but not published (404): remove this line when the offer is ready.
 draft: true
 ---

@@ -119,3 +119,25 @@ def utc_offset_label(offer: Offer, when: datetime) -> str:
     offset = f"UTC{raw[:3]}:{raw[3:]}" if raw else "UTC"
     zone = offer.timezone or local.tzname() or ""
     return f"{zone}, {offset}" if zone and zone != offset else offset
+
+
+def starts_in(offer: Offer, now: datetime) -> str | None:
+    """How soon a webinar starts, as its page says it: ``Starts in 3 days``, ``Starts tomorrow``,
+    ``Starts in 5 hours``, ``Starts in less than an hour``; None once it started (or not a webinar).
+
+    Days are counted between calendar dates in the webinar's own time zone (``timezone:``), the
+    zone its date is shown in, so "tomorrow" agrees with the date on the page. The text changes
+    at most once an hour; the page cache keys the page by it (see ``Renderer.offer_page``).
+    """
+    if offer.type != "webinar" or offer.starts_at is None or now >= offer.starts_at:
+        return None
+    tz = offer.tz
+    days = (offer.starts_at.astimezone(tz).date() - now.astimezone(tz).date()).days
+    if days >= 2:
+        return f"Starts in {days} days"
+    if days == 1:
+        return "Starts tomorrow"
+    hours = int((offer.starts_at - now).total_seconds() // 3600)
+    if hours >= 1:
+        return f"Starts in {hours} hour{'' if hours == 1 else 's'}"
+    return "Starts in less than an hour"

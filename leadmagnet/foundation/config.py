@@ -59,6 +59,11 @@ SETTINGS: list[Setting] = [
         "RELOAD_INTERVAL", 1.0, "Seconds between checks for changed content and theme files (0: check on every request; -1: never reload)."
     ),
     Setting("PAGE_MAX_AGE", 300, "Seconds that browsers and CDNs may cache a landing page (`Cache-Control: max-age`)."),
+    Setting(
+        "SEATS_LEFT_SHOWN",
+        10,
+        'A webinar page with a `capacity` says "Only N seats left" once this many seats or fewer remain (0: only "full" is shown).',
+    ),
     # -- capture (issue 3)
     Setting(
         "RATE_LIMIT",

@@ -4,7 +4,10 @@ Landing pages are the same bytes for every visitor, so a rendered page is cached
 version and reused until a content or theme file changes. A webinar with a ``capacity`` also
 shows its seat state (:class:`Seats`: a few seats left, or full), the same for everyone at a given
 moment, so it is part of the page's cache key; the count is read from the store at most once per
-``SEAT_COUNT_TTL`` seconds a webinar (:meth:`Renderer.seats`). The static exporter (``build``) and
+``SEAT_COUNT_TTL`` seconds a webinar (:meth:`Renderer.seats`). So is an open webinar's "Starts in
+3 days" (:func:`~leadmagnet.content.webinar.starts_in`), worked out on each request and changing at
+most hourly: a page is rendered again exactly when its text changes, and replaces the page it
+outdates in the cache. Every page names its ``og:image`` (:class:`~leadmagnet.render.ogimage.OgCards`). The static exporter (``build``) and
 the live server share this code, the exporter only changing the form's base URL.
 
 Nothing here needs Flask: the exporter renders from the settings alone (and so starts without
@@ -21,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import jinja2
@@ -28,7 +32,9 @@ from markupsafe import Markup
 
 from leadmagnet.content.catalog import Catalog, Page
 from leadmagnet.content.offer import Offer
-from leadmagnet.render.seo import json_ld
+from leadmagnet.content.webinar import starts_in
+from leadmagnet.render.ogimage import OgCards, brand_of
+from leadmagnet.render.seo import SocialImage, json_ld
 from leadmagnet.render.themes import Theme, Themes
 
 
@@ -51,6 +57,7 @@ class Rendered:
 
 # A webinar's page says how many seats are left once this many or fewer remain (a count of 83
 # means nothing to a visitor and would only split the page cache), and that it is full at 0.
+# The setting LEADMAGNET_SEATS_LEFT_SHOWN changes it.
 SEATS_LEFT_SHOWN = 10
 # How long a webinar's seat count is reused before the store is asked again (a registration
 # through the form refreshes it at once, see Renderer.seats_changed).
@@ -59,7 +66,7 @@ SEAT_COUNT_TTL = 60.0
 
 @dataclass(frozen=True)
 class Seats:
-    """What a webinar's page says about its seats: ``left`` of them (1 to ``SEATS_LEFT_SHOWN``), or full (0)."""
+    """What a webinar's page says about its seats: ``left`` of them (1 to the threshold), or full (0)."""
 
     left: int
 
@@ -68,12 +75,13 @@ class Seats:
         return self.left == 0
 
 
-def seats_shown(capacity: int | None, taken: int | None) -> Seats | None:
-    """The seat state a page shows: None without a cap, an unknown count, or plenty of seats left."""
+def seats_shown(capacity: int | None, taken: int | None, threshold: int = SEATS_LEFT_SHOWN) -> Seats | None:
+    """The seat state a page shows: None without a cap, an unknown count, or more than
+    ``threshold`` seats left (``LEADMAGNET_SEATS_LEFT_SHOWN``); full is always shown."""
     if capacity is None or taken is None:
         return None
     left = max(capacity - taken, 0)
-    return Seats(left) if left <= SEATS_LEFT_SHOWN else None
+    return Seats(left) if left == 0 or left <= threshold else None
 
 
 def etag_for(body: bytes) -> str:
@@ -104,6 +112,9 @@ class Renderer:
         self._inline: dict[tuple[str, str], tuple[Theme, Markup]] = {}
         self._listed: dict[str, tuple[Theme, frozenset[str]]] = {}
         self._cache: dict[tuple, Rendered] = {}
+        # A page's newest cache key per family (one offer page in one state): an outdated
+        # "Starts in 3 days" or seat count is dropped when its successor is stored.
+        self._families: dict[tuple, tuple] = {}
         self._cache_version = -1
         self._lock = threading.Lock()
         # Seats taken per webinar slug: (read at, count or None when the store could not say).
@@ -111,6 +122,11 @@ class Renderer:
         self.seat_ttl = SEAT_COUNT_TTL
         self.clock: Callable[[], float] = time.monotonic
         self.style_hashes: set[str] = set()
+        self.seats_threshold = int(config.get("SEATS_LEFT_SHOWN", SEATS_LEFT_SHOWN))
+        # Cards are cached in the instance folder by the server and the build alike.
+        self.cards = OgCards(
+            Path(config.get("INSTANCE_DIR", "instance")) / "og-cards", Path(config.get("CONTENT_DIR", "content")), brand_of(config)
+        )
         # Every offer without `theme:` and every error page uses this theme: a typo in the setting
         # stops the start with a message, instead of a 500 on every page.
         problem = themes.problem(config["DEFAULT_THEME"])
@@ -168,6 +184,7 @@ class Renderer:
             self._listed.clear()
             self.themes.clear()
             self._cache.clear()
+            self._families.clear()
 
     # -- rendering --------------------------------------------------------------------------
 
@@ -209,11 +226,16 @@ class Renderer:
         cfg = self.config
         return {"site_name": cfg["SITE_NAME"], "base_url": cfg["BASE_URL"], "form_base": cfg.get("FORM_BASE", "")}
 
-    def cached(self, catalog: Catalog, key: tuple, produce: Any) -> Rendered:
-        """Return the cached rendering for ``key`` in this catalog version, producing it once."""
+    def cached(self, catalog: Catalog, key: tuple, produce: Any, family: tuple | None = None) -> Rendered:
+        """Return the cached rendering for ``key`` in this catalog version, producing it once.
+
+        A ``family``'s older key is forgotten when a new one is stored, so keys that move on
+        over time (a countdown, a seat count) keep one entry a page instead of growing.
+        """
         with self._lock:
             if catalog.version != self._cache_version:
                 self._cache.clear()
+                self._families.clear()
                 self._cache_version = catalog.version
             hit = self._cache.get(key)
         if hit is not None:
@@ -221,6 +243,11 @@ class Renderer:
         rendered = produce()
         with self._lock:
             if catalog.version == self._cache_version:
+                if family is not None:
+                    older = self._families.get(family)
+                    if older is not None and older != key:
+                        self._cache.pop(older, None)
+                    self._families[family] = key
                 self._cache[key] = rendered
         return rendered
 
@@ -230,24 +257,33 @@ class Renderer:
         """The public landing page (or its ended state) of an offer: identical for every visitor.
 
         ``seats_taken`` reads a webinar's seats taken from the store (the live server); without
-        it (the static export has no store) the page has no seat line.
+        it (the static export has no store) the page has no seat line. An open webinar says how
+        soon it starts, as of ``now``: the text keys the cache, so the page is rendered again
+        when it changes (at most hourly).
         """
         now = now or datetime.now(UTC)
         state = page.offer.state(now)
         seats = self.seats(page.offer, state, seats_taken)
+        soon = starts_in(page.offer, now) if state == "live" else None
 
         def produce() -> Rendered:
-            body = self.offer_html(page, state, seats).encode("utf-8")
+            body = self.offer_html(page, state, seats, soon).encode("utf-8")
             return Rendered(
                 body, etag_for(body), 410 if state == "ended" and page.offer.expires_at and now >= page.offer.expires_at else 200
             )
 
-        # page.variant: each A/B variant of an offer is its own cached bytes.
-        return self.cached(catalog, ("offer", page.offer.slug, page.variant, state, self.config.get("FORM_BASE", ""), seats), produce)
+        # page.variant: each A/B variant of an offer is its own cached bytes; ``family`` drops an
+        # outdated countdown's entry when the text changes.
+        family = ("offer", page.offer.slug, page.variant, state, self.config.get("FORM_BASE", ""))
+        return self.cached(catalog, (*family, seats, soon), produce, family)
 
-    def offer_html(self, page: Page, state: str, seats: Seats | None = None) -> str:
-        """An offer's landing page in ``state``, rendered now (:meth:`offer_page` caches it)."""
-        return self.render(templates_for(page.offer, "offer"), page.offer, **offer_context(self.config, page, state, seats))
+    def offer_html(self, page: Page, state: str, seats: Seats | None = None, soon: str | None = None) -> str:
+        """An offer's landing page in ``state``, rendered now (:meth:`offer_page` caches it).
+
+        ``soon``: the "Starts in 3 days" line; the static export has none (it would go stale).
+        """
+        context = offer_context(self.config, page, state, seats, soon, self.cards.image_for(page.offer))
+        return self.render(templates_for(page.offer, "offer"), page.offer, **context)
 
     # -- seats ------------------------------------------------------------------------------
 
@@ -268,7 +304,7 @@ class Renderer:
         if stale:
             known = (now, seats_taken(offer.slug))
             self._taken[offer.slug] = known
-        return seats_shown(offer.capacity, known[1] if known is not None else None)
+        return seats_shown(offer.capacity, known[1] if known is not None else None, self.seats_threshold)
 
     def seats_changed(self, slug: str) -> None:
         """Forget the seat count of ``slug`` (a registration just took a seat or joined the waitlist)."""
@@ -280,8 +316,16 @@ def templates_for(offer: Offer, kind: str) -> list[str]:
     return [f"{kind}-{offer.slug}.html", f"{kind}-{offer.type}.html", f"{kind}.html"]
 
 
-def offer_context(config: Mapping[str, Any], page: Page, state: str, seats: Seats | None = None) -> dict[str, Any]:
-    """Everything the offer templates use beyond the site context (``seats``: see :func:`seats_shown`)."""
+def offer_context(
+    config: Mapping[str, Any],
+    page: Page,
+    state: str,
+    seats: Seats | None = None,
+    soon: str | None = None,
+    social: SocialImage | None = None,
+) -> dict[str, Any]:
+    """Everything the offer templates use beyond the site context (``seats``: see :func:`seats_shown`;
+    ``soon``: "Starts in 3 days"; ``social``: the og:image, see :class:`OgCards`)."""
     offer = page.offer
     base = config["BASE_URL"]
     canonical = f"{base}/{offer.slug}"
@@ -290,6 +334,9 @@ def offer_context(config: Mapping[str, Any], page: Page, state: str, seats: Seat
         "page": page,
         "state": state,
         "seats": seats,
+        "starts_in": soon,
+        "social": social,
+        "social_url": f"{base}{social.path}" if social else None,
         "canonical": canonical,
         "image_url": image_url,
         "json_ld": Markup(json_ld(offer, canonical, image_url, config["SITE_NAME"], state)),  # noqa: S704 - made safe for <script> by json_ld

@@ -1,15 +1,20 @@
-"""What search engines read besides the page itself: JSON-LD, the sitemap and robots.txt.
+"""What search engines and social sites read besides the page itself: JSON-LD, the sitemap,
+robots.txt, the Open Graph image's description, and the share links of the thank-you page.
 
 The live server (``/sitemap.xml``, ``/robots.txt``, each offer page's JSON-LD) and the static
-export (``leadmagnet build``) write the same text from the same functions.
+export (``leadmagnet build``) write the same text from the same functions. Share links are plain
+links to each network's documented share address: no third-party script, no tracking pixel, so
+the strict CSP stays and a visitor's browser talks to nobody until they click.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from leadmagnet.content.catalog import Catalog
 from leadmagnet.content.offer import Offer
@@ -17,6 +22,28 @@ from leadmagnet.content.offer import Offer
 # json.dumps(..., ensure_ascii=False, separators=(",", ":")) makes an encoder per call; one made once
 # writes the same text.
 JSON_LD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class SocialImage:
+    """An offer's ``og:image``: its URL path on this site, pixel size, alt text, drawn or not."""
+
+    path: str
+    width: int
+    height: int
+    alt: str
+    generated: bool = False
+
+
+def share_links(url: str, title: str) -> list[tuple[str, str]]:
+    """``(network, address)`` pairs that share ``url`` (with ``title``), as plain links."""
+    text = quote(title, safe="")
+    return [
+        ("LinkedIn", "https://www.linkedin.com/sharing/share-offsite/?" + urlencode({"url": url})),
+        ("X", "https://x.com/intent/post?" + urlencode({"url": url, "text": title})),
+        ("Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url})),
+        ("Email", f"mailto:?subject={text}&body={quote(url, safe='')}"),
+    ]
 
 
 def json_ld(offer: Offer, canonical: str, image_url: str | None, site_name: str, state: str) -> str:

@@ -28,9 +28,12 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import Blueprint, Response, abort, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
+from leadmagnet.content.funnel import next_offer
+from leadmagnet.content.webinar import starts_in
 from leadmagnet.foundation import tokens
 from leadmagnet.leads import assignment, forms, spam
 from leadmagnet.render.renderer import offer_context, templates_for
+from leadmagnet.render.seo import share_links
 from leadmagnet.store import DatabaseError
 from leadmagnet.web import current_services
 from leadmagnet.web.errors import render_error
@@ -242,8 +245,11 @@ def again(
     site = current_services()
     offer = page.offer
     values = {k: v for k, v in values.items() if k != "website"}  # the honeypot stays empty
-    state = offer.state(datetime.now(UTC))
-    context = offer_context(current_app.config, page, state, site.renderer.seats(offer, state, site.seats_taken))
+    now = datetime.now(UTC)
+    state = offer.state(now)
+    seats = site.renderer.seats(offer, state, site.seats_taken)
+    soon = starts_in(offer, now) if state == "live" else None
+    context = offer_context(current_app.config, page, state, seats, soon, site.renderer.cards.image_for(offer))
     html = site.renderer.render(
         templates_for(offer, "offer"), offer, **context, values=values, errors=errors or {}, notice=notice, noindex=True
     )
@@ -281,7 +287,18 @@ def thanks(slug: str, token: str) -> Response:
     owed = {"offer": page.offer, "state": "pending"} if inbox_only else site.deliveries.owed(page.offer, submission)
     template = ["full.html"] if owed["state"] == "waitlisted" else templates_for(page.offer, "thank_you")
     page = page.shown(submission.get("variant"))  # an A/B variant may have its own thank_you
-    html = site.renderer.render(template, page.offer, page=page, submission=submission, thank_you_html=page.thank_you_html, delivery=owed)
+    # The next step of the funnel and share links of the offer's public page (never this URL).
+    offers = {slug: p.offer for slug, p in site.catalog.pages.items()}
+    html = site.renderer.render(
+        template,
+        page.offer,
+        page=page,
+        submission=submission,
+        thank_you_html=page.thank_you_html,
+        delivery=owed,
+        next_offer=next_offer(offers, page.offer, datetime.now(UTC)),
+        share_links=share_links(f"{current_app.config['BASE_URL']}/{page.offer.slug}", page.offer.title),
+    )
     response = Response(html, content_type="text/html; charset=utf-8")
     # Per visitor (it may show their address and, later, their download link): never cached.
     response.headers["Cache-Control"] = "no-store"

@@ -1,4 +1,5 @@
-"""Public pages: the offer index, landing pages, media and theme files, sitemap, robots, health.
+"""Public pages: the offer index and its tag pages, landing pages, Open Graph cards, media and
+theme files, sitemap, robots, health.
 
 Every response here is the same for every visitor, so each carries an ``ETag`` and a short
 ``Cache-Control`` and answers ``If-None-Match`` with 304. Only files a page shows (the offer's
@@ -29,6 +30,7 @@ from werkzeug.http import parse_etags
 from leadmagnet.content.catalog import Catalog
 from leadmagnet.leads import assignment
 from leadmagnet.render import compression
+from leadmagnet.render.listing import index_context
 from leadmagnet.render.renderer import Rendered, etag_for
 from leadmagnet.render.seo import robots_txt, sitemap_xml
 from leadmagnet.web import current_services
@@ -74,18 +76,31 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
 
 @bp.get("/")
 def index() -> Response:
+    return listing(None)
+
+
+@bp.get("/tag/<tag>")
+def tag_page(tag: str) -> Response:
+    """The index filtered to one tag (a plain link from the index: no script)."""
+    return listing(tag)
+
+
+def listing(tag: str | None) -> Response:
+    """The index or one tag's page; 404 for a tag that no published offer has."""
     if not current_app.config["INDEX_PAGE"]:
         abort(404)
     site = current_services()
     catalog = site.catalog
     now = datetime.now(UTC)
+    context = index_context(catalog.offers(), now, current_app.config["BASE_URL"], tag)
+    if context is None:
+        abort(404)
 
     def produce() -> Rendered:
-        offers = sorted((o for o in catalog.offers() if o.is_published(now)), key=lambda o: (o.type, o.title))
-        body = site.renderer.render("index.html", offers=offers, canonical=current_app.config["BASE_URL"] + "/", now=now).encode()
+        body = site.renderer.render("index.html", **context).encode()
         return Rendered(body, etag_for(body))
 
-    return page_response(site.renderer.cached(catalog, ("index", window_key(catalog, now)), produce))
+    return page_response(site.renderer.cached(catalog, ("index", tag, window_key(catalog, now)), produce, ("index", tag)))
 
 
 @bp.get("/<slug>")
@@ -138,6 +153,28 @@ def utm_source(query_string: str) -> str | None:
         if name == "utm_source":
             return value
     return None
+
+
+@bp.get("/og/<name>")
+def og_image(name: str) -> Response:
+    """An offer's drawn Open Graph card, ``/og/<slug>.<hash>.png``: its address names its
+    content hash, so it is cached for a year.
+
+    Drawn on the first request and kept in ``instance/og-cards/``; an outdated hash (the title
+    changed) or an unpublished offer is a 404.
+    """
+    slug, _, rest = name.partition(".")
+    key, _, suffix = rest.partition(".")
+    site = current_services()
+    page = site.catalog.get(slug)
+    if suffix != "png" or page is None or not page.offer.is_published(datetime.now(UTC)):
+        abort(404)
+    cards = site.renderer.cards
+    if cards.key(page.offer) != key:
+        abort(404)
+    response = send_file(cards.card_file(page.offer), mimetype="image/png", conditional=True, etag=key)
+    response.headers["Cache-Control"] = IMMUTABLE
+    return response
 
 
 @bp.get("/media/<path:path>")
