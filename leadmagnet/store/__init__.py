@@ -3,7 +3,7 @@
 Nothing outside this package imports ``sqlite3`` or ``sqlite_utils``, and no connection leaves
 it: callers use the :class:`Store`'s verbs, which take and return plain dicts. The verbs are
 grouped by concern in small classes composed into the store (``leads``, ``seats``, ``outbox``,
-``reports``, ``admin``, ``privacy``; one module each) and offered flat on it, so a caller never
+``reports``, ``admin``, ``dashboard``, ``privacy``; one module each) and offered flat on it, so a caller never
 needs to know which group owns a verb. Another database (PostgreSQL) fits behind the same verbs.
 
 Writes that belong together go through one transaction::
@@ -30,6 +30,7 @@ from typing import Any
 
 from leadmagnet.store.admin import Admin
 from leadmagnet.store.connection import Connection, DatabaseError, IntegrityError, Params, StoreUnavailable, utcnow
+from leadmagnet.store.dashboard import Dashboard
 from leadmagnet.store.leads import DELIVERED, PENDING, WAITLISTED, Leads
 from leadmagnet.store.migrations import migrations
 from leadmagnet.store.outbox import Outbox
@@ -80,6 +81,7 @@ class Store:
         self._db = Connection(path)
         leads, seats, outbox = Leads(self._db), Seats(self._db), Outbox(self._db)
         reports, admin, privacy = Reports(self._db), Admin(self._db), Privacy(self._db)
+        dashboard = Dashboard(self._db)
         self._transaction = Transaction(leads, seats, outbox)
 
         # Leads (store/leads.py): contacts, submissions, opt-in, unsubscribing, downloads, views.
@@ -134,6 +136,11 @@ class Store:
         self.audit_entries = admin.audit_entries
         self.dashboard = admin.dashboard
         self.email_health = admin.email_health
+        # Dashboard (store/dashboard.py): the roll-ups behind the charts, breakdowns and funnel.
+        self.daily_counts = dashboard.daily_counts
+        self.breakdown = dashboard.breakdown
+        self.delivered_downloads = dashboard.delivered_downloads
+        self.response_seconds = dashboard.response_seconds
         # Privacy (store/privacy.py): one contact's record, its erasure, emptying the WAL.
         self.contact_record = privacy.contact_record
         self.erase_contact = privacy.erase_contact

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from leadmagnet.store.rollups import LEAD_COUNTED, LEAD_DAYS_EMPTIED, LEAD_DIMENSIONS, LEAD_MEASURES, lead_days_add
+
 migrations = Migrations("leadmagnet")
 
 
@@ -234,3 +236,63 @@ def m009_webinar_times(db: Database) -> None:
     that the new ``.ics`` replaces the old one.
     """
     db.execute("CREATE TABLE webinar_times (offer_slug TEXT PRIMARY KEY, starts_at TEXT NOT NULL, sequence INTEGER NOT NULL)")
+
+
+# -- the dashboard's roll-ups: the SQL is written in store/rollups.py -------------------------------
+
+
+@migrations()
+def m010_dashboard_rollups(db: Database) -> None:
+    """Daily roll-ups for the dashboard, so its charts and breakdowns cost the same at a million leads.
+
+    * ``lead_days``: per offer, UTC day, dimension (``total``, ``source``, ``medium``,
+      ``campaign``, ``referrer`` domain, ``device`` class) and value, the number of leads, spam,
+      confirmed and seated submissions. Triggers keep it equal to the submissions table through
+      every insert, update (opt-in, "Not spam", a seat, an erasure's redaction) and delete
+      (erasure), whichever code (or sqlite3 shell) makes them; the referrer domain and device
+      class are worked out in SQL by the rules of :mod:`leadmagnet.foundation.traffic`. A row
+      that falls to zero is deleted, so an erased person's campaign name does not linger.
+    * ``page_view_details``: views per offer, UTC day, dimension (``medium``, ``campaign``,
+      ``referrer``, ``device``) and value. ``page_views`` keeps the total and ``utm_source`` as
+      before; views counted before this migration have no details (the dashboard says so).
+    """
+    names = ", ".join(LEAD_MEASURES)
+    db.execute(
+        f"""
+        CREATE TABLE lead_days (
+            offer_slug TEXT NOT NULL,
+            day TEXT NOT NULL,
+            dimension TEXT NOT NULL,
+            value TEXT NOT NULL,
+            {", ".join(f"{m} INTEGER NOT NULL DEFAULT 0" for m in LEAD_MEASURES)},
+            PRIMARY KEY (offer_slug, day, dimension, value)
+        )
+        """
+    )
+    db.execute("CREATE INDEX lead_days_by_day ON lead_days(dimension, day)")
+    for dim, value in LEAD_DIMENSIONS.items():
+        sums = ", ".join(f"sum({expr.format(r='s')})" for expr in LEAD_MEASURES.values())
+        db.execute(
+            f"INSERT INTO lead_days (offer_slug, day, dimension, value, {names}) SELECT s.offer_slug, substr(s.created_at, 1, 10),"  # noqa: S608
+            f" '{dim}', {value.format(r='s')}, {sums} FROM submissions s GROUP BY 1, 2, 4"
+        )
+    db.execute(f"CREATE TRIGGER lead_days_insert AFTER INSERT ON submissions BEGIN\n{lead_days_add('NEW', '+')}\nEND")
+    db.execute(
+        f"CREATE TRIGGER lead_days_update AFTER UPDATE OF {', '.join(LEAD_COUNTED)} ON submissions BEGIN\n"
+        f"{lead_days_add('OLD', '-')}\n{lead_days_add('NEW', '+')}\n{LEAD_DAYS_EMPTIED}\nEND"
+    )
+    db.execute(f"CREATE TRIGGER lead_days_delete AFTER DELETE ON submissions BEGIN\n{lead_days_add('OLD', '-')}\n{LEAD_DAYS_EMPTIED}\nEND")
+    db.execute(
+        """
+        CREATE TABLE page_view_details (
+            offer_slug TEXT NOT NULL,
+            day TEXT NOT NULL,
+            dimension TEXT NOT NULL,
+            value TEXT NOT NULL,
+            views INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (offer_slug, day, dimension, value)
+        )
+        """
+    )
+    db.execute("CREATE INDEX page_views_by_day ON page_views(day)")
+    db.execute("CREATE INDEX page_view_details_by_day ON page_view_details(dimension, day)")
