@@ -143,14 +143,19 @@ def test_an_erased_campaign_name_leaves_the_roll_up(db: Store) -> None:
     assert db.query("SELECT count(*) AS n FROM lead_days") == [{"n": 0}]
 
 
-def test_delivered_downloads_count_leads_with_a_download_once(known: Store) -> None:
+def test_downloaded_counts_leads_with_a_download_once_on_the_leads_day(known: Store) -> None:
+    def downloaded() -> dict[str, int]:
+        return {r["day"]: r["downloaded"] for r in known.daily_counts(None, None, offers=("guide",)) if r["downloaded"]}
+
     subs = {s["contact_id"]: s["id"] for s in known.submissions()}
     a, b = (known.get_contact_by_email(e)["id"] for e in ("a@example.com", "b@example.com"))
     known.record_download(subs[a], "2026-03-01T11:00:00.000000+00:00")
     known.record_download(subs[a], "2026-03-05T11:00:00.000000+00:00")  # a second download: the same lead
-    known.record_download(subs[b], "2026-03-01T12:00:00.000000+00:00")
-    assert known.delivered_downloads("2026-03-01", "2026-04-01") == {"guide": 2}
-    assert known.delivered_downloads("2026-03-02", "2026-04-01") == {}
+    known.record_download(subs[b], "2026-03-09T12:00:00.000000+00:00")  # counted on the lead's day
+    assert downloaded() == {"2026-03-01": 2}
+    known.erase_contact("a@example.com", actor="test")  # the lead and its downloads go (a cascade)
+    assert downloaded() == {"2026-03-01": 1}
+    assert known.dashboard("2026-03-01", "2026-04-01")["offers"][1]["downloaded_by"] == 1
 
 
 def test_response_seconds_run_from_the_submission_to_its_first_sent_email(known: Store) -> None:
@@ -165,3 +170,66 @@ def test_response_seconds_run_from_the_submission_to_its_first_sent_email(known:
     assert sorted(known.response_seconds("guide", "2026-03-01", "2026-04-01")) == [60.0, 300.0, 1800.0]
     assert known.response_seconds("guide", "2026-03-01", "2026-04-01", sample=1) == [300.0]  # the newest lead only
     assert known.response_seconds("demo", None, None) == []
+
+
+def test_the_upgrade_counts_existing_leads_as_the_triggers_count_new_ones(tmp_path: Path) -> None:
+    """m010 counts the submissions already stored in Python; the triggers count later ones in SQL."""
+    visits = [
+        {"utm_source": " News ", "utm_medium": "EMAIL", "referrer": "https://www.Google.com/x", "user_agent": IPHONE},
+        {"utm_campaign": "Été", "referrer": "android-app://com.slack/", "user_agent": IPAD},
+        {"referrer": "http://user@host.example:80/?a=//b", "user_agent": LINUX},
+        {},
+    ]
+
+    def fill(store: Store) -> None:
+        for i, meta in enumerate(visits * 3):
+            kind = "webinar" if i % 2 else "ebook"
+            status = "pending" if i % 5 == 0 else "ok"
+            store.record_submission(
+                offer_slug=f"{kind}-offer",
+                offer_type=kind,
+                email=f"p{i}@example.com",
+                fields={},
+                meta=dict(meta),
+                status=status,
+                spam_reason="honeypot" if i == 7 else None,
+                now=f"2026-03-0{1 + i % 3}T10:00:00.000000+00:00",
+            )
+
+    def roll_up(store: Store) -> list[dict]:
+        return store.query("SELECT * FROM lead_days ORDER BY offer_slug, day, dimension, value")
+
+    upgraded = Store(tmp_path / "old.db")
+    upgraded.migrate(stop_before="m010_dashboard_rollups")
+    fill(upgraded)
+    assert upgraded.migrate() == ["m010_dashboard_rollups"]
+    fresh = Store(tmp_path / "new.db")
+    fresh.migrate()
+    fill(fresh)
+    assert roll_up(upgraded) == roll_up(fresh)
+    assert {r["value"] for r in roll_up(fresh) if r["dimension"] == "referrer"} == {"google.com", "com.slack", "host.example", ""}
+
+
+def test_the_per_offer_table_is_exact_at_bounds_inside_a_day(db: Store) -> None:
+    """Whole UTC days come from the roll-up, the hours at either end from the submissions."""
+    for i in range(72):  # one lead an hour for three days, sources by the hour
+        source = ["News", "ads", None][i % 3]
+        lead(db, f"p{i}@example.com", f"2026-03-0{1 + i // 24}", utm_source=source)
+        db.query("UPDATE submissions SET created_at = ? WHERE id = ?", (f"2026-03-0{1 + i // 24}T{i % 24:02d}:30:00.000000+00:00", i + 1))
+    for since, until in (
+        ("2026-03-01T05:00:00.000000+00:00", "2026-03-03T07:00:00.000000+00:00"),  # Paris-like bounds: both ends partial
+        ("2026-03-01T00:00:00.000000+00:00", "2026-03-02T00:00:00.000000+00:00"),  # one whole day
+        ("2026-03-02T10:00:00.000000+00:00", "2026-03-02T12:00:00.000000+00:00"),  # inside a day
+        (None, "2026-03-02T23:00:00.000000+00:00"),
+        ("2026-03-01T23:00:00.000000+00:00", None),
+    ):
+        lo, hi = since or "", until or "9999"
+        [guide] = db.dashboard(since, until)["offers"]
+        expected = db.query("SELECT count(*) AS n FROM submissions WHERE created_at >= ? AND created_at < ?", (lo, hi))[0]["n"]
+        by_source = db.query(
+            "SELECT lower(utm_source) AS s, count(*) AS n FROM submissions WHERE utm_source IS NOT NULL AND created_at >= ?"
+            " AND created_at < ? GROUP BY 1 ORDER BY n DESC, s",
+            (lo, hi),
+        )
+        assert guide["submissions"] == expected, (since, until)
+        assert guide["sources"] == [(r["s"], r["n"]) for r in by_source], (since, until)

@@ -59,9 +59,11 @@ def test_the_dashboard_draws_accessible_charts_with_their_numbers(site) -> None:
     _app, client = site
     html = client.get("/admin/?since=2026-03-01&until=2026-03-03").get_data(as_text=True)
     charts = re.findall(r'<svg class="chart" id="([^"]+)" role="img" aria-labelledby="\1-title \1-desc"', html)
-    assert charts == ["chart-all-volume", "chart-all-conversion", "chart-growth-playbook-volume", "chart-growth-playbook-conversion"]
-    assert '<title id="chart-all-volume-title">All offers: views and submissions per day</title>' in html
-    assert "100 views and 4 submissions from 2026-03-01 to 2026-03-03" in html
+    kinds = ("views", "submissions", "conversion")
+    assert charts == [f"chart-{scope}-{kind}" for scope in ("all", "growth-playbook") for kind in kinds]
+    assert '<title id="chart-all-views-title">All offers: views per day</title>' in html
+    assert "100 views from 2026-03-01 to 2026-03-03; the most on 2026-03-03." in html
+    assert "4 submissions from 2026-03-01 to 2026-03-03; the most on 2026-03-01 (2)." in html
     assert "<script" not in html.split("<body", 1)[1].split("</main>", 1)[0]  # no JavaScript drew them
     daily = re.search(r"<details>\s*<summary>The numbers of All offers, day by day</summary>(.*?)</details>", html, re.S).group(1)
     rows = re.findall(

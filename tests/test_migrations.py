@@ -109,6 +109,7 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
     assert store.migrate()[:4] == ["m006_link_stamps", "m007_released_spam", "m008_sent_message_index", "m009_webinar_times"]
     after = {t: store.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables}  # noqa: S608
     assert all(row.pop("released_at") is None for row in after["submissions"])  # m007's new column, empty
+    assert [(row.pop("offer_slug"), row.pop("contact_id")) for row in after["downloads"]] == [("guide", cid)]  # m010's, filled
     assert after == before
     assert "outbox_failed" in {i["name"] for i in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert set(store.tables()) - set(tables) - {"_leadmagnet_migrations", "_sqlite_migrations"} == {

@@ -139,7 +139,6 @@ class Store:
         # Dashboard (store/dashboard.py): the roll-ups behind the charts, breakdowns and funnel.
         self.daily_counts = dashboard.daily_counts
         self.breakdown = dashboard.breakdown
-        self.delivered_downloads = dashboard.delivered_downloads
         self.response_seconds = dashboard.response_seconds
         # Privacy (store/privacy.py): one contact's record, its erasure, emptying the WAL.
         self.contact_record = privacy.contact_record

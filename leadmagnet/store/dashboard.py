@@ -1,12 +1,11 @@
 """Store verbs for the dashboard's charts, breakdowns, funnel and response times.
 
-Every figure but two comes from the daily roll-ups (``m010_dashboard_rollups``): ``page_views``
-and ``page_view_details`` for views, ``lead_days`` (kept equal to the submissions by triggers)
-for leads. A roll-up row stands for one offer, UTC day and value, so a range costs the number of
-days times the values seen, however many submissions they count: the same on a hundred leads as
-on a million. The two read from the raw tables are bounded by their own indexes: downloads
-(delivered ebooks, per offer through ``downloads_submission``) and the response times, read for
-the newest :data:`RESPONSE_SAMPLE` submissions of each offer in the range.
+Every figure but one comes from the daily roll-ups (``m010_dashboard_rollups``): ``page_views``
+and ``page_view_details`` for views, ``lead_days`` (kept equal to the submissions and downloads
+by triggers) for leads. A roll-up row stands for one offer, UTC day and value, so a range costs
+the number of days times the values seen, however many submissions they count: the same on a
+hundred leads as on a million. The response times read the raw tables, bounded: the newest
+:data:`RESPONSE_SAMPLE` submissions of each offer in the range.
 
 Days are UTC days (``YYYY-MM-DD``), as views are counted; ``day_hi`` is exclusive.
 """
@@ -17,7 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from leadmagnet.store.connection import Verbs
-from leadmagnet.store.migrations import RANGE_DOWNLOADS_COUNTED_SINCE
+from leadmagnet.store.rollups import LEAD_MEASURES
+
+MEASURES = (*LEAD_MEASURES, "downloaded")
 
 # The breakdowns, and where their views are counted (None: views by this are not counted).
 DIMENSIONS = ("source", "medium", "campaign", "referrer", "device")
@@ -38,15 +39,14 @@ class Dashboard(Verbs):
 
     def daily_counts(self, day_lo: str | None, day_hi: str | None, offers: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """Per offer and UTC day with anything counted: ``views``, ``submissions`` (leads, not spam),
-        ``spam``, ``confirmed`` and ``seated``; ordered by offer, then day."""
+        ``spam``, ``confirmed``, ``seated``, ``downloaded`` (leads with a download) and ``type``
+        (the offer's, None for views alone); ordered by offer, then day."""
         lo, hi = day_lo or "", day_hi or _LAST_DAY
         only, params = _offer_filter(offers)
         found: dict[tuple[str, str], dict[str, Any]] = {}
 
         def entry(slug: str, day: str) -> dict[str, Any]:
-            return found.setdefault(
-                (slug, day), {"offer_slug": slug, "day": day, "views": 0, "submissions": 0, "spam": 0, "confirmed": 0, "seated": 0}
-            )
+            return found.setdefault((slug, day), {"offer_slug": slug, "day": day, "type": None, "views": 0, **dict.fromkeys(MEASURES, 0)})
 
         conn = self.db.conn
         for slug, day, views in conn.execute(
@@ -55,13 +55,14 @@ class Dashboard(Verbs):
         ):
             entry(slug, day)["views"] = int(views)
         for row in conn.execute(
-            "SELECT offer_slug, day, submissions, spam, confirmed, seated FROM lead_days"  # noqa: S608
+            f"SELECT offer_slug, day, value, {', '.join(MEASURES)} FROM lead_days"  # noqa: S608
             f" WHERE dimension = 'total' AND day >= ? AND day < ?{only}",
             [lo, hi, *params],
         ):
             e = entry(row["offer_slug"], row["day"])
-            for name in ("submissions", "spam", "confirmed", "seated"):
-                e[name] = int(row[name])
+            e["type"] = row["value"]
+            for name in MEASURES:
+                e[name] += int(row[name])
         return [found[key] for key in sorted(found)]
 
     def breakdown(self, dimension: str, day_lo: str | None, day_hi: str | None, offers: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -107,21 +108,6 @@ class Dashboard(Verbs):
         ).fetchone()
         ordered = sorted(rows.values(), key=lambda r: (-r["submissions"], -r["views"], r["value"]))
         return {"dimension": dimension, "rows": ordered, "unrecorded_views": int(total) - known}
-
-    def delivered_downloads(self, since: str | None, until: str | None, offers: tuple[str, ...] = ()) -> dict[str, int]:
-        """Per offer: leads made in the range (``created_at`` times, ``until`` exclusive) with at
-        least one counted download (a whole file, or a range from byte 0 since m006)."""
-        only, params = _offer_filter(offers, "s.offer_slug")
-        # From the downloads (fewer than the leads), each to its submission by primary key.
-        return {
-            slug: int(n)
-            for slug, n in self.db.conn.execute(
-                "SELECT s.offer_slug, count(DISTINCT d.submission_id) FROM downloads d JOIN submissions s ON s.id = d.submission_id"  # noqa: S608
-                " WHERE (d.range_request = 0 OR d.created_at >= (SELECT value FROM store_meta WHERE key = ?))"
-                f" AND s.spam = 0 AND s.created_at >= ? AND s.created_at < ?{only} GROUP BY s.offer_slug",
-                [RANGE_DOWNLOADS_COUNTED_SINCE, since or "", until or "9999", *params],
-            )
-        }
 
     def response_seconds(self, slug: str, since: str | None, until: str | None, sample: int = RESPONSE_SAMPLE) -> list[float]:
         """Seconds from each lead of offer ``slug`` to its first email leaving the sender (``sent_at``).

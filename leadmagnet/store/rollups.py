@@ -9,7 +9,10 @@ here as SQL from the same rule table and the same steps as the Python functions,
 
 from __future__ import annotations
 
-from leadmagnet.foundation.traffic import DESKTOP, DEVICE_RULES, VALUE_CAP
+from collections.abc import Iterable
+from typing import Any
+
+from leadmagnet.foundation.traffic import DESKTOP, DEVICE_RULES, VALUE_CAP, ascii_lower, device_class, referrer_domain
 
 
 def device_sql(ua: str) -> str:
@@ -41,17 +44,18 @@ def referrer_sql(referrer: str) -> str:
     return f"({query})"
 
 
-def _utm_sql(column: str) -> str:
+def utm_sql(column: str) -> str:
+    """SQL for a UTM value as counted: trimmed, lower-cased in ASCII, cut to 100 characters."""
     return f"substr(lower(trim(coalesce({column}, ''))), 1, {VALUE_CAP})"
 
 
 # What a submission is counted under in lead_days, per dimension (``{r}`` is NEW, OLD or a table
 # alias): the same cleaning as views (UTM values trimmed, lower-cased in ASCII, cut to 100).
 LEAD_DIMENSIONS = {
-    "total": "''",
-    "source": _utm_sql("{r}.utm_source"),
-    "medium": _utm_sql("{r}.utm_medium"),
-    "campaign": _utm_sql("{r}.utm_campaign"),
+    "total": "{r}.offer_type",  # the total of each offer and day, with its type
+    "source": utm_sql("{r}.utm_source"),
+    "medium": utm_sql("{r}.utm_medium"),
+    "campaign": utm_sql("{r}.utm_campaign"),
     "referrer": referrer_sql("{r}.referrer"),
     "device": device_sql("{r}.user_agent"),
 }
@@ -93,5 +97,75 @@ def lead_days_add(r: str, sign: str) -> str:
 
 LEAD_DAYS_EMPTIED = (
     "DELETE FROM lead_days WHERE offer_slug = OLD.offer_slug AND day = substr(OLD.created_at, 1, 10)"
-    " AND submissions = 0 AND spam = 0 AND confirmed = 0 AND seated = 0;"
+    " AND submissions = 0 AND spam = 0 AND confirmed = 0 AND seated = 0 AND downloaded = 0;"
 )
+
+# store_meta key (written by m006_link_stamps): a range request is a download only from then on.
+RANGE_DOWNLOADS_COUNTED_SINCE = "range_downloads_counted_since"
+
+
+def download_counted(d: str) -> str:
+    """SQL: download ``d`` counts (the whole file, or a range from byte 0 recorded since m006)."""
+    return f"({d}.range_request = 0 OR {d}.created_at >= (SELECT value FROM store_meta WHERE key = '{RANGE_DOWNLOADS_COUNTED_SINCE}'))"  # noqa: S608
+
+
+def _downloaded(row: str, sign: str) -> str:
+    """SQL moving ``lead_days.downloaded`` of submission id ``row`` (its total row) by one."""
+    return (
+        f"UPDATE lead_days SET downloaded = downloaded {sign} 1 WHERE dimension = 'total' AND (offer_slug, day) ="  # noqa: S608
+        f" (SELECT offer_slug, substr(created_at, 1, 10) FROM submissions WHERE id = {row} AND spam = 0);"
+    )
+
+
+def _other_downloads(d: str) -> str:
+    return (
+        f"NOT EXISTS (SELECT 1 FROM downloads x WHERE x.submission_id = {d}.submission_id AND x.id != {d}.id AND {download_counted('x')})"  # noqa: S608
+    )
+
+
+# ``lead_days.downloaded``: leads with at least one counted download, on the lead's own day. A
+# first download adds one, the last one deleted takes it away; a lead deleted (erased) with its
+# downloads takes it away before the cascade removes them (its downloads' triggers then find no lead).
+DOWNLOAD_TRIGGERS = (
+    f"CREATE TRIGGER lead_days_downloaded AFTER INSERT ON downloads WHEN {download_counted('NEW')} AND {_other_downloads('NEW')}"
+    f" BEGIN {_downloaded('NEW.submission_id', '+')} END",
+    f"CREATE TRIGGER lead_days_undownloaded AFTER DELETE ON downloads WHEN {download_counted('OLD')} AND {_other_downloads('OLD')}"
+    f" BEGIN {_downloaded('OLD.submission_id', '-')} END",
+    "CREATE TRIGGER lead_days_erased_downloads BEFORE DELETE ON submissions WHEN OLD.spam = 0 AND EXISTS"  # noqa: S608
+    f" (SELECT 1 FROM downloads d WHERE d.submission_id = OLD.id AND {download_counted('d')}) BEGIN {_downloaded('OLD.id', '-')} END",
+    # Whose download it is, on the row itself: the dashboard counts downloads and people per
+    # offer from one covering index, without a look-up into the submissions per download.
+    "CREATE TRIGGER downloads_owner AFTER INSERT ON downloads BEGIN UPDATE downloads SET (offer_slug, contact_id) ="
+    " (SELECT offer_slug, contact_id FROM submissions WHERE id = NEW.submission_id) WHERE id = NEW.id; END",
+)
+
+
+def utm_value(value: str | None) -> str:
+    """A submission's UTM value as ``lead_days`` counts it (the Python twin of the SQL above)."""
+    return ascii_lower((value or "").strip(" "))[:VALUE_CAP]
+
+
+def count_leads(rows: Iterable[Any]) -> dict[tuple[str, str, str, str], list[int]]:
+    """The ``lead_days`` rows of existing submissions, counted in Python by the triggers' rules.
+
+    ``rows``: ``(offer_slug, day, utm_source, utm_medium, utm_campaign, referrer, user_agent,
+    spam, status, offer_type)``. Returns ``(offer_slug, day, dimension, value)`` -> the
+    :data:`LEAD_MEASURES` in order.
+    """
+    found: dict[tuple[str, str, str, str], list[int]] = {}
+    for slug, day, source, medium, campaign, referrer, agent, spam, status, kind in rows:
+        lead = not spam
+        measures = (int(lead), int(bool(spam)), int(lead and status != "pending"), int(lead and kind == "webinar" and status == "ok"))
+        values = (
+            ("total", kind),
+            ("source", utm_value(source)),
+            ("medium", utm_value(medium)),
+            ("campaign", utm_value(campaign)),
+            ("referrer", referrer_domain(referrer)),
+            ("device", device_class(agent)),
+        )
+        for dimension, value in values:
+            counts = found.setdefault((slug, day, dimension, value), [0, 0, 0, 0])
+            for i, n in enumerate(measures):
+                counts[i] += n
+    return found

@@ -97,11 +97,18 @@ def _scope(slug: str | None, title: str, span: list[str], counts: dict[str, dict
         best = max(days, key=lambda d: d["submissions"])
         scope.charts = [
             line_chart(
-                f"{ident}-volume",
-                f"{title}: views and submissions per day",
-                f"{views} views and {subs} submissions from {where}; the most submissions on {best['day']} ({best['submissions']}).",
+                f"{ident}-views",
+                f"{title}: views per day",
+                f"{views} views from {where}; the most on {max(days, key=lambda d: d['views'])['day']}.",
                 span,
-                [Series("Views", [d["views"] for d in days]), Series("Submissions", [d["submissions"] for d in days])],
+                [Series("Views", [d["views"] for d in days])],
+            ),
+            line_chart(
+                f"{ident}-submissions",
+                f"{title}: submissions per day",
+                f"{subs} submissions from {where}; the most on {best['day']} ({best['submissions']}).",
+                span,
+                [Series("Submissions", [d["submissions"] for d in days])],
             ),
             line_chart(
                 f"{ident}-conversion",
@@ -166,26 +173,26 @@ def funnel(store: Store, rows: list[dict[str, Any]], day_lo: str | None, day_hi:
     Delivered is downloaded for an ebook (at least once) and seated for a webinar.
     """
     per: dict[str, dict[str, Any]] = {}
+    counted = ("views", "submissions", "confirmed", "seated", "downloaded")
     for r in rows:
-        e = per.setdefault(r["offer_slug"], {"offer": r["offer_slug"], "views": 0, "submissions": 0, "confirmed": 0, "seated": 0})
-        for name in ("views", "submissions", "confirmed", "seated"):
+        e = per.setdefault(r["offer_slug"], {"offer": r["offer_slug"], "type": None, **dict.fromkeys(counted, 0)})
+        e["type"] = r["type"] or e["type"]
+        for name in counted:
             e[name] += r[name]
-    downloads = store.delivered_downloads(day_lo, day_hi)
-    rows = []
+    found = []
     for slug in sorted(per):
         e = per[slug]
-        kind = offer_type(slug)
-        e["type"] = kind
-        webinar = kind == "webinar" or (kind is None and e["seated"] > 0)  # an offer gone from the content folder
-        e["delivered"] = e["seated"] if webinar else downloads.get(slug, 0)
+        e["type"] = offer_type(slug) or e["type"]  # as the content says now, else as stored
+        webinar = e["type"] == "webinar"
+        e["delivered"] = e["seated"] if webinar else e["downloaded"]
         e["delivered_as"] = "seated" if webinar else "downloaded"
         e["conversion"] = rate(e["submissions"], e["views"])
         seconds = store.response_seconds(slug, day_lo, day_hi) if e["submissions"] else []
         e["responses"] = len(seconds)
         e["response_median"] = percentile(seconds, 0.5)
         e["response_p95"] = percentile(seconds, 0.95)
-        rows.append(e)
-    return rows
+        found.append(e)
+    return found
 
 
 def build(services: Services, day_lo: str | None, day_hi: str | None) -> dict[str, Any]:
