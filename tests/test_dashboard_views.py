@@ -84,7 +84,14 @@ def test_breakdowns_funnel_and_cost_per_lead(site) -> None:
     assert re.findall(r'data-col="[^"]+">([^<]*)<', autumn) == ["0", "0", "–", "50.50 USD", "–"]
     device = re.search(r'<table id="breakdown-device".*?</table>', html, re.S).group(0)
     assert re.search(r'<tr data-value="phone">\s*<th scope="row">phone</th>\s*<td class="num" data-col="views">40</td>', device)
+    store = services_of(site[0]).store
+    for sid, seconds in ((1, 30), (2, 90)):
+        box = store.enqueue_email(submission_id=sid, contact_id=None, kind="delivery", to_addr="p@example.com", subject="s", now="x")
+        made = store.get_submission(sid)["created_at"]
+        assert store.mark_attempt(box, at=made.replace("T09:00:00", f"T09:0{seconds // 60}:{seconds % 60:02d}"), ok=True)
+    html = client.get("/admin/?since=2026-03-01&until=2026-03-31").get_data(as_text=True)
     funnel = re.search(r'<tr data-funnel="growth-playbook">(.*?)</tr>', html, re.S).group(1)
+    assert re.search(r'data-col="response-median">30 s<', funnel) and re.search(r'data-col="response-p95">1.5 min<', funnel)
     assert re.search(r'data-col="submissions">4 ', funnel) and re.search(r'data-col="confirmed">4<', funnel)
 
 

@@ -1,7 +1,7 @@
 """Landing-page view counts, batched in memory and written to the store now and then.
 
-A landing page is the hottest path of the site, so a view costs one dictionary increment under a
-lock, never a database write. The counts (per offer, UTC day, ``utm_source``, ``utm_medium``,
+A landing page is the hottest path of the site, so a view costs a few cached look-ups and one
+dictionary increment under a lock, never a database write. The counts (per offer, UTC day, ``utm_source``, ``utm_medium``,
 ``utm_campaign``, referrer domain and device class: :data:`Key`) are written with
 :meth:`Store.add_page_views` in one transaction every ``LEADMAGNET_VIEW_FLUSH_SECONDS`` by a
 background thread, and once more when the process exits normally (``atexit``, which runs when a

@@ -23,7 +23,7 @@ MEASURES = (*LEAD_MEASURES, "downloaded")
 # The breakdowns, and where their views are counted (None: views by this are not counted).
 DIMENSIONS = ("source", "medium", "campaign", "referrer", "device")
 # How many of an offer's newest submissions in a range its response times are read from.
-RESPONSE_SAMPLE = 5000
+RESPONSE_SAMPLE = 2000
 
 _LAST_DAY = "9999-12-31"
 

@@ -264,7 +264,7 @@ def m010_dashboard_rollups(db: Database) -> None:
       ``total`` row's value is the offer's type, and it also counts ``downloaded`` leads (kept by
       triggers on ``downloads``).
     * ``downloads.offer_slug`` and ``contact_id``, filled by a trigger, and the indexes
-      ``downloads_by_time`` and ``submissions_people``: the per-offer table's downloads, people
+      ``downloads_by_offer`` and ``submissions_people``: the per-offer table's downloads, people
       and webinar registrations from indexes alone.
     * ``page_view_details``: views per offer, UTC day, dimension (``medium``, ``campaign``,
       ``referrer``, ``device``) and value. ``page_views`` keeps the total and ``utm_source`` as
@@ -305,7 +305,7 @@ def m010_dashboard_rollups(db: Database) -> None:
     db.execute(
         "UPDATE downloads SET (offer_slug, contact_id) = (SELECT offer_slug, contact_id FROM submissions WHERE id = downloads.submission_id)"
     )
-    db.execute("CREATE INDEX downloads_by_time ON downloads(created_at, offer_slug, contact_id, range_request)")
+    db.execute("CREATE INDEX downloads_by_offer ON downloads(offer_slug, created_at, contact_id, range_request)")
     # Webinar registrations are people in a period: read from this index alone, never the table.
     db.execute("CREATE INDEX submissions_people ON submissions(offer_slug, status, spam, created_at, contact_id)")
     for trigger in DOWNLOAD_TRIGGERS:

@@ -22,7 +22,7 @@ from leadmagnet.foundation.campaigns import Campaign, CampaignError, cost_per_le
 from leadmagnet.render.charts import Series, line_chart
 from leadmagnet.services import Services
 from leadmagnet.store import Store
-from leadmagnet.store.dashboard import DIMENSIONS
+from leadmagnet.store.dashboard import DIMENSIONS, RESPONSE_SAMPLE
 
 # A breakdown's heading, and how it words the empty value.
 BREAKDOWNS = {
@@ -34,7 +34,8 @@ BREAKDOWNS = {
 }
 # The tables a CSV can be downloaded of: the daily numbers, each breakdown, the funnel.
 TABLES = ("daily", *DIMENSIONS, "funnel")
-# The longest chart drawn; a longer range shows its last this many days (the tables have them all).
+# The most days a chart (and its daily table) shows: a longer period shows its last ones; the
+# breakdowns and the funnel still cover the whole period.
 MAX_CHART_DAYS = 731
 
 
@@ -55,15 +56,11 @@ def day_span(first: str | None, after: str | None, counted: Iterable[str]) -> li
     """Every UTC date of the range: from ``first`` (or the first day counted) to the day before
     ``after`` (or the last day counted, or today), at most :data:`MAX_CHART_DAYS` (the last ones)."""
     seen = sorted(counted)
-    start = date.fromisoformat(first) if first else (date.fromisoformat(seen[0]) if seen else None)
-    end = (
-        date.fromisoformat(after) - timedelta(days=1)
-        if after
-        else max(date.fromisoformat(seen[-1]), datetime.now(UTC).date())
-        if seen
-        else None
-    )
-    if start is None or end is None or end < start:
+    if not seen and not (first and after):
+        return []
+    start = date.fromisoformat(first or seen[0])
+    end = date.fromisoformat(after) - timedelta(days=1) if after else max(date.fromisoformat(seen[-1]), datetime.now(UTC).date())
+    if end < start:
         return []
     start = max(start, end - timedelta(days=MAX_CHART_DAYS - 1))
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
@@ -217,6 +214,7 @@ def build(services: Services, day_lo: str | None, day_hi: str | None) -> dict[st
         "funnel": funnel(store, rows, day_lo, day_hi, kind),
         "campaigns_error": problem,
         "tables": TABLES,
+        "response_sample": RESPONSE_SAMPLE,
     }
 
 
