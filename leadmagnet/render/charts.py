@@ -44,7 +44,7 @@ def nice_top(value: float) -> float:
 def _label(value: float, percent: bool) -> str:
     if percent:
         return f"{value * 100:.1f}%".replace(".0%", "%")
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:g}"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
 def line_chart(chart_id: str, title: str, description: str, days: Sequence[str], series: Sequence[Series], percent: bool = False) -> Markup:
