@@ -195,6 +195,8 @@ def test_the_upgrade_counts_existing_leads_as_the_triggers_count_new_ones(tmp_pa
                 spam_reason="honeypot" if i == 7 else None,
                 now=f"2026-03-0{1 + i % 3}T10:00:00.000000+00:00",
             )
+        for sid in (1, 1, 2, 4, 8):  # two downloads of one lead, one of a spam submission
+            store.record_download(sid, "2026-03-05T10:00:00.000000+00:00")
 
     def roll_up(store: Store) -> list[dict]:
         return store.query("SELECT * FROM lead_days ORDER BY offer_slug, day, dimension, value")
@@ -207,6 +209,9 @@ def test_the_upgrade_counts_existing_leads_as_the_triggers_count_new_ones(tmp_pa
     fresh.migrate()
     fill(fresh)
     assert roll_up(upgraded) == roll_up(fresh)
+    assert sum(r["downloaded"] for r in roll_up(fresh)) == 3  # leads 1, 2 and 4; not the spam
+    owners = "SELECT id, offer_slug, contact_id FROM downloads ORDER BY id"
+    assert upgraded.query(owners) == fresh.query(owners) and all(r["offer_slug"] for r in fresh.query(owners))
     assert {r["value"] for r in roll_up(fresh) if r["dimension"] == "referrer"} == {"google.com", "com.slack", "host.example", ""}
 
 

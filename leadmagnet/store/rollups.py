@@ -4,7 +4,7 @@
 ``m010_dashboard_rollups`` creates the table and the triggers from these pieces. Triggers run in
 SQLite itself, so they cannot call Python: the device class and referrer domain are written
 here as SQL from the same rule table and the same steps as the Python functions, and
-``tests/test_rollups.py`` runs both over the same inputs.
+``tests/test_traffic.py`` runs both over the same inputs.
 """
 
 from __future__ import annotations
