@@ -114,6 +114,7 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
         "m010_nurture",
         "m011_hooks_webhooks",
         "m012_ab_variants",
+        "m013_dashboard_rollups",
     ]
     after = {t: store.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables}  # noqa: S608
     assert all(row.pop("released_at") is None for row in after["submissions"])  # m007's new column, empty
@@ -121,6 +122,7 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
     nurture = [(c.pop("score"), c.pop("score_at"), c.pop("lifecycle_stage"), c.pop("sales_qualified_at")) for c in after["contacts"]]
     assert nurture == [(0, None, "subscriber", None)]  # m010's: no score yet
     assert all(row.pop("variant") is None for row in after["submissions"])  # m012's new column, empty
+    assert [(row.pop("offer_slug"), row.pop("contact_id")) for row in after["downloads"]] == [("guide", cid)]  # m013's, filled
     assert after == before
     assert "outbox_failed" in {i["name"] for i in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert set(store.tables()) - set(tables) - {"_leadmagnet_migrations", "_sqlite_migrations"} == {
@@ -133,6 +135,8 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
         "webhook_deliveries",
         "webhook_endpoints",
         "variant_views",
+        "lead_days",
+        "page_view_details",
     }
     moments = {r["key"]: r["value"] for r in store.query("SELECT * FROM store_meta")}
     assert set(moments) == {"range_downloads_counted_since"}

@@ -14,6 +14,8 @@ from leadmagnet.web import services_of
 from tests.support.content import ROOT
 from tests.support.waiting import wait_until
 
+NOTHING = ("",) * 5  # no source, medium, campaign, referrer or User-Agent
+
 
 def page_views(store) -> dict[tuple[str, str], int]:
     return {(r["offer_slug"], r["utm_source"]): r["views"] for r in store.page_views()}
@@ -79,7 +81,7 @@ def test_the_day_changes_at_utc_midnight(monkeypatch) -> None:
     counter.count("a")
     clock[0] = midnight - 10  # a clock stepped back is believed too
     counter.count("a")
-    assert counter.pending() == {("a", "2025-12-31", ""): 2, ("a", "2026-01-01", ""): 1}
+    assert counter.pending() == {("a", "2025-12-31", *NOTHING): 2, ("a", "2026-01-01", *NOTHING): 1}
 
 
 def test_a_failed_write_keeps_the_counts_for_the_next_flush() -> None:
@@ -97,7 +99,7 @@ def test_a_failed_write_keeps_the_counts_for_the_next_flush() -> None:
     counter.count("a", "x", day="2026-01-01")
     fail[0] = False
     assert counter.flush() == 2
-    assert written == [{("a", "2026-01-01", "x"): 2}]
+    assert written == [{("a", "2026-01-01", "x", "", "", "", ""): 2}]
     assert counter.pending() == {}
 
 
@@ -107,7 +109,7 @@ def test_invented_sources_cannot_grow_the_batch_without_bound() -> None:
         counter.count("a", f"src{i}", day="2026-01-01")
     pending = counter.pending()
     assert len(pending) == MAX_KEYS + 1
-    assert pending[("a", "2026-01-01", OTHER)] == 10
+    assert pending[("a", "2026-01-01", OTHER, OTHER, OTHER, OTHER, "")] == 10
 
 
 def test_sources_are_cleaned_and_capped() -> None:

@@ -1,7 +1,8 @@
 """Landing-page view counts, batched in memory and written to the store now and then.
 
-A landing page is the hottest path of the site, so a view costs one dictionary increment under a
-lock, never a database write. The counts (per offer, UTC day and ``utm_source``) are written with
+A landing page is the hottest path of the site, so a view costs a few cached look-ups and one
+dictionary increment under a lock, never a database write. The counts (per offer, UTC day, ``utm_source``, ``utm_medium``,
+``utm_campaign``, referrer domain and device class: :data:`Key`) are written with
 :meth:`Store.add_page_views` in one transaction every ``LEADMAGNET_VIEW_FLUSH_SECONDS`` by a
 background thread, and once more when the process exits normally (``atexit``, which runs when a
 gunicorn worker stops gracefully, and gunicorn's ``worker_exit`` hook in
@@ -9,29 +10,31 @@ gunicorn worker stops gracefully, and gunicorn's ``worker_exit`` hook in
 at most one interval of counts, never a lead.
 
 If a write fails (database read-only or locked too long), the counts are kept and retried on the
-next flush. ``utm_source`` is free text from the URL, so it is cleaned and capped, and a batch
-holds at most :data:`MAX_KEYS` distinct keys (beyond that, views count under ``(other)``) so that
-a crawler inventing sources cannot grow memory or the table without bound.
+next flush. The UTM values and the referrer are free text from the visitor, so they are cleaned
+and capped (:mod:`leadmagnet.foundation.traffic`, which also classifies the device), and a batch
+holds at most :data:`MAX_KEYS` distinct keys (beyond that, views count under ``(other)``, their
+device kept) so that a crawler inventing sources cannot grow memory or the tables without bound.
 """
 
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
 import os
 import threading
 import time
-import unicodedata
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from leadmagnet.foundation.traffic import VALUE_CAP, clean_value, device_class, referrer_domain
+
 log = logging.getLogger(__name__)
 
-Key = tuple[str, str, str]  # (offer_slug, day, utm_source)
+# (offer_slug, day, utm_source, utm_medium, utm_campaign, referrer domain, device class)
+Key = tuple[str, str, str, str, str, str, str]
 MAX_KEYS = 5000
-SOURCE_CAP = 100
+SOURCE_CAP = VALUE_CAP
 OTHER = "(other)"
 
 _counters: weakref.WeakSet[ViewCounter] = weakref.WeakSet()
@@ -56,17 +59,7 @@ def today() -> str:
 
 def clean_source(value: str | None) -> str:
     """``utm_source`` as stored: NFC, printable characters only, lower-cased, at most 100 long."""
-    if not value:
-        return ""
-    return _clean(value)
-
-
-@functools.lru_cache(maxsize=1024)
-def _clean(value: str) -> str:
-    # Cached: a campaign's source comes back on every view, and cleaning costs microseconds.
-    value = unicodedata.normalize("NFC", value)
-    value = "".join(ch for ch in value if ch.isprintable()).strip().lower()
-    return value[:SOURCE_CAP]
+    return clean_value(value)
 
 
 class ViewCounter:
@@ -82,12 +75,35 @@ class ViewCounter:
         self._stop = threading.Event()
         _counters.add(self)
 
-    def count(self, offer_slug: str, utm_source: str | None = None, day: str | None = None) -> None:
-        """Count one view of ``offer_slug`` today (UTC) from ``utm_source``. No I/O."""
-        key = (offer_slug, day or today(), clean_source(utm_source))
+    def count(
+        self,
+        offer_slug: str,
+        utm_source: str | None = None,
+        day: str | None = None,
+        *,
+        utm_medium: str | None = None,
+        utm_campaign: str | None = None,
+        referrer: str | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        """Count one view of ``offer_slug`` today (UTC), with where it came from. No I/O.
+
+        Every part is cleaned by a cached function: a campaign's links and its visitors' browsers
+        repeat, so a view costs dictionary look-ups.
+        """
+        device = device_class(user_agent)
+        key = (
+            offer_slug,
+            day or today(),
+            clean_value(utm_source),
+            clean_value(utm_medium),
+            clean_value(utm_campaign),
+            referrer_domain(referrer),
+            device,
+        )
         with self._lock:
             if key not in self._counts and len(self._counts) >= MAX_KEYS:
-                key = (key[0], key[1], OTHER)
+                key = (key[0], key[1], OTHER, OTHER, OTHER, OTHER, device)
             self._counts[key] = self._counts.get(key, 0) + 1
         # The timer thread is started lazily and per process: a thread does not survive the fork
         # of a gunicorn worker, so each worker starts its own on its first view.

@@ -3,9 +3,9 @@
 Nothing outside this package imports ``sqlite3`` or ``sqlite_utils``, and no connection leaves
 it: callers use the :class:`Store`'s verbs, which take and return plain dicts. The verbs are
 grouped by concern in small classes composed into the store (``leads``, ``seats``, ``outbox``,
-``reports``, ``admin``, ``privacy``, ``sequences``, ``scoring``, ``webhooks``, ``experiments``;
-one module each) and offered flat on it, so a caller never needs to know which group owns a verb.
-Another database (PostgreSQL) fits behind the same verbs.
+``reports``, ``admin``, ``dashboard``, ``privacy``, ``sequences``, ``scoring``, ``webhooks``,
+``experiments``; one module each) and offered flat on it, so a caller never needs to know which
+group owns a verb. Another database (PostgreSQL) fits behind the same verbs.
 
 Writes that belong together go through one transaction::
 
@@ -31,6 +31,7 @@ from typing import Any
 
 from leadmagnet.store.admin import Admin
 from leadmagnet.store.connection import Connection, DatabaseError, IntegrityError, Params, StoreUnavailable, utcnow
+from leadmagnet.store.dashboard import Dashboard
 from leadmagnet.store.experiments import Experiments
 from leadmagnet.store.leads import DELIVERED, PENDING, WAITLISTED, Leads
 from leadmagnet.store.migrations import migrations
@@ -99,6 +100,7 @@ class Store:
         sequences, scoring, webhooks = Sequences(self._db), Scoring(self._db), Webhooks(self._db)
         self._transaction = Transaction(leads, seats, outbox, sequences, scoring, webhooks)
         experiments = Experiments(self._db)
+        dashboard = Dashboard(self._db)
 
         # Leads (store/leads.py): contacts, submissions, opt-in, unsubscribing, downloads, views.
         self.record_submission = leads.record_submission
@@ -170,6 +172,10 @@ class Store:
         self.audit_entries = admin.audit_entries
         self.dashboard = admin.dashboard
         self.email_health = admin.email_health
+        # Dashboard (store/dashboard.py): the roll-ups behind the charts, breakdowns and funnel.
+        self.daily_counts = dashboard.daily_counts
+        self.breakdown = dashboard.breakdown
+        self.response_seconds = dashboard.response_seconds
         # Privacy (store/privacy.py): one contact's record, its erasure, emptying the WAL.
         self.contact_record = privacy.contact_record
         self.erase_contact = privacy.erase_contact

@@ -22,6 +22,8 @@ from leadmagnet.store.connection import Verbs, utcnow
 
 CONTACT_FIELDS = ("first_name", "last_name", "company", "job_title", "phone", "country")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+# The dimensions of page_view_details, in the order a detailed view key carries them after the source.
+VIEW_DETAILS = ("medium", "campaign", "referrer", "device")
 
 # Statuses of a submission: holding what the offer promised, awaiting the double opt-in click,
 # on a full webinar's waitlist (and ``spam``, set with the spam flag).
@@ -295,16 +297,35 @@ class Leads(Verbs):
     def downloads_of(self, submission_id: int) -> list[dict[str, Any]]:
         return self.db.rows("SELECT * FROM downloads WHERE submission_id = ? ORDER BY id", (submission_id,))
 
-    def add_page_views(self, counts: dict[tuple[str, str, str], int]) -> None:
-        """Add batched view counts, keyed by ``(offer_slug, day, utm_source)``, in one transaction."""
+    def add_page_views(self, counts: dict[tuple[str, ...], int]) -> None:
+        """Add batched view counts in one transaction.
+
+        A key is ``(offer_slug, day, utm_source)``, or that followed by ``utm_medium``,
+        ``utm_campaign``, the referrer domain and the device class (:data:`VIEW_DETAILS`, as
+        :class:`leadmagnet.leads.pageviews.ViewCounter` counts them): the first three go to
+        ``page_views`` (the total and the source), the others to ``page_view_details``.
+        """
         if not counts:
             return
+        totals: dict[tuple[str, str, str], int] = {}
+        details: dict[tuple[str, str, str, str], int] = {}
+        for key, n in counts.items():
+            slug, day, source = key[:3]
+            totals[(slug, day, source)] = totals.get((slug, day, source), 0) + n
+            for dimension, value in zip(VIEW_DETAILS, key[3:], strict=False):
+                details[(slug, day, dimension, value)] = details.get((slug, day, dimension, value), 0) + n
         with self.db.writing() as conn:
             conn.executemany(
                 "INSERT INTO page_views (offer_slug, day, utm_source, views) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (offer_slug, day, utm_source) DO UPDATE SET views = views + excluded.views",
-                [(slug, day, source, n) for (slug, day, source), n in counts.items()],
+                [(*key, n) for key, n in totals.items()],
             )
+            if details:
+                conn.executemany(
+                    "INSERT INTO page_view_details (offer_slug, day, dimension, value, views) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (offer_slug, day, dimension, value) DO UPDATE SET views = views + excluded.views",
+                    [(*key, n) for key, n in details.items()],
+                )
 
     def page_views(self, offer_slug: str | None = None) -> list[dict[str, Any]]:
         """The daily view counts (``offer_slug``, ``day``, ``utm_source``, ``views``), of one offer or all."""

@@ -12,6 +12,17 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from leadmagnet.store.rollups import (
+    DOWNLOAD_TRIGGERS,
+    LEAD_COUNTED,
+    LEAD_DAYS_EMPTIED,
+    LEAD_MEASURES,
+    RANGE_DOWNLOADS_COUNTED_SINCE,
+    count_leads,
+    download_counted,
+    lead_days_add,
+)
+
 migrations = Migrations("leadmagnet")
 
 
@@ -185,8 +196,8 @@ def m005_outbox_template(db: Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN template TEXT")
 
 
-# Keys of store_meta written by m006_link_stamps (see there).
-RANGE_DOWNLOADS_COUNTED_SINCE = "range_downloads_counted_since"
+# Keys of store_meta written by m006_link_stamps (see there): RANGE_DOWNLOADS_COUNTED_SINCE,
+# defined with the roll-up's SQL that reads it (store/rollups.py).
 
 
 @migrations()
@@ -365,3 +376,88 @@ def m012_ab_variants(db: Database) -> None:
         " views INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (offer_slug, day, variant))"
     )
     db.execute("CREATE INDEX submissions_variant ON submissions(offer_slug, variant, created_at) WHERE variant IS NOT NULL")
+
+
+# -- the dashboard's roll-ups: the SQL is written in store/rollups.py -------------------------------
+
+
+@migrations()
+def m013_dashboard_rollups(db: Database) -> None:
+    """Daily roll-ups for the dashboard, so its charts and breakdowns cost the same at a million leads.
+
+    * ``lead_days``: per offer, UTC day, dimension (``total``, ``source``, ``medium``,
+      ``campaign``, ``referrer`` domain, ``device`` class) and value, the number of leads, spam,
+      confirmed and seated submissions. Triggers keep it equal to the submissions table through
+      every insert, update (opt-in, "Not spam", a seat, an erasure's redaction) and delete
+      (erasure), whichever code (or sqlite3 shell) makes them; the referrer domain and device
+      class are worked out in SQL by the rules of :mod:`leadmagnet.foundation.traffic`. A row
+      that falls to zero is deleted, so an erased person's campaign name does not linger. The
+      ``total`` row's value is the offer's type, and it also counts ``downloaded`` leads (kept by
+      triggers on ``downloads``).
+    * ``downloads.offer_slug`` and ``contact_id``, filled by a trigger, and the indexes
+      ``downloads_by_offer`` and ``submissions_people``: the per-offer table's downloads, people
+      and webinar registrations from indexes alone.
+    * ``page_view_details``: views per offer, UTC day, dimension (``medium``, ``campaign``,
+      ``referrer``, ``device``) and value. ``page_views`` keeps the total and ``utm_source`` as
+      before; views counted before this migration have no details (the dashboard says so).
+    """
+    names = ", ".join(LEAD_MEASURES)
+    db.execute(
+        f"""
+        CREATE TABLE lead_days (
+            offer_slug TEXT NOT NULL,
+            day TEXT NOT NULL,
+            dimension TEXT NOT NULL,
+            value TEXT NOT NULL,
+            {", ".join(f"{m} INTEGER NOT NULL DEFAULT 0" for m in LEAD_MEASURES)},
+            downloaded INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (offer_slug, day, dimension, value)
+        )
+        """
+    )
+    db.execute("CREATE INDEX lead_days_by_day ON lead_days(dimension, day)")
+    # The existing submissions are counted in Python, one pass, by the same rules the triggers
+    # write in SQL (tests/test_traffic.py runs both): SQL sub-selects per row took minutes at a million.
+    rows = db.conn.execute(
+        "SELECT offer_slug, substr(created_at, 1, 10), utm_source, utm_medium, utm_campaign, referrer, user_agent, spam, status, offer_type"
+        " FROM submissions"
+    )
+    db.conn.executemany(
+        f"INSERT INTO lead_days (offer_slug, day, dimension, value, {names}) VALUES (?, ?, ?, ?, {', '.join('?' for _ in LEAD_MEASURES)})",  # noqa: S608
+        [(*key, *counts) for key, counts in count_leads(rows).items()],
+    )
+    db.execute(
+        "UPDATE lead_days SET downloaded = (SELECT count(DISTINCT d.submission_id) FROM downloads d JOIN submissions s ON s.id = d.submission_id"  # noqa: S608
+        f" WHERE s.spam = 0 AND s.offer_slug = lead_days.offer_slug AND s.created_at >= lead_days.day AND s.created_at < date(lead_days.day, '+1 day')"
+        f" AND {download_counted('d')}) WHERE dimension = 'total'"
+    )
+    db.execute("ALTER TABLE downloads ADD COLUMN offer_slug TEXT")
+    db.execute("ALTER TABLE downloads ADD COLUMN contact_id INTEGER")
+    db.execute(
+        "UPDATE downloads SET (offer_slug, contact_id) = (SELECT offer_slug, contact_id FROM submissions WHERE id = downloads.submission_id)"
+    )
+    db.execute("CREATE INDEX downloads_by_offer ON downloads(offer_slug, created_at, contact_id, range_request)")
+    # Webinar registrations are people in a period: read from this index alone, never the table.
+    db.execute("CREATE INDEX submissions_people ON submissions(offer_slug, status, spam, created_at, contact_id)")
+    for trigger in DOWNLOAD_TRIGGERS:
+        db.execute(trigger)
+    db.execute(f"CREATE TRIGGER lead_days_insert AFTER INSERT ON submissions BEGIN\n{lead_days_add('NEW', '+')}\nEND")
+    db.execute(
+        f"CREATE TRIGGER lead_days_update AFTER UPDATE OF {', '.join(LEAD_COUNTED)} ON submissions BEGIN\n"
+        f"{lead_days_add('OLD', '-')}\n{lead_days_add('NEW', '+')}\n{LEAD_DAYS_EMPTIED}\nEND"
+    )
+    db.execute(f"CREATE TRIGGER lead_days_delete AFTER DELETE ON submissions BEGIN\n{lead_days_add('OLD', '-')}\n{LEAD_DAYS_EMPTIED}\nEND")
+    db.execute(
+        """
+        CREATE TABLE page_view_details (
+            offer_slug TEXT NOT NULL,
+            day TEXT NOT NULL,
+            dimension TEXT NOT NULL,
+            value TEXT NOT NULL,
+            views INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (offer_slug, day, dimension, value)
+        )
+        """
+    )
+    db.execute("CREATE INDEX page_views_by_day ON page_views(day)")
+    db.execute("CREATE INDEX page_view_details_by_day ON page_view_details(dimension, day)")

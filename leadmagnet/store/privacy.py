@@ -25,8 +25,20 @@ from leadmagnet.store.ratelimits import RateLimits
 
 log = logging.getLogger(__name__)
 
-# Tables whose rows never name a contact: their own bookkeeping, and admin users.
-NOT_PERSONAL = {"users", "audit_log", "export_cursors", "page_views", "store_meta", "webinar_times", "variant_views"}
+# Tables whose rows never name a contact: their own bookkeeping, and admin users. lead_days is
+# counted from the submissions by triggers: their erasure (or redaction) moves its counts, and a
+# row falling to zero is deleted with its value.
+NOT_PERSONAL = {
+    "users",
+    "audit_log",
+    "export_cursors",
+    "page_views",
+    "page_view_details",
+    "lead_days",
+    "store_meta",
+    "webinar_times",
+    "variant_views",
+}
 # store_meta key: when the first erasure VACUUMed the file (see Privacy._zero_free_space_once).
 FREE_SPACE_ZEROED = "free_space_zeroed_at"
 # Tables erase_contact clears by key: what is left of an address in them belongs to someone else.

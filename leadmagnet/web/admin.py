@@ -34,7 +34,7 @@ from wtforms.validators import DataRequired, Length
 from leadmagnet.delivery.scoring import stage_of
 from leadmagnet.export.exports import ExportError
 from leadmagnet.store import Store
-from leadmagnet.web import current_services
+from leadmagnet.web import current_services, dashboard_views
 from leadmagnet.web.admin_views import FILTER_ARGS, Readable, admin_zone, filters_from_args, lead_status, login_limit_keys, period_args
 from leadmagnet.web.errors import render_error
 
@@ -217,7 +217,19 @@ def dashboard() -> Response:
         since=request.args.get("since", ""),
         until=request.args.get("until", ""),
         logout=ActionForm(),
+        **dashboard_views.build(current_services(), *days),
     )
+
+
+@bp.get("/dashboard/<table>.csv")
+@login_required
+def dashboard_csv(table: str) -> Response:
+    """One of the dashboard's tables (the daily numbers, a breakdown, the funnel) as a CSV download."""
+    if table not in dashboard_views.TABLES:
+        abort(404)
+    text = dashboard_views.csv_table(table, dashboard_views.build(current_services(), *period_args(zone())[2]))
+    disposition = f'attachment; filename="dashboard-{table}.csv"'
+    return Response(text, content_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 
 @bp.get("/leads")

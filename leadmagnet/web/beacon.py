@@ -26,20 +26,30 @@ from leadmagnet.web import current_services
 
 bp = Blueprint("beacon", __name__)
 
-# The longest utm_source kept, as in the lead form's hidden field.
+# The longest UTM value kept, as in the lead form's hidden fields.
 MAX_SOURCE = 200
+# The longest referrer or User-Agent read (as the lead form's hidden referrer field).
+MAX_REFERRER = 500
 
 
 @bp.post("/beacon")
 def beacon() -> Response:
-    """Count a view of an exported page: form fields ``slug`` and optional ``utm_source``."""
-    slug = request.form.get("slug", "").strip()
-    source = request.form.get("utm_source", "").strip()[:MAX_SOURCE]
+    """Count a view of an exported page: form field ``slug``; optional ``utm_source``, ``utm_medium``,
+    ``utm_campaign`` and ``referrer``."""
+    form = request.form
+    slug = form.get("slug", "").strip()
     services = current_services()
     page = services.catalog.get(slug) if slug else None
     if page is not None and page.offer.is_published(datetime.now(UTC)):
-        services.page_views.count(slug, source)
-        variant = request.form.get("variant", "")
+        services.page_views.count(
+            slug,
+            form.get("utm_source", "").strip()[:MAX_SOURCE],
+            utm_medium=form.get("utm_medium", "").strip()[:MAX_SOURCE],
+            utm_campaign=form.get("utm_campaign", "").strip()[:MAX_SOURCE],
+            referrer=form.get("referrer", "").strip()[:MAX_REFERRER],
+            user_agent=request.headers.get("User-Agent", "")[:MAX_REFERRER],
+        )
+        variant = form.get("variant", "")
         # Only a variant of a test running now; a crawler's view would skew the split.
         if variant in page.variants and not assignment.is_crawler(request.user_agent.string):
             services.variant_views.count(slug, variant)

@@ -135,13 +135,26 @@ def offer(slug: str) -> Response:
         response = page_response(site.renderer.offer_page(catalog, page, now, site.seats_taken))
     if response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
         query = environ.get("QUERY_STRING")
-        site.page_views.count(slug, utm_source(query) if query else None)
+        source, medium, campaign = utm_values(query) if query else NO_UTM
+        site.page_views.count(
+            slug,
+            source,
+            utm_medium=medium,
+            utm_campaign=campaign,
+            referrer=environ.get("HTTP_REFERER"),
+            user_agent=environ.get("HTTP_USER_AGENT"),
+        )
     return response
 
 
+NO_UTM: tuple[str | None, str | None, str | None] = (None, None, None)
+UTM_COUNTED = ("utm_source", "utm_medium", "utm_campaign")
+
+
 @functools.lru_cache(maxsize=1024)
-def utm_source(query_string: str) -> str | None:
-    """The first ``utm_source`` of a raw ``QUERY_STRING``, decoded as ``request.args`` does.
+def utm_values(query_string: str) -> tuple[str | None, str | None, str | None]:
+    """The first ``utm_source``, ``utm_medium`` and ``utm_campaign`` of a raw ``QUERY_STRING``,
+    decoded as ``request.args`` does.
 
     Parsed here, only for a non-empty query, and cached: a campaign link is the same string on
     every view, and building ``request.args`` for a counter cost more than serving the page.
@@ -149,10 +162,11 @@ def utm_source(query_string: str) -> str | None:
     # WSGI carries the query as latin-1 characters of the raw bytes; undecodable escapes stay
     # percent-encoded, as werkzeug keeps them.
     text = query_string.encode("latin-1", "replace").decode("utf-8", "replace")
+    found: dict[str, str] = {}
     for name, value in parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"):
-        if name == "utm_source":
-            return value
-    return None
+        if name in UTM_COUNTED and name not in found:
+            found[name] = value
+    return found.get("utm_source"), found.get("utm_medium"), found.get("utm_campaign")
 
 
 @bp.get("/og/<name>")
