@@ -26,8 +26,11 @@ from typing import Any, Protocol
 import jinja2
 from markupsafe import Markup
 
+from leadmagnet.content import markup
 from leadmagnet.content.catalog import Catalog, Page
 from leadmagnet.content.offer import Offer
+from leadmagnet.foundation.brand import Brand
+from leadmagnet.render.landing import BrandView, CountCache, brand_view, faq_json_ld, proof_figure
 from leadmagnet.render.seo import json_ld
 from leadmagnet.render.themes import Theme, Themes
 
@@ -111,6 +114,13 @@ class Renderer:
         self.seat_ttl = SEAT_COUNT_TTL
         self.clock: Callable[[], float] = time.monotonic
         self.style_hashes: set[str] = set()
+        # The brand (set once, in the settings) and each offer's lead count for its proof line,
+        # read at most once a minute an offer; a build sets ``lead_counts`` from the database.
+        self.brand = Brand.from_settings(config)
+        self._brand_view: BrandView | None = None
+        self._brand_css: dict[str | None, Markup] = {}
+        self.lead_count_cache = CountCache()
+        self.lead_counts: Mapping[str, int] | None = None
         # Every offer without `theme:` and every error page uses this theme: a typo in the setting
         # stops the start with a message, instead of a 500 on every page.
         problem = themes.problem(config["DEFAULT_THEME"])
@@ -138,6 +148,7 @@ class Renderer:
             env.filters.update(self.app.jinja_env.filters)
         env.globals["asset"] = lambda path, _t=theme: self.asset_url(_t, path)
         env.globals["inline_static"] = lambda path, _t=theme: self.inline_static(_t, path)
+        env.globals["brand_style"] = self.brand_style
         env.filters["local_time"] = local_time
         self._envs[theme.name] = (theme, env)
         return env
@@ -160,9 +171,28 @@ class Renderer:
         self._inline[key] = (theme, css)
         return css
 
+    def brand_style(self, primary: str | None = None) -> Markup:
+        """The brand's generated stylesheet (``primary``: an offer's own colour) for an inline
+        ``<style>``; its hash joins the CSP's style-src like the critical CSS."""
+        css = self._brand_css.get(primary)
+        if css is None:
+            text = self.brand.stylesheet(primary)
+            self.style_hashes.add(style_hash(text))
+            css = self._brand_css[primary] = Markup(text)  # noqa: S704 - made from checked colours and a checked font list
+        return css
+
+    @property
+    def brand_view(self) -> BrandView:
+        """The brand with its logo's box, read from the content folder once per reset."""
+        made = self._brand_view
+        if made is None:
+            made = self._brand_view = brand_view(self.brand, self.config.get("CONTENT_DIR", "content"))
+        return made
+
     def reset(self) -> None:
         """Forget environments, fingerprints and cached pages (a theme or content file changed)."""
         with self._lock:
+            self._brand_view = None
             self._envs.clear()
             self._inline.clear()
             self._listed.clear()
@@ -207,7 +237,7 @@ class Renderer:
 
     def site_context(self) -> dict[str, Any]:
         cfg = self.config
-        return {"site_name": cfg["SITE_NAME"], "base_url": cfg["BASE_URL"], "form_base": cfg.get("FORM_BASE", "")}
+        return {"site_name": cfg["SITE_NAME"], "base_url": cfg["BASE_URL"], "form_base": cfg.get("FORM_BASE", ""), "brand": self.brand_view}
 
     def cached(self, catalog: Catalog, key: tuple, produce: Any) -> Rendered:
         """Return the cached rendering for ``key`` in this catalog version, producing it once."""
@@ -225,28 +255,50 @@ class Renderer:
         return rendered
 
     def offer_page(
-        self, catalog: Catalog, page: Page, now: datetime | None = None, seats_taken: Callable[[str], int | None] | None = None
+        self,
+        catalog: Catalog,
+        page: Page,
+        now: datetime | None = None,
+        seats_taken: Callable[[str], int | None] | None = None,
+        lead_count: Callable[[str], int | None] | None = None,
     ) -> Rendered:
         """The public landing page (or its ended state) of an offer: identical for every visitor.
 
         ``seats_taken`` reads a webinar's seats taken from the store (the live server); without
-        it (the static export has no store) the page has no seat line.
+        it (the static export has no store) the page has no seat line. ``lead_count`` reads the
+        offer's leads for its ``proof:`` line, at most once a minute an offer.
         """
         now = now or datetime.now(UTC)
         state = page.offer.state(now)
         seats = self.seats(page.offer, state, seats_taken)
+        proof = self.proof(page.offer, state, lead_count)
 
         def produce() -> Rendered:
-            body = self.offer_html(page, state, seats).encode("utf-8")
+            body = self.offer_html(page, state, seats, proof).encode("utf-8")
             return Rendered(
                 body, etag_for(body), 410 if state == "ended" and page.offer.expires_at and now >= page.offer.expires_at else 200
             )
 
-        return self.cached(catalog, ("offer", page.offer.slug, state, self.config.get("FORM_BASE", ""), seats), produce)
+        return self.cached(catalog, ("offer", page.offer.slug, state, self.config.get("FORM_BASE", ""), seats, proof), produce)
 
-    def offer_html(self, page: Page, state: str, seats: Seats | None = None) -> str:
+    def offer_html(self, page: Page, state: str, seats: Seats | None = None, proof: str | None = None) -> str:
         """An offer's landing page in ``state``, rendered now (:meth:`offer_page` caches it)."""
-        return self.render(templates_for(page.offer, "offer"), page.offer, **offer_context(self.config, page, state, seats))
+        context = offer_context(self.config, page, state, seats)
+        context["proof"] = proof
+        return self.render(templates_for(page.offer, "offer"), page.offer, **context)
+
+    def proof(self, offer: Offer, state: str, lead_count: Callable[[str], int | None] | None = None) -> str | None:
+        """The figure of ``offer``'s proof line now (``1,200+``), or None when it shows none.
+
+        Only an open offer shows one. The live server reads the count through ``lead_count`` at
+        most once per ``lead_count_cache.ttl`` seconds; a build passes none and uses the counts
+        it read once (``lead_counts``), so an export shows the figure of its build time.
+        """
+        if not offer.proof or state != "live":
+            return None
+        if lead_count is not None:
+            return proof_figure(offer, self.lead_count_cache.get(offer.slug, lead_count))
+        return proof_figure(offer, (self.lead_counts or {}).get(offer.slug))
 
     # -- seats ------------------------------------------------------------------------------
 
@@ -285,6 +337,8 @@ def offer_context(config: Mapping[str, Any], page: Page, state: str, seats: Seat
     base = config["BASE_URL"]
     canonical = f"{base}/{offer.slug}"
     image_url = f"{base}/media/{offer.image}" if offer.image else None
+    answers = {item.q: markup.render(item.a).html for item in offer.faq}
+    faq = faq_json_ld(offer, answers)
     return {
         "page": page,
         "state": state,
@@ -292,6 +346,8 @@ def offer_context(config: Mapping[str, Any], page: Page, state: str, seats: Seat
         "canonical": canonical,
         "image_url": image_url,
         "json_ld": Markup(json_ld(offer, canonical, image_url, config["SITE_NAME"], state)),  # noqa: S704 - made safe for <script> by json_ld
+        "faq_answers": answers,
+        "faq_json_ld": Markup(faq) if faq else None,  # noqa: S704 - made safe for <script> by faq_json_ld
     }
 
 

@@ -87,7 +87,7 @@ def offer(slug: str) -> Response:
     now = datetime.now(UTC)
     if page is None or not page.offer.is_published(now):
         abort(404)
-    response = page_response(site.renderer.offer_page(catalog, page, now, site.seats_taken))
+    response = page_response(site.renderer.offer_page(catalog, page, now, site.seats_taken, site.lead_count))
     environ = request.environ
     if response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
         query = environ.get("QUERY_STRING")
@@ -116,7 +116,8 @@ def media(path: str) -> Response:
     """A file the pages show. Anything else under content/ (gated files included) is a 404."""
     site = current_services()
     catalog = site.catalog
-    if not catalog.media_shown(path, datetime.now(UTC)):
+    # The brand's logo and font file are public too (every page shows them).
+    if not catalog.media_shown(path, datetime.now(UTC)) and path not in site.renderer.brand.files:
         abort(404)
     root = site.content_dir.resolve()
     file = (root / path).resolve()
