@@ -34,6 +34,8 @@ EXPECTED = {
     "naive-starts-at-without-timezone": "content/naive-starts-at-without-timezone.md: starts_at: '2029-01-15T16:00:00' is not an ISO 8601 date with a UTC offset or timezone (add an offset",
     "no-front-matter": "content/no-front-matter.md: has no front matter; start the file with --- then key: value lines, then ---",
     "scheduled": None,
+    "sections-all": None,
+    "sections-bad-items": "content/sections-bad-items.md: layout: 'centred' is not a layout (did you mean 'centered'?)",
     "slug-clash-a": None,
     "slug-clash-b": "content/slug-clash-b.md: slug: 'same-slug' is already used by content/slug-clash-a.md; give one of them another slug",
     "unknown-key-typo": "content/unknown-key-typo.md: subtitel: unknown key (did you mean 'subtitle'?)",
