@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from leadmagnet.content import sections
 from leadmagnet.content.catalog import load_catalog
 from leadmagnet.content.contract import KEYS, parse_offer
 from leadmagnet.content.images import image_size
-from leadmagnet.content import sections
 from leadmagnet.content.sections import friendly_count
 from tests.support.cases import PNG, build_content
 
@@ -103,7 +103,7 @@ def test_proof_needs_count_and_nothing_else_between_braces(content: Path) -> Non
 def test_author_is_for_ebooks_and_may_be_just_a_name(content: Path) -> None:
     assert parse(content, author="Ada Lovelace")[0].author == sections.Author("Ada Lovelace")
     webinar = {"type": "webinar", "starts_at": "2029-01-01T10:00:00Z", "duration_minutes": 30, "join_url": "https://x.example/j"}
-    offer, problems = parse_offer(content / "w.md", content, {**BASE, "file": None, **webinar, "author": "Ada"}, "")
+    _offer, problems = parse_offer(content / "w.md", content, {**BASE, "file": None, **webinar, "author": "Ada"}, "")
     assert "author: only applies to ebook offers, not webinar" in [f"{p.key}: {p.message}" for p in problems]
 
 
