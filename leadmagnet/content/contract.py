@@ -289,40 +289,7 @@ KEYS: dict[str, Key] = {
         Key("replay_url", _url, "Recording offered (gated) once the webinar has ended.", ("webinar",)),
         Key("presenters", _presenters, "List of `{name, title, photo}`; photo is an image path under the content folder.", ("webinar",)),
         # The landing page's sections (content/sections.py): each renders only when present.
-        Key(
-            "layout",
-            sections.layout,
-            "`split` (pitch left, form right), `centered` (hero, form, pitch) or `longform` (a sales letter: hero with a button to the form, sections, the form at the end); a theme may add layouts.",
-        ),
-        Key(
-            "benefits",
-            sections.benefits,
-            "List of `{title, text, icon}`; `icon` is one of the built-in icons (`check`, `bolt`, `chart`, `clock`, `shield`, `star`, `book`, `users`, `target`, `gift`).",
-        ),
-        Key(
-            "testimonials",
-            sections.testimonials,
-            "List of `{quote, name, role, photo}`; photo (optional) is an image path under the content folder.",
-        ),
-        Key(
-            "logos",
-            sections.logos,
-            'List of `{name, image}`: a "trusted by" strip of SVG or PNG logos under the content folder, grey until hovered.',
-        ),
-        Key("faq", sections.faq, "List of `{q, a}` (answers in Markdown), shown as expandable questions, with FAQPage structured data."),
-        Key(
-            "proof",
-            sections.proof,
-            'A sentence with `{count}`, such as "Join {count} marketers who read it": the real number of leads of this offer, rounded down (1,240: "1,200+").',
-        ),
-        Key("proof_min", sections.proof_min, "Fewest leads before the `proof` line shows (default 100)."),
-        Key(
-            "author",
-            sections.author,
-            "`{name, role, photo, bio}` of the ebook's author; photo is an image path under the content folder.",
-            ("ebook",),
-        ),
-        Key("primary", sections.primary, "Brand colour for this offer only (a campaign), as `#rrggbb`; needs 4.5:1 contrast on white."),
+        *(Key(name, parse, text, types) for name, parse, text, types in sections.KEYS),
     )
 }
 # The required keys, in table order: checked for every offer file.

@@ -32,6 +32,13 @@ thank_you: |
   **Thank you!** Your copy is on its way to your inbox.
 tags: [ebook]
 stage: tofu
+# The landing page (README "Layouts and sections"): every section is optional.
+# layout: split                      # split, centered or longform
+# proof: "Join {{count}} readers"     # the real number of leads, shown from proof_min (100) on
+# benefits:
+#   - {{title: What you learn, text: One line about it, icon: check}}
+# faq:
+#   - {{q: Is it free?, a: Yes.}}
 # A draft is checked but not published (404): remove this line when the offer is ready.
 draft: true
 # publish_at: 2027-01-01T09:00:00Z  # not served before
@@ -71,6 +78,13 @@ thank_you: |
   **You're registered.** The joining details are below and in your inbox.
 tags: [webinar]
 stage: mofu
+# The landing page (README "Layouts and sections"): every section is optional.
+# layout: split                      # split, centered or longform
+# proof: "Join {{count}} readers"     # the real number of leads, shown from proof_min (100) on
+# benefits:
+#   - {{title: What you learn, text: One line about it, icon: check}}
+# faq:
+#   - {{q: Is it free?, a: Yes.}}
 # A draft is checked but not published (404): remove this line when the offer is ready.
 draft: true
 ---

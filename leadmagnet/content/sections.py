@@ -208,3 +208,41 @@ def friendly_count(count: int) -> str:
         return str(count)
     step = 10 ** (len(str(count)) - 2)
     return f"{count // step * step:,}+"
+
+
+_BOTH = ("ebook", "webinar")
+# The contract's rows for these keys: (name, parser, help, offer types). contract.KEYS lists them.
+KEYS: tuple[tuple[str, Callable[[Any, Any], Any], str, tuple[str, ...]], ...] = (
+    (
+        "layout",
+        layout,
+        "`split` (pitch left, form right), `centered` (hero, form, pitch) or `longform` (a sales letter: hero with a button "
+        "to the form, sections, the form at the end); a theme may add layouts.",
+        _BOTH,
+    ),
+    (
+        "benefits",
+        benefits,
+        "List of `{title, text, icon}`; `icon` is one of the built-in icons (`check`, `bolt`, `chart`, `clock`, `shield`, "
+        "`star`, `book`, `users`, `target`, `gift`).",
+        _BOTH,
+    ),
+    (
+        "testimonials",
+        testimonials,
+        "List of `{quote, name, role, photo}`; photo (optional) is an image path under the content folder.",
+        _BOTH,
+    ),
+    ("logos", logos, 'List of `{name, image}`: a "trusted by" strip of logos under the content folder, grey until hovered.', _BOTH),
+    ("faq", faq, "List of `{q, a}` (answers in Markdown), shown as expandable questions, with FAQPage structured data.", _BOTH),
+    (
+        "proof",
+        proof,
+        'A sentence with `{count}`, such as "Join {count} marketers who read it": the real number of leads of this offer, '
+        'rounded down (1,240: "1,200+").',
+        _BOTH,
+    ),
+    ("proof_min", proof_min, "Fewest leads before the `proof` line shows (default 100).", _BOTH),
+    ("author", author, "`{name, role, photo, bio}` of the ebook's author; photo is an image path under the content folder.", ("ebook",)),
+    ("primary", primary, "Brand colour for this offer only (a campaign), as `#rrggbb`; needs 4.5:1 contrast on white.", _BOTH),
+)
