@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Page-quality audit: Lighthouse (mobile preset, Debian's Chromium) and the Nu HTML checker on
 # every sample page, each open offer's error state (an invalid POST, answered 422) and its
-# thank-you page, served by gunicorn with the production settings on 127.0.0.1.
+# thank-you page, served by gunicorn with the production settings on 127.0.0.1. The samples hold
+# one page per layout (split, centered, longform) with every section; the database gets real
+# sign-ups first so that every proof line shows. Each layout's weight (HTML with its inline CSS,
+# plus its scripts, gzip as served) is recorded too.
 #
-# Targets: every Lighthouse category 1.0, zero HTML errors. Scores go to bench/RESULTS.md.
+# Targets: every Lighthouse category 1.0, zero HTML errors, each layout <= 14 KB gzip.
+# Scores and weights go to bench/RESULTS.md.
 # Usage: bash bench/audit.sh            (installs lighthouse and vnu-jar into $AUDIT_NPM_PREFIX,
 #                                        default /tmp/lm-audit-npm, never into the checkout)
 set -euo pipefail
@@ -49,6 +53,17 @@ mkdir -p "$WORK/html" "$WORK/lighthouse"
 ) >"$WORK/gunicorn.log" 2>&1 &
 GUNICORN_PID=$!
 for _ in $(seq 1 100); do curl -sf "$BASE/_ping" >/dev/null && break; sleep 0.2; done
+# Real sign-ups (through the store, as the form would make them), so every proof line shows.
+"$PY" - "$WORK/instance/leadmagnet.db" <<'PYEOF'
+import sys
+from leadmagnet.store import Store
+
+store = Store(sys.argv[1])
+with store.transaction() as tx:
+    for slug, kind, count in (("growth-playbook", "ebook", 1240), ("q1-product-demo", "webinar", 64), ("seo-checklist", "ebook", 130)):
+        for n in range(count):
+            tx.record_submission(offer_slug=slug, offer_type=kind, email=f"audit-seed-{n}@example.com", fields={})
+PYEOF
 
 # Lighthouse can only GET a page that answers 2xx, so the error state (a 422 answer to a POST) is
 # relayed by a small shim: GET /_error/<slug> posts an empty form to gunicorn and returns its body
@@ -96,7 +111,18 @@ declare -a LABELS URLS SKIPS
 # Third argument: Lighthouse audits skipped for that page (see the notes recorded below).
 add() { LABELS+=("$1"); URLS+=("$2"); SKIPS+=("${3:-}"); }
 add "index" "$BASE/"
-for slug in growth-playbook seo-checklist q1-product-demo scaling-content-2026; do add "$slug" "$BASE/$slug"; done
+declare -A LAYOUT=([growth-playbook]=split [q1-product-demo]=centered [seo-checklist]=longform)
+for slug in growth-playbook seo-checklist q1-product-demo scaling-content-2026; do add "$slug${LAYOUT[$slug]:+ (${LAYOUT[$slug]})}" "$BASE/$slug"; done
+# Each layout's weight: the page as served gzip (its CSS is inline) plus its scripts gzip.
+WEIGHTS=""
+for slug in growth-playbook q1-product-demo seo-checklist; do
+  html="$(curl -s -H 'Accept-Encoding: gzip' "$BASE/$slug" | wc -c)"
+  scripts=0
+  for src in $(curl -s "$BASE/$slug" | grep -o '<script src="[^"]*"' | sed 's/<script src="//; s/"$//'); do
+    scripts=$((scripts + $(curl -s "$BASE$src" | gzip -c | wc -c)))
+  done
+  WEIGHTS+="${LAYOUT[$slug]} $slug $html $scripts"$'\n'
+done
 submit() {  # slug, extra form fields -> the thank-you URL
   curl -s -o /dev/null -w '%{redirect_url}' --data "email=audit-$1@example.com&first_name=Audit$2" "$BASE/$1"
 }
@@ -122,7 +148,7 @@ for i in "${!URLS[@]}"; do
 done
 java -jar "$VNU_JAR" --format json --exit-zero-always "$WORK"/html/*.html 2>"$WORK/vnu.json" || true
 
-AUDIT_RUNS="$RUNS" LABELS_TEXT="$(printf '%s\n' "${LABELS[@]}")" URLS_TEXT="$(printf '%s\n' "${URLS[@]}")" \
+AUDIT_RUNS="$RUNS" WEIGHTS_TEXT="$WEIGHTS" LABELS_TEXT="$(printf '%s\n' "${LABELS[@]}")" URLS_TEXT="$(printf '%s\n' "${URLS[@]}")" \
 "$PY" - "$WORK" <<'PYEOF'
 import json, os, sys
 from pathlib import Path
@@ -163,6 +189,17 @@ for i, label in enumerate(labels):
         "baseline_value": "every category 1.00; 0 HTML errors",
         "ratio": round(worst, 2),
         "target": "1.0 and 0",
+    })
+for line in os.environ.get("WEIGHTS_TEXT", "").splitlines():
+    layout, slug, html, scripts = line.split()
+    total = int(html) + int(scripts)
+    rows.append({
+        "figure": f"{layout} layout ({slug}, every section): HTML with inline CSS + JS, gzip as served",
+        "value": f"{total / 1024:.1f} KB ({int(html):,} B page + {int(scripts):,} B scripts)",
+        "baseline": "budget",
+        "baseline_value": "14 KB",
+        "ratio": round(total / (14 * 1024), 2),
+        "target": "<= 1",
     })
 for failure in failures:
     print(failure, file=sys.stderr)

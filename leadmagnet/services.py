@@ -68,6 +68,15 @@ class Services:
             log.exception("could not count the seats of %s; its page shows no seat line", slug)
             return None
 
+    def lead_count(self, slug: str) -> int | None:
+        """Leads of offer ``slug``, for its ``proof:`` line (read at most once a minute an offer);
+        None when the database cannot say, and the page then shows no proof line."""
+        try:
+            return self.store.lead_counts(slug).get(slug, 0)
+        except (DatabaseError, OSError):
+            log.exception("could not count the leads of %s; its page shows no proof line", slug)
+            return None
+
     def close(self) -> None:
         """Stop the sender, write the counted page views, close the databases (tests, shutdown)."""
         if self.sender is not None:

@@ -36,6 +36,8 @@ EXPECTED = {
     "scheduled": None,
     "sequence-with-stop-when": None,
     "sequence-without-body": "content/sequence-without-body.md: sequence: item 2: give the email's text as body: (Markdown) or file:",
+    "sections-all": None,
+    "sections-bad-items": "content/sections-bad-items.md: layout: 'centred' is not a layout (did you mean 'centered'?)",
     "slug-clash-a": None,
     "slug-clash-b": "content/slug-clash-b.md: slug: 'same-slug' is already used by content/slug-clash-a.md; give one of them another slug",
     "unknown-key-typo": "content/unknown-key-typo.md: subtitel: unknown key (did you mean 'subtitle'?)",

@@ -55,9 +55,11 @@ class Doc(HTMLParser):
     def find(self, tag: str, **attrs: str) -> list[dict[str, str]]:
         return [a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())]
 
-    def json_ld(self) -> dict:
-        (text,) = [t for a, t in self.scripts if a.get("type") == "application/ld+json"]
-        return json.loads(text)
+    def json_ld(self, kind: str | None = None) -> dict:
+        """The page's JSON-LD object (of ``@type`` ``kind``; by default the one that is not the FAQ)."""
+        found = [json.loads(t) for a, t in self.scripts if a.get("type") == "application/ld+json"]
+        (data,) = [d for d in found if (d["@type"] == kind if kind else d["@type"] != "FAQPage")]
+        return data
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@
 - a ``.gz`` and a ``.br`` twin of every text file, for servers that serve precompressed files
   (nginx ``gzip_static``, most CDNs).
 
-The build needs no database and no running server: it reads the settings, the content and the
+The build needs no running server and no database (when one exists, it reads the lead counts of
+the offers with a ``proof:`` line from it): it reads the settings, the content and the
 themes, and renders with the same :class:`~leadmagnet.render.renderer.Renderer` as the live pages.
 
 Builds are incremental, at three levels:
@@ -64,10 +65,11 @@ from jinja2 import FileSystemBytecodeCache
 from leadmagnet.build.cache import BuildCache, build_lock, cache_file, code_version, dump_cache, read_cache, write_cache
 from leadmagnet.build.edge import ab_files
 from leadmagnet.build.files import check_out_dir, read_manifest, undo_first_build, write_files
-from leadmagnet.build.pages import extra_files, og_cards, plan_pages
+from leadmagnet.build.pages import extra_files, og_cards, plan_pages, read_lead_counts
 from leadmagnet.build.report import BuildError, BuildReport
 from leadmagnet.build.workers import parse_catalog, rendering_pages
 from leadmagnet.content.catalog import signature
+from leadmagnet.foundation.brand import KEYS as BRAND_KEYS
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.render.themes import Themes
 
@@ -75,7 +77,15 @@ __all__ = ["BuildError", "BuildReport", "build", "build_renderer"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 # Settings that change what a page looks like; a change re-renders every page.
-RENDER_SETTINGS = ("BASE_URL", "SITE_NAME", "DEFAULT_THEME", "INDEX_PAGE", "THEMES_DIR", "PAGE_MAX_AGE")
+RENDER_SETTINGS = (
+    "BASE_URL",
+    "SITE_NAME",
+    "DEFAULT_THEME",
+    "INDEX_PAGE",
+    "THEMES_DIR",
+    "PAGE_MAX_AGE",
+    *(f"BRAND_{key.upper()}" for key in BRAND_KEYS),
+)
 
 
 def build(settings: Mapping[str, Any], out_dir: Path, now: datetime | None = None) -> BuildReport:
@@ -128,7 +138,11 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
     existed = out_dir.is_dir()
     fresh = not existed or not any(out_dir.iterdir())
     staging = out_dir if fresh else out_dir / f".leadmagnet-staging-{os.getpid()}"
-    published, to_render, kept, rendered = plan_pages(catalog, now, previous_pages, present)
+    # Proof lines show the lead counts of build time (read once, before the workers fork).
+    renderer.lead_counts = read_lead_counts(settings, catalog)
+    published, to_render, kept, rendered = plan_pages(
+        catalog, now, previous_pages, present, lambda page, state: renderer.proof(page.offer, state)
+    )
     try:
         # The offer pages render on every core while this process makes the other files and
         # the build cache's bytes.

@@ -8,9 +8,13 @@ changed (``build/files.py``).
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from leadmagnet.content.catalog import Catalog, Page
 from leadmagnet.content.offer import Offer
@@ -18,15 +22,22 @@ from leadmagnet.render.listing import index_context
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.render.seo import robots_txt, sitemap_xml
 
+log = logging.getLogger(__name__)
+
 
 def plan_pages(
-    catalog: Catalog, now: datetime, previous_pages: dict[str, tuple[Page, str, str]], present: set[str]
+    catalog: Catalog,
+    now: datetime,
+    previous_pages: dict[str, tuple[Page, str, str]],
+    present: set[str],
+    proof: Callable[[Page, str], str | None] = lambda page, state: None,
 ) -> tuple[list[Page], list[str], set[str], dict[str, tuple[Page, str, str]]]:
     """Which offer pages the export has, and which of them must be rendered.
 
     Returns the published pages, the slugs to render, the page files kept as they are (same
     parsed offer, state, theme and settings as when ``previous_pages`` rendered them, and still
-    ``present``), and per slug what the next build's cache records as rendered.
+    ``present``), and per slug what the next build's cache records as rendered. ``proof`` gives
+    a page's proof figure, which is part of what it shows (a new figure renders it again).
     """
     kept: set[str] = set()
     rendered: dict[str, tuple[Page, str, str]] = {}
@@ -35,6 +46,9 @@ def plan_pages(
     for page in published:
         slug = page.offer.slug
         state = page.offer.state(now)
+        figure = proof(page, state)
+        if figure is not None:
+            state = f"{state} {figure}"
         expired = page.offer.expires_at is not None and now >= page.offer.expires_at
         if expired:  # 410 on the server: left out of the export
             continue
@@ -72,8 +86,8 @@ def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now
     # Security: only what a published page shows. media_shown() already excludes gated files
     # and Markdown sources, whatever a pitch links to.
     root = catalog.content_dir.resolve()
-    for rel in sorted(catalog.public_files):
-        if not catalog.media_shown(rel, now):
+    for rel in sorted(catalog.public_files | renderer.brand.files):
+        if not catalog.media_shown(rel, now) and rel not in renderer.brand.files:
             continue
         source = (root / rel).resolve()
         if source.is_relative_to(root) and source.is_file():
@@ -123,4 +137,28 @@ def og_cards(renderer: Renderer, published: list[Page], now: datetime) -> dict[s
 def page_bytes(renderer: Renderer, page: Page, now: datetime) -> bytes:
     """An offer page's bytes as the live server sends them, without what only the server needs
     (its ETag, a second SHA-256 of the page, and the renderer's page cache)."""
-    return renderer.offer_html(page, page.offer.state(now)).encode("utf-8")
+    state = page.offer.state(now)
+    return renderer.offer_html(page, state, proof=renderer.proof(page.offer, state)).encode("utf-8")
+
+
+def read_lead_counts(settings: Mapping[str, Any], catalog: Catalog) -> dict[str, int]:
+    """Each offer's leads, for the ``proof:`` lines of the export: the figure of build time.
+
+    Read only when an offer has a ``proof:`` and the database exists (a build needs none); the
+    store is imported here, so a build without proof lines never loads it.
+    """
+    if not any(page.offer.proof for page in catalog.pages.values()):
+        return {}
+    path = Path(settings["DATABASE"])
+    if not path.is_file():
+        return {}
+    from leadmagnet.store import DatabaseError, Store
+
+    store = Store(path)
+    try:
+        return store.lead_counts()
+    except (DatabaseError, OSError) as exc:
+        log.warning("could not count the leads in %s (%s); the export shows no proof lines", path, exc)
+        return {}
+    finally:
+        store.close()

@@ -64,7 +64,14 @@ def check(ctx: Context, strict: bool) -> None:
     catalog = load_catalog(content_dir, check_theme=themes.problem)
     for problem in catalog.problems:
         click.echo(str(problem))
-    errors = len(catalog.errors)
+    from leadmagnet.foundation.brand import Brand
+    from leadmagnet.render.landing import brand_problems
+
+    # The brand is set once for every page: its colours must pass WCAG AA like an offer's primary:.
+    brand = brand_problems(Brand.from_settings(settings), content_dir)
+    for message in brand:
+        click.echo(f"brand: {message}")
+    errors = len(catalog.errors) + len(brand)
     warnings = len(catalog.problems) - errors
     drafts = sum(page.offer.draft for page in catalog.pages.values())
     unpublished = f"; {drafts} drafts not published (remove `draft: true` to publish)" if drafts else ""

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from leadmagnet.content import sections
 from leadmagnet.content.fields import BUILTIN_FIELDS, FieldSpec, parse_fields
 from leadmagnet.content.offer import Offer, Presenter
 from leadmagnet.content.problems import ContentError, Problem, did_you_mean, display_path, show
@@ -323,6 +324,8 @@ KEYS: dict[str, Key] = {
         Key(
             "winner", parse_winner, "Ends an A/B test: every visitor sees this variant (`a`, `b`, …); the report keeps the test's history."
         ),
+        # The landing page's sections (content/sections.py): each renders only when present.
+        *(Key(name, parse, text, types) for name, parse, text, types in sections.KEYS),
     )
 }
 # The required keys, in table order: checked for every offer file.

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadmagnet.content.fields import FieldSpec
+from leadmagnet.content.sections import PROOF_MIN, Author, Benefit, Logo, Question, Testimonial
 from leadmagnet.content.sequence import SequenceEmail
 
 
@@ -80,6 +81,16 @@ class Offer:
     weight: float = 1.0
     variants: tuple[Variant, ...] = ()
     winner: str | None = None
+    # the landing page's sections (content/sections.py)
+    layout: str = "split"
+    benefits: tuple[Benefit, ...] = ()
+    testimonials: tuple[Testimonial, ...] = ()
+    logos: tuple[Logo, ...] = ()
+    faq: tuple[Question, ...] = ()
+    proof: str | None = None
+    proof_min: int = PROOF_MIN
+    author: Author | None = None
+    primary: str | None = None
     mtime: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -116,6 +127,9 @@ class Offer:
 
     def public_files(self) -> set[str]:
         files = {p.photo for p in self.presenters if p.photo}
+        files |= {t.photo for t in self.testimonials if t.photo} | {logo.image for logo in self.logos}
+        if self.author is not None and self.author.photo:
+            files.add(self.author.photo)
         if self.image:
             files.add(self.image)
         files.update(value for v in self.variants for key, value in v.overrides if key == "image")

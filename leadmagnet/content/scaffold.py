@@ -33,6 +33,13 @@ thank_you: |
 tags: [ebook]
 stage: tofu
 # next: another-offer   # what the thank-you page recommends (default: next stage, shared tag)
+# The landing page (README "Layouts and sections"): every section is optional.
+# layout: split                      # split, centered or longform
+# proof: "Join {{count}} readers"     # the real number of leads, shown from proof_min (100) on
+# benefits:
+#   - {{title: What you learn, text: One line about it, icon: check}}
+# faq:
+#   - {{q: Is it free?, a: Yes.}}
 # A draft is checked but not published (404): remove this line when the offer is ready.
 draft: true
 # publish_at: 2027-01-01T09:00:00Z  # not served before
@@ -80,6 +87,13 @@ thank_you: |
 tags: [webinar]
 stage: mofu
 # next: another-offer   # what the thank-you page recommends (default: next stage, shared tag)
+# The landing page (README "Layouts and sections"): every section is optional.
+# layout: split                      # split, centered or longform
+# proof: "Join {{count}} readers"     # the real number of leads, shown from proof_min (100) on
+# benefits:
+#   - {{title: What you learn, text: One line about it, icon: check}}
+# faq:
+#   - {{q: Is it free?, a: Yes.}}
 # A draft is checked but not published (404): remove this line when the offer is ready.
 draft: true
 ---

@@ -157,12 +157,29 @@ SETTINGS: list[Setting] = [
         False,
         "Allow webhooks to loopback, private and link-local addresses (a receiver on the same machine or network). Off: refused after DNS resolution.",
     ),
+    # -- brand (issue 16): also written as a [brand] table in config.toml (name = ..., primary = ...)
+    Setting("BRAND_NAME", "", "Brand name in the page header and footer (empty: `LEADMAGNET_SITE_NAME`)."),
+    Setting("BRAND_LOGO", "", "Logo shown in the header: an SVG or PNG path under the content folder (empty: the name as text)."),
+    Setting(
+        "BRAND_PRIMARY",
+        "#0b57d0",
+        "Brand colour of buttons (under white text) and links; needs 4.5:1 contrast on white (`check` refuses less).",
+    ),
+    Setting("BRAND_ACCENT", "#8a4b00", "Accent colour of kickers, icons and quote marks on white; needs 4.5:1 contrast on white."),
+    Setting("BRAND_FONT", "", "CSS font-family list of the pages (default: the system font stack, nothing downloaded)."),
+    Setting(
+        "BRAND_FONT_FILE",
+        "",
+        "A self-hosted font file under the content folder (`.woff2`), declared as the first family of `LEADMAGNET_BRAND_FONT`, preloaded, `font-display: swap`.",
+    ),
+    Setting("BRAND_PRIVACY_URL", "", "Privacy policy link in the footer and next to the form's consent box (empty: none)."),
+    Setting("BRAND_IMPRINT_URL", "", "Imprint (legal notice) link in the footer (empty: none)."),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 # How a default reads in the README and ``leadmagnet settings`` when its value says too little.
-_SHOWN_DEFAULTS = {"SECRET_KEY": "(generated)", "DATABASE": "(instance)/leadmagnet.db"}
+_SHOWN_DEFAULTS = {"SECRET_KEY": "(generated)", "DATABASE": "(instance)/leadmagnet.db", "BRAND_FONT": "(system fonts)"}
 
 
 def shown_default(setting: Setting) -> str:
@@ -227,7 +244,22 @@ def read_instance_file(instance_dir: Path) -> dict[str, Any]:
         namespace: dict[str, Any] = {}
         exec(compile(py_path.read_text(encoding="utf-8"), str(py_path), "exec"), namespace)  # noqa: S102 - the site owner's own config file
         raw = {k: v for k, v in namespace.items() if k.isupper()}
-    return {normalise_key(k): v for k, v in raw.items()}
+    return {normalise_key(k): v for k, v in flatten_brand(raw, toml_path if toml_path.is_file() else py_path).items()}
+
+
+def flatten_brand(raw: dict[str, Any], source: Path) -> dict[str, Any]:
+    """A ``[brand]`` table (``primary = "#0b57d0"``) as the settings it stands for (``BRAND_PRIMARY``)."""
+    table = next((raw[k] for k in list(raw) if k.lower() == "brand" and isinstance(raw[k], dict)), None)
+    if table is None:
+        return raw
+    from leadmagnet.foundation.brand import KEYS
+
+    flat = {k: v for k, v in raw.items() if k.lower() != "brand"}
+    for key, value in table.items():
+        if str(key).lower() not in KEYS:
+            raise ValueError(f"{source}: [brand] has no key {key!r}; use one of: {', '.join(KEYS)}")
+        flat[f"BRAND_{str(key).upper()}"] = value
+    return flat
 
 
 def normalise_key(key: str) -> str:

@@ -30,9 +30,12 @@ from typing import Any, Protocol
 import jinja2
 from markupsafe import Markup
 
+from leadmagnet.content import markup
 from leadmagnet.content.catalog import Catalog, Page
 from leadmagnet.content.offer import Offer
 from leadmagnet.content.webinar import starts_in
+from leadmagnet.foundation.brand import Brand
+from leadmagnet.render.landing import BrandView, CountCache, brand_view, faq_json_ld, proof_figure
 from leadmagnet.render.ogimage import OgCards, brand_of
 from leadmagnet.render.seo import SocialImage, json_ld
 from leadmagnet.render.themes import Theme, Themes
@@ -127,6 +130,13 @@ class Renderer:
         self.cards = OgCards(
             Path(config.get("INSTANCE_DIR", "instance")) / "og-cards", Path(config.get("CONTENT_DIR", "content")), brand_of(config)
         )
+        # The brand (set once, in the settings) and each offer's lead count for its proof line,
+        # read at most once a minute an offer; a build sets ``lead_counts`` from the database.
+        self.brand = Brand.from_settings(config)
+        self._brand_view: BrandView | None = None
+        self._brand_css: dict[str | None, Markup] = {}
+        self.lead_count_cache = CountCache()
+        self.lead_counts: Mapping[str, int] | None = None
         # Every offer without `theme:` and every error page uses this theme: a typo in the setting
         # stops the start with a message, instead of a 500 on every page.
         problem = themes.problem(config["DEFAULT_THEME"])
@@ -154,6 +164,7 @@ class Renderer:
             env.filters.update(self.app.jinja_env.filters)
         env.globals["asset"] = lambda path, _t=theme: self.asset_url(_t, path)
         env.globals["inline_static"] = lambda path, _t=theme: self.inline_static(_t, path)
+        env.globals["brand_style"] = self.brand_style
         env.filters["local_time"] = local_time
         self._envs[theme.name] = (theme, env)
         return env
@@ -176,9 +187,28 @@ class Renderer:
         self._inline[key] = (theme, css)
         return css
 
+    def brand_style(self, primary: str | None = None) -> Markup:
+        """The brand's generated stylesheet (``primary``: an offer's own colour) for an inline
+        ``<style>``; its hash joins the CSP's style-src like the critical CSS."""
+        css = self._brand_css.get(primary)
+        if css is None:
+            text = self.brand.stylesheet(primary)
+            self.style_hashes.add(style_hash(text))
+            css = self._brand_css[primary] = Markup(text)  # noqa: S704 - made from checked colours and a checked font list
+        return css
+
+    @property
+    def brand_view(self) -> BrandView:
+        """The brand with its logo's box, read from the content folder once per reset."""
+        made = self._brand_view
+        if made is None:
+            made = self._brand_view = brand_view(self.brand, self.config.get("CONTENT_DIR", "content"))
+        return made
+
     def reset(self) -> None:
         """Forget environments, fingerprints and cached pages (a theme or content file changed)."""
         with self._lock:
+            self._brand_view = None
             self._envs.clear()
             self._inline.clear()
             self._listed.clear()
@@ -224,7 +254,7 @@ class Renderer:
 
     def site_context(self) -> dict[str, Any]:
         cfg = self.config
-        return {"site_name": cfg["SITE_NAME"], "base_url": cfg["BASE_URL"], "form_base": cfg.get("FORM_BASE", "")}
+        return {"site_name": cfg["SITE_NAME"], "base_url": cfg["BASE_URL"], "form_base": cfg.get("FORM_BASE", ""), "brand": self.brand_view}
 
     def cached(self, catalog: Catalog, key: tuple, produce: Any, family: tuple | None = None) -> Rendered:
         """Return the cached rendering for ``key`` in this catalog version, producing it once.
@@ -252,38 +282,60 @@ class Renderer:
         return rendered
 
     def offer_page(
-        self, catalog: Catalog, page: Page, now: datetime | None = None, seats_taken: Callable[[str], int | None] | None = None
+        self,
+        catalog: Catalog,
+        page: Page,
+        now: datetime | None = None,
+        seats_taken: Callable[[str], int | None] | None = None,
+        lead_count: Callable[[str], int | None] | None = None,
     ) -> Rendered:
         """The public landing page (or its ended state) of an offer: identical for every visitor.
 
         ``seats_taken`` reads a webinar's seats taken from the store (the live server); without
         it (the static export has no store) the page has no seat line. An open webinar says how
         soon it starts, as of ``now``: the text keys the cache, so the page is rendered again
-        when it changes (at most hourly).
+        when it changes (at most hourly). ``lead_count`` reads the offer's leads for its
+        ``proof:`` line, at most once a minute an offer.
         """
         now = now or datetime.now(UTC)
         state = page.offer.state(now)
         seats = self.seats(page.offer, state, seats_taken)
         soon = starts_in(page.offer, now) if state == "live" else None
+        proof = self.proof(page.offer, state, lead_count)
 
         def produce() -> Rendered:
-            body = self.offer_html(page, state, seats, soon).encode("utf-8")
+            body = self.offer_html(page, state, seats, soon, proof).encode("utf-8")
             return Rendered(
                 body, etag_for(body), 410 if state == "ended" and page.offer.expires_at and now >= page.offer.expires_at else 200
             )
 
         # page.variant: each A/B variant of an offer is its own cached bytes; ``family`` drops an
-        # outdated countdown's entry when the text changes.
+        # outdated entry (a countdown's text, a seat count, a proof figure) when one changes.
         family = ("offer", page.offer.slug, page.variant, state, self.config.get("FORM_BASE", ""))
-        return self.cached(catalog, (*family, seats, soon), produce, family)
+        return self.cached(catalog, (*family, seats, soon, proof), produce, family)
 
-    def offer_html(self, page: Page, state: str, seats: Seats | None = None, soon: str | None = None) -> str:
+    def offer_html(self, page: Page, state: str, seats: Seats | None = None, soon: str | None = None, proof: str | None = None) -> str:
         """An offer's landing page in ``state``, rendered now (:meth:`offer_page` caches it).
 
         ``soon``: the "Starts in 3 days" line; the static export has none (it would go stale).
+        ``proof``: the figure of the proof line (:meth:`proof`).
         """
         context = offer_context(self.config, page, state, seats, soon, self.cards.image_for(page.offer))
+        context["proof"] = proof
         return self.render(templates_for(page.offer, "offer"), page.offer, **context)
+
+    def proof(self, offer: Offer, state: str, lead_count: Callable[[str], int | None] | None = None) -> str | None:
+        """The figure of ``offer``'s proof line now (``1,200+``), or None when it shows none.
+
+        Only an open offer shows one. The live server reads the count through ``lead_count`` at
+        most once per ``lead_count_cache.ttl`` seconds; a build passes none and uses the counts
+        it read once (``lead_counts``), so an export shows the figure of its build time.
+        """
+        if not offer.proof or state != "live":
+            return None
+        if lead_count is not None:
+            return proof_figure(offer, self.lead_count_cache.get(offer.slug, lead_count))
+        return proof_figure(offer, (self.lead_counts or {}).get(offer.slug))
 
     # -- seats ------------------------------------------------------------------------------
 
@@ -330,6 +382,8 @@ def offer_context(
     base = config["BASE_URL"]
     canonical = f"{base}/{offer.slug}"
     image_url = f"{base}/media/{offer.image}" if offer.image else None
+    answers = {item.q: markup.render(item.a).html for item in offer.faq}
+    faq = faq_json_ld(offer, answers)
     return {
         "page": page,
         "state": state,
@@ -340,6 +394,8 @@ def offer_context(
         "canonical": canonical,
         "image_url": image_url,
         "json_ld": Markup(json_ld(offer, canonical, image_url, config["SITE_NAME"], state)),  # noqa: S704 - made safe for <script> by json_ld
+        "faq_answers": answers,
+        "faq_json_ld": Markup(faq) if faq else None,  # noqa: S704 - made safe for <script> by faq_json_ld
     }
 
 

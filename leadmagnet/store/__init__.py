@@ -113,6 +113,7 @@ class Store:
         self.submission_for_link = leads.submission_for_link
         self.contact_for_link = leads.contact_for_link
         self.count_submissions = leads.count_submissions
+        self.lead_counts = leads.lead_counts
         self.mark_opt_in_pending = leads.mark_opt_in_pending
         self.confirm_opt_in = leads.confirm_opt_in
         self.confirmation_withdrawn = leads.confirmation_withdrawn

@@ -118,7 +118,9 @@ def offer(slug: str) -> Response:
         variant, new, counted = assignment.assign(
             page.offer.weights(), request.cookies.get(assignment.cookie_name(slug)), environ.get("HTTP_USER_AGENT")
         )
-        response = page_response(site.renderer.offer_page(catalog, page.shown(variant), now, site.seats_taken), private=True)
+        response = page_response(
+            site.renderer.offer_page(catalog, page.shown(variant), now, site.seats_taken, site.lead_count), private=True
+        )
         if new:
             response.set_cookie(
                 assignment.cookie_name(slug),
@@ -132,7 +134,7 @@ def offer(slug: str) -> Response:
         if counted and response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
             site.variant_views.count(slug, variant)
     else:
-        response = page_response(site.renderer.offer_page(catalog, page, now, site.seats_taken))
+        response = page_response(site.renderer.offer_page(catalog, page, now, site.seats_taken, site.lead_count))
     if response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
         query = environ.get("QUERY_STRING")
         source, medium, campaign = utm_values(query) if query else NO_UTM
@@ -196,7 +198,8 @@ def media(path: str) -> Response:
     """A file the pages show. Anything else under content/ (gated files included) is a 404."""
     site = current_services()
     catalog = site.catalog
-    if not catalog.media_shown(path, datetime.now(UTC)):
+    # The brand's logo and font file are public too (every page shows them).
+    if not catalog.media_shown(path, datetime.now(UTC)) and path not in site.renderer.brand.files:
         abort(404)
     root = site.content_dir.resolve()
     file = (root / path).resolve()
