@@ -36,7 +36,7 @@ def test_check_names_the_file_variant_key_and_what_to_write(tmp_path: Path, cli_
     content = build_content(tmp_path, "variants-broken", "valid-ebook")
     (content / "more.md").write_text(
         "---\ntitle: More\ntype: ebook\nfile: files/guide.pdf\nweight: 3\nvariants:\n  a:\n    title: x\n  B-2:\n    title: y\n"
-        "  d: just text\n  e:\n    image: assets/missing.png\n    layout: wide\n---\nx\n"
+        "  d: just text\n  e:\n    image: assets/missing.png\n    layout: centred\n---\nx\n"
     )
     (content / "lonely.md").write_text("---\ntitle: Lonely\ntype: ebook\nfile: files/guide.pdf\nweight: 2\nwinner: b\n---\nx\n")
     result = cli_runner.invoke(cli, ["--content", str(content), "check"])
@@ -50,7 +50,7 @@ def test_check_names_the_file_variant_key_and_what_to_write(tmp_path: Path, cli_
         "content/more.md: variants: B-2: is not a variant name; use a short name of lower-case letters and digits",
         "content/more.md: variants: d: 'just text' is not a mapping of the keys it changes",
         "content/more.md: variants: e.image: 'assets/missing.png' does not exist under",
-        "content/more.md: variants: e.layout: a variant cannot set this (this version has no layout key)",
+        "content/more.md: variants: e.layout: 'centred' is not a layout (did you mean 'centered'?)",
         "content/lonely.md: weight: is the control's share of an A/B test and does nothing without variants:",
         "content/lonely.md: winner: ends an A/B test, but there are no variants:",
     ):

@@ -318,7 +318,7 @@ KEYS: dict[str, Key] = {
         Key(
             "variants",
             _variants,
-            "A/B test: maps short names (`b`, `c`, …) to the keys each variant overrides (`title`, `subtitle`, `description`, `cta`, `image`, `thank_you`, `body`: Markdown replacing the pitch) and its `weight`. The offer itself is variant `a`.",
+            "A/B test: maps short names (`b`, `c`, …) to the keys each variant overrides (`title`, `subtitle`, `description`, `cta`, `image`, `layout`, `thank_you`, `body`: Markdown replacing the pitch) and its `weight`. The offer itself is variant `a`.",
         ),
         Key("weight", parse_control_weight, "The control's (variant `a`'s) share of visitors in an A/B test; default 1 (an equal split)."),
         Key(

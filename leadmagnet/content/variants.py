@@ -26,7 +26,7 @@ from typing import Any
 from leadmagnet.content.offer import CONTROL, Variant
 from leadmagnet.content.problems import ContentError, did_you_mean, show
 
-# Keys a variant may override, besides body; ``layout`` only where the contract has that key.
+# Keys a variant may override, besides body.
 OVERRIDABLE = ("title", "subtitle", "description", "cta", "image", "layout", "thank_you")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 MAX_VARIANTS = 10
@@ -93,8 +93,6 @@ def parse_variants(value: Any, ctx: Any, keys: Mapping[str, Any]) -> tuple[Varia
             where = f"{name}.{key}"
             if key not in allowed:
                 hint = did_you_mean(key, allowed)
-                if key == "layout":
-                    hint = " (this version has no layout key)"
                 problems.append(f"{where}: a variant cannot set this{hint}; it may set {', '.join(allowed)}")
                 continue
             if raw is None:
