@@ -1,5 +1,6 @@
 """Lead scoring and lifecycle stages: a contact moved from subscriber to MQL (and SQL) by real events,
-over HTTP, an attendee report and the admin, and found at each stage in the CRM exports."""
+over HTTP, an attendee report and the admin, and found at each stage in the CRM exports and in the
+webhook payloads a real receiver on 127.0.0.1 gets."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leadmagnet.cli import cli
+from leadmagnet.delivery.endpoints import EVENTS, new_secret
 from leadmagnet.delivery.scoring import score_and_stage
 from leadmagnet.export import writer as export
 from leadmagnet.leads.attendance import read_report
@@ -19,6 +21,7 @@ from leadmagnet.store.reports import Filters
 from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
 from tests.support.content import write_ebook, write_webinar
+from tests.support.receiver import Receiver
 
 PASSWORD = "correct horse battery staple"
 SCORING = """[scoring]
@@ -34,12 +37,20 @@ mql_at = 60
 
 
 @pytest.fixture
-def app(make_app, content_dir, instance_dir):
+def receiver():
+    started = Receiver(secret=new_secret(), answers=[200]).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def app(make_app, content_dir, instance_dir, receiver):
     instance_dir.mkdir(parents=True, exist_ok=True)
     (instance_dir / "config.toml").write_text(SCORING, encoding="utf-8")
     write_ebook(content_dir, "playbook", b"%PDF-1.4\n%%EOF\n", extra="stage: tofu")
     write_webinar(content_dir, "demo", (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0), replay=True, extra="stage: mofu")
-    app = make_app(RATE_LIMIT="off", WTF_CSRF_ENABLED=True, ADMIN_LOGIN_LIMIT="off")
+    hook = {"url": receiver.url, "secret": receiver.secret, "events": list(EVENTS)}
+    app = make_app(RATE_LIMIT="off", WTF_CSRF_ENABLED=True, ADMIN_LOGIN_LIMIT="off", WEBHOOK_ALLOW_PRIVATE=True, WEBHOOKS=[hook])
     add_admin(services_of(app).store, "boss@example.com", PASSWORD)
     return app
 
@@ -58,7 +69,7 @@ def stage(app) -> tuple[int, str]:
     return found["score"], found["stage"]
 
 
-def test_a_contact_moves_from_subscriber_to_mql_and_every_export_says_so(app, tmp_path) -> None:
+def test_a_contact_moves_from_subscriber_to_mql_and_every_export_says_so(app, receiver, tmp_path) -> None:
     client = app.test_client()
     page = client.post("/playbook", data={"email": "ada@example.com", "first_name": "Ada"}, follow_redirects=True).get_data(as_text=True)
     assert stage(app) == (10, "subscriber")
@@ -88,6 +99,19 @@ def test_a_contact_moves_from_subscriber_to_mql_and_every_export_says_so(app, tm
     assert "stage: MQL" in mailchimp["Tags"].split(", ")
     generic = exported(app, "generic")
     assert (generic["score"], generic["lifecycle_stage"]) == ("80", "mql")
+
+    # Each webhook event carries the score and stage as they were when it happened.
+    assert client.get(download).status_code == 200  # an event after the attendance: its payload says MQL
+    services_of(app).deliveries.send_once()
+    assert all(r.verified and r.answered == 200 for r in receiver.received)
+    assert [(r.type, r.body["data"]["contact"]["score"], r.body["data"]["contact"]["stage"]) for r in receiver.received] == [
+        ("lead.created", 10, "subscriber"),
+        ("download.completed", 15, "lead"),
+        ("download.completed", 15, "lead"),
+        ("lead.created", 55, "lead"),
+        ("registration.created", 55, "lead"),
+        ("download.completed", 80, "mql"),
+    ]
 
     # The marketer marks Ada sales-qualified in the admin (a CSRF-protected form).
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/admin/login").get_data(as_text=True)).group(1)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import shutil
 import socket
 import ssl
 import subprocess
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -120,6 +123,35 @@ def test_a_receiver_that_never_answers_times_out_and_is_retried() -> None:
         silent.listen(1)
         answer = post(f"http://127.0.0.1:{silent.getsockname()[1]}/", b"{}", {}, timeout=0.3, allow_private=True)
     assert answer.outcome == "retry" and answer.code is None and "0.3 seconds" in answer.error
+
+
+def test_the_timeout_bounds_the_whole_request_not_each_read() -> None:
+    """A receiver that answers a byte at a time never lets one read time out: the deadline ends it."""
+    stop = threading.Event()
+
+    def trickle(listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            with contextlib.suppress(OSError):
+                for _ in range(400):  # a byte every 50 ms, for 20 s at most
+                    if stop.wait(0.05):
+                        break
+                    conn.sendall(b"a")
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        server = threading.Thread(target=trickle, args=(listener,), daemon=True)
+        server.start()
+        started = time.monotonic()
+        answer = post(f"http://127.0.0.1:{listener.getsockname()[1]}/", b"{}", {}, timeout=0.5, allow_private=True)
+        took = time.monotonic() - started
+        stop.set()
+        server.join(10)
+    assert answer.outcome == "retry" and answer.error == "no answer within 0.5 seconds"
+    assert took < 5
 
 
 def test_nobody_listening_is_retried() -> None:

@@ -262,10 +262,11 @@ def test_no_endpoints_writes_no_events(make_app, content_dir) -> None:
     assert services_of(app).store.webhook_events() == []
 
 
-def test_payload_carries_score_and_stage_when_the_contact_has_them() -> None:
-    contact = {"id": 3, "email": "ada@example.com", "custom": "{}", "score": 42, "stage": "marketingqualifiedlead"}
+def test_payload_carries_score_and_stage_from_the_contacts_columns() -> None:
+    contact = {"id": 3, "email": "ada@example.com", "custom": "{}", "score": 42, "lifecycle_stage": "mql"}
     data = event_data(contact)
-    assert data["contact"]["score"] == 42 and data["contact"]["stage"] == "marketingqualifiedlead"
+    assert data["contact"]["score"] == 42 and data["contact"]["stage"] == "mql"
+    assert "lifecycle_stage" not in data["contact"]
     assert "score" not in event_data({"id": 3, "email": "ada@example.com"})["contact"]
 
 
@@ -305,3 +306,45 @@ def test_the_event_is_written_in_the_submissions_transaction(hooked) -> None:
     services.store.conn.execute("DROP TRIGGER refuse_events")
     assert submit(app.test_client(), "handbook", "ada@example.com").status_code == 303
     assert [e["type"] for e in services.store.webhook_events()] == ["lead.created"]
+
+
+def test_a_confirmed_lead_carries_the_score_of_its_submission_and_of_its_confirmation(hooked) -> None:
+    """Under double opt-in a submission scores when it is confirmed: ``lead.confirmed`` carries both (10 + 5: a lead)."""
+    app = hooked()
+    services = services_of(app)
+    client = app.test_client()
+    assert submit(client, "checked", "grace@example.com").status_code == 303
+    pending = services.store.submissions("checked")[0]
+    confirm = links(services.settings, services.catalog.get("checked").offer, pending)["confirm_url"]
+    assert client.post(path_of(confirm)).status_code == 200
+    data = {event["type"]: json.loads(event["body"])["data"] for event in services.store.webhook_events()}
+    assert (data["lead.created"]["contact"]["score"], data["lead.created"]["contact"]["stage"]) == (0, "subscriber")
+    assert (data["lead.confirmed"]["contact"]["score"], data["lead.confirmed"]["contact"]["stage"]) == (15, "lead")
+    assert data["lead.confirmed"]["submission"]["confirmed_at"] is not None
+
+
+def test_retries_double_with_jitter_and_give_up_after_about_three_days(hooked, receiver) -> None:
+    receiver.answers = [503]
+    app = hooked(WEBHOOK_RETRY_SECONDS=60, WEBHOOK_DISABLE_AFTER=0)
+    services = services_of(app)
+    assert submit(app.test_client(), "handbook", "ada@example.com").status_code == 303
+    [event] = services.store.webhook_events()
+    made = now = datetime.fromisoformat(event["created_at"])
+    waits = []
+    for _ in range(100):  # each pass at the moment the row and its endpoint are due again (an injected clock)
+        services.deliveries.send_once(now)
+        [row] = services.store.webhook_deliveries()
+        if row["status"] == "failed":
+            break
+        retry_at = datetime.fromisoformat(row["next_attempt_at"])
+        waits.append((retry_at - now).total_seconds())
+        paused = services.store.webhook_endpoint_states()[receiver.url]["paused_until"]
+        now = max(retry_at, datetime.fromisoformat(paused))
+    assert row["status"] == "failed" and "gave up: not delivered within 3 days" in row["last_error"]
+    assert len(receiver.received) == row["attempts"] == len(waits) + 1
+    assert len({r.id for r in receiver.received}) == 1 and all(r.verified for r in receiver.received)
+    assert 60 <= waits[0] <= 72  # WEBHOOK_RETRY_SECONDS, plus up to 20% jitter
+    for n, wait in enumerate(waits):
+        assert 60 * 2**n <= wait <= 1.2 * 60 * 2**n or wait == 6 * 3600, (n, wait)  # doubling, capped at six hours
+    assert all(wait > 60 * 2**n for n, wait in enumerate(waits) if wait < 6 * 3600)  # jittered, not the bare doubling
+    assert timedelta(days=2.5) < now - made <= timedelta(days=3)

@@ -138,10 +138,8 @@ class Deliveries:
         with self.store.transaction() as tx:
             done = tx.confirm_opt_in(submission_id, plan.at, created_at=created_at)
             if done is not None and done["result"] == "confirmed":
-                sub = done["submission"]
-                self.scorer.confirmed(tx, sub, plan.now)  # first: the event carries the new score
-                self.webhooks.emit(tx, "lead.confirmed", plan.now, contact_id=sub["contact_id"], submission=sub, offer=offer)
-                self._deliver(tx, plan, sub)
+                self.scorer.confirmed(tx, done["submission"], plan.now)
+                self._deliver(tx, plan, done["submission"], event="lead.confirmed")  # scores the submission, then queues the event
         return done["submission"] if done is not None else None
 
     def record_attendance(self, offer: Offer, report: Report, now: datetime | None = None) -> Attendance:
@@ -196,19 +194,19 @@ class Deliveries:
             self.emails.queue(tx, plan.offer, submission, "confirm", plan.now)
             self.webhooks.emit(tx, "lead.created", plan.now, contact_id=submission["contact_id"], submission=submission, offer=plan.offer)
         else:
-            self._deliver(tx, plan, submission, created=True)
+            self._deliver(tx, plan, submission, event="lead.created")
         self.sequences.stop_for(tx, submission, plan.now)
 
-    def _deliver(self, tx: Transaction, plan: Plan, submission: dict[str, Any], created: bool = False) -> None:
-        """Take a seat (a webinar not over yet), score the submission, queue its events (a new lead's
-        ``lead.created`` when ``created``, then a webinar's registration event: after the score, so
-        that they carry it), the delivery email, and start the offer's follow-up sequence, in ``tx``."""
+    def _deliver(self, tx: Transaction, plan: Plan, submission: dict[str, Any], event: str) -> None:
+        """Take a seat (a webinar not over yet), score the submission, queue its events (``event``:
+        ``lead.created``, or ``lead.confirmed`` for a confirmed double opt-in, then a webinar's
+        registration event: after the seat and the score, so that they carry them), the delivery
+        email, and start the offer's follow-up sequence, in ``tx``."""
         if plan.takes_seat:
             seated = tx.claim_seat(submission["id"], plan.offer.slug, plan.offer.capacity)
             submission["status"] = DELIVERED if seated else WAITLISTED
         self.scorer.delivered(tx, plan.offer, submission, plan.now)
-        if created:
-            self.webhooks.emit(tx, "lead.created", plan.now, contact_id=submission["contact_id"], submission=submission, offer=plan.offer)
+        self.webhooks.emit(tx, event, plan.now, contact_id=submission["contact_id"], submission=submission, offer=plan.offer)
         if plan.offer.type == "webinar":
             kind = "registration.waitlisted" if submission.get("status") == WAITLISTED else "registration.created"
             extra = {"registration": {"state": plan.registration}}

@@ -16,6 +16,10 @@ that changes between the check and the connection (DNS rebinding) cannot slip th
 still verifies the certificate against the host name (SNI and hostname check). Redirects are not
 followed: a redirect could point anywhere.
 
+The timeout bounds the whole request, not only each read: a socket's timeout restarts with every
+byte, so a receiver that answers a byte every few seconds would otherwise hold the sender, and the
+emails of its next passes, for hours (see :class:`Cutoff`).
+
 Only the standard library: ``http.client`` lets us connect to the checked address ourselves,
 which is the one thing this needs that a higher-level client would hide.
 """
@@ -23,12 +27,14 @@ which is the one thing this needs that a higher-level client would hide.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -104,27 +110,66 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
     return addresses[0]
 
 
+class Cutoff:
+    """Ends a request at its deadline, whatever it is waiting for.
+
+    :meth:`cut` (run by a timer) shuts the connection's socket down, which wakes any read or write
+    blocked on it at once. It shuts a duplicate of the descriptor: TLS replaces the socket object
+    it wraps, and a duplicate names the same connection. A socket opened after the cut is refused.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.expired = False
+        self.watched: list[socket.socket] = []
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        """Keep a duplicate of ``sock`` to shut at the deadline; returns ``sock``."""
+        with self.lock:
+            if self.expired:
+                sock.close()
+                raise TimeoutError("the deadline passed while connecting")
+            self.watched.append(sock.dup())
+        return sock
+
+    def cut(self) -> None:
+        """The deadline: shut every watched socket down."""
+        with self.lock:
+            self.expired = True
+            for sock in self.watched:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        with self.lock:
+            for sock in self.watched:
+                sock.close()
+            self.watched.clear()
+
+
 class PinnedHTTPConnection(http.client.HTTPConnection):
     """An HTTP connection to an address resolved and checked beforehand; the Host header keeps the name."""
 
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int, address: str, timeout: float, cutoff: Cutoff | None = None) -> None:
         super().__init__(host, port, timeout=timeout)
         self.address = address
+        self.cutoff = cutoff or Cutoff()
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.cutoff.watch(socket.create_connection((self.address, self.port), self.timeout))
 
 
 class PinnedHTTPSConnection(http.client.HTTPSConnection):
     """An HTTPS connection to a checked address, verifying the certificate against the host name."""
 
-    def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext) -> None:
+    def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext, cutoff: Cutoff | None = None) -> None:
         super().__init__(host, port, timeout=timeout, context=context)
         self.address = address
         self.tls = context
+        self.cutoff = cutoff or Cutoff()
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = self.cutoff.watch(socket.create_connection((self.address, self.port), self.timeout))
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -140,21 +185,32 @@ def post(url: str, body: bytes, request_headers: dict[str, str], *, timeout: flo
         return Answer("retry", error=f"refused: {exc}")
     except OSError as exc:
         return Answer("retry", error=str(exc))
+    cutoff = Cutoff()
     if parts.scheme == "https":
-        conn: http.client.HTTPConnection = PinnedHTTPSConnection(host, port, address, timeout, ssl.create_default_context())
+        conn: http.client.HTTPConnection = PinnedHTTPSConnection(host, port, address, timeout, ssl.create_default_context(), cutoff)
     else:
-        conn = PinnedHTTPConnection(host, port, address, timeout)
+        conn = PinnedHTTPConnection(host, port, address, timeout, cutoff)
+    deadline = threading.Timer(timeout, cutoff.cut)  # the whole request, not each read (see the module's docstring)
+    deadline.daemon = True
+    deadline.start()
     try:
         conn.request("POST", path, body=body, headers=request_headers)
         response = conn.getresponse()
-        response.read(4096)  # a little of the body, so the connection closes cleanly; never stored
+        if cutoff.expired:  # cut mid-answer: the headers read may end where the cut did
+            raise TimeoutError
         code, retry_after = response.status, retry_after_seconds(response.getheader("retry-after"))
+        with contextlib.suppress(OSError, http.client.HTTPException):  # the answer is in: a slow body does not undo it
+            response.read(4096)  # a little of the body, so the connection closes cleanly; never stored
     except TimeoutError:
         return Answer("retry", error=f"no answer within {timeout:g} seconds")
     except (OSError, http.client.HTTPException) as exc:
+        if cutoff.expired:
+            return Answer("retry", error=f"no answer within {timeout:g} seconds")
         return Answer("retry", error=f"{type(exc).__name__}: {exc}"[:300])
     finally:
+        deadline.cancel()
         conn.close()
+        cutoff.close()
     if 200 <= code < 300:
         return Answer("delivered", code)
     if code == 410:

@@ -39,6 +39,7 @@ from typing import Any
 from leadmagnet.content.offer import Offer
 from leadmagnet.delivery import webhook_http
 from leadmagnet.delivery.endpoints import Endpoint, load_endpoints
+from leadmagnet.delivery.scoring import stage_of
 from leadmagnet.delivery.webhook_http import Answer
 from leadmagnet.store import Store, Transaction
 
@@ -48,7 +49,7 @@ MAX_BODY = 20_000  # bytes: the body stays under about 20 KB (long answers are s
 RETRY_WINDOW = timedelta(days=3)  # an event not delivered within this fails for good
 MAX_WAIT = timedelta(hours=6)  # the longest wait between two attempts (a long Retry-After is capped too)
 CONTACT_KEYS = ("id", "email", "first_name", "last_name", "company", "job_title", "phone", "country")
-CONTACT_STATE = ("opt_in_status", "opt_in_at", "unsubscribed_at", "first_seen", "last_seen", "score", "stage")
+CONTACT_STATE = ("opt_in_status", "opt_in_at", "unsubscribed_at", "first_seen", "last_seen")
 ATTRIBUTION_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer")
 TEST_EVENT = "webhook.test"
 
@@ -71,13 +72,17 @@ def event_data(
 ) -> dict[str, Any]:
     """The ``data`` of an event: the contact, the submission (its answers), the offer, the attribution.
 
-    The contact's ``score`` and ``stage`` are included when its row has them (lead scoring).
+    The contact's ``score`` and ``stage`` (``subscriber``, ``lead``, ``mql``, ``sql``) come from its
+    row's ``score`` and ``lifecycle_stage`` columns, read the way the admin reads them (:func:`stage_of`).
     """
     data: dict[str, Any] = {}
     if contact is not None:
         person = {key: contact.get(key) for key in CONTACT_KEYS}
         person["custom"] = _json(contact.get("custom"), {})
         person.update({key: contact[key] for key in CONTACT_STATE if key in contact})
+        if "score" in contact or "lifecycle_stage" in contact:
+            scored = stage_of(contact)
+            person.update(score=scored["score"], stage=scored["stage"])
         data["contact"] = person
     if submission is not None:
         answers = _json(submission.get("data"), {})
