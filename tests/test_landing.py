@@ -19,6 +19,7 @@ from leadmagnet.build import build
 from leadmagnet.cli import cli
 from leadmagnet.foundation import config
 from leadmagnet.foundation.brand import Brand, contrast
+from leadmagnet.leads import assignment
 from leadmagnet.web import services_of
 
 LAYOUT_SAMPLES = {"split": "growth-playbook", "centered": "q1-product-demo", "longform": "seo-checklist"}
@@ -75,6 +76,13 @@ def test_proof_shows_the_real_count_rounded_down_and_hides_below_the_minimum(app
     seed(app, "growth-playbook", 1240 - 99, start=99)
     html = client.get("/growth-playbook").get_data(as_text=True)
     assert proof_line(html) == "Join <strong>1,200+</strong> marketers who read it"
+
+
+def test_the_form_shown_again_with_its_errors_keeps_the_proof_line(make_app) -> None:
+    app = make_app(RATE_LIMIT="off")
+    seed(app, "growth-playbook", 150)
+    again = app.test_client().post("/growth-playbook", data={"email": "not an address"})
+    assert again.status_code == 422 and proof_line(again.get_data(as_text=True)) == "Join <strong>150+</strong> marketers who read it"
 
 
 def test_spam_and_unconfirmed_sign_ups_and_repeats_are_not_counted(app, client) -> None:
@@ -199,3 +207,32 @@ def test_each_layout_with_every_section_weighs_under_14_kb_gzip(app, client, lay
     scripts = [client.get(src.decode()).get_data() for src in re.findall(rb'<script src="([^"]+)"', html)]
     weight = len(gzip.compress(html)) + sum(len(gzip.compress(s)) for s in scripts)
     assert weight <= 14 * 1024, weight
+
+
+# -- A/B variants with a layout -------------------------------------------------------------------
+
+
+def layout_of(html: str) -> tuple[str, bool]:
+    """The page's layout and whether its form comes after the pitch (longform: the form at the end)."""
+    found = re.search(r'<div class="wrap offer [^"]*layout-([a-z0-9-]+)">', html)
+    assert found, "no offer wrapper"
+    return found.group(1), html.index('id="get"') > html.index('class="pitch"')
+
+
+def test_a_variant_with_layout_longform_renders_the_longform_layout(make_app, content_dir: Path, tmp_path: Path) -> None:
+    (content_dir / "split-guide.md").write_text(
+        "---\ntitle: The Split Guide\ntype: ebook\ndescription: A guide.\nfile: files/growth-playbook.pdf\n"
+        "variants:\n  b:\n    layout: longform\n---\nThe pitch.\n",
+        encoding="utf-8",
+    )
+    app = make_app(RATE_LIMIT="off")
+    client = app.test_client()
+    for variant, expected in (("a", ("split", False)), ("b", ("longform", True))):
+        client.set_cookie(assignment.cookie_name("split-guide"), variant, domain="localhost", path="/split-guide")
+        assert layout_of(client.get("/split-guide").get_data(as_text=True)) == expected
+        # The form shown again with its errors is the same variant in the same layout.
+        again = client.post("/split-guide", data={"email": "not an address", "variant": variant})
+        assert again.status_code == 422 and layout_of(again.get_data(as_text=True)) == expected
+    build(app.config, tmp_path / "out")
+    assert layout_of((tmp_path / "out" / "split-guide.html").read_text()) == ("split", False)
+    assert layout_of((tmp_path / "out" / "ab" / "split-guide" / "b.html").read_text()) == ("longform", True)

@@ -1,6 +1,7 @@
 """Open Graph cards (render/ogimage.py): every offer page names a 1200 x 630 og:image; without a
 fitting image one is drawn as PNG, cached by content hash (server and build), served for a year,
-and a new one is drawn when the title changes. Through the real app and the real CLI."""
+and a new one is drawn when the title changes; drawn with the pages' own brand, and one card per
+A/B variant. Through the real app and the real CLI."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 from leadmagnet.cli import cli
-from leadmagnet.render.ogimage import DEFAULT_PRIMARY, Brand, brand_of, text_colour
+from leadmagnet.foundation.brand import DEFAULT_PRIMARY
+from leadmagnet.leads import assignment
+from leadmagnet.render.ogimage import text_colour
 from leadmagnet.web import services_of
 
 BASE = "http://127.0.0.1:5000"
@@ -90,9 +93,9 @@ def test_a_fitting_image_is_used_as_it_is_and_a_raster_cover_changes_the_card(ma
     with_cover = card_path(client, "seo-checklist")
     card = client.get(with_cover).get_data()
     with Image.open(BytesIO(card)) as img:
-        # The cover sits on the right half; the left stays the brand colour.
+        # The cover sits on the right half; the left is the offer's campaign colour (primary: "#1f6f43").
         assert img.convert("RGB").getpixel((1000, 315)) == (0xAA, 0x33, 0x00)
-        assert img.convert("RGB").getpixel((20, 315)) == (0x0B, 0x57, 0xD0)
+        assert img.convert("RGB").getpixel((20, 315)) == (0x1F, 0x6F, 0x43)
     Image.new("RGB", (600, 800), "#00aa33").save(content_dir / "assets" / "tall.png")  # the same name, new bytes
     assert card_path(client, "seo-checklist") != with_cover
 
@@ -106,14 +109,47 @@ def test_draft_offers_have_no_card(make_app, content_dir: Path) -> None:
     assert client.get("/og/no-such-offer.0123456789abcdef01234567.png").status_code == 404
 
 
-def test_brand_values_come_from_one_function_with_a_default_colour(content_dir: Path) -> None:
-    assert brand_of({"SITE_NAME": "Acme"}) == Brand("Acme", DEFAULT_PRIMARY, None)
-    Image.new("RGBA", (200, 50), (255, 255, 255, 255)).save(content_dir / "assets" / "logo.png")
-    brand = brand_of({"SITE_NAME": "Acme", "BRAND_PRIMARY": "#ffcc00", "BRAND_LOGO": "assets/logo.png", "CONTENT_DIR": str(content_dir)})
-    assert brand.primary == "#ffcc00" and brand.logo == content_dir / "assets" / "logo.png"
-    assert brand_of({"SITE_NAME": "Acme", "BRAND_LOGO": "assets/logo.svg"}).logo is None  # only a PNG is drawn
-    assert brand_of({"SITE_NAME": "Acme", "BRAND_PRIMARY": "blue"}).primary == DEFAULT_PRIMARY
+def background(client, path: str) -> tuple[int, int, int]:
+    """The colour of a card left of its text (its background)."""
+    with Image.open(BytesIO(client.get(path).get_data())) as img:
+        return img.convert("RGB").getpixel((20, 315))
+
+
+def test_the_card_has_the_pages_brand_colour_from_config_toml_or_the_offers_own(make_app, instance_dir: Path) -> None:
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    (instance_dir / "config.toml").write_text('[brand]\nname = "Acme"\nprimary = "#5A189A"\n', encoding="utf-8")
+    client = make_app().test_client()
+    assert ":root{--brand:#5a189a;" in client.get("/growth-playbook").get_data(as_text=True)  # the page's colour
+    assert background(client, card_path(client, "growth-playbook")) == (0x5A, 0x18, 0x9A)  # and its card's
+    # An offer's campaign colour (seo-checklist: primary: "#1f6f43") colours its page and its card.
+    assert ":root{--brand:#1f6f43;" in client.get("/seo-checklist").get_data(as_text=True)
+    assert background(client, card_path(client, "seo-checklist")) == (0x1F, 0x6F, 0x43)
+    # A colour that does not parse (check reports it) keeps the default blue, as the page does.
+    broken = make_app(BRAND_PRIMARY="blue").test_client()
+    assert background(broken, card_path(broken, "growth-playbook")) == (0x0B, 0x57, 0xD0)
     assert text_colour(DEFAULT_PRIMARY) == "#ffffff" and text_colour("#ffcc00") == "#1b1b1f"
+
+
+def test_each_ab_variant_names_a_card_of_its_own_title_served_and_exported(make_app, content_dir: Path, tmp_path: Path) -> None:
+    (content_dir / "split-guide.md").write_text(
+        "---\ntitle: The Split Guide\ntype: ebook\ndescription: A guide.\nfile: files/growth-playbook.pdf\n"
+        "variants:\n  b:\n    title: The Better Split Guide\n---\nThe pitch.\n",
+        encoding="utf-8",
+    )
+    app = make_app()
+    client = app.test_client()
+    paths = {}
+    for variant in ("a", "b"):
+        client.set_cookie(assignment.cookie_name("split-guide"), variant, domain="localhost", path="/split-guide")
+        paths[variant] = card_path(client, "split-guide")
+        assert png_size(client.get(paths[variant]).get_data()) == (1200, 630)
+    assert paths["a"] != paths["b"]
+    out = tmp_path / "out"
+    args = ["--content", str(content_dir), "--instance", str(tmp_path / "built"), "build", "--base-url", BASE, str(out)]
+    assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
+    for page in ("split-guide.html", "ab/split-guide/b.html"):
+        url = og_meta((out / page).read_text(), "og:image")
+        assert png_size((out / url.removeprefix(BASE + "/")).read_bytes()) == (1200, 630), page
 
 
 def test_the_logo_is_drawn_and_keys_the_card(make_app, content_dir: Path) -> None:

@@ -135,7 +135,8 @@ def test_form_fields_escape_labels_choices_and_typed_values(tmp_path: Path) -> N
 def test_the_public_form_and_the_form_shown_again_write_the_same_empty_fields(tmp_path: Path) -> None:
     """The public page (no ``values``, no ``errors``) writes each field as the form shown again
     with nothing typed and no error does: one loop over ``form_field`` for both."""
-    from leadmagnet.render.renderer import offer_context, templates_for
+    from leadmagnet.render.landing import offer_context
+    from leadmagnet.render.renderer import templates_for
 
     config = {"DEFAULT_THEME": "default", "SITE_NAME": "Test", "BASE_URL": "https://x.example"}
     renderer = Renderer(config, Themes(tmp_path))

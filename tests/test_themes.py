@@ -43,6 +43,27 @@ def test_site_theme_overrides_one_block_of_default_offer(make_app, content_dir: 
     assert "brand-hero" not in plain
 
 
+def test_a_theme_adds_a_layout_of_its_own_as_the_readme_shows(make_app, content_dir: Path, themes_dir: Path) -> None:
+    write(
+        themes_dir / "brand" / "templates" / "offer.html",
+        '{% extends "default:offer.html" %}\n{% block main %}{% if offer.layout == "magazine" %}'
+        '<div class="wrap offer layout-magazine"><section class="cta" id="get">{{ self.cta() }}</section>'
+        '<div class="hero">{{ self.hero() }}</div>{{ self.sections() }}</div>{% else %}{{ super() }}{% endif %}{% endblock %}\n',
+    )
+    source = content_dir / "growth-playbook.md"
+    source.write_text(source.read_text().replace("layout: split", "layout: magazine"))
+    set_theme(source, "brand")
+    set_theme(content_dir / "seo-checklist.md", "brand")
+    client = make_app().test_client()
+    html = client.get("/growth-playbook").get_data(as_text=True)
+    assert 'class="wrap offer layout-magazine"' in html
+    # Its own order: the form first, then the hero, then the sections; no pitch.
+    assert html.index('class="lead"') < html.index("<h1>The Growth Playbook</h1>") < html.index('class="faq"')
+    assert 'class="pitch"' not in html
+    # An offer of the same theme with a built-in layout keeps it (super()).
+    assert 'layout-longform">' in client.get("/seo-checklist").get_data(as_text=True)
+
+
 # Other defaults than the default theme's: the page must pass what it always passed ("" for a field).
 MACROS = """{% macro form_field(field, value=none, error=none) -%}
 <p class="mine" id="f-{{ field.name }}">{{ field.label }}=[{{ value }}]{% if error %} {{ error }}{% endif %}</p>

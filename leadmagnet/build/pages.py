@@ -124,9 +124,10 @@ def og_cards(renderer: Renderer, published: list[Page], now: datetime) -> dict[s
     for page in published:
         if page.offer.expires_at is not None and now >= page.offer.expires_at:
             continue  # not exported (410 on the server)
-        social = cards.image_for(page.offer)
-        if social.generated:
-            wanted[social.path.lstrip("/")] = page.offer
+        for shown in list(page.variants.values()) or [page]:  # each A/B variant's page names its own card
+            social = cards.image_for(shown.offer)
+            if social.generated:
+                wanted[social.path.lstrip("/")] = shown.offer
     missing = [offer for offer in wanted.values() if not cards.is_cached(offer)]
     if missing:
         with ThreadPoolExecutor(max_workers=min(len(missing), os.cpu_count() or 1)) as pool:

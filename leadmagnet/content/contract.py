@@ -8,8 +8,9 @@ front matter into a frozen :class:`~leadmagnet.content.offer.Offer` plus a list 
 instead of stopping at the first.
 
 A new front-matter key is a parser here (if no existing one fits), a row in :data:`KEYS` and a
-field of :class:`~leadmagnet.content.offer.Offer`. Form fields have their own module
-(``content/fields.py``).
+field of :class:`~leadmagnet.content.offer.Offer`. Groups of parsers have their own modules:
+form fields (``content/fields.py``), dates and time zones (``content/dates.py``), the landing
+page's sections (``content/sections.py``), A/B variants (``content/variants.py``).
 
 This module is pure: no Flask, no file system beyond checking that referenced files exist.
 """
@@ -20,12 +21,12 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from leadmagnet.content import sections
+from leadmagnet.content.dates import moment, parse_timezone, parse_when
 from leadmagnet.content.fields import BUILTIN_FIELDS, FieldSpec, parse_fields
 from leadmagnet.content.offer import Offer, Presenter
 from leadmagnet.content.problems import ContentError, Problem, did_you_mean, display_path, show
@@ -135,76 +136,6 @@ def _url(value: Any, ctx: Context) -> str:
     return value.strip()
 
 
-def _timezone(value: Any, ctx: Context) -> str:
-    try:
-        ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
-        hint = did_you_mean(str(value), available_timezones(), ignore_case=True) or " (such as Europe/Paris or America/New_York)"
-        raise ContentError(f"{show(value)} is not an IANA timezone name{hint}") from None
-    return str(value)
-
-
-# The parts of an ISO 8601 date-time whose range a person can get wrong: checked one by one so
-# that the message names the part (`month 13`), not only the format.
-_DATE_PARTS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
-
-
-def date_mistake(text: str) -> str | None:
-    """What is out of range in ``text`` (``month 13 (a month is 01 to 12)``), or None."""
-    import calendar  # only for a broken date: not a cost of every start
-
-    match = _DATE_PARTS.match(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second = (int(part) if part is not None else None for part in match.groups())
-    assert year is not None and month is not None and day is not None
-    if not 1 <= month <= 12:
-        return f"month {month} (a month is 01 to 12)"
-    days = calendar.monthrange(year, month)[1] if year >= 1 else 31
-    if not 1 <= day <= days:
-        return f"day {day} ({_MONTHS[month - 1]} {year} has {days} days)"
-    for name, part, top in (("hour", hour, 23), ("minute", minute, 59), ("second", second, 59)):
-        if part is not None and part > top:
-            return f"{name} {part} (a{'n' if name == 'hour' else ''} {name} is 00 to {top})"
-    return None
-
-
-def parse_datetime(value: Any, tz_name: str | None, *, require_time: bool) -> datetime:
-    """Parse ISO 8601 text into an aware datetime; naive values take ``tz_name`` (else UTC)."""
-    expected = "an ISO 8601 date with a UTC offset or timezone" if require_time else "an ISO 8601 date or date-time"
-    example = " (such as 2027-03-04T16:00:00+01:00)" if require_time else " (such as 2027-03-04 or 2027-03-04T16:00:00Z)"
-    text = str(value).strip() if isinstance(value, (str, int)) else None
-    if not text:
-        raise ContentError(f"{show(value)} is not {expected}{example}")
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        mistake = date_mistake(text)
-        if mistake:
-            raise ContentError(f"{show(value)} is not a valid date: {mistake}") from None
-        raise ContentError(f"{show(value)} is not {expected}{example}") from None
-    if require_time and "T" not in text and " " not in text:
-        raise ContentError(f"{show(value)} is not {expected} (a time is needed, such as 2027-03-01T16:00:00+01:00)")
-    if parsed.tzinfo is None:
-        if require_time and not tz_name:
-            raise ContentError(f"{show(value)} is not {expected} (add an offset such as +01:00, or set timezone:)")
-        try:
-            tz = ZoneInfo(tz_name) if tz_name else UTC
-        except (ZoneInfoNotFoundError, ValueError):
-            tz = UTC  # the timezone key reports its own error
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed
-
-
-def _when(require_time: bool) -> Callable[[Any, Context], datetime]:
-    def parse(value: Any, ctx: Context) -> datetime:
-        tz_name = ctx.data.get("timezone") if isinstance(ctx.data.get("timezone"), str) else None
-        return parse_datetime(value, tz_name, require_time=require_time)
-
-    return parse
-
-
 def _fields(value: Any, ctx: Context) -> tuple[FieldSpec, ...]:
     return parse_fields(value)
 
@@ -291,8 +222,8 @@ KEYS: dict[str, Key] = {
         ),
         Key("theme", _str, "Theme folder name under `themes/`; default: the site's default theme."),
         Key("draft", _bool, "`true` keeps the offer unpublished (404), though `leadmagnet check` still validates it."),
-        Key("publish_at", _when(False), "ISO 8601 date-time before which the offer is not served (404)."),
-        Key("expires_at", _when(False), 'ISO 8601 date-time after which the page shows "this offer has ended" (410).'),
+        Key("publish_at", parse_when(False), "ISO 8601 date-time before which the offer is not served (404)."),
+        Key("expires_at", parse_when(False), 'ISO 8601 date-time after which the page shows "this offer has ended" (410).'),
         Key("double_opt_in", _bool, "`true`: deliver only after the visitor confirms by email."),
         Key(
             "sequence",
@@ -304,12 +235,12 @@ KEYS: dict[str, Key] = {
         Key("pages", _positive_int, "Number of pages, shown on the page.", ("ebook",)),
         Key(
             "starts_at",
-            _when(True),
+            parse_when(True),
             "Start, ISO 8601 with an offset (`2027-03-04T16:00:00+01:00`) or naive with `timezone`.",
             ("webinar",),
             True,
         ),
-        Key("timezone", _timezone, "IANA timezone (`Europe/Paris`) in which the time is shown.", ("webinar",)),
+        Key("timezone", parse_timezone, "IANA timezone (`Europe/Paris`) in which the time is shown.", ("webinar",)),
         Key("duration_minutes", _positive_int, "Length in minutes.", ("webinar",), True),
         Key("join_url", _url, "Where registrants join; never shown on the public page.", ("webinar",), True),
         Key("capacity", _positive_int, "Seats; registrations beyond it are waitlisted.", ("webinar",)),
@@ -397,7 +328,7 @@ def dated_warnings(offer: Offer, now: datetime) -> list[Problem]:
             Problem(
                 offer.source,
                 "expires_at",
-                f'{_moment(offer.expires_at, offer.timezone)} has passed: the page says "this offer has ended" (410)',
+                f'{moment(offer.expires_at, offer.timezone)} has passed: the page says "this offer has ended" (410)',
                 "warning",
             )
         )
@@ -406,18 +337,9 @@ def dated_warnings(offer: Offer, now: datetime) -> list[Problem]:
             Problem(
                 offer.source,
                 "starts_at",
-                f"{_moment(offer.starts_at, offer.timezone)} has passed and there is no replay_url: "
+                f"{moment(offer.starts_at, offer.timezone)} has passed and there is no replay_url: "
                 "the page says the webinar has ended (add replay_url, or move starts_at)",
                 "warning",
             )
         )
     return found
-
-
-def _moment(when: datetime, tz_name: str | None) -> str:
-    """``2027-03-04 16:00 Europe/Paris``, or with the UTC offset when no zone is named."""
-    if tz_name:
-        return f"{when.astimezone(ZoneInfo(tz_name)):%Y-%m-%d %H:%M} {tz_name}"
-    raw = when.strftime("%z")
-    offset = f"UTC{raw[:3]}:{raw[3:]}" if raw and raw not in ("+0000", "-0000") else "UTC"
-    return f"{when:%Y-%m-%d %H:%M} {offset}"

@@ -1,4 +1,5 @@
-"""What a landing page shows besides the offer's own text: the brand, the proof line, the FAQ data.
+"""What a landing page shows besides the offer's own text: the brand, the proof line, the seat
+line, the FAQ data, and the page context that gathers them (:func:`offer_context`).
 
 - **Brand** (:class:`BrandView`): the settings' :class:`~leadmagnet.foundation.brand.Brand` with
   what a template needs from the content folder: the logo's intrinsic size (so the header never
@@ -7,7 +8,12 @@
   rounded down to a friendly figure and hidden below ``proof_min``. The figure is the same for
   every visitor at a moment, so it keys the page cache; the count is read from the store at most
   once per ``PROOF_TTL`` seconds an offer, as the seat count is.
+- **Seats** (:class:`Seats`, :func:`seats_shown`): a webinar's seats left once few remain, or full;
+  the renderer reads the count (``Renderer.seats``).
 - **FAQ** (:func:`faq_json_ld`): schema.org ``FAQPage`` data, safe inside ``<script>``.
+- **The page context** (:func:`offer_context`): what the offer templates use beyond the site
+  context, shared by the cached page (``Renderer.offer_html``) and the form shown again with its
+  errors (``web/capture.py``).
 """
 
 from __future__ import annotations
@@ -20,15 +26,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
+from leadmagnet.content import markup
+from leadmagnet.content.catalog import Page
 from leadmagnet.content.images import image_size
 from leadmagnet.content.offer import Offer
 from leadmagnet.content.sections import friendly_count
 from leadmagnet.foundation.brand import Brand
+from leadmagnet.render.seo import JSON_LD_ENCODER, SocialImage, json_ld
 
 # How long an offer's lead count is reused before the store is asked again: the page cache may
 # hold the proof line this long, and never longer.
 PROOF_TTL = 60.0
 LOGO_HEIGHT = 32  # CSS pixels of the header logo
+# A webinar's page says how many seats are left once this many or fewer remain (a count of 83
+# means nothing to a visitor and would only split the page cache), and that it is full at 0.
+# The setting LEADMAGNET_SEATS_LEFT_SHOWN changes it.
+SEATS_LEFT_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -115,8 +130,6 @@ def faq_json_ld(offer: Offer, answers: Mapping[str, str]) -> str | None:
     """schema.org ``FAQPage`` of the offer's questions (``answers``: each question's HTML), or None."""
     if not offer.faq:
         return None
-    from leadmagnet.render.seo import JSON_LD_ENCODER
-
     data = {
         "@context": "https://schema.org",
         "@type": "FAQPage",
@@ -128,3 +141,54 @@ def faq_json_ld(offer: Offer, answers: Mapping[str, str]) -> str | None:
     text = JSON_LD_ENCODER.encode(data)
     # "</script>" or "<!--" inside a string must not end the script element.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@dataclass(frozen=True)
+class Seats:
+    """What a webinar's page says about its seats: ``left`` of them (1 to the threshold), or full (0)."""
+
+    left: int
+
+    @property
+    def full(self) -> bool:
+        return self.left == 0
+
+
+def seats_shown(capacity: int | None, taken: int | None, threshold: int = SEATS_LEFT_SHOWN) -> Seats | None:
+    """The seat state a page shows: None without a cap, an unknown count, or more than
+    ``threshold`` seats left (``LEADMAGNET_SEATS_LEFT_SHOWN``); full is always shown."""
+    if capacity is None or taken is None:
+        return None
+    left = max(capacity - taken, 0)
+    return Seats(left) if left == 0 or left <= threshold else None
+
+
+def offer_context(
+    config: Mapping[str, Any],
+    page: Page,
+    state: str,
+    seats: Seats | None = None,
+    soon: str | None = None,
+    social: SocialImage | None = None,
+) -> dict[str, Any]:
+    """Everything the offer templates use beyond the site context (``seats``: see :func:`seats_shown`;
+    ``soon``: "Starts in 3 days"; ``social``: the og:image, see :class:`OgCards`)."""
+    offer = page.offer
+    base = config["BASE_URL"]
+    canonical = f"{base}/{offer.slug}"
+    image_url = f"{base}/media/{offer.image}" if offer.image else None
+    answers = {item.q: markup.render(item.a).html for item in offer.faq}
+    faq = faq_json_ld(offer, answers)
+    return {
+        "page": page,
+        "state": state,
+        "seats": seats,
+        "starts_in": soon,
+        "social": social,
+        "social_url": f"{base}{social.path}" if social else None,
+        "canonical": canonical,
+        "image_url": image_url,
+        "json_ld": Markup(json_ld(offer, canonical, image_url, config["SITE_NAME"], state)),  # noqa: S704 - made safe for <script> by json_ld
+        "faq_answers": answers,
+        "faq_json_ld": Markup(faq) if faq else None,  # noqa: S704 - made safe for <script> by faq_json_ld
+    }

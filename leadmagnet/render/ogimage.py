@@ -3,9 +3,10 @@
 A link shared on LinkedIn, Slack or X shows the page's ``og:image``; without one (or with a
 portrait ebook cover, which they crop) the post is a grey box. An offer's ``image`` is used as
 it is when it is a PNG or JPEG of exactly 1200 x 630. Otherwise a card is drawn with Pillow: the
-brand colour, the logo (a PNG; an SVG logo cannot be drawn without a browser, so the brand name is
-written instead), the kind of offer (with a webinar's date), the title, and a raster cover on the
-right when the offer has one.
+brand colour (an offer's campaign ``primary:`` when it sets one), the logo (a PNG; an SVG logo
+cannot be drawn without a browser, so the brand name is written instead), the kind of offer (with
+a webinar's date), the title, and a raster cover on the right when the offer has one. The brand is
+the one the pages use (:class:`~leadmagnet.foundation.brand.Brand`, read once from the settings).
 
 A card is named by the SHA-256 of everything drawn on it (:meth:`OgCards.key`: text, colour,
 logo and cover bytes), stored once in ``instance/og-cards/<key>.png`` and served at
@@ -20,79 +21,39 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from leadmagnet.content.offer import Offer
+from leadmagnet.foundation.brand import DEFAULT_PRIMARY, WHITE, Brand, contrast, normal_colour, parse_colour
 from leadmagnet.render.seo import SocialImage
 
 WIDTH, HEIGHT = 1200, 630
 # Drawing code changes that alter the picture bump this, so cached cards are drawn again.
 CARD_VERSION = "1"
-DEFAULT_PRIMARY = "#0b57d0"  # the default theme's --brand
-INK, WHITE = "#1b1b1f", "#ffffff"
+INK = "#1b1b1f"
 MARGIN = 72
 RASTER = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 
 
-@dataclass(frozen=True)
-class Brand:
-    """What a card is drawn with: the brand's name, its primary colour (``#rrggbb``), its logo file."""
+def card_colour(brand: Brand, offer: Offer) -> str:
+    """The background of ``offer``'s card: its campaign ``primary:`` or the brand's, as ``#rrggbb``.
 
-    name: str
-    primary: str = DEFAULT_PRIMARY
-    logo: Path | None = None
-
-
-def brand_of(config: Mapping[str, Any]) -> Brand:
-    """The site's brand for og cards, read from the settings.
-
-    The one place that reads brand values here: ``BRAND_NAME``, ``BRAND_PRIMARY`` and
-    ``BRAND_LOGO`` (a path under the content folder) when present, else the site name and the
-    default theme's blue. Only a PNG logo is drawn.
+    The brand is the one the pages use (:meth:`Brand.from_settings`, ``[brand]`` in
+    ``config.toml``). A brand colour that does not parse (``check`` reports it) falls back to the
+    default theme's blue, as the page's stylesheet keeps the theme's default.
     """
-    primary = str(config.get("BRAND_PRIMARY") or DEFAULT_PRIMARY)
-    if not _hex_colour(primary):
-        primary = DEFAULT_PRIMARY
-    logo_name = config.get("BRAND_LOGO")
-    logo = Path(config.get("CONTENT_DIR", "content")) / str(logo_name) if logo_name else None
-    if logo is not None and logo.suffix.lower() != ".png":
-        logo = None
-    return Brand(str(config.get("BRAND_NAME") or config.get("SITE_NAME") or ""), primary, logo)
-
-
-def _hex_colour(text: str) -> tuple[int, int, int] | None:
-    text = text.strip().lstrip("#")
-    if len(text) == 3:
-        text = "".join(c * 2 for c in text)
     try:
-        return (int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)) if len(text) == 6 else None
+        return normal_colour(offer.primary or brand.primary)
     except ValueError:
-        return None
-
-
-def _luminance(rgb: tuple[int, int, int]) -> float:
-    """WCAG relative luminance."""
-
-    def channel(c: int) -> float:
-        s = c / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(c) for c in rgb)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+        return DEFAULT_PRIMARY
 
 
 def text_colour(background: str) -> str:
     """White or ink, whichever contrasts more with ``background``."""
-    lum = _luminance(_hex_colour(background) or (0, 0, 0))
-    on_white = (1.05) / (lum + 0.05)
-    on_ink = (lum + 0.05) / (_luminance(_hex_colour(INK) or (0, 0, 0)) + 0.05)
-    return WHITE if on_white >= on_ink else INK
+    return WHITE if contrast(background, WHITE) >= contrast(background, INK) else INK
 
 
 def kicker(offer: Offer) -> str:
@@ -107,9 +68,11 @@ class OgCards:
     """The og:image of each offer: its own image when it fits, else a card drawn once and cached."""
 
     def __init__(self, cache_dir: Path, content_dir: Path, brand: Brand) -> None:
+        """``brand``: the site's brand, the same object the pages use; only a PNG logo is drawn."""
         self.cache_dir = Path(cache_dir)
         self.content_dir = Path(content_dir)
         self.brand = brand
+        self.logo = self.content_dir / brand.logo if brand.logo and brand.logo.lower().endswith(".png") else None
         self.drawn = 0  # cards drawn by this object (tests check the cache with it)
         self._lock = threading.Lock()
         # path -> ((mtime, size), sha256 hex, (width, height) or None when not a readable image)
@@ -128,8 +91,8 @@ class OgCards:
 
     def key(self, offer: Offer) -> str:
         """The content hash naming ``offer``'s card: changes whenever anything drawn changes."""
-        parts = [CARD_VERSION, offer.title, kicker(offer), self.brand.name, self.brand.primary]
-        logo = self._file(self.brand.logo) if self.brand.logo else None
+        parts = [CARD_VERSION, offer.title, kicker(offer), self.brand.name, card_colour(self.brand, offer)]
+        logo = self._file(self.logo) if self.logo else None
         parts.append(logo[1] if logo is not None and logo[2] else "")
         cover = self._cover(offer)
         parts.append(cover[1] if cover is not None else "")
@@ -199,7 +162,7 @@ class OgCards:
         drawn as a coverage mask (0 = background, 255 = ink) and saved with a palette running
         from one colour to the other: a third of the bytes of a full-colour PNG.
         """
-        background = self.brand.primary
+        background = card_colour(self.brand, offer)
         ink = text_colour(background)
         cover = self._cover_image(offer)
         logo = self._logo_image()
@@ -255,10 +218,10 @@ class OgCards:
         return cover
 
     def _logo_image(self) -> Image.Image | None:
-        if self.brand.logo is None:
+        if self.logo is None:
             return None
         try:
-            with Image.open(self.brand.logo) as img:
+            with Image.open(self.logo) as img:
                 img.load()
                 logo = img.convert("RGBA")
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
@@ -269,7 +232,7 @@ class OgCards:
 
 def blend(start: str, end: str) -> list[int]:
     """A palette of 256 colours from ``start`` (index 0) to ``end`` (index 255), as flat RGB."""
-    a, b = _hex_colour(start) or (0, 0, 0), _hex_colour(end) or (255, 255, 255)
+    a, b = parse_colour(start), parse_colour(end)
     return [round(a[c] + (b[c] - a[c]) * i / 255) for i in range(256) for c in range(3)]
 
 

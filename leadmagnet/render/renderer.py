@@ -2,13 +2,15 @@
 
 Landing pages are the same bytes for every visitor, so a rendered page is cached per catalog
 version and reused until a content or theme file changes. A webinar with a ``capacity`` also
-shows its seat state (:class:`Seats`: a few seats left, or full), the same for everyone at a given
-moment, so it is part of the page's cache key; the count is read from the store at most once per
-``SEAT_COUNT_TTL`` seconds a webinar (:meth:`Renderer.seats`). So is an open webinar's "Starts in
-3 days" (:func:`~leadmagnet.content.webinar.starts_in`), worked out on each request and changing at
-most hourly: a page is rendered again exactly when its text changes, and replaces the page it
-outdates in the cache. Every page names its ``og:image`` (:class:`~leadmagnet.render.ogimage.OgCards`). The static exporter (``build``) and
-the live server share this code, the exporter only changing the form's base URL.
+shows its seat state (:class:`~leadmagnet.render.landing.Seats`: a few seats left, or full), the
+same for everyone at a given moment, so it is part of the page's cache key; the count is read from
+the store at most once per ``SEAT_COUNT_TTL`` seconds a webinar (:meth:`Renderer.seats`). So is an
+open webinar's "Starts in 3 days" (:func:`~leadmagnet.content.webinar.starts_in`), worked out on
+each request and changing at most hourly: a page is rendered again exactly when its text changes,
+and replaces the page it outdates in the cache. What a page shows besides the offer's text (the
+brand, the proof line, the seat line, the page context) is in ``render/landing.py``. Every page
+names its ``og:image`` (:class:`~leadmagnet.render.ogimage.OgCards`). The static exporter
+(``build``) and the live server share this code, the exporter only changing the form's base URL.
 
 Nothing here needs Flask: the exporter renders from the settings alone (and so starts without
 importing the web framework). The live server passes a :class:`TemplateHost` (its Flask app),
@@ -30,14 +32,12 @@ from typing import Any, Protocol
 import jinja2
 from markupsafe import Markup
 
-from leadmagnet.content import markup
 from leadmagnet.content.catalog import Catalog, Page
 from leadmagnet.content.offer import Offer
 from leadmagnet.content.webinar import starts_in
 from leadmagnet.foundation.brand import Brand
-from leadmagnet.render.landing import BrandView, CountCache, brand_view, faq_json_ld, proof_figure
-from leadmagnet.render.ogimage import OgCards, brand_of
-from leadmagnet.render.seo import SocialImage, json_ld
+from leadmagnet.render.landing import SEATS_LEFT_SHOWN, BrandView, CountCache, Seats, brand_view, offer_context, proof_figure, seats_shown
+from leadmagnet.render.ogimage import OgCards
 from leadmagnet.render.themes import Theme, Themes
 
 
@@ -58,33 +58,9 @@ class Rendered:
     status: int = 200
 
 
-# A webinar's page says how many seats are left once this many or fewer remain (a count of 83
-# means nothing to a visitor and would only split the page cache), and that it is full at 0.
-# The setting LEADMAGNET_SEATS_LEFT_SHOWN changes it.
-SEATS_LEFT_SHOWN = 10
 # How long a webinar's seat count is reused before the store is asked again (a registration
 # through the form refreshes it at once, see Renderer.seats_changed).
 SEAT_COUNT_TTL = 60.0
-
-
-@dataclass(frozen=True)
-class Seats:
-    """What a webinar's page says about its seats: ``left`` of them (1 to the threshold), or full (0)."""
-
-    left: int
-
-    @property
-    def full(self) -> bool:
-        return self.left == 0
-
-
-def seats_shown(capacity: int | None, taken: int | None, threshold: int = SEATS_LEFT_SHOWN) -> Seats | None:
-    """The seat state a page shows: None without a cap, an unknown count, or more than
-    ``threshold`` seats left (``LEADMAGNET_SEATS_LEFT_SHOWN``); full is always shown."""
-    if capacity is None or taken is None:
-        return None
-    left = max(capacity - taken, 0)
-    return Seats(left) if left == 0 or left <= threshold else None
 
 
 def etag_for(body: bytes) -> str:
@@ -126,13 +102,14 @@ class Renderer:
         self.clock: Callable[[], float] = time.monotonic
         self.style_hashes: set[str] = set()
         self.seats_threshold = int(config.get("SEATS_LEFT_SHOWN", SEATS_LEFT_SHOWN))
-        # Cards are cached in the instance folder by the server and the build alike.
-        self.cards = OgCards(
-            Path(config.get("INSTANCE_DIR", "instance")) / "og-cards", Path(config.get("CONTENT_DIR", "content")), brand_of(config)
-        )
         # The brand (set once, in the settings) and each offer's lead count for its proof line,
         # read at most once a minute an offer; a build sets ``lead_counts`` from the database.
         self.brand = Brand.from_settings(config)
+        # Cards are cached in the instance folder by the server and the build alike; drawn with
+        # the pages' own brand.
+        self.cards = OgCards(
+            Path(config.get("INSTANCE_DIR", "instance")) / "og-cards", Path(config.get("CONTENT_DIR", "content")), self.brand
+        )
         self._brand_view: BrandView | None = None
         self._brand_css: dict[str | None, Markup] = {}
         self.lead_count_cache = CountCache()
@@ -366,37 +343,6 @@ class Renderer:
 def templates_for(offer: Offer, kind: str) -> list[str]:
     """Most specific first: ``offer-{slug}.html``, ``offer-{type}.html``, ``offer.html``."""
     return [f"{kind}-{offer.slug}.html", f"{kind}-{offer.type}.html", f"{kind}.html"]
-
-
-def offer_context(
-    config: Mapping[str, Any],
-    page: Page,
-    state: str,
-    seats: Seats | None = None,
-    soon: str | None = None,
-    social: SocialImage | None = None,
-) -> dict[str, Any]:
-    """Everything the offer templates use beyond the site context (``seats``: see :func:`seats_shown`;
-    ``soon``: "Starts in 3 days"; ``social``: the og:image, see :class:`OgCards`)."""
-    offer = page.offer
-    base = config["BASE_URL"]
-    canonical = f"{base}/{offer.slug}"
-    image_url = f"{base}/media/{offer.image}" if offer.image else None
-    answers = {item.q: markup.render(item.a).html for item in offer.faq}
-    faq = faq_json_ld(offer, answers)
-    return {
-        "page": page,
-        "state": state,
-        "seats": seats,
-        "starts_in": soon,
-        "social": social,
-        "social_url": f"{base}{social.path}" if social else None,
-        "canonical": canonical,
-        "image_url": image_url,
-        "json_ld": Markup(json_ld(offer, canonical, image_url, config["SITE_NAME"], state)),  # noqa: S704 - made safe for <script> by json_ld
-        "faq_answers": answers,
-        "faq_json_ld": Markup(faq) if faq else None,  # noqa: S704 - made safe for <script> by faq_json_ld
-    }
 
 
 def local_time(value: datetime, offer: Offer, fmt: str = "%A %d %B %Y, %H:%M") -> str:

@@ -32,7 +32,8 @@ from leadmagnet.content.funnel import next_offer
 from leadmagnet.content.webinar import starts_in
 from leadmagnet.foundation import tokens
 from leadmagnet.leads import assignment, forms, spam
-from leadmagnet.render.renderer import offer_context, templates_for
+from leadmagnet.render.landing import offer_context
+from leadmagnet.render.renderer import templates_for
 from leadmagnet.render.seo import share_links
 from leadmagnet.store import DatabaseError
 from leadmagnet.web import current_services
@@ -250,6 +251,7 @@ def again(
     seats = site.renderer.seats(offer, state, site.seats_taken)
     soon = starts_in(offer, now) if state == "live" else None
     context = offer_context(current_app.config, page, state, seats, soon, site.renderer.cards.image_for(offer))
+    context["proof"] = site.renderer.proof(offer, state, site.lead_count)  # the page as it was, proof line included
     html = site.renderer.render(
         templates_for(offer, "offer"), offer, **context, values=values, errors=errors or {}, notice=notice, noindex=True
     )

@@ -177,7 +177,8 @@ def og_image(name: str) -> Response:
     content hash, so it is cached for a year.
 
     Drawn on the first request and kept in ``instance/og-cards/``; an outdated hash (the title
-    changed) or an unpublished offer is a 404.
+    changed) or an unpublished offer is a 404. Under an A/B test each variant's page names the
+    card of its own title, so the hash may be any variant's.
     """
     slug, _, rest = name.partition(".")
     key, _, suffix = rest.partition(".")
@@ -186,9 +187,10 @@ def og_image(name: str) -> Response:
     if suffix != "png" or page is None or not page.offer.is_published(datetime.now(UTC)):
         abort(404)
     cards = site.renderer.cards
-    if cards.key(page.offer) != key:
+    offer = next((p.offer for p in (list(page.variants.values()) or [page]) if cards.key(p.offer) == key), None)
+    if offer is None:
         abort(404)
-    response = send_file(cards.card_file(page.offer), mimetype="image/png", conditional=True, etag=key)
+    response = send_file(cards.card_file(offer), mimetype="image/png", conditional=True, etag=key)
     response.headers["Cache-Control"] = IMMUTABLE
     return response
 
