@@ -40,6 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from leadmagnet.web import (
         EXTENSION,
         admin,
+        admin_dashboard,  # noqa: F401 - adds the dashboard (/admin/) and its CSV downloads to the admin blueprint
         admin_nurture,  # noqa: F401 - its routes join admin.bp when imported, before it is registered
         admin_webhooks,  # noqa: F401 - adds /admin/webhooks to the admin blueprint
         beacon,

@@ -121,6 +121,23 @@ def test_pages_under_test_are_private_to_the_browser_and_crawlers_get_the_contro
         assert response.headers["Cache-Control"].startswith("public, ") and response.headers["Set-Cookie"] is None
 
 
+def test_each_variant_is_its_own_cached_page_and_answers_304(content_dir, make_app) -> None:
+    write_test_offer(content_dir)
+    app = make_app()
+    client = app.test_client()
+    etags = {}
+    for variant in ("a", "b"):
+        client.set_cookie(assignment.cookie_name("split-guide"), variant, domain="localhost", path="/split-guide")
+        first, again = (client.get("/split-guide", headers={"User-Agent": BROWSER}) for _ in range(2))
+        assert first.data == again.data and first.headers["ETag"] == again.headers["ETag"]
+        etags[variant] = first.headers["ETag"]
+        revisit = client.get("/split-guide", headers={"User-Agent": BROWSER, "If-None-Match": etags[variant]})
+        assert revisit.status_code == 304 and revisit.headers["Cache-Control"].startswith("private, ")
+    assert etags["a"] != etags["b"]
+    services_of(app).variant_views.flush()
+    assert {r["variant"]: r["views"] for r in services_of(app).store.variant_views("split-guide")} == {"a": 3, "b": 3}
+
+
 def form_fields(html: str) -> dict[str, str]:
     """What a browser without JavaScript sends: every named input with its value as served."""
     form = re.search(r'<form class="lead".*?</form>', html, re.S).group(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leadmagnet.web import services_of
+from tests.test_assignment import BROWSER, write_test_offer
 
 
 def total_views(store) -> int:
@@ -36,6 +37,34 @@ def test_beacon_caps_the_source_and_accepts_only_post(app, client, store) -> Non
     (row,) = store.page_views()
     assert 0 < len(row["utm_source"]) <= 200
     assert client.get("/beacon").status_code in (404, 405)
+
+
+def test_beacon_of_a_variant_page_counts_the_view_with_its_details_and_for_its_variant(content_dir, make_app) -> None:
+    write_test_offer(content_dir)
+    app = make_app()
+    client, services = app.test_client(), services_of(app)
+    sent = {
+        "slug": "split-guide",
+        "utm_source": "news",
+        "utm_medium": "email",
+        "utm_campaign": "spring",
+        "referrer": "https://www.example.org/x",
+    }
+    for variant in ("b", "b", "a"):
+        assert client.post("/beacon", data={**sent, "variant": variant}, headers={"User-Agent": BROWSER}).status_code == 204
+    client.post("/beacon", data={"slug": "split-guide", "variant": "z"}, headers={"User-Agent": BROWSER})  # not a variant of the test
+    client.post("/beacon", data={"slug": "split-guide", "variant": "b"}, headers={"User-Agent": "Slackbot 1.0"})  # a link previewer
+    assert services.page_views.flush() == 5  # every view of the page
+    assert services.variant_views.flush() == 3  # the test's: a person's view of one of its variants
+    assert {r["variant"]: r["views"] for r in services.store.variant_views("split-guide")} == {"a": 1, "b": 2}
+    (offer,) = services.ab.report()["offers"]
+    assert [(v["name"], v["views"]) for v in offer["variants"]] == [("a", 1), ("b", 2)]
+    details = {
+        (r["dimension"], r["value"]): r["views"]
+        for r in services.store.query("SELECT dimension, value, sum(views) AS views FROM page_view_details GROUP BY 1, 2")
+    }
+    assert details[("medium", "email")] == 3 and details[("campaign", "spring")] == 3 and details[("referrer", "example.org")] == 3
+    assert [(r["utm_source"], r["views"]) for r in services.store.page_views() if r["utm_source"]] == [("news", 3)]
 
 
 def test_ping_is_constant_and_uncached(client) -> None:

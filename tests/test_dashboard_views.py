@@ -95,6 +95,32 @@ def test_breakdowns_funnel_and_cost_per_lead(site) -> None:
     assert re.search(r'data-col="submissions">4 ', funnel) and re.search(r'data-col="confirmed">4<', funnel)
 
 
+def test_a_webinars_funnel_counts_attended_once_an_attendee_report_names_its_leads(site) -> None:
+    app, client = site
+    store = services_of(app).store
+    made = [
+        store.record_submission(
+            offer_slug="q1-product-demo", offer_type="webinar", email=f"w{i}@example.com", fields={}, now="2026-03-02T10:00:00.000000+00:00"
+        )["submission"]
+        for i in range(3)
+    ]
+
+    def delivered() -> str:
+        html = client.get("/admin/?since=2026-03-01&until=2026-03-31").get_data(as_text=True)
+        return re.search(r'<tr data-funnel="q1-product-demo">.*?data-col="delivered">(.*?)</td>', html, re.S).group(1)
+
+    assert delivered() == "3 <small>seated</small>"  # no attendee report yet: attendance is not known
+    store.mark_attendance(made[0]["id"], "attended")
+    store.mark_attendance(made[1]["id"], "no-show")
+    assert delivered() == '3 <small>seated</small>, <span data-col="attended">1</span> <small>attended</small>'
+    rows = list(
+        csv.DictReader(io.StringIO(client.get("/admin/dashboard/funnel.csv?since=2026-03-01&until=2026-03-31").get_data(as_text=True)))
+    )
+    webinar = next(r for r in rows if r["offer"] == "q1-product-demo")
+    assert (webinar["delivered"], webinar["delivered_as"], webinar["attended"]) == ("3", "seated", "1")
+    assert next(r for r in rows if r["offer"] == "growth-playbook")["attended"] == ""
+
+
 def test_every_table_downloads_as_csv_with_formulas_made_inert(site) -> None:
     _app, client = site
     response = client.get("/admin/dashboard/campaign.csv?since=2026-03-01&until=2026-03-31")

@@ -3,8 +3,13 @@ code defines must be documented in the README section where a marketer looks for
 
 from __future__ import annotations
 
+import base64
 import importlib.util
+import json
 import re
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import click
@@ -12,6 +17,8 @@ import pytest
 
 from leadmagnet.cli import cli
 from leadmagnet.content.contract import KEYS
+from leadmagnet.delivery import webhook_http
+from leadmagnet.delivery.endpoints import new_secret
 from leadmagnet.foundation import config
 from leadmagnet.leads import scoring
 
@@ -94,3 +101,51 @@ def test_readme_rows_are_what_leadmagnet_settings_prints() -> None:
         name = row.split("|")[1].strip()
         if f"| {name} |" in table:
             assert row in table, f"README row differs from `leadmagnet settings --markdown`: {row}"
+
+
+def signed_requests() -> tuple[str, list[tuple[dict[str, str], bytes, bool]]]:
+    """A secret and requests signed as the sender signs them: (headers, body, should verify)."""
+    secret = new_secret()
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    body = json.dumps({"type": "lead.created", "timestamp": "2026-12-03T12:00:00.000000Z", "data": {"contact": {"id": 1}}}).encode()
+    now = int(time.time())
+    good = webhook_http.headers(key, "msg_readme", now, body)
+    other = webhook_http.headers(base64.b64decode(new_secret()[6:]), "msg_readme", now, body)
+    rotated = {**good, "webhook-signature": f"{other['webhook-signature']} {good['webhook-signature']}"}  # several signatures
+    stale = webhook_http.headers(key, "msg_readme", now - 3600, body)
+    return secret, [
+        (good, body, True),
+        (rotated, body, True),
+        (good, body + b" ", False),  # the body was changed
+        ({**good, "webhook-id": "msg_other"}, body, False),
+        (other, body, False),  # signed with another secret
+        (stale, body, False),  # an hour old: a replay
+    ]
+
+
+def readme_code(language: str) -> str:
+    """The ``language`` code block of the README's "Verifying a request"."""
+    text = sections()["Webhooks"].split("### Verifying a request", 1)[1]
+    return re.search(rf"^```{language}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL).group(1)
+
+
+def test_the_readmes_python_verification_accepts_our_signatures_and_nothing_else() -> None:
+    namespace: dict = {}
+    exec(readme_code("python"), namespace)  # noqa: S102 - the README's own example
+    secret, cases = signed_requests()
+    assert [namespace["verify"](secret, headers, body) for headers, body, _ in cases] == [ok for _, _, ok in cases]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_readmes_node_verification_accepts_our_signatures_and_nothing_else(tmp_path: Path) -> None:
+    secret, cases = signed_requests()
+    script = tmp_path / "verify.js"
+    script.write_text(
+        readme_code("js")
+        + "\nconst input = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
+        + "console.log(JSON.stringify(input.cases.map(([headers, body]) => verify(input.secret, headers, Buffer.from(body, 'base64')))));\n",
+        encoding="utf-8",
+    )
+    given = json.dumps({"secret": secret, "cases": [[headers, base64.b64encode(body).decode()] for headers, body, _ in cases]})
+    done = subprocess.run(["node", str(script)], input=given, capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(done.stdout) == [ok for _, _, ok in cases]

@@ -115,6 +115,7 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
         "m011_hooks_webhooks",
         "m012_ab_variants",
         "m013_dashboard_rollups",
+        "m014_variant_rollup",
     ]
     after = {t: store.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables}  # noqa: S608
     assert all(row.pop("released_at") is None for row in after["submissions"])  # m007's new column, empty
@@ -137,6 +138,7 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
         "variant_views",
         "lead_days",
         "page_view_details",
+        "variant_lead_days",
     }
     moments = {r["key"]: r["value"] for r in store.query("SELECT * FROM store_meta")}
     assert set(moments) == {"range_downloads_counted_since"}

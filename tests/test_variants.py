@@ -7,6 +7,7 @@ from pathlib import Path
 
 from leadmagnet.cli import cli
 from leadmagnet.content.catalog import load_catalog
+from leadmagnet.leads import assignment
 from tests.support.cases import build_content
 
 
@@ -30,6 +31,20 @@ def test_winner_makes_the_page_the_winners_with_no_test_running(tmp_path: Path) 
     page = load_catalog(content).get("variants")
     assert page.variant is None and page.variants == {} and page.offer.title == "Another headline"
     assert not page.offer.testing and page.offer.winner == "b"
+
+
+def test_a_variant_may_test_another_layout(content_dir: Path, make_app, cli_runner) -> None:
+    (content_dir / "layouts.md").write_text(
+        "---\ntitle: Two layouts\ntype: ebook\ndescription: One pitch, two layouts.\nfile: files/growth-playbook.pdf\nlayout: split\n"
+        "variants:\n  b:\n    layout: longform\n---\nThe pitch.\n",
+        encoding="utf-8",
+    )
+    assert cli_runner.invoke(cli, ["--content", str(content_dir), "check", "--strict"]).exit_code == 0
+    client = make_app().test_client()
+    for variant, layout in (("a", "split"), ("b", "longform")):
+        client.set_cookie(assignment.cookie_name("layouts"), variant, domain="localhost", path="/layouts")
+        html = client.get("/layouts", headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"}).get_data(as_text=True)
+        assert f"layout-{layout}" in html and f'<input type="hidden" name="variant" value="{variant}">' in html
 
 
 def test_check_names_the_file_variant_key_and_what_to_write(tmp_path: Path, cli_runner) -> None:

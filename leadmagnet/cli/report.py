@@ -19,7 +19,8 @@ from leadmagnet.cli.leads import _iso_option
 def report(ctx: Context, as_json: bool, offer: str | None, since: str | None, until: str | None) -> None:
     """Show every A/B test: views, submissions and conversion per variant, and the decision.
 
-    Views are counted per UTC day, so --since and --until keep whole days of views.
+    Views and submissions are counted per UTC day, so --since and --until keep whole days
+    (a time counts as its day).
 
     \b
     Examples:

@@ -177,6 +177,7 @@ class Store:
         self.daily_counts = dashboard.daily_counts
         self.breakdown = dashboard.breakdown
         self.response_seconds = dashboard.response_seconds
+        self.attendance = dashboard.attendance
         # Privacy (store/privacy.py): one contact's record, its erasure, emptying the WAL.
         self.contact_record = privacy.contact_record
         self.erase_contact = privacy.erase_contact

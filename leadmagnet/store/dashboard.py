@@ -109,6 +109,20 @@ class Dashboard(Verbs):
         ordered = sorted(rows.values(), key=lambda r: (-r["submissions"], -r["views"], r["value"]))
         return {"dimension": dimension, "rows": ordered, "unrecorded_views": int(total) - known}
 
+    def attendance(self, slug: str, since: str | None, until: str | None) -> dict[str, int]:
+        """Of webinar ``slug``'s leads made in the range: how many an imported attendee report
+        marked ``attended``, and how many it named at all (``reported``: 0 means not known yet).
+
+        Read from the raw table (attendance arrives after the webinar, outside the roll-up), over
+        one offer's rows of the range through the ``submissions_offer_created`` index.
+        """
+        attended, reported = self.db.conn.execute(
+            "SELECT coalesce(sum(attendance = 'attended'), 0), count(attendance) FROM submissions"
+            " WHERE offer_slug = ? AND created_at >= ? AND created_at < ? AND spam = 0",
+            (slug, since or "", until or "9999"),
+        ).fetchone()
+        return {"attended": int(attended), "reported": int(reported)}
+
     def response_seconds(self, slug: str, since: str | None, until: str | None, sample: int = RESPONSE_SAMPLE) -> list[float]:
         """Seconds from each lead of offer ``slug`` to its first email leaving the sender (``sent_at``).
 

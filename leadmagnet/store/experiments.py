@@ -2,7 +2,8 @@
 
 Views of a variant are counted in memory like page views (:mod:`leadmagnet.leads.pageviews`) and
 added here in batches (:meth:`Experiments.add_variant_views`); a submission's variant is a column
-of ``submissions``, written with the lead. The report reads both per day, so it can look at the
+of ``submissions``, written with the lead, and counted per day in ``variant_lead_days`` by
+triggers (``m014_variant_rollup``). The report reads both per day, so it can look at the
 test as it stood at the end of each day (the sequential test's history).
 """
 
@@ -37,8 +38,9 @@ class Experiments(Verbs):
     def variant_days(self, offer_slug: str, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
         """Per UTC day and variant of ``offer_slug``: ``views`` and ``submissions`` (spam left out).
 
-        ``since``/``until`` are ISO dates or times (``until`` exclusive); views are counted per
-        day, so they are kept by the date part alone. Rows are ordered by day, then variant.
+        ``since``/``until`` are ISO dates (``until`` exclusive); both are counted per UTC day, so
+        a time is kept by its date part alone. Rows are ordered by day, then variant. The cost is
+        the days times the variants, however many leads the test has.
         """
         lo, hi = since or "", until or "9999"
         days: dict[tuple[str, str], dict[str, Any]] = {}
@@ -52,10 +54,10 @@ class Experiments(Verbs):
             (offer_slug, lo[:10], hi[:10] if until else hi),
         ):
             entry(day, variant)["views"] += int(views)
+        # Leads from their daily roll-up (m014_variant_rollup's triggers keep it equal to the table).
         for day, variant, n in conn.execute(
-            "SELECT substr(created_at, 1, 10) AS day, variant, count(*) FROM submissions"
-            " WHERE offer_slug = ? AND variant IS NOT NULL AND spam = 0 AND created_at >= ? AND created_at < ? GROUP BY day, variant",
-            (offer_slug, lo, hi),
+            "SELECT day, variant, submissions FROM variant_lead_days WHERE offer_slug = ? AND day >= ? AND day < ?",
+            (offer_slug, lo[:10], hi[:10] if until else hi),
         ):
             entry(day, variant)["submissions"] += int(n)
         return [days[key] for key in sorted(days)]

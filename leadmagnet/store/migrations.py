@@ -461,3 +461,45 @@ def m013_dashboard_rollups(db: Database) -> None:
     )
     db.execute("CREATE INDEX page_views_by_day ON page_views(day)")
     db.execute("CREATE INDEX page_view_details_by_day ON page_view_details(dimension, day)")
+
+
+# variant_lead_days: a submission's count moved by one (sign) on its offer, UTC day and variant,
+# when it is a lead (not spam) of an A/B test. "WHERE" lets SQLite tell the upsert's ON CONFLICT
+# from a join's ON (its documented parsing rule).
+def _variant_lead(r: str, sign: str) -> str:
+    return (
+        f"INSERT INTO variant_lead_days (offer_slug, day, variant, submissions) SELECT {r}.offer_slug, substr({r}.created_at, 1, 10),"
+        f" {r}.variant, {sign}1 WHERE {r}.variant IS NOT NULL AND {r}.spam = 0"
+        " ON CONFLICT (offer_slug, day, variant) DO UPDATE SET submissions = submissions + excluded.submissions;"
+    )
+
+
+@migrations()
+def m014_variant_rollup(db: Database) -> None:
+    """A/B tests' leads per offer, UTC day and variant, kept by triggers like ``lead_days``.
+
+    The report looks at a test as it stood at the end of each day; counting the submissions per
+    day and variant from the table read every lead of the test (two seconds for half a million on
+    the dashboard). ``variant_lead_days`` holds those counts: the triggers keep it equal to the
+    non-spam submissions with a variant through every insert, update ("Not spam", a moved date)
+    and delete (erasure), and a row that falls to zero is deleted. Variant names and counts only:
+    nothing personal.
+    """
+    db.execute(
+        "CREATE TABLE variant_lead_days (offer_slug TEXT NOT NULL, day TEXT NOT NULL, variant TEXT NOT NULL,"
+        " submissions INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (offer_slug, day, variant))"
+    )
+    db.execute(
+        "INSERT INTO variant_lead_days (offer_slug, day, variant, submissions) SELECT offer_slug, substr(created_at, 1, 10), variant,"
+        " count(*) FROM submissions WHERE variant IS NOT NULL AND spam = 0 GROUP BY 1, 2, 3"
+    )
+    emptied = (
+        "DELETE FROM variant_lead_days WHERE offer_slug = OLD.offer_slug AND day = substr(OLD.created_at, 1, 10)"
+        " AND variant = OLD.variant AND submissions = 0;"
+    )
+    db.execute(f"CREATE TRIGGER variant_lead_days_insert AFTER INSERT ON submissions BEGIN {_variant_lead('NEW', '+')} END")
+    db.execute(
+        "CREATE TRIGGER variant_lead_days_update AFTER UPDATE OF offer_slug, created_at, variant, spam ON submissions BEGIN"
+        f" {_variant_lead('OLD', '-')} {_variant_lead('NEW', '+')} {emptied} END"
+    )
+    db.execute(f"CREATE TRIGGER variant_lead_days_delete AFTER DELETE ON submissions BEGIN {_variant_lead('OLD', '-')} {emptied} END")

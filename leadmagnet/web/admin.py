@@ -8,7 +8,8 @@ Erasing takes two steps: the contact's page links to a confirmation page where t
 the address; a POST without it (one click, a replayed form) erases nothing.
 
 What the pages show is made readable in :mod:`leadmagnet.web.admin_views` (times in
-``ADMIN_TIMEZONE``, offers by title, answers by their labels).
+``ADMIN_TIMEZONE``, offers by title, answers by their labels). The dashboard's routes are in
+:mod:`leadmagnet.web.admin_dashboard`, the webhooks page's in :mod:`leadmagnet.web.admin_webhooks`.
 
 Sessions are Flask's signed cookies: HttpOnly, SameSite=Lax, Secure when the site is served over
 HTTPS, expiring after ``ADMIN_SESSION_HOURS``. Login attempts are rate limited per address and
@@ -34,8 +35,8 @@ from wtforms.validators import DataRequired, Length
 from leadmagnet.delivery.scoring import stage_of
 from leadmagnet.export.exports import ExportError
 from leadmagnet.store import Store
-from leadmagnet.web import current_services, dashboard_views
-from leadmagnet.web.admin_views import FILTER_ARGS, Readable, admin_zone, filters_from_args, lead_status, login_limit_keys, period_args
+from leadmagnet.web import current_services
+from leadmagnet.web.admin_views import FILTER_ARGS, Readable, admin_zone, filters_from_args, lead_status, login_limit_keys
 from leadmagnet.web.errors import render_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -192,44 +193,9 @@ def logout() -> Response:
 
 # What "Not spam" can come to (contact.html words each).
 RELEASE_OUTCOMES = ("released", "unsubscribed", "duplicate", "unpublished", "started", "ended")
-# An email due this long ago and still not sent means no sender is running (the dashboard says so).
-STUCK_MINUTES = 15
 
 
 # -- pages ------------------------------------------------------------------------------------
-
-
-@bp.get("/")
-@login_required
-def dashboard() -> Response:
-    since, until, days = period_args(zone())
-    store = current_services().store
-    data = store.dashboard(since, until, view_days=days)
-    stuck_before = (datetime.now(UTC) - timedelta(minutes=STUCK_MINUTES)).isoformat(timespec="microseconds")
-    emails = store.email_health(stuck_before, since, until)
-    return render(
-        "dashboard.html",
-        data=data,
-        emails=emails,
-        stuck_minutes=STUCK_MINUTES,
-        hooks_disabled=current_services().webhooks.disabled(),
-        ab=current_services().ab.report(since=since, until=until)["offers"],  # A/B tests, with the decision in words
-        since=request.args.get("since", ""),
-        until=request.args.get("until", ""),
-        logout=ActionForm(),
-        **dashboard_views.build(current_services(), *days),
-    )
-
-
-@bp.get("/dashboard/<table>.csv")
-@login_required
-def dashboard_csv(table: str) -> Response:
-    """One of the dashboard's tables (the daily numbers, a breakdown, the funnel) as a CSV download."""
-    if table not in dashboard_views.TABLES:
-        abort(404)
-    text = dashboard_views.csv_table(table, dashboard_views.build(current_services(), *period_args(zone())[2]))
-    disposition = f'attachment; filename="dashboard-{table}.csv"'
-    return Response(text, content_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 
 @bp.get("/leads")

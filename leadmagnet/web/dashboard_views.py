@@ -167,7 +167,8 @@ def breakdowns(store: Store, day_lo: str | None, day_hi: str | None, campaigns: 
 def funnel(store: Store, rows: list[dict[str, Any]], day_lo: str | None, day_hi: str | None, offer_type: Any) -> list[dict[str, Any]]:
     """Per offer: views → submissions → confirmed → delivered, and the response time (median, p95).
 
-    Delivered is downloaded for an ebook (at least once) and seated for a webinar.
+    Delivered is downloaded for an ebook (at least once) and seated for a webinar; a webinar's
+    ``attended`` is counted once an attendee report names its leads (None until then).
     """
     per: dict[str, dict[str, Any]] = {}
     counted = ("views", "submissions", "confirmed", "seated", "downloaded")
@@ -184,6 +185,8 @@ def funnel(store: Store, rows: list[dict[str, Any]], day_lo: str | None, day_hi:
         e["delivered"] = e["seated"] if webinar else e["downloaded"]
         e["delivered_as"] = "seated" if webinar else "downloaded"
         e["conversion"] = rate(e["submissions"], e["views"])
+        known = store.attendance(slug, day_lo, day_hi) if webinar and e["submissions"] else None
+        e["attended"] = known["attended"] if known and known["reported"] else None
         seconds = store.response_seconds(slug, day_lo, day_hi) if e["submissions"] else []
         e["responses"] = len(seconds)
         e["response_median"] = percentile(seconds, 0.5)
@@ -247,10 +250,21 @@ def csv_table(table: str, context: dict[str, Any]) -> str:
                 writer.writerow([_cell(scope.slug or "(all offers)"), d["day"], d["views"], d["submissions"], _cell(d["conversion"])])
     elif table == "funnel":
         writer.writerow(
-            ["offer", "type", "views", "submissions", "confirmed", "delivered", "delivered_as", "response_median_s", "response_p95_s"]
+            [
+                "offer",
+                "type",
+                "views",
+                "submissions",
+                "confirmed",
+                "delivered",
+                "delivered_as",
+                "attended",
+                "response_median_s",
+                "response_p95_s",
+            ]
         )
         for f in context["funnel"]:
-            counts = [f["views"], f["submissions"], f["confirmed"], f["delivered"], f["delivered_as"]]
+            counts = [f["views"], f["submissions"], f["confirmed"], f["delivered"], f["delivered_as"], _cell(f["attended"])]
             writer.writerow([_cell(f["offer"]), f["type"] or "", *counts, _cell(f["response_median"]), _cell(f["response_p95"])])
     else:
         [data] = [b for b in context["breakdowns"] if b["dimension"] == table]

@@ -1,7 +1,8 @@
 """The dashboard in a real Chromium against a real server: a visitor arrives from a campaign link and
 signs up, then the admin finds the charts (images named by their titles), their numbers under a
 disclosure, the breakdown tables with the campaign's cost per lead, a CSV download, and no axe
-violation."""
+violation; a visitor of an offer under an A/B test signs up, and the admin finds the test's section
+with the variant they saw and the decision in words."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
+from tests.test_assignment import TITLES, write_test_offer
 
 pytestmark = pytest.mark.e2e
 
@@ -22,12 +24,21 @@ CAMPAIGN_LINK = "/growth-playbook?utm_source=newsletter&utm_medium=email&utm_cam
 
 
 @pytest.fixture
-def app(make_app):
+def app(make_app, content_dir):
+    write_test_offer(content_dir)  # an offer under an A/B test too: its section shows on the dashboard
     return make_app(MIN_FILL_SECONDS=0, CAMPAIGNS={"spring": {"spend": 90, "currency": "EUR"}})
 
 
 def axe_violations(page: Page) -> list[str]:
     return [f"{v['id']}: {v['help']}" for v in Axe().run(page).response["violations"]]
+
+
+def log_in(page: Page, url: str) -> None:
+    page.goto(url + "/admin/")
+    page.get_by_label("Email").fill("boss@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("h1")).to_have_text("Dashboard")
 
 
 def test_the_dashboard_shows_charts_and_breakdowns_of_real_traffic(live_server, page: Page, tmp_path) -> None:
@@ -49,11 +60,7 @@ def test_the_dashboard_shows_charts_and_breakdowns_of_real_traffic(live_server, 
     page.wait_for_url("**/growth-playbook/thanks/**")
     assert services_of(live_server.app).page_views.flush() == 1
 
-    page.goto(url + "/admin/")
-    page.get_by_label("Email").fill("boss@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("h1")).to_have_text("Dashboard")
+    log_in(page, url)
 
     # The charts are images named by their titles; their numbers are a table under a disclosure.
     for name in (
@@ -86,3 +93,28 @@ def test_the_dashboard_shows_charts_and_breakdowns_of_real_traffic(live_server, 
     rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
     assert [(r["campaign"], r["submissions"], r["cost_per_lead"]) for r in rows] == [("spring", "1", "90.00")]
     assert console_errors == []  # no CSP violation on the page with its charts
+
+
+def test_the_dashboard_shows_an_ab_test_with_the_variant_a_visitor_saw_and_the_decision(live_server, page: Page) -> None:
+    url, services = live_server.url, services_of(live_server.app)
+    add_admin(services.store, "boss@example.com", PASSWORD)
+
+    # A visitor is drawn a variant of the offer under test, and signs up.
+    page.goto(url + "/split-guide")
+    seen = "b" if page.locator("h1").inner_text() == TITLES["b"] else "a"
+    other = "a" if seen == "b" else "b"
+    form = page.locator("form.lead")
+    form.locator("[name=email]").fill("grace@example.com")
+    form.locator("[name=first_name]").fill("Grace")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/split-guide/thanks/**")
+    assert services.variant_views.flush() == 1
+
+    log_in(page, url)
+    section = page.get_by_role("region", name="A/B tests")
+    table = section.get_by_role("table", name=TITLES["a"])
+    expect(table.locator(f'tr[data-variant="{seen}"] [data-col="views"]')).to_have_text("1")
+    expect(table.locator(f'tr[data-variant="{seen}"] [data-col="submissions"]')).to_have_text("1")
+    expect(table.locator(f'tr[data-variant="{other}"] [data-col="views"]')).to_have_text("0")
+    expect(section.locator('p.decision[data-status="waiting"]')).to_contain_text("no winner yet")
+    assert axe_violations(page) == []
