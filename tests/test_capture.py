@@ -38,6 +38,9 @@ def test_valid_submission_is_stored_then_redirected_to_its_thank_you_page(client
     assert response.status_code == 303
     location = response.headers["Location"]
     assert location.startswith(f"/{slug}/thanks/")
+    # Built complete by the view (web.headers.Finished): the security headers once each, no body.
+    assert [name for name, _ in response.headers].count("Content-Security-Policy") == 1
+    assert response.headers["X-Frame-Options"] == "DENY" and response.data == b""
     [row] = submissions(store)
     assert row["offer_slug"] == slug and row["spam"] == 0
     data = json.loads(row["data"])
