@@ -333,7 +333,8 @@ def test_ip_marker_hash_is_salted_and_never_the_address(make_app) -> None:
         client.post("/seo-checklist", data=VALID["seo-checklist"], environ_base={"REMOTE_ADDR": addr})
     markers = [r["ip_marker"] for r in services_of(app).store.submissions()]
     assert markers[0] == markers[1] != markers[2]
-    assert all(re.fullmatch(r"[0-9a-f]{16}", m) and "203" not in m for m in markers)
+    # 16 hex digits: no address fits (a random hex "203" inside one made this flaky once in ~100 runs).
+    assert all(re.fullmatch(r"[0-9a-f]{16}", m) for m in markers)
 
 
 @pytest.mark.parametrize(
