@@ -23,6 +23,7 @@ Everything stays on 127.0.0.1 and is bounded in time.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import statistics
 import tempfile
@@ -48,8 +49,10 @@ def main() -> None:
     parser.add_argument("--open-seconds", type=float, default=15.0, help="seconds of open-loop load per server")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--no-record", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    parser.add_argument("--name", default="submit", help="the section of bench/RESULTS.md (e.g. submit-before for a run of older code)")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="lm-bench-submit-") as tmp_name:
         tmp = Path(tmp_name)
         instance = tmp / "instance"
@@ -82,6 +85,7 @@ def main() -> None:
         with sqlite3.connect(bare_db) as conn:
             bare_rows = conn.execute("SELECT count(*) FROM leads WHERE email LIKE 'bare%'").fetchone()[0]
         log_text = (tmp / "gunicorn.log").read_text(errors="replace")
+    load_after = os.getloadavg()[0]
 
     lost = open_lm.acked - emails
     wrk_answered = {name: sum(r["requests"] - r["non2xx"] for r in runs[name]) for name in runs}
@@ -137,9 +141,10 @@ def main() -> None:
         "(bench/openloop.py, asyncio, up to 64 keep-alive connections) shares the 2 cores with the servers, as wrk does. "
         f"leadmagnet/bare per round: {', '.join(f'{r:.2f}' for r in per_round)} (median {statistics.median(per_round):.2f}). "
         "A leadmagnet submission is one BEGIN IMMEDIATE transaction (contact upsert, submission row, the delivery email's outbox "
-        "row) committed before the 303."
+        "row) committed before the 303. "
+        f"Machine load (1-minute load average, other agents' work included) {load_before:.1f} before the run, {load_after:.1f} after."
     )
-    record("submit", command, rows, notes)
+    record(args.name, command, rows, notes)
 
 
 def _production_workers() -> int:

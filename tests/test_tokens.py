@@ -97,3 +97,19 @@ def test_an_expired_row_link_is_expired_not_bad() -> None:
     old = tokens.dump_row(KEY, "confirm", 4, CREATED, issued_at=time.time() - 100)
     with pytest.raises(tokens.ExpiredToken):
         tokens.load_row(KEY, "confirm", old, max_age=50)
+
+
+def test_short_payloads_are_signed_as_itsdangerous_signs_them_and_either_form_loads() -> None:
+    from itsdangerous import URLSafeTimedSerializer
+
+    plain = URLSafeTimedSerializer(KEY, salt="leadmagnet.thanks")
+    created = "2026-01-01T00:00:00.000000+00:00"
+    ours = tokens.dump_row(KEY, "thanks", 12, created, "inbox")
+    theirs = plain.dumps([12, tokens.row_stamp(created), "inbox"])
+    assert ours.split(".")[0] == theirs.split(".")[0]  # the same payload bytes (the time part may differ)
+    # A payload zlib does shorten: itsdangerous' compressed form ("." first) loads, and ours too.
+    long = ["x" * 200]
+    assert plain.dumps(long).startswith(".")
+    assert tokens.load(KEY, "thanks", plain.dumps(long)) == long
+    assert tokens.load(KEY, "thanks", tokens.dump(KEY, "thanks", long)) == long
+    assert tokens.load_row(KEY, "thanks", theirs).extra == ("inbox",)

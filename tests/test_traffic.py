@@ -59,6 +59,8 @@ def test_referrer_domain_is_the_host_without_www_user_or_port(referrer: str, exp
 def test_the_stores_sql_gives_what_python_gives(tmp_path: Path) -> None:
     store = Store(tmp_path / "rules.db")
     weird = ["ÉCOLE.example", "mobile", "ANDROID", " https://www.x.io ", "https://x.io?a=//b", "www.", "//", "a@b@c.d:1:2"]
+    # The delimiters in every order (the SQL cuts at the earliest of / ? # in one step), blanks.
+    weird += ["https://h.io#f/p?q", "https://h.io?q#f/p", "h.io/p?q#f", "u@h.io/p@q", "h.io#u@x", "  ", "?", "#/"]
     for agent in [*AGENTS, *weird, None]:
         [row] = store.query(f"SELECT {device_sql(':x')} AS v", {"x": agent})
         assert row["v"] == device_class(agent), agent

@@ -33,10 +33,9 @@ import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +43,7 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 
 from leadmagnet.content.offer import Offer
+from leadmagnet.delivery import messages
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.store import Store, utcnow
 
@@ -150,15 +150,14 @@ def compose(
     text = renderer.render(f"email/{template}.txt", offer, **ctx)
     html = renderer.render(f"email/{template}.html", offer, **ctx)
     from_addr, to_addr = smtp_address(cfg["SMTP_FROM"]), smtp_address(to_addr)
-    base = policy.SMTP if (from_addr + to_addr).isascii() else policy.SMTPUTF8
-    # Long lines allowed in headers (RFC 5322: 998), so List-Unsubscribe URLs are not folded.
-    msg = EmailMessage(policy=base.clone(max_line_length=998))
+    msg = messages.new_message(ascii_only=(from_addr + to_addr).isascii())
     msg["Subject"] = subject
     # Address objects, not formatted strings: the policy then quotes or encodes the whole name. A
     # string loses a name with a comma (two mailboxes under SMTPUTF8) or parentheses (a comment).
-    msg["From"] = mailbox(from_addr, cfg["SITE_NAME"] or "")
+    sender = mailbox(from_addr, cfg["SITE_NAME"] or "")
+    msg["From"] = messages.from_header(msg.policy, sender.display_name, sender.username, sender.domain)  # parsed once
     msg["To"] = mailbox(to_addr)
-    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Date"] = datetime.now(UTC)  # a datetime: the policy formats it (RFC 5322) without parsing text back
     msg_domain = ascii_domain(from_addr.rpartition("@")[2]) or ascii_domain(urlsplit(cfg["BASE_URL"]).hostname or "")
     msg["Message-ID"] = make_msgid(domain=msg_domain or "localhost")
     msg["Auto-Submitted"] = "auto-generated"
@@ -166,7 +165,10 @@ def compose(
         msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(text)
+    msg.make_alternative(boundary=messages.boundary())  # ours: see delivery/messages.py
     msg.add_alternative(html, subtype="html")
+    if attachments:
+        msg.make_mixed(boundary=messages.boundary())
     for item in attachments:
         msg.add_attachment(item.content, maintype=item.maintype, subtype=item.subtype, filename=item.filename, params=item.params)
     return msg

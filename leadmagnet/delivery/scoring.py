@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from leadmagnet.content.offer import Offer
-from leadmagnet.leads.scoring import STAGE_LABELS, ScoringRules
+from leadmagnet.leads.scoring import STAGE_LABELS, STAGES, ScoringRules
 from leadmagnet.store import Store, Transaction
+
+_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 
 
 def score_and_stage(store: Store, contact_id: int) -> dict[str, Any] | None:
@@ -77,5 +79,9 @@ class Scorer:
             offer_slug=slug,
             decay_per_day=self.rules.decay_per_day,
         )
-        if done is not None:
-            tx.raise_stage(contact_id, self.rules.stage_for(done["score"]))
+        if done is None:
+            return
+        stage = self.rules.stage_for(done["score"])
+        # The stage only moves forward (store.raise_stage): skip the UPDATE when it would not move.
+        if _RANK.get(done["stage"], -1) < _RANK[stage]:
+            tx.raise_stage(contact_id, stage)

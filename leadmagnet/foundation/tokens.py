@@ -22,9 +22,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Serializer, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 PURPOSES = ("thanks", "download", "confirm", "unsubscribe", "calendar", "replay")
+SHORT_PAYLOAD = 64  # bytes of JSON: a link's payload (an id, a stamp, a word) is far shorter
+
+
+class LinkSerializer(URLSafeTimedSerializer):
+    """itsdangerous' URL-safe timed serializer, without the zlib attempt on short payloads.
+
+    It deflates every payload and keeps the result only when shorter: a link's few dozen bytes
+    seldom are, and each attempt sets up a deflate state of a few hundred KB, a tenth of a form
+    post's time in the view. A short payload is base64-encoded as it is, which is what the
+    serializer itself writes whenever compressing does not help; tokens load the same either way.
+    """
+
+    def dump_payload(self, obj: Any) -> bytes:
+        raw = Serializer.dump_payload(self, obj)  # the compact JSON, before the URL-safe step
+        if len(raw) > SHORT_PAYLOAD:
+            return super().dump_payload(obj)
+        return base64_encode(raw)
 
 
 class BadToken(ValueError):
@@ -49,14 +67,14 @@ def _serializer(secret_key: str, purpose: str, issued_at: float | None = None) -
         def get_timestamp(self) -> int:
             return int(issued_at)
 
-    return URLSafeTimedSerializer(secret_key, salt=f"leadmagnet.{purpose}", signer=_IssuedAt)
+    return LinkSerializer(secret_key, salt=f"leadmagnet.{purpose}", signer=_IssuedAt)
 
 
 @functools.lru_cache(maxsize=64)
 def _serializer_now(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
     """One serializer per key and purpose: making one costs a JSON round trip (itsdangerous checks
     its serializer), a tenth of a form submission's time; it keeps no state between uses."""
-    return URLSafeTimedSerializer(secret_key, salt=f"leadmagnet.{purpose}")
+    return LinkSerializer(secret_key, salt=f"leadmagnet.{purpose}")
 
 
 def dump(secret_key: str, purpose: str, payload: Any, issued_at: float | None = None) -> str:

@@ -36,20 +36,17 @@ class Outbox(Verbs):
         sender renders it from (see :meth:`save_rendered`). A cancelled email of the same kind
         (a reminder for a time the webinar moved away from, and then back to) is queued again.
         """
+        # One statement: a new row, or the cancelled one of this kind queued again (its id and
+        # created_at kept); a row of this kind in any other state is left alone and no id comes back.
         with self.db.writing() as conn:
-            revived = conn.execute(
-                "UPDATE outbox SET status = 'queued', to_addr = ?, subject = ?, message = ?, template = ?, next_attempt_at = ?,"
-                " last_error = NULL WHERE submission_id = ? AND kind = ? AND status = 'cancelled'",
-                (to_addr, subject, message, template, now, submission_id, kind),
-            )
-            if revived.rowcount:
-                return conn.execute("SELECT id FROM outbox WHERE submission_id = ? AND kind = ?", (submission_id, kind)).fetchone()[0]
-            cursor = conn.execute(
+            row = conn.execute(
                 "INSERT INTO outbox (submission_id, contact_id, kind, to_addr, subject, message, template, next_attempt_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind) DO NOTHING",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind) DO UPDATE SET status = 'queued',"
+                " to_addr = excluded.to_addr, subject = excluded.subject, message = excluded.message, template = excluded.template,"
+                " next_attempt_at = excluded.next_attempt_at, last_error = NULL WHERE outbox.status = 'cancelled' RETURNING id",
                 (submission_id, contact_id, kind, to_addr, subject, message, template, now, now),
-            )
-            return cursor.lastrowid if cursor.rowcount else None
+            ).fetchone()
+        return row[0] if row is not None else None
 
     def save_rendered(self, outbox_id: int, message: bytes, created_at: str | None = None) -> bool:
         """Keep the message the sender built from the row's template (retries reuse it).
