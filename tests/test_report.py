@@ -123,7 +123,7 @@ def test_leads_per_variant_and_day_come_from_a_roll_up_the_database_keeps(tmp_pa
     for i, (variant, day) in enumerate([("a", "2026-11-01"), ("b", "2026-11-01"), ("b", "2026-11-02"), (None, "2026-11-02")]):
         lead(old, i, variant, day)
     lead(old, 9, "b", "2026-11-02", spam=True)
-    assert old.migrate() == ["m014_variant_rollup"]
+    assert old.migrate()[0] == "m014_variant_rollup"  # then any later ones
     assert leads(old) == {("2026-11-01", "a"): 1, ("2026-11-01", "b"): 1, ("2026-11-02", "b"): 1}
     spam = lead(old, 10, "a", "2026-11-03", spam=True)
     assert ("2026-11-03", "a") not in leads(old)  # spam is not a lead
