@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
+from tests.support.browser import sign_up_for_the_playbook
 from tests.test_assignment import TITLES, write_test_offer
 
 pytestmark = pytest.mark.e2e
@@ -49,15 +50,7 @@ def test_the_dashboard_shows_charts_and_breakdowns_of_real_traffic(live_server, 
     page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
 
     # A visitor comes from the campaign's link and signs up.
-    page.goto(url + CAMPAIGN_LINK)
-    form = page.locator("form.lead")
-    form.locator("[name=email]").fill("ada@example.com")
-    form.locator("[name=first_name]").fill("Ada")
-    form.locator("[name=company]").fill("Analytical Engines")
-    form.locator("[name=team_size]").select_option("2-5")
-    form.locator("[name=consent]").check()
-    form.locator("button[type=submit]").click()
-    page.wait_for_url("**/growth-playbook/thanks/**")
+    sign_up_for_the_playbook(page, url + CAMPAIGN_LINK)
     assert services_of(live_server.app).page_views.flush() == 1
 
     log_in(page, url)

@@ -10,6 +10,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.browser import sign_up_for_the_playbook
+
 pytestmark = pytest.mark.e2e
 
 
@@ -27,15 +29,7 @@ def axe_violations(page: Page) -> list[str]:
 
 
 def register(page: Page, url: str) -> None:
-    page.goto(f"{url}/growth-playbook")
-    form = page.locator("form.lead")
-    form.locator("[name=email]").fill("ada@example.com")
-    form.locator("[name=first_name]").fill("Ada")
-    form.locator("[name=company]").fill("Analytical Engines")
-    form.locator("[name=team_size]").select_option("2-5")
-    form.locator("[name=consent]").check()
-    form.locator("button[type=submit]").click()
-    page.wait_for_url("**/growth-playbook/thanks/**")
+    sign_up_for_the_playbook(page, f"{url}/growth-playbook")
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
