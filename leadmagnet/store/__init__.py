@@ -37,6 +37,7 @@ from leadmagnet.store.leads import DELIVERED, PENDING, WAITLISTED, Leads
 from leadmagnet.store.migrations import migrations
 from leadmagnet.store.outbox import Outbox
 from leadmagnet.store.privacy import Privacy
+from leadmagnet.store.exporting import Exporting
 from leadmagnet.store.reports import Reports
 from leadmagnet.store.scoring import Scoring
 from leadmagnet.store.seats import Seats
@@ -157,6 +158,7 @@ class Store:
         self.outbox = outbox.outbox
         self.email_attempts = outbox.email_attempts
         # Reports (store/reports.py): export rows, export cursors, the leads list.
+        self.export_query = Exporting(self._db).export_query
         self.iter_contact_rows = reports.iter_contact_rows
         self.iter_submission_rows = reports.iter_submission_rows
         self.count_export_rows = reports.count_export_rows
