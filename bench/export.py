@@ -279,11 +279,11 @@ def main() -> None:
             "ratio": search_first / first,
         },
     ]
-    notes = (  # noqa: S608 - prose, not SQL
+    notes = (
         "The first baseline dumps one table in C; `leadmagnet export` also joins every contact's submissions "
         "(offers, tags, stage, consent), formats ISO 8601 UTC times and neutralises formula cells, all in the SQL "
         "(store/exporting.py), and includes the CLI's start (about 1.5 s CPU: imports, the app's services). The second "
-        "baseline runs that same SELECT in the sqlite3 shell. "
+        "baseline runs that same query in the sqlite3 shell. "
         f"Medians of {args.rounds} alternating rounds. Wall time, CPU time and peak memory (`ru_maxrss`) of each child process are "
         "from GNU `/usr/bin/time -f '%e %U %S %M'`; the machine is shared with other work, so the CPU-time ratio is the steadier one."
     )

@@ -10,7 +10,9 @@ meant to change) with ``LEADMAGNET_RECORD_GOLDEN=1``.
 
 from __future__ import annotations
 
+import csv
 import io
+import itertools
 import json
 import os
 import sqlite3
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from leadmagnet.export import formats
 from leadmagnet.export import presets as crm
 from leadmagnet.export.exports import Exports
 from leadmagnet.store.reports import Filters
@@ -207,3 +210,43 @@ def test_every_preset_kind_output_and_filter_gives_the_recorded_bytes(varied, tm
     # the recording covers what it claims: formula text reached cells, and every one came out inert
     everything = json.dumps(recorded, ensure_ascii=False)
     assert "'=HYPERLINK" in everything and "'=1+1" in everything and "10,000 or more" in everything and "'=Tiny" in everything
+
+
+# Values whose first characters the SQL neutralising must judge exactly as formats.neutralise does.
+TRICKY = ["=", "+", "-", "@", "\t", "\r", "+1", "-1", "+ 1", "+1 (202) 555-0100", "-.5/2", "+1a", "-1\n", "+٣", "+１", "−5"]
+TRICKY += ["+1e5", "++", "--", "-+", "+()", "+1,5", "+1;2", " =1", "'=1", "=1", "@x", "\t1", "\r1", "\n=1", "é=", "+é", "-\t", "+\r"]
+
+
+@pytest.mark.parametrize("excel", [False, True])
+def test_sql_neutralising_judges_every_first_character_as_python_does(store, excel) -> None:
+    for i, value in enumerate(TRICKY):
+        store.record_submission(offer_slug="growth-playbook", offer_type="ebook", email=f"t{i}@example.com", fields={"first_name": value})
+    exports = Exports(store)
+    buf = io.StringIO()
+    exports.write(exports.prepare(Filters(), output="jsonl", single_stream=True), buf)
+    if excel:  # a file for a spreadsheet: CSV only
+        buf = io.StringIO()
+        exports.write(exports.prepare(Filters(), excel=True, single_stream=True), buf)
+        rows = list(csv.DictReader(io.StringIO(buf.getvalue().removeprefix("\ufeff"), newline="")))
+    else:
+        rows = [json.loads(line) for line in buf.getvalue().splitlines()]
+    stored = [store.get_contact_by_email(f"t{i}@example.com")["first_name"] or "" for i in range(len(TRICKY))]  # stripped, some
+    assert [row["first_name"] for row in rows] == [formats.neutralise(value, spreadsheet=excel) for value in stored]
+    assert sum(value[:1] in formats.TRIGGER_SET for value in stored) > 20
+
+
+def test_two_exports_at_once_on_one_connection_keep_their_own_functions(varied) -> None:
+    """A download streaming while another runs (interleaved generators on one thread's connection)."""
+    services = services_of(varied)
+    exports = Exports(services.store, SITE_PRESETS, services.catalog_cache.get)
+    mailchimp = exports.prepare(Filters(include_unsubscribed=True), preset="mailchimp", single_stream=True)
+    salesforce = exports.prepare(Filters(), preset="salesforce", single_stream=True)
+    alone = ["".join(exports.stream(mailchimp)), "".join(exports.stream(salesforce))]
+    first, second = exports.stream(mailchimp), exports.stream(salesforce)
+    together: list[list[str]] = [[], []]
+    for a, b in itertools.zip_longest(first, second, fillvalue=""):
+        together[0].append(a)
+        together[1].append(b)
+    assert ["".join(parts) for parts in together] == alone
+    recorded = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert alone[1] == recorded["salesforce/contacts/csv/all"]

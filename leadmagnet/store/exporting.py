@@ -25,13 +25,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadmagnet.store.connection import Verbs
-from leadmagnet.store.reports import BUILTIN_ANSWERS, RANK_STAGE, STAGE_RANK, Filters, _offer_list, _tag_list
+from leadmagnet.store.reports import BUILTIN_ANSWERS, RANK_STAGE, STAGE_RANK, Filters
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Python's str.strip() whitespace, for trim() in the "required" cells.
 WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 INT_FIELDS = frozenset({"score", "submissions", "submission_id", "spam"})
 LIST_FIELDS = frozenset({"offers", "tags"})
+
+
+def _offer_list(joined: str | None) -> tuple[str, ...]:
+    """``"b,a"`` -> ``("a", "b")``: a contact's offers, each once (DISTINCT in SQL costs a b-tree per contact)."""
+    return tuple(sorted(set(joined.split(",")))) if joined else ()
+
+
+def _tag_list(joined: str | None) -> tuple[str, ...]:
+    """The JSON tag lists of several submissions (joined by U+001F) as one list, first seen first."""
+    tags: dict[str, None] = {}
+    for chunk in (joined or "").split("\x1f"):
+        for tag in json.loads(chunk or "[]"):
+            tags[tag] = None
+    return tuple(tags)
 
 
 @dataclass(frozen=True)
@@ -135,9 +149,11 @@ class _Compiler:
             write = cell.python
             slow = self.function(lambda raw: write(raw, {}), 1)  # another zone, no zone, not a time: Python's text
             fast = f"substr({raw}, 1, 19) || 'Z'" if kind == "iso" else f"substr({raw}, 1, 10)"
+            # The store's own UTC text, starting with a digit: its cell starts with that digit, nothing to neutralise.
+            own = f"substr({raw}, 27) = '+00:00' AND length({raw}) = 32 AND {raw} >= '0' AND {raw} < ':'"
             return (
-                f"CASE WHEN length({raw}) = 32 AND substr({raw}, 27) = '+00:00' THEN {fast} WHEN coalesce({raw}, '') = '' THEN '' ELSE {slow}({raw}) END",
-                True,
+                f"CASE WHEN {own} THEN {fast} WHEN {raw} IS NULL OR {raw} = '' THEN '' ELSE {self.neutralise(f'{slow}({raw})')} END",
+                False,
             )
         if kind == "required" and plain_text:
             return f"coalesce(nullif(trim(coalesce({raw}, ''), {_lit(WHITESPACE)}), ''), {_lit(cell.default)})", True
@@ -209,14 +225,15 @@ class _Compiler:
     def neutralise(self, expr: str) -> str:
         """``expr`` with a leading apostrophe where it starts with a formula trigger.
 
-        CASE x WHEN reads the first character once: the cell is computed twice in all.
+        Every trigger sorts before ``A``, so a cell ``>= 'A'`` (most: names, emails) costs one
+        comparison; the others read their first character once (CASE x WHEN).
         """
         inert = f"'''' || {expr}"
         # A plain number (a phone number) stays as typed for an importer, not for a spreadsheet.
         sign = inert if self.spreadsheet else f"CASE WHEN substr({expr}, 2) GLOB '*[^-0-9 ()+./]*' THEN {inert} ELSE {expr} END"
         return (
-            f"CASE unicode({expr}) WHEN 61 THEN {inert} WHEN 64 THEN {inert} WHEN 9 THEN {inert} WHEN 13 THEN {inert}"
-            f" WHEN 43 THEN {sign} WHEN 45 THEN {sign} ELSE {expr} END"
+            f"CASE WHEN {expr} >= 'A' THEN {expr} ELSE CASE unicode({expr}) WHEN 61 THEN {inert} WHEN 64 THEN {inert}"
+            f" WHEN 9 THEN {inert} WHEN 13 THEN {inert} WHEN 43 THEN {sign} WHEN 45 THEN {sign} ELSE {expr} END END"
         )
 
 
