@@ -1,8 +1,9 @@
 """Streaming exports: contacts or submissions as CSV or JSON Lines, in any CRM preset.
 
-Rows flow one at a time from the store's cursor through the preset (:mod:`leadmagnet.export.presets`) to the
-output, so memory stays flat whatever the number of rows. Every cell is formula-neutralised by
-the preset, in every format.
+SQLite computes every cell (:mod:`leadmagnet.store.exporting`, from the preset's columns turned into
+cell specs by :mod:`leadmagnet.export.cells`): formatted, formula-neutralised and clipped, in every
+format. Chunks of rows flow from the store's cursor straight into ``csv.writer.writerows`` (or JSON
+Lines), so memory stays flat whatever the number of rows.
 
 Custom answers (an offer's own form fields) come after the preset's columns, one ``custom.NAME``
 column per field (:mod:`leadmagnet.export.answers`): the fields the exported rows answer, and those
