@@ -19,6 +19,7 @@ known and safe (a mapped stage, a constant) skip it.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -267,7 +268,7 @@ class ExportQuery:
     rows, and :meth:`chunks` of finished cells. Reads submissions up to the newest at creation, so a
     lead committed meanwhile (with a key the header lacks) waits for the next run."""
 
-    serial = 0
+    serials = itertools.count(1)  # next() is atomic: threads never share a number
 
     def __init__(self, verbs: Verbs, kind: str, filters: Filters) -> None:
         self.db, self.kind, self.filters = verbs.db, kind, filters
@@ -299,8 +300,8 @@ class ExportQuery:
     def sql(self, cells: Sequence[Cell], spreadsheet: bool = False, clip: int = 0, cursor: bool = False) -> tuple[str, _Compiler]:
         """The SELECT of finished cells (and the export cursor's submission id last, if ``cursor``)."""
         sources = SUBMISSION_SOURCES if self.kind == "submissions" else CONTACT_SOURCES
-        ExportQuery.serial += 1  # two exports at once on one connection keep their own functions
-        compiler = _Compiler(sources, self.kind, spreadsheet, clip, f"lm_export_{ExportQuery.serial}")
+        # Two exports at once on one connection (a download while a file is written) keep their own functions.
+        compiler = _Compiler(sources, self.kind, spreadsheet, clip, f"lm_export_{next(ExportQuery.serials)}")
         columns = [compiler.finish(*compiler.value(cell)) for cell in cells]
         if cursor:
             columns.append(sources["last_submission_id"])
