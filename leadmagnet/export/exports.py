@@ -18,7 +18,7 @@ from typing import IO, Any
 from leadmagnet.content.catalog import Catalog
 from leadmagnet.content.offer import Offer
 from leadmagnet.export import answers, presets
-from leadmagnet.export.writer import ExportError, ExportRequest, ExportResult, export, iter_rows, resolve_preset, since_cursor, stream
+from leadmagnet.export.writer import ExportError, ExportRequest, ExportResult, export, query, resolve_preset, since_cursor, stream
 from leadmagnet.store import Store
 from leadmagnet.store.reports import Filters
 
@@ -78,7 +78,7 @@ class Exports:
         known = answers.asked(offers)
         if any(name not in known for _header, name in mapped):
             everything = Filters(include_spam=True, include_unsubscribed=True)
-            known |= set(iter_rows(self.store, replace(request, filters=everything)).custom_fields)
+            known |= set(query(self.store, replace(request, filters=everything)).custom_fields)
         for header, name in mapped:
             if name not in known:
                 fields = ", ".join(sorted(known)) or "none yet"

@@ -1,9 +1,9 @@
 """Export presets as data: which columns each CRM importer expects, and how values are written.
 
 A :class:`Preset` is a list of ``(header, field, format)`` columns plus a few file-level rules
-(rows per file, text clip). ``field`` names a key of the plain row dicts that
-:mod:`leadmagnet.export.writer` streams (``email``, ``first_name``, ``offers``, ``stage``, ``opt_in_status``
-…, listed in :data:`FIELDS`); ``format`` names one of the value writers in :data:`FORMATS`. Keeping
+(rows per file, text clip). ``field`` names a field of an export row (``email``, ``first_name``,
+``offers``, ``stage``, ``opt_in_status`` …, listed in :data:`FIELDS`); ``format`` names one of the
+value writers in :data:`FORMATS`, which SQLite mirrors (:mod:`leadmagnet.export.cells`). Keeping
 presets as data means a site can add its own in ``instance/config.toml`` without code::
 
     [crm.my-crm]
@@ -169,8 +169,11 @@ class Preset:
         return writers
 
     def cells(self, row: Mapping[str, Any]) -> list[str]:
-        """The row's cells in column order: formatted, formula-neutralised, clipped."""
-        # The hot loop of every export (a million rows): writers are looked up once per preset.
+        """A row dict's cells in column order: formatted, formula-neutralised, clipped.
+
+        The Python statement of what each cell is; exports compute the same cells in SQL
+        (store/exporting.py), and the Python writers are its fallbacks.
+        """
         cells = []
         append = cells.append
         get = row.get

@@ -1,8 +1,9 @@
 """Streaming exports: contacts or submissions as CSV or JSON Lines, in any CRM preset.
 
-Rows flow one at a time from the store's cursor through the preset (:mod:`leadmagnet.export.presets`) to the
-output, so memory stays flat whatever the number of rows. Every cell is formula-neutralised by
-the preset, in every format.
+SQLite computes every cell (:mod:`leadmagnet.store.exporting`, from the preset's columns turned into
+cell specs by :mod:`leadmagnet.export.cells`): formatted, formula-neutralised and clipped, in every
+format. Chunks of rows flow from the store's cursor straight into ``csv.writer.writerows`` (or JSON
+Lines), so memory stays flat whatever the number of rows.
 
 Custom answers (an offer's own form fields) come after the preset's columns, one ``custom.NAME``
 column per field (:mod:`leadmagnet.export.answers`): the fields the exported rows answer, and those
@@ -22,8 +23,8 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
+import operator
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -34,8 +35,10 @@ from typing import IO, Any
 from leadmagnet.content.offer import Offer
 from leadmagnet.export import answers
 from leadmagnet.export import presets as crm
+from leadmagnet.export.cells import cells_of
 from leadmagnet.store import Store
-from leadmagnet.store.reports import ExportRows, Filters
+from leadmagnet.store.exporting import ExportQuery
+from leadmagnet.store.reports import Filters
 
 BOM = "\ufeff"
 KINDS = ("contacts", "submissions")
@@ -80,17 +83,15 @@ def resolve_preset(request: ExportRequest, site_presets: Any = None) -> crm.Pres
     return replace(preset, spreadsheet=True) if request.excel and request.output == "csv" else preset
 
 
-def iter_rows(store: Store, request: ExportRequest) -> ExportRows:
-    """The request's rows as plain dicts, streamed from one store cursor (and their custom fields)."""
-    if request.kind == "submissions":
-        return store.iter_submission_rows(request.filters)
-    return store.iter_contact_rows(request.filters)
+def query(store: Store, request: ExportRequest) -> ExportQuery:
+    """The request's rows in the store: their custom fields now, their cells when asked."""
+    return store.export_query(request.kind, request.filters)
 
 
-def with_answers(preset: crm.Preset, rows: ExportRows, request: ExportRequest, offers: Iterable[Offer] | None) -> crm.Preset:
-    """``preset`` with a column for each custom field the rows answer or (given ``offers``) an offer
-    in the request asks, and the offers' select labels."""
-    names = set(rows.custom_fields)
+def with_answers(preset: crm.Preset, names: Iterable[str], request: ExportRequest, offers: Iterable[Offer] | None) -> crm.Preset:
+    """``preset`` with a column for each custom field the rows answer (``names``) or (given
+    ``offers``) an offer in the request asks, and the offers' select labels."""
+    names = set(names)
     labels: dict[str, answers.Labels] = {}
     if offers is not None:
         offers = list(offers)
@@ -99,57 +100,76 @@ def with_answers(preset: crm.Preset, rows: ExportRows, request: ExportRequest, o
     return preset.with_answers(names, labels)
 
 
-class _Line(io.StringIO):
-    """A reusable one-line buffer for :mod:`csv`, so each row becomes one string to write."""
-
-    def take(self) -> str:
-        text = self.getvalue()
-        self.seek(0)
-        self.truncate()
-        return text
+Chunk = list[tuple[Any, ...]]
 
 
-def encode_lines(preset: crm.Preset, rows: Iterable[dict[str, Any]], output: str, header: bool = True) -> Iterator[tuple[str, dict]]:
-    """Yield ``(line, row)``: the header line first (row ``{}``), then one line per row."""
-    if output == "jsonl":
-        headers = preset.headers
-        for row in rows:
-            yield json.dumps(dict(zip(headers, preset.cells(row), strict=True)), ensure_ascii=False) + "\n", row
-        return
-    buffer = _Line()
-    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: CRLF, quote when needed
-    if header:
-        writer.writerow(preset.headers)
-        yield buffer.take(), {}
-    for row in rows:
-        writer.writerow(preset.cells(row))
-        yield buffer.take(), row
+class Rows:
+    """An export's rows as chunks of finished cells (SQLite wrote them: see store/exporting.py).
+
+    With ``cursor`` each row carries the incremental cursor's submission id last, which
+    :meth:`write` strips and keeps the highest of. ``write`` takes at most ``limit`` rows (a split
+    file's share) and keeps the rest of the chunk for the next call.
+    """
+
+    def __init__(self, chunks: Iterator[Chunk], headers: list[str], cursor: bool, count: Callable[[int, int], None]) -> None:
+        self.chunks, self.headers, self.cursor, self.count = chunks, headers, cursor, count
+        self.left: Chunk = []
+
+    def next_chunk(self, limit: int | None) -> Chunk:
+        chunk = self.left or next(self.chunks, [])
+        if limit is not None and len(chunk) > limit:
+            chunk, self.left = chunk[:limit], chunk[limit:]
+        else:
+            self.left = []
+        return chunk
+
+    def more(self) -> bool:
+        if not self.left:
+            self.left = next(self.chunks, [])
+        return bool(self.left)
+
+    def write(self, fh: IO[str], output: str, limit: int | None = None) -> None:
+        """Write (up to ``limit``) rows to ``fh``: chunks straight through ``csv.writer.writerows``."""
+        writerows = csv.writer(fh, lineterminator="\r\n").writerows  # RFC 4180: CRLF, quote when needed
+        headers, dumps, last = self.headers, json.dumps, _LAST
+        while limit is None or limit > 0:
+            chunk = self.next_chunk(limit)
+            if not chunk:
+                return
+            cursor = max(map(last, chunk)) if self.cursor else 0
+            rows = map(_CELLS, chunk) if self.cursor else chunk
+            if output == "jsonl":
+                fh.write("".join(dumps(dict(zip(headers, row, strict=True)), ensure_ascii=False) + "\n" for row in rows))
+            else:
+                writerows(rows)
+            self.count(len(chunk), cursor)
+            if limit is not None:
+                limit -= len(chunk)
 
 
-def write_rows(
+_LAST = operator.itemgetter(-1)
+_CELLS = operator.itemgetter(slice(0, -1))
+
+
+def open_rows(
+    store: Store,
+    request: ExportRequest,
     preset: crm.Preset,
-    rows: Iterable[dict[str, Any]],
-    fh: IO[str],
-    output: str,
-    count: Callable[[dict[str, Any]], None],
-    header: bool = False,
-) -> None:
-    """Write ``rows`` to ``fh`` straight through a csv writer (or as JSON Lines), calling ``count``
-    after each. The file exports' hot loop: no per-line buffers or generators in between."""
-    cells = preset.cells
-    if output == "jsonl":
-        headers = preset.headers
-        dumps = json.dumps
-        for row in rows:
-            fh.write(dumps(dict(zip(headers, cells(row), strict=True)), ensure_ascii=False) + "\n")
-            count(row)
-        return
-    writerow = csv.writer(fh, lineterminator="\r\n").writerow  # RFC 4180: CRLF, quote when needed
-    if header:
-        writerow(preset.headers)
-    for row in rows:
-        writerow(cells(row))
-        count(row)
+    offers: Iterable[Offer] | None,
+    cursor: bool = False,
+    count: Callable[[int, int], None] = lambda rows, last: None,
+) -> tuple[crm.Preset, Rows]:
+    """The export's final preset (its custom answer columns added) and its rows."""
+    found = query(store, request)
+    preset = with_answers(preset, found.custom_fields, request, offers)
+    chunks = found.chunks(cells_of(preset), spreadsheet=preset.spreadsheet, clip=preset.clip, cursor=cursor)
+    return preset, Rows(chunks, preset.headers, cursor, count)
+
+
+def header_line(preset: crm.Preset) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(preset.headers)
+    return buffer.getvalue()
 
 
 def stream(store: Store, request: ExportRequest, site_presets: Any = None, offers: Iterable[Offer] | None = None) -> Iterator[str]:
@@ -157,16 +177,13 @@ def stream(store: Store, request: ExportRequest, site_presets: Any = None, offer
     preset = resolve_preset(request, site_presets)
     if request.excel and request.output == "csv":
         yield BOM
-    rows = iter_rows(store, request)
-    preset = with_answers(preset, rows, request, offers)
-    chunk: list[str] = []
-    for line, _row in encode_lines(preset, rows, request.output):
-        chunk.append(line)
-        if len(chunk) >= 500:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
+    preset, rows = open_rows(store, request, preset, offers)
+    if request.output == "csv":
+        yield header_line(preset)
+    while rows.more():
+        buffer = io.StringIO()
+        rows.write(buffer, request.output, limit=1000)
+        yield buffer.getvalue()
 
 
 def since_cursor(store: Store, request: ExportRequest) -> Filters:
@@ -208,38 +225,31 @@ def export(
     if split and not isinstance(out, Path):
         raise ExportError("--split writes numbered files: give an output file with -o FILE")
     result = ExportResult()
-    rows = iter_rows(store, request)
-    preset = with_answers(preset, rows, request, offers)
 
-    def count(row: dict[str, Any]) -> None:
-        result.rows += 1
-        result.cursor = max(result.cursor or 0, int(row.get("last_submission_id") or 0))
+    def count(rows: int, cursor: int) -> None:
+        result.rows += rows
+        if cursor:
+            result.cursor = max(result.cursor or 0, int(cursor))
         if on_row is not None:
             on_row(result.rows)
 
+    preset, rows = open_rows(store, request, preset, offers, cursor=bool(request.since_last), count=count)
     if isinstance(out, Path):
-        _write_files(preset, rows, request, out, split, count, result)
+        _write_files(preset, rows, request, out, split, result)
     else:
         if request.excel and request.output == "csv":
             out.write(BOM)
-        write_rows(preset, rows, out, request.output, count, header=True)
+        if request.output == "csv":
+            out.write(header_line(preset))
+        rows.write(out, request.output)
         out.flush()
     if request.since_last and result.cursor:
         store.save_export_cursor(request.since_last, result.cursor, as_of=as_of)
     return result
 
 
-def _write_files(
-    preset: crm.Preset,
-    rows: Iterable[dict[str, Any]],
-    request: ExportRequest,
-    target: Path,
-    split: int,
-    count: Callable[[dict[str, Any]], None],
-    result: ExportResult,
-) -> None:
+def _write_files(preset: crm.Preset, rows: Rows, request: ExportRequest, target: Path, split: int, result: ExportResult) -> None:
     """Write to temporary files, fsync them, then rename every one into place."""
-    left = iter(rows)
     target.parent.mkdir(parents=True, exist_ok=True)
     temps: list[tuple[Path, Path]] = []
     handle: IO[str] | None = None
@@ -253,7 +263,7 @@ def _write_files(
         fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
         fh.write(bom)
         if request.output == "csv":
-            fh.write(next(encode_lines(preset, (), "csv"))[0])
+            fh.write(header_line(preset))
         return fh
 
     def close(fh: IO[str]) -> None:
@@ -264,16 +274,14 @@ def _write_files(
     try:
         handle = open_next()
         if not split:
-            write_rows(preset, left, handle, request.output, count)
+            rows.write(handle, request.output)
         else:
             while True:
-                write_rows(preset, itertools.islice(left, split), handle, request.output, count)
-                first = next(left, None)  # a next file only when a row is left for it
-                if first is None:
+                rows.write(handle, request.output, limit=split)
+                if not rows.more():  # a next file only when a row is left for it
                     break
                 close(handle)
                 handle = open_next()
-                left = itertools.chain([first], left)
         close(handle)
         handle = None
     except BaseException:

@@ -33,6 +33,7 @@ from leadmagnet.store.admin import Admin
 from leadmagnet.store.connection import Connection, DatabaseError, IntegrityError, Params, StoreUnavailable, utcnow
 from leadmagnet.store.dashboard import Dashboard
 from leadmagnet.store.experiments import Experiments
+from leadmagnet.store.exporting import Exporting
 from leadmagnet.store.leads import DELIVERED, PENDING, WAITLISTED, Leads
 from leadmagnet.store.migrations import migrations
 from leadmagnet.store.outbox import Outbox
@@ -157,9 +158,8 @@ class Store:
         self.forget_sent_messages = outbox.forget_sent_messages
         self.outbox = outbox.outbox
         self.email_attempts = outbox.email_attempts
-        # Reports (store/reports.py): export rows, export cursors, the leads list.
-        self.iter_contact_rows = reports.iter_contact_rows
-        self.iter_submission_rows = reports.iter_submission_rows
+        # Reports (store/reports.py, store/exporting.py): export rows, counts and cursors, the leads list.
+        self.export_query = Exporting(self._db).export_query
         self.count_export_rows = reports.count_export_rows
         self.get_export_cursor = reports.get_export_cursor
         self.get_export_cursor_time = reports.get_export_cursor_time
