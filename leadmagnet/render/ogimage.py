@@ -25,12 +25,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any
-
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any
 
 from leadmagnet.content.offer import Offer
 from leadmagnet.render.seo import SocialImage
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageFont
 
 WIDTH, HEIGHT = 1200, 630
 # Drawing code changes that alter the picture bump this, so cached cards are drawn again.
@@ -158,6 +159,8 @@ class OgCards:
             data = path.read_bytes()
         except OSError:
             return None
+        from PIL import Image, UnidentifiedImageError  # here: a build with its cards drawn needs no Pillow
+
         try:
             with Image.open(BytesIO(data)) as img:
                 size: tuple[int, int] | None = img.size
@@ -213,6 +216,8 @@ class OgCards:
         drawn as a coverage mask (0 = background, 255 = ink) and saved with a palette running
         from one colour to the other: a third of the bytes of a full-colour PNG.
         """
+        from PIL import Image, ImageDraw
+
         background = self.brand.primary
         ink = text_colour(background)
         cover = self._cover_image(offer)
@@ -259,6 +264,8 @@ class OgCards:
     def _cover_image(self, offer: Offer) -> Image.Image | None:
         if self._cover(offer) is None or offer.image is None:
             return None
+        from PIL import Image, UnidentifiedImageError
+
         try:
             with Image.open(self.content_dir / offer.image) as img:
                 img.load()
@@ -271,6 +278,8 @@ class OgCards:
     def _logo_image(self) -> Image.Image | None:
         if self.brand.logo is None:
             return None
+        from PIL import Image, UnidentifiedImageError
+
         try:
             with Image.open(self.brand.logo) as img:
                 img.load()
@@ -292,6 +301,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         loaded = _fonts.by_size = {}
     font = loaded.get(size)
     if font is None:
+        from PIL import ImageFont
+
         font = loaded[size] = ImageFont.load_default(size=size)
     return font
 
