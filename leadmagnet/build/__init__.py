@@ -27,7 +27,8 @@ Builds are incremental, at three levels:
    gated file names and join links) and handed to :func:`load_catalog` as ``previous``, so only
    offer files whose mtime or size changed are parsed again;
 2. rendering: a page whose parsed offer, state (open, ended...), theme files and settings are all
-   unchanged is not rendered again;
+   unchanged is not rendered again (nor its og card looked up); the index and tag pages are
+   rendered again only when what they list changed (``pages.listing_files``);
 3. writing: ``OUT_DIR/.leadmagnet-build.json`` records the SHA-256 of every file; only files whose
    bytes changed are written and compressed, and files of the previous build that are no longer
    part of the site are deleted. Files the build did not write are never touched: a non-empty
