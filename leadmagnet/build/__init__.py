@@ -27,7 +27,8 @@ Builds are incremental, at three levels:
    gated file names and join links) and handed to :func:`load_catalog` as ``previous``, so only
    offer files whose mtime or size changed are parsed again;
 2. rendering: a page whose parsed offer, state (open, ended...), theme files and settings are all
-   unchanged is not rendered again;
+   unchanged is not rendered again (nor its og card looked up); the index and tag pages are
+   rendered again only when what they list changed (``pages.listing_files``);
 3. writing: ``OUT_DIR/.leadmagnet-build.json`` records the SHA-256 of every file; only files whose
    bytes changed are written and compressed, and files of the previous build that are no longer
    part of the site are deleted. Files the build did not write are never touched: a non-empty
@@ -65,7 +66,7 @@ from jinja2 import FileSystemBytecodeCache
 from leadmagnet.build.cache import BuildCache, build_lock, cache_file, code_version, dump_cache, read_cache, write_cache
 from leadmagnet.build.edge import ab_files
 from leadmagnet.build.files import check_out_dir, read_manifest, undo_first_build, write_files
-from leadmagnet.build.pages import extra_files, og_cards, plan_pages, read_lead_counts
+from leadmagnet.build.pages import extra_files, kept_cards, listing_files, og_cards, plan_pages, read_lead_counts
 from leadmagnet.build.report import BuildError, BuildReport
 from leadmagnet.build.workers import parse_catalog, rendering_pages
 from leadmagnet.content.catalog import signature
@@ -120,7 +121,10 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
     render_key = hashlib.sha256(
         repr(([settings.get(k) for k in RENDER_SETTINGS], signature(*themes_folders(themes, settings)), version)).encode()
     ).hexdigest()
-    previous_pages = cache.pages if cache.render_key == render_key else {}
+    same_look = cache.render_key == render_key
+    previous_pages = cache.pages if same_look else {}
+    # The index shows no Markdown, but the brand's logo and covers: any other file changed, it is made again.
+    previous_listing = cache.listed if same_look and cache.catalog is not None and cache.catalog.assets == catalog.assets else None
     manifest = read_manifest(out_dir)
     # Pages still on disk as the manifest says may be kept without rendering them again.
     present = {rel for rel in manifest if rel.endswith(".html") and os.path.isfile(os.path.join(out_dir, rel))}
@@ -147,15 +151,19 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
         # The offer pages render on every core while this process makes the other files and
         # the build cache's bytes.
         with rendering_pages(renderer, catalog, to_render, now, manifest, staging) as pages_done:
-            files = extra_files(renderer, catalog, published, now)
+            files, listing_kept, listed = listing_files(renderer, published, now, previous_listing, present)
+            report.rendered, report.listings = len(to_render), len(files)
+            files.update(extra_files(renderer, catalog, published, now))
             files.update(ab_files(renderer, published, now))  # A/B variants' pages and nginx snippets
-            cache_bytes = dump_cache(BuildCache(version, catalog, render_key, rendered))
-            bodies, staged = pages_done()
-        cards = og_cards(renderer, published, now)  # after the workers, which draw the missing ones
+            cache_bytes = dump_cache(BuildCache(version, catalog, render_key, rendered, listed))
+            bodies, staged, drawn = pages_done()
+        # The cards of the pages kept are those the previous build exported, while the export
+        # still holds them; the workers drew or found those of the pages they rendered.
+        known = {**kept_cards(cache.cards, kept, manifest, out_dir), **drawn}
+        cards, card_of = og_cards(renderer, published, now, known)
         files.update(bodies)
         report.problems = catalog.problems
-        report.rendered = len(rendered) - len(kept)
-        write_files(out_dir, files, kept, manifest, report, staging, staged, cards)
+        write_files(out_dir, files, kept | listing_kept, manifest, report, staging, staged, cards)
     except BaseException:
         if fresh:
             undo_first_build(out_dir, existed)
@@ -163,7 +171,7 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
     finally:
         if not fresh:
             shutil.rmtree(staging, ignore_errors=True)
-    write_cache(cache_path, cache_bytes)
+    write_cache(cache_path, cache_bytes, card_of)
     return report
 
 

@@ -12,11 +12,12 @@ import hashlib
 import logging
 import pickle
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from leadmagnet.build.files import write_atomic
+from leadmagnet.build.pages import Listed
 from leadmagnet.content.catalog import Catalog, Page
 from leadmagnet.foundation.version import __version__
 
@@ -32,6 +33,10 @@ class BuildCache:
     render_key: str = ""
     # slug -> (the Page rendered, its state, its output path)
     pages: dict[str, tuple[Page, str, str]] = field(default_factory=dict)
+    # What the index and tag pages showed, and their files.
+    listed: Listed = field(default_factory=Listed)
+    # slug -> the page's og card (path in the export, cached file, digest) or None (its own image)
+    cards: dict[str, tuple[str, str, str] | None] = field(default_factory=dict)
 
 
 def cache_file(settings: Mapping[str, Any], out_dir: Path) -> Path:
@@ -74,27 +79,31 @@ def read_cache(path: Path, version: str) -> BuildCache:
         # instance/config.py (executed at start); it is never read from the export.
         with path.open("rb") as fh:
             cache = pickle.load(fh)  # noqa: S301 - see above
+            cards = pickle.load(fh) if isinstance(cache, BuildCache) and cache.version == version else {}  # noqa: S301
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return BuildCache()
-    if not isinstance(cache, BuildCache) or cache.version != version:
+    if not isinstance(cache, BuildCache) or cache.version != version or not isinstance(cards, dict):
         return BuildCache()
+    cache.cards = cards
     return cache
 
 
 def dump_cache(cache: BuildCache) -> bytes | None:
-    """The cache's bytes, or None (with a warning) if it cannot be pickled."""
+    """The cache's bytes but its ``cards`` (:func:`write_cache` adds them), or None (with a
+    warning) if it cannot be pickled. Made while the render workers run: the cards are known
+    only once they are done, and hold no object shared with the rest (only strings)."""
     try:
-        return pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(replace(cache, cards={}), protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         log.warning("could not save the build cache (%s); the next build parses everything again", exc)
         return None
 
 
-def write_cache(path: Path, data: bytes | None) -> None:
-    """Save the cache made by :func:`dump_cache` (after the export is complete)."""
+def write_cache(path: Path, data: bytes | None, cards: dict[str, tuple[str, str, str] | None]) -> None:
+    """Save the cache made by :func:`dump_cache`, and the og cards (after the export is complete)."""
     if data is None:
         return
     try:
-        write_atomic(path, data)
+        write_atomic(path, data + pickle.dumps(cards, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError as exc:
         log.warning("could not save the build cache %s (%s); the next build parses everything again", path, exc)

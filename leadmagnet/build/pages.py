@@ -1,9 +1,12 @@
 """What the export holds: the offer pages to render or keep, and every other file.
 
 An offer page is rendered again only when its parsed offer, its state (open, ended...), the
-theme files or the settings changed since the previous build; everything else (index, 404,
-sitemap, robots.txt, media, theme files) is made on every build and written only if its bytes
-changed (``build/files.py``).
+theme files or the settings changed since the previous build, and its og card is then taken
+from the previous build as well. The index and tag pages are rendered again only when what they
+show changed: the published offers, their states or their front matter (not a pitch's
+Markdown), the theme files, the settings or any file of the content folder but the offers'
+Markdown (a logo, a cover). Everything else (404, sitemap, robots.txt, media, theme files) is
+made on every build; every file is written only if its bytes changed (``build/files.py``).
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from leadmagnet.content.catalog import Catalog, Page
 from leadmagnet.content.offer import Offer
-from leadmagnet.render.listing import index_context
+from leadmagnet.render.listing import listing_contexts
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.render.seo import robots_txt, sitemap_xml
 
@@ -62,21 +66,61 @@ def plan_pages(
     return published, to_render, kept, rendered
 
 
+def listing_files(
+    renderer: Renderer, published: list[Page], now: datetime, before: Listed | None, present: set[str]
+) -> tuple[dict[str, bytes], set[str], Listed]:
+    """The index and tag pages (when ``LEADMAGNET_INDEX_PAGE`` is on): rendered, or kept as the
+    previous build wrote them when they would show the same.
+
+    ``before``: what the previous build's index showed (None when its theme, settings or
+    non-Markdown files differ). Returns the pages rendered, the file names kept (still
+    ``present``), and what this build's index shows, for the next build's cache.
+    """
+    if not renderer.config["INDEX_PAGE"]:
+        return {}, set(), Listed()
+    shows = {p.offer.slug: (p, p.offer.state(now)) for p in published}
+    if before is not None and before.files and before.same(shows) and all(name in present for name in before.files):
+        return {}, set(before.files), Listed(shows, before.files)
+    files: dict[str, bytes] = {}
+    # One page per tag: the index's filter links work on any static host.
+    for tag, context in listing_contexts([p.offer for p in published], now, renderer.config["BASE_URL"]).items():
+        files["index.html" if tag is None else f"tag/{tag}.html"] = renderer.render("index.html", **context).encode()
+    return files, set(), Listed(shows, tuple(files))
+
+
+@dataclass
+class Listed:
+    """What the index and tag pages of a build show: each published page with its state, and
+    the files they were written to (kept in the build cache)."""
+
+    shows: dict[str, tuple[Page, str]] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+    def same(self, shows: dict[str, tuple[Page, str]]) -> bool:
+        """True if pages ``shows`` list alike: the same offers in the same states, each the
+        same parsed page or one whose front matter is unchanged (only its Markdown texts or the
+        file's mtime differ: the index shows neither)."""
+        if shows.keys() != self.shows.keys():
+            return False
+        for slug, (page, state) in shows.items():
+            old, old_state = self.shows[slug]
+            if state != old_state or (old is not page and not listed_alike(old.offer, page.offer)):
+                return False
+        return True
+
+
+def listed_alike(a: Offer, b: Offer) -> bool:
+    """True if offers ``a`` and ``b`` differ at most in their Markdown texts and mtime."""
+    blank = {"body": "", "thank_you": "", "mtime": 0.0}
+    return a.extra == b.extra and replace(a, **blank) == replace(b, **blank)
+
+
 def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now: datetime) -> dict[str, bytes]:
-    """Everything but the offer pages and og cards, by path relative to OUT_DIR: index and tag
-    pages, 404, sitemap, robots.txt, media, theme files."""
+    """Everything but the offer, index and tag pages and og cards, by path relative to OUT_DIR:
+    404, sitemap, robots.txt, media, theme files."""
     cfg = renderer.config
     themes = renderer.themes
     files: dict[str, bytes] = {}
-    if cfg["INDEX_PAGE"]:
-        offers = [p.offer for p in published]
-        index = index_context(offers, now, cfg["BASE_URL"])
-        assert index is not None
-        files["index.html"] = renderer.render("index.html", **index).encode()
-        for tag in index["tags"]:  # one page per tag: the index's filter links work on any static host
-            context = index_context(offers, now, cfg["BASE_URL"], tag.slug)
-            if context is not None:
-                files[f"tag/{tag.slug}.html"] = renderer.render("index.html", **context).encode()
     files["404.html"] = renderer.render(
         "error.html", status=404, title="Page not found", message="This page does not exist, or the offer is not published."
     ).encode()
@@ -111,28 +155,65 @@ def extra_files(renderer: Renderer, catalog: Catalog, published: list[Page], now
     return files
 
 
-def og_cards(renderer: Renderer, published: list[Page], now: datetime) -> dict[str, tuple[str, str]]:
-    """The drawn Open Graph cards of the exported pages: export path -> (cached file, digest).
+def og_cards(
+    renderer: Renderer,
+    published: list[Page],
+    now: datetime,
+    known: Mapping[str, tuple[str, str, str] | None],
+) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str, str] | None]]:
+    """The drawn Open Graph cards of the exported pages: export path -> (cached file, digest),
+    and per slug the card (:meth:`OgCards.card`) for the next build's cache.
 
-    The cards come from the instance folder's cache (``render/ogimage.py``), the missing ones
-    drawn first on every core (Pillow draws and compresses without the GIL). A card's path and
+    The cards come from the instance folder's cache (``render/ogimage.py``). ``known`` has the
+    cards the render workers drew or found for their pages, and those of the pages kept from
+    the previous build: only the others (few, or none) are looked up here, the missing ones
+    drawn on every core (Pillow draws and compresses without the GIL). A card's path and
     digest are its content key: one the previous build exported is unchanged, and a new one is
     hard-linked into the export, not read and written again.
     """
     cards = renderer.cards
-    wanted: dict[str, Offer] = {}
+    by_slug: dict[str, tuple[str, str, str] | None] = {}
+    todo: list[Offer] = []
     for page in published:
         if page.offer.expires_at is not None and now >= page.offer.expires_at:
             continue  # not exported (410 on the server)
-        for shown in list(page.variants.values()) or [page]:  # each A/B variant's page names its own card
-            social = cards.image_for(shown.offer)
-            if social.generated:
-                wanted[social.path.lstrip("/")] = shown.offer
-    missing = [offer for offer in wanted.values() if not cards.is_cached(offer)]
-    if missing:
-        with ThreadPoolExecutor(max_workers=min(len(missing), os.cpu_count() or 1)) as pool:
-            list(pool.map(cards.card_file, missing))
-    return {rel: (str(cards.card_file(offer)), "og:" + cards.key(offer)) for rel, offer in wanted.items()}
+        slug = page.offer.slug
+        if slug in known:
+            by_slug[slug] = known[slug]
+        else:
+            todo.append(page.offer)
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
+            by_slug.update(zip((o.slug for o in todo), pool.map(cards.card, todo), strict=True))
+    exported = {card[0]: (card[1], card[2]) for card in by_slug.values() if card is not None}
+    # An A/B variant with its own title names a card of its own (few: looked up every build).
+    for page in published:
+        if page.offer.expires_at is not None and now >= page.offer.expires_at:
+            continue
+        for shown in page.variants.values():
+            if shown.offer is not page.offer and (card := cards.card(shown.offer)) is not None:
+                exported[card[0]] = (card[1], card[2])
+    return exported, by_slug
+
+
+def kept_cards(
+    before: Mapping[str, tuple[str, str, str] | None], kept: set[str], manifest: Mapping[str, str], out_dir: Path
+) -> dict[str, tuple[str, str, str] | None]:
+    """The og cards of the offer pages ``kept`` as the previous build wrote them (``before``: its
+    cards by slug), where the export still holds each card as its manifest says: nothing to
+    hash or look up for them. One listing of ``og/`` instead of a check per card."""
+    try:
+        exported = set(os.listdir(out_dir / "og"))
+    except OSError:
+        exported = set()
+    found: dict[str, tuple[str, str, str] | None] = {}
+    for name in kept:
+        slug = name[:-5]  # <slug>.html
+        if name.endswith(".html") and slug in before:
+            card = before[slug]
+            if card is None or (manifest.get(card[0]) == card[2] and card[0].removeprefix("og/") in exported):
+                found[slug] = card
+    return found
 
 
 def page_bytes(renderer: Renderer, page: Page, now: datetime) -> bytes:

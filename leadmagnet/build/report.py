@@ -23,7 +23,8 @@ class BuildReport:
     problems: tuple[Problem, ...] = ()
     warnings: list[str] = field(default_factory=list)
     parsed: int = 0
-    rendered: int = 0
+    rendered: int = 0  # offer pages rendered (the others were kept as they were)
+    listings: int = 0  # index and tag pages rendered (0: kept as they were, or no index)
 
     @property
     def total(self) -> int:

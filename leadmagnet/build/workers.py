@@ -71,15 +71,20 @@ def parse_catalog(content_dir: Path, themes: Themes, previous: Catalog | None, r
     return load_catalog(content_dir, check_theme=themes.problem)
 
 
+# What the render workers hand back: the pages' bytes by file name (those not written to
+# staging), the digests of those written there, and each page's og card by slug.
+Rendered = tuple[dict[str, bytes], dict[str, str], dict[str, tuple[str, str, str] | None]]
+
+
 @contextlib.contextmanager
 def rendering_pages(
     renderer: Renderer, catalog: Catalog, slugs: list[str], now: datetime, old: Mapping[str, str], staging: Path | None
-) -> Iterator[Callable[[], tuple[dict[str, bytes], dict[str, str]]]]:
+) -> Iterator[Callable[[], Rendered]]:
     """Start rendering the offer pages of ``slugs``; yields a function that waits for them.
 
-    That function returns the pages' bytes by file name, and the digests of those already
-    written with their twins to ``staging`` (their bytes stay in the workers: the manifest
-    only needs the digest).
+    That function returns the pages' bytes by file name, the digests of those already written
+    with their twins to ``staging`` (their bytes stay in the workers: the manifest only needs
+    the digest), and the og cards the workers drew or found, by slug (:meth:`OgCards.card`).
 
     Many pages are rendered on every core by forked workers, which also compress each page whose
     bytes differ from ``old`` (the previous manifest) and write it with its twins to ``staging``:
@@ -88,8 +93,8 @@ def rendering_pages(
     """
     global _forked
 
-    def here() -> tuple[dict[str, bytes], dict[str, str]]:
-        return {f"{slug}.html": page_bytes(renderer, catalog.pages[slug], now) for slug in slugs}, {}
+    def here() -> Rendered:
+        return {f"{slug}.html": page_bytes(renderer, catalog.pages[slug], now) for slug in slugs}, {}, {}
 
     if not (len(slugs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and staging is not None and _can_fork()):
         yield here
@@ -105,21 +110,23 @@ def rendering_pages(
     # fingerprints and inlined CSS once, for every worker (it is then a cache hit in its worker).
     page_bytes(renderer, catalog.pages[slugs[0]], now)
 
-    def collect(results: Iterator[list[tuple[str, bytes | None, str]]]) -> tuple[dict[str, bytes], dict[str, str]]:
+    def collect(results: Iterator[list[tuple[str, bytes | None, str, tuple[str, str, str] | None]]]) -> Rendered:
         bodies: dict[str, bytes] = {}
         staged: dict[str, str] = {}
+        cards: dict[str, tuple[str, str, str] | None] = {}
         try:
-            for name, body, digest in (item for items in results for item in items):
+            for name, body, digest, card in (item for items in results for item in items):
                 if body is None:
                     staged[name] = digest
                 else:
                     bodies[name] = body
+                cards[name[:-5]] = card  # <slug>.html
         except Exception as exc:
             # All pages again, here: write_files then writes every one (and its twins) over
             # whatever a worker left in staging.
             log.warning("parallel rendering failed (%s); rendering in one process", exc)
             return here()
-        return bodies, staged
+        return bodies, staged, cards
 
     with _fork_lock:  # two builds in one process must not hand their workers each other's catalog
         _forked = (renderer, catalog, now, old, staging)
@@ -170,29 +177,28 @@ _forked: tuple[Renderer, Catalog, datetime, Mapping[str, str], Path] | None = No
 _fork_lock = threading.Lock()
 
 
-def render_chunk(slugs: list[str]) -> list[tuple[str, bytes | None, str]]:
-    """In a worker: ``(file name, bytes or None when written to staging, digest)`` per page."""
+def render_chunk(slugs: list[str]) -> list[tuple[str, bytes | None, str, tuple[str, str, str] | None]]:
+    """In a worker: ``(file name, bytes or None when written to staging, digest, og card)`` per page.
+
+    The page's og card is drawn here if it is not in the instance folder's cache yet (a first
+    build on a new instance draws every card, on every core).
+    """
     assert _forked is not None, "render workers must be forked from rendering_pages"
     renderer, catalog, now, old, staging = _forked
     pages = [(f"{slug}.html", page_bytes(renderer, catalog.pages[slug], now)) for slug in slugs]
-    done: list[tuple[str, bytes | None, str]] = []
+    done: list[tuple[str, bytes | None, str, tuple[str, str, str] | None]] = []
     changed: list[tuple[str, bytes]] = []
-    for name, body in pages:
+    for (name, body), slug in zip(pages, slugs, strict=True):
         digest = hashlib.sha256(body).hexdigest()
+        card = renderer.cards.card(catalog.pages[slug].offer)
         if old.get(name) == digest:
-            done.append((name, body, digest))  # unchanged: write_files checks the file is still there
+            done.append((name, body, digest, card))  # unchanged: write_files checks the file is still there
         else:
             changed.append((name, body))
-            done.append((name, None, digest))
+            done.append((name, None, digest, card))
     twins = [compress_twins(body) for _name, body in changed]
     for (name, body), packed in zip(changed, twins, strict=True):
         write_new(os.path.join(staging, name), body)
         for suffix, data in packed.items():
             write_new(os.path.join(staging, name + suffix), data)
-    # The pages' Open Graph cards not drawn yet, here on every core (build/pages.py og_cards
-    # then finds them in the instance folder's cache).
-    for slug in slugs:
-        offer = catalog.pages[slug].offer
-        if renderer.cards.image_for(offer).generated:
-            renderer.cards.card_file(offer)
     return done
