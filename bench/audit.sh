@@ -4,7 +4,8 @@
 # thank-you page, served by gunicorn with the production settings on 127.0.0.1. The samples hold
 # one page per layout (split, centered, longform) with every section; the database gets real
 # sign-ups first so that every proof line shows. Each layout's weight (HTML with its inline CSS,
-# plus its scripts, gzip as served) is recorded too.
+# plus its scripts, gzip as served) is recorded too. On the audit's copy of the content,
+# growth-playbook runs an A/B test (variant b: another title, longform); both variants are audited.
 #
 # Targets: every Lighthouse category 1.0, zero HTML errors, each layout <= 14 KB gzip.
 # Scores and weights go to bench/RESULTS.md.
@@ -45,6 +46,20 @@ SHIM_PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
 cp -r "$ROOT/content" "$WORK/content"
 mkdir -p "$WORK/html" "$WORK/lighthouse"
+# An A/B test on the copy (issue 17: the promises hold on pages with variants): growth-playbook's
+# variant b tests another title in the longform layout. A visitor's variant is its cookie, so
+# every audit of this offer sends one (without it each run would draw a variant at random).
+"$PY" - "$WORK/content/growth-playbook.md" <<'PYEOF'
+import sys
+from pathlib import Path
+
+path = Path(sys.argv[1])
+text = path.read_text(encoding="utf-8")
+assert text.startswith("---\n"), path
+variants = "variants:\n  b:\n    title: The growth playbook, as a one-page sales letter\n    layout: longform\n"
+path.write_text("---\n" + variants + text[4:], encoding="utf-8")
+PYEOF
+declare -A COOKIE=([growth-playbook]="ab-growth-playbook=a")
 
 (
   cd "$WORK"
@@ -107,16 +122,20 @@ for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$SHIM_PORT/_ping" >/dev/null
 # Error states and thank-you pages are noindex on purpose (a search engine must not list them),
 # so the two SEO audits about being indexed do not apply to them.
 NOINDEX_SKIPS="is-crawlable,meta-description"
-declare -a LABELS URLS SKIPS
-# Third argument: Lighthouse audits skipped for that page (see the notes recorded below).
-add() { LABELS+=("$1"); URLS+=("$2"); SKIPS+=("${3:-}"); }
+declare -a LABELS URLS SKIPS COOKIES
+# Third argument: Lighthouse audits skipped for that page (see the notes recorded below); fourth:
+# the cookie the request carries (an A/B variant), if any.
+add() { LABELS+=("$1"); URLS+=("$2"); SKIPS+=("${3:-}"); COOKIES+=("${4:-}"); }
 add "index" "$BASE/"
 declare -A LAYOUT=([growth-playbook]=split [q1-product-demo]=centered [seo-checklist]=longform)
-for slug in growth-playbook seo-checklist q1-product-demo scaling-content-2026; do add "$slug${LAYOUT[$slug]:+ (${LAYOUT[$slug]})}" "$BASE/$slug"; done
+for slug in growth-playbook seo-checklist q1-product-demo scaling-content-2026; do
+  add "$slug${LAYOUT[$slug]:+ (${LAYOUT[$slug]})}${COOKIE[$slug]:+, A/B control a}" "$BASE/$slug" "" "${COOKIE[$slug]:-}"
+done
+add "growth-playbook (A/B variant b, longform)" "$BASE/growth-playbook" "" "ab-growth-playbook=b"
 # Each layout's weight: the page as served gzip (its CSS is inline) plus its scripts gzip.
 WEIGHTS=""
 for slug in growth-playbook q1-product-demo seo-checklist; do
-  html="$(curl -s -H 'Accept-Encoding: gzip' "$BASE/$slug" | wc -c)"
+  html="$(curl -s -H 'Accept-Encoding: gzip' ${COOKIE[$slug]:+-H "Cookie: ${COOKIE[$slug]}"} "$BASE/$slug" | wc -c)"
   scripts=0
   for src in $(curl -s "$BASE/$slug" | grep -o '<script src="[^"]*"' | sed 's/<script src="//; s/"$//'); do
     scripts=$((scripts + $(curl -s "$BASE$src" | gzip -c | wc -c)))
@@ -136,10 +155,13 @@ done
 
 for i in "${!URLS[@]}"; do
   url="${URLS[$i]}"
-  curl -s --compressed "$url" -o "$WORK/html/$i.html"
+  cookie=()
+  [ -n "${COOKIES[$i]}" ] && cookie=(-H "Cookie: ${COOKIES[$i]}")
+  curl -s --compressed "${cookie[@]}" "$url" -o "$WORK/html/$i.html"
   echo "lighthouse: ${LABELS[$i]} ($url)" >&2
   skip=()
   [ -n "${SKIPS[$i]}" ] && skip=(--skip-audits="${SKIPS[$i]}")
+  [ -n "${COOKIES[$i]}" ] && skip+=(--extra-headers="{\"Cookie\": \"${COOKIES[$i]}\"}")
   for run in $(seq 1 "$RUNS"); do
     "$LIGHTHOUSE" "$url" --quiet --output=json --output-path="$WORK/lighthouse/$i-$run.json" "${skip[@]}" \
       --chrome-flags="$CHROME_FLAGS" --only-categories=performance,accessibility,best-practices,seo >/dev/null 2>&1 \
