@@ -105,6 +105,16 @@ class ViewCounter:
             if key not in self._counts and len(self._counts) >= MAX_KEYS:
                 key = (key[0], key[1], OTHER, OTHER, OTHER, OTHER, device)
             self._counts[key] = self._counts.get(key, 0) + 1
+        self._timer_running()
+
+    def add(self, key: tuple[str, ...]) -> None:
+        """Count one view under ``key`` as given, for a counter of other views than a page's (an
+        A/B variant's: ``(offer_slug, day, variant)``, whose keys are bounded by the tests)."""
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1  # type: ignore[index]
+        self._timer_running()
+
+    def _timer_running(self) -> None:
         # The timer thread is started lazily and per process: a thread does not survive the fork
         # of a gunicorn worker, so each worker starts its own on its first view.
         if self._timer_pid != os.getpid() and self.interval > 0:

@@ -17,22 +17,15 @@ from leadmagnet.store.connection import Verbs
 class Experiments(Verbs):
     """Views and submissions per A/B variant."""
 
-    def add_variant_views(self, counts: dict[tuple[str, ...], int]) -> None:
-        """Add batched view counts keyed by ``(offer_slug, day, variant, ...)``, in one transaction.
-
-        The keys are a page-view counter's (:class:`~leadmagnet.leads.pageviews.ViewCounter`), whose
-        third part is what it was given as the source: here, the variant; the rest is ignored.
-        """
-        summed: dict[tuple[str, str, str], int] = {}
-        for key, n in counts.items():
-            summed[key[:3]] = summed.get(key[:3], 0) + n  # type: ignore[index]
-        if not summed:
+    def add_variant_views(self, counts: dict[tuple[str, str, str], int]) -> None:
+        """Add batched view counts keyed by ``(offer_slug, day, variant)``, in one transaction."""
+        if not counts:
             return
         with self.db.writing() as conn:
             conn.executemany(
                 "INSERT INTO variant_views (offer_slug, day, variant, views) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (offer_slug, day, variant) DO UPDATE SET views = views + excluded.views",
-                [(slug, day, variant, n) for (slug, day, variant), n in summed.items()],
+                [(slug, day, variant, n) for (slug, day, variant), n in counts.items()],
             )
 
     def variant_days(self, offer_slug: str, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:

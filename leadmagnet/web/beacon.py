@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, request
 
 from leadmagnet.leads import assignment
+from leadmagnet.leads.pageviews import today
 from leadmagnet.web import current_services
 
 bp = Blueprint("beacon", __name__)
@@ -52,7 +53,7 @@ def beacon() -> Response:
         variant = form.get("variant", "")
         # Only a variant of a test running now; a crawler's view would skew the split.
         if variant in page.variants and not assignment.is_crawler(request.user_agent.string):
-            services.variant_views.count(slug, variant)
+            services.variant_views.add((slug, today(), variant))
     return Response(status=204, headers={"Cache-Control": "no-store"})
 
 

@@ -29,6 +29,7 @@ from werkzeug.http import parse_etags
 
 from leadmagnet.content.catalog import Catalog
 from leadmagnet.leads import assignment
+from leadmagnet.leads.pageviews import today
 from leadmagnet.render import compression
 from leadmagnet.render.listing import index_context
 from leadmagnet.render.renderer import Rendered, etag_for
@@ -132,7 +133,7 @@ def offer(slug: str) -> Response:
                 samesite="Lax",
             )
         if counted and response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
-            site.variant_views.count(slug, variant)
+            site.variant_views.add((slug, today(), variant))
     else:
         response = page_response(site.renderer.offer_page(catalog, page, now, site.seats_taken, site.lead_count))
     if response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
