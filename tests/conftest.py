@@ -7,7 +7,9 @@ No state is shared between tests: every test gets its own instance folder, datab
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from flask import Flask
 
 from leadmagnet.app import create_app
 from leadmagnet.web import services_of
+from tests.support import postgres
 from tests.support.content import SAMPLES
 from tests.support.servers import LiveServer, start_live_server
 from tests.support.smtp import ascii_only_smtp_server, smtp_server, smtputf8_server  # noqa: F401 (fixtures)
@@ -101,3 +104,45 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+# -- PostgreSQL (issue 19): the store tests run on both backends ------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """URL of a PostgreSQL server for this test session: ``LEADMAGNET_TEST_POSTGRES_URL`` when
+    set (a server you run), else a throwaway cluster (tests/support/postgres.py), started on first
+    use. Without one, the PostgreSQL tests are skipped loudly, or fail under
+    ``LEADMAGNET_REQUIRE_POSTGRES=1`` (CI)."""
+    external = os.environ.get("LEADMAGNET_TEST_POSTGRES_URL")
+    if external:
+        yield external
+        return
+    try:
+        with postgres.server() as url:
+            yield url
+    except postgres.Unavailable as exc:
+        if os.environ.get("LEADMAGNET_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here (LEADMAGNET_REQUIRE_POSTGRES=1): {exc}")
+        pytest.skip(f"PostgreSQL TESTS SKIPPED: {exc} (Debian: apt-get install postgresql)")
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """URL of a fresh, empty database on the session's PostgreSQL server, dropped afterwards."""
+    name = "lm_" + uuid.uuid4().hex[:12]
+    url = postgres.fresh_database(pg_server, name)
+    yield url
+    from leadmagnet.store.postgres import close_pools
+
+    close_pools(url)
+    postgres.drop_database(pg_server, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store lives, once per backend: an SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "lm.db")
+    return request.getfixturevalue("pg_url")
