@@ -39,11 +39,33 @@ def instance_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_app(content_dir: Path, instance_dir: Path, tmp_path: Path):
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of this test: "sqlite", or each of both in a module marked ``both_backends``."""
+    return getattr(request, "param", "sqlite")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test module marked ``pytestmark = pytest.mark.both_backends`` runs each of its tests that
+    use the app (or ``backend``) once on SQLite and once on a fresh PostgreSQL database."""
+    if metafunc.definition.get_closest_marker("both_backends") and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def database(backend: str, request: pytest.FixtureRequest, instance_dir: Path) -> str:
+    """The app's LEADMAGNET_DATABASE for this test's backend."""
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return str(instance_dir / "leadmagnet.db")
+
+
+@pytest.fixture
+def make_app(content_dir: Path, instance_dir: Path, tmp_path: Path, database: str):
     """Build an app; keyword arguments become setting overrides."""
 
     def build(**overrides) -> Flask:
         settings = {
+            "DATABASE": database,
             "CONTENT_DIR": str(content_dir),
             "INSTANCE_DIR": str(instance_dir),
             "THEMES_DIR": str(tmp_path / "themes"),
