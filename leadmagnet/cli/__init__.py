@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from leadmagnet.cli import content, copying, leads, nurture, report, webhooks  # noqa: F401 - registers the commands on the group
+from leadmagnet.cli import content, leads, nurture, report, webhooks  # noqa: F401 - registers the commands on the group
 from leadmagnet.cli.base import Exit, cli
 
 __all__ = ["cli", "main", "run"]
@@ -47,3 +47,7 @@ def run() -> None:
                 raise exc from None
             os._exit(0)
         raise
+
+
+# Last: `db copy` joins the `db` group whichever module made it (see leadmagnet/cli/copying.py).
+from leadmagnet.cli import copying  # noqa: E402, F401
