@@ -5,7 +5,8 @@ only what the README says nodes share (the database, the secret key, the content
 ``leadmagnet send --watch`` senders on the same database and a real SMTP server (aiosmtpd).
 Under 200 concurrent submissions spread over both nodes and 8 concurrent registrations for a
 3-seat webinar split across them, one node is killed with ``kill -9`` (master and workers) in the
-middle of the load; its clients then go to the other node, as a load balancer would retry.
+middle of the load; its clients then go to the other node, as a load balancer would retry, until
+the node is started again and takes its share of the last 40.
 
 Afterwards: every acknowledged (303) lead is stored exactly once, the webinar has exactly 3 seats
 (the other 5 are waitlisted), and every queued email reached the SMTP server exactly once.
@@ -43,7 +44,8 @@ SUBMISSIONS = 200
 CLIENTS = 12
 SEATS = 3
 REGISTRATIONS = 8
-KILL_AFTER = 60  # stored submissions before node B is killed
+KILL_AFTER = 60  # acknowledged submissions before node B is killed
+AFTER_RESTART = 40  # the last submissions wait until node B is back
 WEBINAR = "q1-product-demo"
 EBOOK = "/seo-checklist"
 
@@ -123,6 +125,7 @@ def test_two_nodes_one_postgresql_lose_nothing_and_double_nothing(tmp_path: Path
 
     acked: list[str] = []  # emails answered 303, in the order answered
     statuses: Counter[int] = Counter()
+    answered_by: Counter[int] = Counter()  # answers per node's port
     registrations: dict[str, int] = {}
     lock = threading.Lock()
     with ExitStack() as stack:
@@ -130,8 +133,7 @@ def test_two_nodes_one_postgresql_lose_nothing_and_double_nothing(tmp_path: Path
         b: Gunicorn = stack.enter_context(gunicorn(node("node-b"), workers=2, threads=4, log=tmp_path / "b.log"))
         ports = [a.port, b.port]
         alive = [True, True]
-        for n in (1, 2):
-            stack.enter_context(sender(node(f"sender-{n}"), tmp_path / f"sender-{n}.log"))
+        senders = [stack.enter_context(sender(node(f"sender-{n}"), tmp_path / f"sender-{n}.log")) for n in (1, 2)]
 
         def submit(i: int, path: str, fields: dict[str, str]) -> int:
             """Post to node i % 2; when that node is gone, to the other (a load balancer's retry)."""
@@ -139,12 +141,14 @@ def test_two_nodes_one_postgresql_lose_nothing_and_double_nothing(tmp_path: Path
                 target = (i + attempt) % 2
                 if not alive[target]:
                     continue
+                port = ports[target]
                 try:
-                    status = post(ports[target], path, fields)
+                    status = post(port, path, fields)
                 except (OSError, http.client.HTTPException):
                     continue  # not acknowledged: retried on the other node
                 with lock:
                     statuses[status] += 1
+                    answered_by[port] += 1
                 return status
             return 0
 
@@ -152,6 +156,8 @@ def test_two_nodes_one_postgresql_lose_nothing_and_double_nothing(tmp_path: Path
 
         def client() -> None:
             for i in counter:  # shared: each index is taken by one thread
+                if i >= SUBMISSIONS - AFTER_RESTART:
+                    assert back.wait(timeout=60), "node B did not come back"
                 email = f"lead{i}@example.com"
                 if submit(i, EBOOK, {"email": email, "first_name": f"Lead {i}", "country": "Test"}) == 303:
                     with lock:
@@ -164,23 +170,32 @@ def test_two_nodes_one_postgresql_lose_nothing_and_double_nothing(tmp_path: Path
             barrier.wait(timeout=30)  # all 8 at once, 4 per node
             registrations[email] = submit(n, f"/{WEBINAR}", {"email": email, "first_name": f"Attendee {n}", "consent": "y"})
 
-        def kill_node_b() -> None:
+        restarted: list[Gunicorn] = []
+        back = threading.Event()
+
+        def kill_and_restart_node_b() -> None:
             wait_until(lambda: len(acked) >= KILL_AFTER, timeout=60, interval=0.02, what=f"{KILL_AFTER} acknowledged submissions")
             alive[1] = False
             os.killpg(b.proc.pid, signal.SIGKILL)  # the whole node: master and workers, mid-request
+            # The node comes back (on a new port) and takes its share of the last submissions again.
+            again = stack.enter_context(gunicorn(node("node-b"), workers=2, threads=4, log=tmp_path / "b-again.log"))
+            restarted.append(again)
+            ports[1] = again.port
+            alive[1] = True
+            back.set()
 
         threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
         threads += [threading.Thread(target=register, args=(n,)) for n in range(REGISTRATIONS)]
-        threads.append(threading.Thread(target=kill_node_b))
+        threads.append(threading.Thread(target=kill_and_restart_node_b))
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=120)
         assert not any(t.is_alive() for t in threads), "the load did not finish in 120 s"
         assert b.proc.wait(timeout=10) == -signal.SIGKILL
+        assert restarted and all(answered_by[port] > 0 for port in (a.port, b.port, restarted[0].port)), dict(answered_by)
 
         # Every submission got an answer from one node or the other; none was an error.
-        assert sorted(registrations.values()) == [303] * REGISTRATIONS, registrations
         assert len(acked) == SUBMISSIONS, f"{SUBMISSIONS - len(acked)} submissions never acknowledged; statuses {dict(statuses)}"
         assert not [s for s in statuses if s >= 500], dict(statuses)
 
@@ -189,6 +204,7 @@ def test_two_nodes_one_postgresql_lose_nothing_and_double_nothing(tmp_path: Path
         counts = Counter(emails)
         assert [e for e in acked if counts[e] != 1] == [], "acknowledged leads not stored exactly once"
         # Exactly 3 seats across both nodes; the 5 others waitlisted, each person stored once.
+        assert sorted(registrations.values()) == [303] * REGISTRATIONS, registrations
         assert sorted(webinar) == sorted(registrations)
         assert all(len(rows) == 1 for rows in webinar.values())
         assert Counter(rows[0]["status"] for rows in webinar.values()) == {"ok": SEATS, "waitlisted": REGISTRATIONS - SEATS}
@@ -197,6 +213,10 @@ def test_two_nodes_one_postgresql_lose_nothing_and_double_nothing(tmp_path: Path
         store = stack.enter_context(closing(Store(pg_url)))
 
         def all_sent() -> bool:
+            for n, proc in enumerate(senders, start=1):
+                if proc.poll() is not None:  # fail now, with its reason, rather than at the deadline
+                    log = (tmp_path / f"sender-{n}.log").read_text(errors="replace")[-1500:]
+                    raise AssertionError(f"sender {n} exited with {proc.returncode}:\n{log}")
             rows = store.outbox()
             return bool(rows) and all(r["status"] == "sent" for r in rows) and len(smtp_server.inbox.messages) >= len(rows)
 
