@@ -179,3 +179,20 @@ def test_only_sqlite_to_postgresql(tmp_path: Path, pg_url: str) -> None:
         copy_install(a, b)
     result = CliRunner().invoke(cli, ["--instance", str(tmp_path / "nothing"), "db", "copy", "--to", pg_url])
     assert result.exit_code == 1 and "no SQLite database at" in result.output
+
+
+def test_the_count_check_names_a_table_that_lost_a_row(install: Path, pg_url: str) -> None:
+    source, target = Store(install / "leadmagnet.db"), Store(pg_url)
+
+    def lose_one(table: str, _rows: int) -> None:
+        if table == "audit_log":  # inside the copy's transaction, on its connection: a row goes missing
+            target.conn.execute("DELETE FROM audit_log WHERE id = (SELECT min(id) FROM audit_log)")
+
+    try:
+        counts = {c.table: c for c in copy_install(source, target, progress=lose_one)}
+        assert [t for t, c in counts.items() if not c.ok] == ["audit_log"]
+        assert counts["audit_log"].target == counts["audit_log"].source - 1
+        assert counts["submissions"].source == counts["submissions"].target == 30
+    finally:
+        source.shutdown()
+        target.shutdown()
