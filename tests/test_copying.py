@@ -4,6 +4,7 @@ every row and id kept, the roll-ups not counted twice, a count check per table."
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from leadmagnet.cli import cli
+from leadmagnet.export.exports import Exports
 from leadmagnet.store import Store
 from leadmagnet.store.copying import CopyRefused, copy_install
+from leadmagnet.store.reports import Filters
 
 NOW = "2026-03-02T10:00:00.000000+00:00"
 
@@ -193,6 +196,24 @@ def test_the_count_check_names_a_table_that_lost_a_row(install: Path, pg_url: st
         assert [t for t, c in counts.items() if not c.ok] == ["audit_log"]
         assert counts["audit_log"].target == counts["audit_log"].source - 1
         assert counts["submissions"].source == counts["submissions"].target == 30
+    finally:
+        source.shutdown()
+        target.shutdown()
+
+
+@pytest.mark.parametrize(("kind", "preset"), [("contacts", "hubspot"), ("submissions", "generic")])
+def test_the_copy_exports_the_same_bytes_as_the_original(install: Path, pg_url: str, kind: str, preset: str) -> None:
+    source, target = Store(install / "leadmagnet.db"), Store(pg_url)
+    try:
+        copy_install(source, target)
+        files = []
+        for store in (source, target):
+            exports = Exports(store)
+            out = io.StringIO()
+            exports.write(exports.prepare(Filters(include_spam=True), kind=kind, preset=preset, single_stream=True), out)
+            files.append(out.getvalue())
+        assert files[0].count("\n") > 20
+        assert files[1] == files[0]
     finally:
         source.shutdown()
         target.shutdown()
