@@ -1,5 +1,6 @@
 """Shared fixtures: a real app on a temporary instance folder and database, a copy of the sample
-content, a real HTTP server on a free 127.0.0.1 port, a real SMTP server, and the CLI runner.
+content, a real HTTP server on a free 127.0.0.1 port, a real SMTP server, the CLI runner, and a
+real PostgreSQL server with a fresh database per test.
 The machinery lives in :mod:`tests.support`; this module only holds fixtures.
 
 No state is shared between tests: every test gets its own instance folder, database and content.
@@ -8,6 +9,7 @@ No state is shared between tests: every test gets its own instance folder, datab
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from flask import Flask
 
 from leadmagnet.app import create_app
 from leadmagnet.web import services_of
+from tests.support import postgres
 from tests.support.content import SAMPLES
 from tests.support.servers import LiveServer, start_live_server
 from tests.support.smtp import ascii_only_smtp_server, smtp_server, smtputf8_server  # noqa: F401 (fixtures)
@@ -82,6 +85,53 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- PostgreSQL: one throwaway cluster per session, started only when a test asks for it.
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The URL of a throwaway PostgreSQL server (superuser, its ``postgres`` database) for the session.
+
+    Started on first use, so a run without PostgreSQL tests pays nothing. Without PostgreSQL's
+    server programs the tests that use it are skipped with the reason and the apt package to
+    install, unless ``LEADMAGNET_REQUIRE_POSTGRES=1`` (CI), where they fail. A cluster that is
+    installed but does not start always fails: that is a fault to see, not a machine to skip.
+    """
+    missing = postgres.missing()
+    if missing is not None:
+        if postgres.required():
+            pytest.fail(f"{postgres.REQUIRE_ENV}=1 but {missing}", pytrace=False)
+        pytest.skip(f"PostgreSQL tests skipped: {missing} (bash scripts/test.sh installs it; CI requires them)")
+    failed = None
+    try:
+        with postgres.server() as url:
+            yield url
+    except postgres.Unavailable as exc:
+        failed = str(exc)
+    if failed is not None:  # outside the except block: the message alone, not a chained traceback
+        pytest.fail(failed, pytrace=False)
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database of this test alone, dropped after it."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = postgres.fresh_database(pg_server, name)
+    try:
+        yield url
+    finally:
+        postgres.drop_database(pg_server, name)  # WITH (FORCE): connections a test left open are closed
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """What ``LEADMAGNET_DATABASE`` (or ``Store(...)``) takes, once per backend: a new SQLite file's
+    path, then a new PostgreSQL database's URL (skipped, or failed in CI, without PostgreSQL)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "leadmagnet.db")
+    return request.getfixturevalue("pg_url")
 
 
 # -- Playwright: Debian's Chromium, since Playwright's own browser download is not reachable.
