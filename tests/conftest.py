@@ -8,6 +8,7 @@ No state is shared between tests: every test gets its own instance folder, datab
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -39,11 +40,33 @@ def instance_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_app(content_dir: Path, instance_dir: Path, tmp_path: Path):
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of this test: "sqlite", or each of both in a module marked ``both_backends``."""
+    return getattr(request, "param", "sqlite")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test module marked ``pytestmark = pytest.mark.both_backends`` runs each of its tests that
+    use the app (or ``backend``) once on SQLite and once on a fresh PostgreSQL database."""
+    if metafunc.definition.get_closest_marker("both_backends") and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def database(backend: str, request: pytest.FixtureRequest, instance_dir: Path) -> str:
+    """The app's LEADMAGNET_DATABASE for this test's backend."""
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return str(instance_dir / "leadmagnet.db")
+
+
+@pytest.fixture
+def make_app(content_dir: Path, instance_dir: Path, tmp_path: Path, database: str):
     """Build an app; keyword arguments become setting overrides."""
 
     def build(**overrides) -> Flask:
         settings = {
+            "DATABASE": database,
             "CONTENT_DIR": str(content_dir),
             "INSTANCE_DIR": str(instance_dir),
             "THEMES_DIR": str(tmp_path / "themes"),
@@ -92,18 +115,24 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    """The URL of a throwaway PostgreSQL server (superuser, its ``postgres`` database) for the session.
+    """The URL of a PostgreSQL server (superuser, its ``postgres`` database) for the session.
 
-    Started on first use, so a run without PostgreSQL tests pays nothing. Without PostgreSQL's
-    server programs the tests that use it are skipped with the reason and the apt package to
-    install, unless ``LEADMAGNET_REQUIRE_POSTGRES=1`` (CI), where they fail. A cluster that is
-    installed but does not start always fails: that is a fault to see, not a machine to skip.
+    ``LEADMAGNET_TEST_POSTGRES_URL`` when set (a server you run), else a throwaway cluster
+    (tests/support/postgres.py) started on first use, so a run without PostgreSQL tests pays
+    nothing. Without PostgreSQL's server programs the tests that use it are skipped with the
+    reason and the apt package to install, unless ``LEADMAGNET_REQUIRE_POSTGRES=1`` (CI), where
+    they fail. A cluster that is installed but does not start always fails: that is a fault to
+    see, not a machine to skip.
     """
+    external = os.environ.get(postgres.EXTERNAL_ENV)
+    if external:
+        yield external
+        return
     missing = postgres.missing()
     if missing is not None:
         if postgres.required():
             pytest.fail(f"{postgres.REQUIRE_ENV}=1 but {missing}", pytrace=False)
-        pytest.skip(f"PostgreSQL tests skipped: {missing} (bash scripts/test.sh installs it; CI requires them)")
+        pytest.skip(f"PostgreSQL TESTS SKIPPED: {missing} (bash scripts/test.sh installs it; CI requires them)")
     failed = None
     try:
         with postgres.server() as url:
@@ -117,12 +146,15 @@ def pg_server() -> Iterator[str]:
 @pytest.fixture
 def pg_url(pg_server: str) -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database of this test alone, dropped after it."""
-    name = f"t_{uuid.uuid4().hex[:16]}"
+    name = f"lm_{uuid.uuid4().hex[:12]}"
     url = postgres.fresh_database(pg_server, name)
     try:
         yield url
     finally:
-        postgres.drop_database(pg_server, name)  # WITH (FORCE): connections a test left open are closed
+        from leadmagnet.store.postgres import close_pools
+
+        close_pools(url)  # the stores' pools of this database, then the database itself
+        postgres.drop_database(pg_server, name)  # WITH (FORCE): connections still open are closed
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

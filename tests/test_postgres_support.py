@@ -122,7 +122,7 @@ def test_two(pg_url):
 
 def run_probe(tmp_path: Path, require: str | None) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_probe.py").write_text(textwrap.dedent(PROBE), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != postgres.REQUIRE_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in {postgres.REQUIRE_ENV, postgres.EXTERNAL_ENV}}
     env["PYTHONPATH"] = str(ROOT)
     if require is not None:
         env[postgres.REQUIRE_ENV] = require

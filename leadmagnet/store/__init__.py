@@ -23,7 +23,6 @@ on its own runs in a transaction of its own. Rate-limit counters live in a file 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +35,7 @@ from leadmagnet.store.experiments import Experiments
 from leadmagnet.store.exporting import Exporting
 from leadmagnet.store.leads import DELIVERED, PENDING, WAITLISTED, Leads
 from leadmagnet.store.migrations import migrations
+from leadmagnet.store.migrations import postgres as postgres_migrations
 from leadmagnet.store.outbox import Outbox
 from leadmagnet.store.privacy import Privacy
 from leadmagnet.store.reports import Reports
@@ -88,14 +88,31 @@ class Transaction:
         self.enqueue_webhook = webhooks.enqueue_webhook
 
 
+def connect(target: str | Path) -> Any:
+    """The connection layer for ``target``: a ``postgresql://`` URL, or an SQLite file (a path or ``sqlite:///path``)."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        from leadmagnet.store.postgres import PgConnection  # psycopg is imported only for PostgreSQL
+
+        return PgConnection(text)
+    if text.startswith("sqlite:///"):
+        text = text.removeprefix("sqlite:///")
+    return Connection(text)
+
+
 class Store:
-    """All persistent state of a leadmagnet install, in one SQLite file."""
+    """All persistent state of a leadmagnet install: one SQLite file, or one PostgreSQL database.
+
+    ``target`` is a path (or ``sqlite:///path``) for SQLite, the default, or a
+    ``postgresql://user:password@host/db`` URL (store/postgres.py): the same verbs on both.
+    """
 
     now = staticmethod(utcnow)  # the store's timestamp format (ISO 8601 UTC, microseconds)
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._db = Connection(path)
+    def __init__(self, target: str | Path) -> None:
+        self._db = connect(target)
+        self.path = self._db.path
+        self.backend: str = self._db.dialect  # "sqlite" or "postgresql"
         leads, seats, outbox = Leads(self._db), Seats(self._db), Outbox(self._db)
         reports, admin, privacy = Reports(self._db), Admin(self._db), Privacy(self._db)
         sequences, scoring, webhooks = Sequences(self._db), Scoring(self._db), Webhooks(self._db)
@@ -218,9 +235,11 @@ class Store:
 
     def migrate(self, stop_before: str | None = None) -> list[str]:
         """Apply pending migrations; return the names applied."""
-        # Several gunicorn workers start at once: the write lock makes exactly one of them
-        # apply the pending migrations while the others wait and then find nothing to do.
-        with self._db.writing():
+        # Several gunicorn workers (or nodes) start at once: the write lock makes exactly one of
+        # them apply the pending migrations while the others wait and then find nothing to do.
+        with self._db.writing() as conn:
+            if self.backend == "postgresql":
+                return postgres_migrations.apply(conn.raw, utcnow(), stop_before=stop_before)
             db = self._db.database
             pending = [m.name for m in migrations.pending(db)]
             migrations.apply(db, stop_before=stop_before)
@@ -228,25 +247,44 @@ class Store:
         return [name for name in pending if name in applied]
 
     def schema_version(self) -> list[str]:
+        """The names of the migrations applied, in order."""
+        if self.backend == "postgresql":
+            return postgres_migrations.applied(self._db.conn.raw)
         return [m.name for m in migrations.applied(self._db.database)]
 
+    def pending_migrations(self) -> list[str]:
+        """The names of the migrations not applied yet, in order."""
+        if self.backend == "postgresql":
+            done = set(postgres_migrations.applied(self._db.conn.raw))
+            return [name for name in postgres_migrations.history() if name not in done]
+        return [m.name for m in migrations.pending(self._db.database)]
+
     def tables(self) -> list[str]:
+        if self.backend == "postgresql":
+            return [r["tablename"] for r in self._db.rows("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")]
         return self._db.database.table_names()
 
     def healthcheck(self) -> bool:
         """True when the database opens and answers a query."""
         try:
-            self._db.value("SELECT count(*) FROM sqlite_master")
-        except sqlite3.Error:
+            self._db.value("SELECT 1")
+        except DatabaseError:
             return False
         return True
 
     def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` ("ok"); PostgreSQL checks its pages itself: "ok" when it answers."""
+        if self.backend == "postgresql":
+            return "ok" if self.healthcheck() else "unreachable"
         return str(self._db.value("PRAGMA integrity_check"))
 
     def close(self) -> None:
         """Close this thread's connection (the next verb opens a fresh one)."""
         self._db.close()
+
+    def shutdown(self) -> None:
+        """Close every connection (PostgreSQL: the whole pool); the store is not used again."""
+        getattr(self._db, "shutdown", self._db.close)()
 
     # -- for tests and diagnostics (SQLite only: not verbs another backend offers) ------------
 
@@ -258,6 +296,7 @@ class Store:
         return self._db.row(sql, params)
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        """This thread's SQLite connection, for tests that make the file fail (``PRAGMA query_only``)."""
+    def conn(self) -> Any:
+        """This thread's connection (``sqlite3.Connection``; on PostgreSQL the adapter with ``?``
+        placeholders), for tests that make the database fail (``PRAGMA query_only``)."""
         return self._db.conn

@@ -29,7 +29,7 @@ BUSY_TIMEOUT_MS = 10_000
 
 # Errors a caller may turn into "try again later" (503): the file is read-only, the disk is
 # full, the database is locked past the busy timeout. Aliases, so that callers need not import
-# the database driver; another backend names its own errors here.
+# the database driver; the PostgreSQL backend raises subclasses of these (store/postgres.py).
 StoreUnavailable = sqlite3.OperationalError
 IntegrityError = sqlite3.IntegrityError
 DatabaseError = sqlite3.DatabaseError
@@ -44,6 +44,8 @@ def utcnow() -> str:
 
 class Connection:
     """The connections to one SQLite file (one per thread, opened on first use) and its transactions."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -88,11 +90,12 @@ class Connection:
             self._local.db = None
 
     @contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
+    def writing(self, lock: bool = True) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception (which is re-raised).
 
         Inside a transaction this thread already has open, the block joins it: its writes commit
-        or roll back with the enclosing transaction.
+        or roll back with the enclosing transaction. (``lock`` matters on PostgreSQL only: SQLite
+        has one writer at a time anyway.)
         """
         conn = self.conn
         if conn.in_transaction:

@@ -69,9 +69,9 @@ class Leads(Verbs):
             if contact is None:
                 contact_id = conn.execute(
                     "INSERT INTO contacts (email, first_name, last_name, company, job_title, phone, country, custom, first_seen, last_seen)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (email, *(None if spam else builtin[k] for k in CONTACT_FIELDS), "{}" if spam else json.dumps(custom), now, now),
-                ).lastrowid
+                ).fetchone()[0]
             else:
                 contact_id = contact["id"]
                 if dedupe_seconds > 0 and not spam:
@@ -112,7 +112,9 @@ class Leads(Verbs):
                 row["variant"] = meta["variant"]
             columns = ", ".join(row)
             placeholders = ", ".join("?" for _ in row)
-            row["id"] = conn.execute(f"INSERT INTO submissions ({columns}) VALUES ({placeholders})", tuple(row.values())).lastrowid  # noqa: S608 - column names are ours
+            row["id"] = conn.execute(
+                f"INSERT INTO submissions ({columns}) VALUES ({placeholders}) RETURNING id", tuple(row.values())
+            ).fetchone()[0]  # noqa: S608 - column names are ours
         return {"result": "created", "submission": row, "contact_id": contact_id}
 
     def release_spam(self, submission_id: int, status: str, dedupe_seconds: int = 0, now: str | None = None) -> dict[str, Any] | None:

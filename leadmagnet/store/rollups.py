@@ -26,7 +26,7 @@ def device_sql(ua: str) -> str:
     return f"(CASE WHEN {text} = '' THEN '' {' '.join(cases)} ELSE '{DESKTOP}' END)"
 
 
-def referrer_sql(referrer: str) -> str:
+def referrer_sql(referrer: str, dialect: str = "sqlite") -> str:
     """SQL for :func:`leadmagnet.foundation.traffic.referrer_domain` of the expression ``referrer``:
     the same steps, one nested sub-select each (a trigger has no variables).
 
@@ -36,14 +36,14 @@ def referrer_sql(referrer: str) -> str:
     """
     steps = [
         "CASE WHEN instr(v, '//') > 0 THEN substr(v, instr(v, '//') + 2) ELSE v END",
-        "substr(v, 1, min(instr(v || '/', '/'), instr(v || '?', '?'), instr(v || '#', '#')) - 1)",
+        f"substr(v, 1, {'least' if dialect == 'postgresql' else 'min'}(instr(v || '/', '/'), instr(v || '?', '?'), instr(v || '#', '#')) - 1)",
         "substr(v, instr(v, '@') + 1)",
         "substr(v, 1, instr(v || ':', ':') - 1)",
         f"substr(CASE WHEN substr(v, 1, 4) = 'www.' THEN substr(v, 5) ELSE v END, 1, {VALUE_CAP})",
     ]
     query = f"SELECT lower(trim(coalesce({referrer}, ''))) AS v"
-    for step in steps:
-        query = f"SELECT {step} AS v FROM ({query})"  # noqa: S608 - our own fragments
+    for i, step in enumerate(steps):
+        query = f"SELECT {step} AS v FROM ({query}) AS s{i}"  # noqa: S608 - our own fragments
     return f"(CASE WHEN trim(coalesce({referrer}, '')) = '' THEN '' ELSE ({query}) END)"
 
 
@@ -85,16 +85,22 @@ LEAD_COUNTED = (
 )
 
 
-def lead_days_add(r: str, sign: str) -> str:
-    """SQL adding (``+``) or taking away (``-``) submission ``r``'s counts in every dimension."""
+def lead_days_add(r: str, sign: str, dialect: str = "sqlite") -> str:
+    """SQL adding (``+``) or taking away (``-``) submission ``r``'s counts in every dimension.
+
+    ``dialect`` "postgresql" writes the same statements for a PostgreSQL trigger function (a
+    truth value made a number with ``::int``, ``least`` for SQLite's many-argument ``min``).
+    """
     names = ", ".join(LEAD_MEASURES)
-    sets = ", ".join(f"{m} = {m} + excluded.{m}" for m in LEAD_MEASURES)
-    measures = ", ".join(f"{sign}{expr.format(r=r)}" for expr in LEAD_MEASURES.values())
+    sets = ", ".join(f"{m} = lead_days.{m} + excluded.{m}" for m in LEAD_MEASURES)
+    cast = "::int" if dialect == "postgresql" else ""
+    measures = ", ".join(f"{sign}({expr.format(r=r)}){cast}" for expr in LEAD_MEASURES.values())
+    dimensions = dict(LEAD_DIMENSIONS, referrer=referrer_sql("{r}.referrer", dialect))
     # "WHERE true" lets SQLite tell the upsert's ON CONFLICT from a join's ON (its documented parsing rule).
     return "\n".join(
         f"INSERT INTO lead_days (offer_slug, day, dimension, value, {names}) SELECT {r}.offer_slug, substr({r}.created_at, 1, 10),"
         f" '{dim}', {value.format(r=r)}, {measures} WHERE true ON CONFLICT (offer_slug, day, dimension, value) DO UPDATE SET {sets};"
-        for dim, value in LEAD_DIMENSIONS.items()
+        for dim, value in dimensions.items()
     )
 
 

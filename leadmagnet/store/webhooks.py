@@ -31,9 +31,9 @@ class Webhooks(Verbs):
         """Store one event and a delivery row for each of ``endpoints``; returns the event's row id."""
         with self.db.writing() as conn:
             row_id = conn.execute(
-                "INSERT INTO webhook_events (event_id, type, contact_id, body, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO webhook_events (event_id, type, contact_id, body, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (event_id, type, contact_id, body, now),
-            ).lastrowid
+            ).fetchone()[0]
             conn.executemany(
                 "INSERT INTO webhook_deliveries (event_id, endpoint, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
                 [(row_id, url, now, now) for url in endpoints],
