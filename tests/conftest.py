@@ -54,9 +54,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def database(backend: str, request: pytest.FixtureRequest, instance_dir: Path) -> str:
-    """The app's LEADMAGNET_DATABASE for this test's backend."""
+    """The app's LEADMAGNET_DATABASE for this test's backend (PostgreSQL: migrated, as
+    `leadmagnet db migrate` leaves it; an app does not migrate PostgreSQL at start)."""
     if backend == "postgresql":
-        return request.getfixturevalue("pg_url")
+        return request.getfixturevalue("pg_migrated_url")
     return str(instance_dir / "leadmagnet.db")
 
 
@@ -155,6 +156,35 @@ def pg_url(pg_server: str) -> Iterator[str]:
 
         close_pools(url)  # the stores' pools of this database, then the database itself
         postgres.drop_database(pg_server, name)  # WITH (FORCE): connections still open are closed
+
+
+@pytest.fixture(scope="session")
+def pg_schema_template(pg_server: str) -> str:
+    """A database with every migration applied, made once per session: the template of
+    :func:`pg_migrated_url` (copying it takes about as long as an empty database, half the time
+    of an empty one plus migrating it)."""
+    from leadmagnet.store import Store
+
+    name = "lm_schema_template"
+    url = postgres.fresh_database(pg_server, name)
+    store = Store(url)
+    store.migrate()
+    store.shutdown()  # CREATE DATABASE ... TEMPLATE needs no one connected to it
+    return name
+
+
+@pytest.fixture
+def pg_migrated_url(pg_server: str, pg_schema_template: str) -> Iterator[str]:
+    """Like :func:`pg_url`, with the schema of every migration already in it."""
+    name = f"lm_{uuid.uuid4().hex[:12]}"
+    url = postgres.fresh_database(pg_server, name, template=pg_schema_template)
+    try:
+        yield url
+    finally:
+        from leadmagnet.store.postgres import close_pools
+
+        close_pools(url)
+        postgres.drop_database(pg_server, name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,7 +13,7 @@ A URL may carry a password: :func:`masked` is what every message and log line sh
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -75,3 +75,14 @@ def masked(value: str) -> str:
         if any(key == "password" for key, _ in pairs):
             query = urlencode([(key, MASK if key == "password" else val) for key, val in pairs], safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def scrubbed(text: str, value: str) -> str:
+    """``text`` (an error message, say) with the password of URL ``value`` replaced by ``***``."""
+    if "://" not in value:
+        return text
+    parts = urlsplit(value)
+    secrets = {parts.password or ""} | {val for key, val in parse_qsl(parts.query) if key == "password"}
+    for secret in {s for s in secrets | {unquote(s) for s in secrets} if s}:
+        text = text.replace(secret, MASK)
+    return text
