@@ -68,3 +68,10 @@ def test_other_urls_are_refused_with_the_forms_that_work(tmp_path: Path, value: 
 )
 def test_masked_hides_the_password(url: str, shown: str) -> None:
     assert database_url.masked(url) == shown
+
+
+def test_scrubbed_removes_the_password_from_an_error_text() -> None:
+    url = "postgresql://lm:p%40ss@db/leads?sslmode=require"
+    text = "could not connect with password p@ss (p%40ss)"
+    assert database_url.scrubbed(text, url) == "could not connect with password *** (***)"
+    assert database_url.scrubbed("no secret here", "/var/lib/leadmagnet.db") == "no secret here"
