@@ -148,3 +148,21 @@ def test_without_postgresql_ci_fails_the_tests(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "2 errors" in result.stdout
     assert "LEADMAGNET_REQUIRE_POSTGRES=1 but PostgreSQL's server programs" in result.stdout
+
+
+def test_an_apps_postgresql_database_is_migrated_and_its_own(pg_migrated_url: str, pg_server: str, pg_schema_template: str) -> None:
+    from leadmagnet.store import Store
+
+    store = Store(pg_migrated_url)
+    try:
+        assert store.pending_migrations() == []
+        assert {"contacts", "submissions"} <= set(store.tables())
+        store.record_submission(offer_slug="guide", offer_type="ebook", email="ada@example.com", fields={})
+        assert store.count_submissions() == 1
+    finally:
+        store.shutdown()
+    template = Store(postgres.database_url(pg_server, pg_schema_template))
+    try:
+        assert template.count_submissions() == 0  # the template stays empty for the next test
+    finally:
+        template.shutdown()
