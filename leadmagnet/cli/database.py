@@ -7,6 +7,7 @@ line they print shows the database with its password masked.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,7 +87,7 @@ def status(ctx: Context, check: bool) -> None:
     if database_url.backend(settings_target) == database_url.SQLITE and not Path(settings_target).exists():
         click.echo(f"database: {settings_target} (sqlite) does not exist yet; the first start or `leadmagnet db migrate` creates it")
         if check:
-            raise SystemExit(1)
+            sys.exit(1)
         return
     with opened(ctx) as (store, shown):
         applied = store.schema_version()
@@ -99,7 +100,7 @@ def status(ctx: Context, check: bool) -> None:
     if pending:
         click.echo("run `leadmagnet db migrate` to apply them")
         if check:
-            raise SystemExit(1)
+            sys.exit(1)
 
 
 @cli.command()
