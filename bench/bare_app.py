@@ -7,6 +7,9 @@ what Flask, gunicorn and SQLite themselves cost:
 - ``GET /page`` answers the bytes and headers that leadmagnet answered for its landing page (read
   once at start-up from the file named by ``BARE_PAGE``, which the benchmark wrote from a real
   response: same body, same header names and values, so the same size on the wire);
+- ``GET /raw-page`` answers the same bytes and headers from a plain WSGI callable in front of
+  Flask (no request object, no routing): what gunicorn alone costs to send the page, the floor
+  under leadmagnet's own WSGI fast path for landing pages (leadmagnet/web/fastpath.py);
 - ``POST /submit`` reads the form (Flask's own parsing), then runs one parameterised INSERT and
   COMMIT in a ``BEGIN IMMEDIATE`` transaction on the SQLite file ``BARE_DB``, with the journal and
   synchronous settings of leadmagnet's store (WAL, ``synchronous=NORMAL``, the same busy timeout),
@@ -52,6 +55,20 @@ def _connection() -> sqlite3.Connection:
         )
         _local.conn = conn
     return conn
+
+
+_flask_wsgi = app.wsgi_app
+
+
+def _raw_page(environ: dict, start_response):  # type: ignore[no-untyped-def]
+    if environ.get("PATH_INFO") == "/raw-page" and _page is not None:
+        body, headers = _page
+        start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+    return _flask_wsgi(environ, start_response)
+
+
+app.wsgi_app = _raw_page  # type: ignore[method-assign]
 
 
 @app.get("/page")

@@ -9,7 +9,10 @@ Four targets, measured in alternating rounds in the same run with the same load 
     response before the run): what Flask and gunicorn cost to send this page, nothing more;
 (b) leadmagnet's own ``/_ping`` route (context only: it carries leadmagnet's per-request hooks, so
     it is not a baseline that (a) is judged against);
-(c) the same page from ``leadmagnet build``, served by nginx (``gzip_static``) on 2 workers.
+(c) the same page from ``leadmagnet build``, served by nginx (``gzip_static``) on 2 workers;
+(e) the floor: the same bytes and headers from a plain WSGI callable in the bare app's process
+    (no Flask request, no routing), same gunicorn: what gunicorn alone costs. Landing pages skip
+    Flask too (leadmagnet/web/fastpath.py), so (a) is also compared with (e).
 
 Target (issue 20): (a) >= 0.9 x (d) in requests per second. The machine is shared, so the targets
 run in alternating rounds, each round's (a)/(d) ratio is kept to show the spread, and the
@@ -125,6 +128,7 @@ def main() -> None:
             size = save_response(page_url, tmp / "page.json")
             with bare_server({"BARE_PAGE": str(tmp / "page.json")}) as (bare, bport):
                 bare_url = f"http://127.0.0.1:{bport}/page"
+                raw_url = f"http://127.0.0.1:{bport}/raw-page"
                 for url in (page_url, bare_url):
                     wrk(url, 2, args.connections)  # warm every worker (leadmagnet's page cache)
                 # The machine is shared: alternate short rounds so that a burst of other load hits
@@ -133,6 +137,7 @@ def main() -> None:
                 targets = (
                     ("page", page_url, gunicorn.pid),
                     ("bare", bare_url, bare.pid),
+                    ("raw", raw_url, bare.pid),
                     ("ping", ping_url, gunicorn.pid),
                     ("static", static_url, None),
                 )
@@ -140,7 +145,7 @@ def main() -> None:
                 for _ in range(ROUNDS):
                     for name, url, pid in targets:
                         runs[name].append(wrk(url, slice_s, args.connections, pid))
-            page, bare_page, ping, static = (combine(runs[name]) for name in ("page", "bare", "ping", "static"))
+            page, bare_page, raw, ping, static = (combine(runs[name]) for name in ("page", "bare", "raw", "ping", "static"))
         finally:
             stop(gunicorn)
             stop(nginx)
@@ -167,6 +172,12 @@ def main() -> None:
             "ratio": round(page["cpu_us"] / bare_page["cpu_us"], 3),
             "target": "",
         },
+        row(
+            f"(a) landing page /{SLUG} against the floor, req/s ratio (context)",
+            page,
+            "(e) the same bytes from a plain WSGI callable (no Flask), same gunicorn settings: gunicorn alone",
+            raw,
+        ),
         row("(b) leadmagnet's own /_ping (context: it carries leadmagnet's hooks), req/s ratio", ping, bare_name, bare_page),
         row(f"(c) exported /{SLUG} from nginx, req/s ratio", static, bare_name, bare_page),
     ]

@@ -51,6 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         compression,
         downloads,
         errors,
+        fastpath,
         headers,
         pages,
     )
@@ -83,6 +84,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(capture.bp)  # the form POST and the thank-you page
     app.register_blueprint(beacon.bp)  # page views of exported pages
     errors.register(app)
+    # Plain landing pages are answered before Flask builds a request (web/fastpath.py); inside
+    # ProxyFix (added by headers.register), which sets the scheme the security headers depend on.
+    reserved = {rule.rule[1:] for rule in app.url_map.iter_rules() if rule.rule.count("/") == 1 and "<" not in rule.rule}
+    app.wsgi_app = fastpath.LandingPages(app.wsgi_app, services, reserved)  # type: ignore[method-assign]
     headers.register(app, services)
     compression.register(app, services.compressed)
     return app

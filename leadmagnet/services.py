@@ -84,4 +84,4 @@ class Services:
         self.page_views.close()
         self.variant_views.close()
         self.throttle.close()
-        self.store.close()
+        self.store.shutdown()

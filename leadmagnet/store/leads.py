@@ -113,8 +113,9 @@ class Leads(Verbs):
             columns = ", ".join(row)
             placeholders = ", ".join("?" for _ in row)
             row["id"] = conn.execute(
-                f"INSERT INTO submissions ({columns}) VALUES ({placeholders}) RETURNING id", tuple(row.values())
-            ).fetchone()[0]  # noqa: S608 - column names are ours
+                f"INSERT INTO submissions ({columns}) VALUES ({placeholders}) RETURNING id",  # noqa: S608 - column names are ours
+                tuple(row.values()),
+            ).fetchone()[0]
         return {"result": "created", "submission": row, "contact_id": contact_id}
 
     def release_spam(self, submission_id: int, status: str, dedupe_seconds: int = 0, now: str | None = None) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ import logging
 import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
@@ -34,6 +35,7 @@ from leadmagnet.render import compression
 from leadmagnet.render.listing import index_context
 from leadmagnet.render.renderer import Rendered, etag_for
 from leadmagnet.render.seo import robots_txt, sitemap_xml
+from leadmagnet.services import Services
 from leadmagnet.web import current_services
 from leadmagnet.web.headers import Finished, security_headers
 
@@ -50,17 +52,21 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
     ``private``: the bytes depend on the visitor's A/B cookie, so only the browser may keep
     them (``Cache-Control: private``, ``Vary: Cookie``): a CDN must not hand one variant to all.
     """
-    # Hot path: raw header strings and one ETag compare. werkzeug's set_etag, cache_control
-    # and make_conditional parse and re-serialise headers on every call (profiled: they cost
-    # more than the whole cached page lookup); byte ranges are not needed for pages.
-    # The compressed variant (cached per page version) is chosen here, so that its own ETag is
-    # the one compared and the response is built once.
-    # The proxies are read once: each attribute read through ``request`` or ``current_app``
-    # costs about as much as the compressed-body lookup itself.
-    services = current_services()
-    environ = request.environ
+    status, headers, body = answer(current_services(), rendered, request.environ, content_type, private)
+    return Finished(body, status=status, headers=headers)
+
+
+def answer(
+    services: Services, rendered: Rendered, environ: dict[str, Any], content_type: str = "text/html; charset=utf-8", private: bool = False
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, complete headers (security headers too) and body of a page response, from the WSGI environ.
+
+    Hot path: raw header strings and one ETag compare. werkzeug's set_etag, cache_control and
+    make_conditional parse and re-serialise headers on every call (profiled: they cost more than
+    the whole cached page lookup); byte ranges are not needed for pages. The compressed variant
+    (cached per page version) is chosen here, so that its own ETag is the one compared.
+    """
     body, etag, coding = compression.for_client(rendered.etag, rendered.body, environ.get("HTTP_ACCEPT_ENCODING"), services.compressed)
-    # Complete here (security headers too), so the after_request hooks pass it by.
     headers = [
         ("ETag", f'"{etag}"'),
         ("Cache-Control", f"{'private' if private else 'public'}, max-age={services.settings['PAGE_MAX_AGE']}"),
@@ -69,10 +75,10 @@ def page_response(rendered: Rendered, content_type: str = "text/html; charset=ut
         *security_headers(services, environ["wsgi.url_scheme"] == "https"),
     ]
     if rendered.status == 200 and "HTTP_IF_NONE_MATCH" in environ and parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains_weak(etag):
-        return Finished(status=304, headers=headers)
+        return 304, headers, b""
     if coding:
         headers.append(("Content-Encoding", coding))
-    return Finished(body, status=rendered.status, headers=headers)
+    return rendered.status, headers, body
 
 
 @bp.get("/")
@@ -106,48 +112,76 @@ def listing(tag: str | None) -> Response:
 
 @bp.get("/<slug>")
 def offer(slug: str) -> Response:
-    """A landing page; a GET answered 200 or 304 counts one view (in memory, written in batches)."""
-    # The hottest route: the services and catalog are looked up once, not through a proxy each.
+    """A landing page; a GET answered 200 or 304 counts one view (in memory, written in batches).
+
+    A page without an A/B test is usually answered before Flask sees the request
+    (:mod:`leadmagnet.web.fastpath`, by :func:`plain_offer`); this view answers the rest: A/B
+    tests (a cookie to set), pages that do not exist or are not published (the 404 page).
+    """
     site = current_services()
+    environ = request.environ
+    answered = plain_offer(site, slug, environ)
+    if answered is not None:
+        status, headers, body = answered
+        return Finished(body, status=status, headers=headers)
     catalog = site.catalog
     page = catalog.get(slug)
     now = datetime.now(UTC)
     if page is None or not page.offer.is_published(now):
         abort(404)
-    environ = request.environ
-    if page.variants:  # an A/B test runs: this visitor's variant (see leads/assignment.py)
-        variant, new, counted = assignment.assign(
-            page.offer.weights(), request.cookies.get(assignment.cookie_name(slug)), environ.get("HTTP_USER_AGENT")
+    # An A/B test runs: this visitor's variant (see leads/assignment.py).
+    variant, new, counted = assignment.assign(
+        page.offer.weights(), request.cookies.get(assignment.cookie_name(slug)), environ.get("HTTP_USER_AGENT")
+    )
+    response = page_response(site.renderer.offer_page(catalog, page.shown(variant), now, site.seats_taken, site.lead_count), private=True)
+    if new:
+        response.set_cookie(
+            assignment.cookie_name(slug),
+            variant,
+            max_age=assignment.COOKIE_DAYS * 86400,
+            path=f"/{slug}",
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
         )
-        response = page_response(
-            site.renderer.offer_page(catalog, page.shown(variant), now, site.seats_taken, site.lead_count), private=True
-        )
-        if new:
-            response.set_cookie(
-                assignment.cookie_name(slug),
-                variant,
-                max_age=assignment.COOKIE_DAYS * 86400,
-                path=f"/{slug}",
-                secure=request.is_secure,
-                httponly=True,
-                samesite="Lax",
-            )
-        if counted and response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
-            site.variant_views.add((slug, today(), variant))
-    else:
-        response = page_response(site.renderer.offer_page(catalog, page, now, site.seats_taken, site.lead_count))
+    if counted and response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
+        site.variant_views.add((slug, today(), variant))
     if response.status_code in (200, 304) and environ["REQUEST_METHOD"] == "GET":
-        query = environ.get("QUERY_STRING")
-        source, medium, campaign = utm_values(query) if query else NO_UTM
-        site.page_views.count(
-            slug,
-            source,
-            utm_medium=medium,
-            utm_campaign=campaign,
-            referrer=environ.get("HTTP_REFERER"),
-            user_agent=environ.get("HTTP_USER_AGENT"),
-        )
+        count_view(site, slug, environ)
     return response
+
+
+def plain_offer(site: Services, slug: str, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    """The answer for the landing page of ``slug`` when it is published and runs no A/B test
+    (the same bytes for everyone), its view counted; None for any other page.
+
+    Needs no Flask request: :mod:`leadmagnet.web.fastpath` calls it straight from WSGI.
+    """
+    catalog = site.catalog
+    page = catalog.get(slug)
+    if page is None or page.variants:
+        return None
+    now = datetime.now(UTC)
+    if not page.offer.is_published(now):
+        return None
+    status, headers, body = answer(site, site.renderer.offer_page(catalog, page, now, site.seats_taken, site.lead_count), environ)
+    if status in (200, 304) and environ["REQUEST_METHOD"] == "GET":
+        count_view(site, slug, environ)
+    return status, headers, body
+
+
+def count_view(site: Services, slug: str, environ: dict[str, Any]) -> None:
+    """Count one view of ``slug`` (in memory; written in batches) with its UTM values, referrer and device."""
+    query = environ.get("QUERY_STRING")
+    source, medium, campaign = utm_values(query) if query else NO_UTM
+    site.page_views.count(
+        slug,
+        source,
+        utm_medium=medium,
+        utm_campaign=campaign,
+        referrer=environ.get("HTTP_REFERER"),
+        user_agent=environ.get("HTTP_USER_AGENT"),
+    )
 
 
 NO_UTM: tuple[str | None, str | None, str | None] = (None, None, None)
