@@ -93,8 +93,13 @@ def connect(target: str | Path) -> Any:
     """The connection layer for ``target``: a ``postgresql://`` URL, or an SQLite file (a path or ``sqlite:///path``)."""
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):
-        from leadmagnet.store.postgres import PgConnection  # psycopg is imported only for PostgreSQL
-
+        try:
+            from leadmagnet.store.postgres import PgConnection  # psycopg is imported only for PostgreSQL
+        except ImportError as exc:
+            raise RuntimeError(
+                f"LEADMAGNET_DATABASE is a PostgreSQL URL but its driver is not installed ({exc}); "
+                "install it with: pip install 'leadmagnet[postgresql]'"
+            ) from None
         return PgConnection(text)
     if text.startswith("sqlite:///"):
         text = text.removeprefix("sqlite:///")
