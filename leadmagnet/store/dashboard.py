@@ -48,7 +48,10 @@ class Dashboard(Verbs):
         found: dict[tuple[str, str], dict[str, Any]] = {}
 
         def entry(slug: str, day: str) -> dict[str, Any]:
-            return found.setdefault((slug, day), {"offer_slug": slug, "day": day, "type": None, "views": 0, **dict.fromkeys(MEASURES, 0)})
+            e = found.get((slug, day))
+            if e is None:
+                e = found[(slug, day)] = {"offer_slug": slug, "day": day, "type": None, "views": 0, **dict.fromkeys(MEASURES, 0)}
+            return e
 
         conn = self.db.conn
         for slug, day, views in conn.execute(
@@ -56,15 +59,15 @@ class Dashboard(Verbs):
             [lo, hi, *params],
         ):
             entry(slug, day)["views"] = int(views)
-        for row in conn.execute(
+        for slug, day, kind, *counts in conn.execute(
             f"SELECT offer_slug, day, value, {', '.join(MEASURES)} FROM lead_days"  # noqa: S608
             f" WHERE dimension = 'total' AND day >= ? AND day < ?{only}",
             [lo, hi, *params],
         ):
-            e = entry(row["offer_slug"], row["day"])
-            e["type"] = row["value"]
-            for name in MEASURES:
-                e[name] += int(row[name])
+            e = entry(slug, day)
+            e["type"] = kind
+            for name, n in zip(MEASURES, counts, strict=True):
+                e[name] += int(n)
         return [found[key] for key in sorted(found)]
 
     def breakdown(self, dimension: str, day_lo: str | None, day_hi: str | None, offers: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -296,9 +296,9 @@ def m015_submit_rollup_triggers(db: Database) -> None:
 # no table row (they replace the indexes on (dimension, day) alone).
 DASHBOARD_INDEXES = (
     "DROP INDEX IF EXISTS lead_days_by_day",
-    "CREATE INDEX lead_days_by_value ON lead_days(dimension, day, value, submissions)",
+    "CREATE INDEX lead_days_by_value ON lead_days(dimension, day, value, offer_slug, submissions)",
     "DROP INDEX IF EXISTS page_view_details_by_day",
-    "CREATE INDEX page_view_details_by_value ON page_view_details(dimension, day, value, views)",
+    "CREATE INDEX page_view_details_by_value ON page_view_details(dimension, day, value, offer_slug, views)",
     # Attendance arrives after a webinar, for its leads only: the funnel reads just the reported ones.
     "CREATE INDEX submissions_attendance ON submissions(offer_slug, created_at, attendance) WHERE attendance IS NOT NULL AND spam = 0",
 )
