@@ -70,6 +70,7 @@ def test_people_are_counted_once_on_their_first_time_through_every_change(db: St
     db.record_download(bob, "2026-03-02T23:00:00.000000+00:00")  # recorded later, happened earlier: the new first
     seated = lead(db, "cy@example.com", "2026-03-01T12:00:00", offer="demo", kind="webinar")
     lead(db, "cy@example.com", "2026-03-05T12:00:00", offer="demo", kind="webinar")  # seated twice: one person
+    lead(db, "cy@example.com", "2026-02-28T12:00:00", offer="demo", kind="webinar")  # recorded later, made earlier: the new first
     waiting = lead(db, "dee@example.com", "2026-03-02T12:00:00", offer="demo", kind="webinar", status="waitlisted")
     pending = lead(db, "eve@example.com", "2026-03-02T13:00:00", offer="demo", kind="webinar", status="pending")
     bot = lead(db, "bot@example.com", "2026-03-02T14:00:00", offer="demo", kind="webinar", spam="honeypot")
