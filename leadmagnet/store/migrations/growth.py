@@ -292,13 +292,15 @@ def m015_submit_rollup_triggers(db: Database) -> None:
 
 # -- the dashboard's speed at a million leads (issue 20): plain SQL, for the PostgreSQL twin too ----
 
-# The breakdowns sum one value's counts over the days of a period: indexes holding the count read
-# no table row (they replace the indexes on (dimension, day) alone).
+# The breakdowns, charts and per-offer views sum one value's counts over the days of a period:
+# indexes holding the count read no table row (they replace the indexes on (dimension, day) and day).
 DASHBOARD_INDEXES = (
     "DROP INDEX IF EXISTS lead_days_by_day",
     "CREATE INDEX lead_days_by_value ON lead_days(dimension, day, value, offer_slug, submissions)",
     "DROP INDEX IF EXISTS page_view_details_by_day",
     "CREATE INDEX page_view_details_by_value ON page_view_details(dimension, day, value, offer_slug, views)",
+    "DROP INDEX IF EXISTS page_views_by_day",
+    "CREATE INDEX page_views_by_value ON page_views(day, offer_slug, utm_source, views)",
     # Attendance arrives after a webinar, for its leads only: the funnel reads just the reported ones.
     "CREATE INDEX submissions_attendance ON submissions(offer_slug, created_at, attendance) WHERE attendance IS NOT NULL AND spam = 0",
 )
