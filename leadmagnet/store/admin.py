@@ -202,7 +202,7 @@ class Admin(Verbs):
         found = []
         for (slug,) in self.db.conn.execute("SELECT DISTINCT offer_slug FROM lead_days WHERE dimension = 'total'").fetchall():
             (n,) = self.db.conn.execute(
-                "SELECT count(*) FROM downloads INDEXED BY downloads_by_offer WHERE offer_slug = ? AND created_at >= ? AND created_at < ?"
+                "SELECT count(*) FROM downloads WHERE offer_slug = ? AND created_at >= ? AND created_at < ?"
                 " AND (range_request = 0 OR created_at >= (SELECT value FROM store_meta WHERE key = ?))",
                 (slug, start, end, RANGE_DOWNLOADS_COUNTED_SINCE),
             ).fetchone()

@@ -132,7 +132,9 @@ def people_triggers() -> tuple[str, ...]:
     refresh the person they touch, when a counted column changed.
     """
     counted_new = f"{download_counted('NEW')} AND {_NEW_OFFER} IS NOT NULL"
-    counted_old = download_counted("OLD")
+    # A download's own offer and contact are always filled (downloads_owner); the condition keeps a
+    # row missing them (none should) from stopping an erasure with a NOT NULL error.
+    counted_old = f"{download_counted('OLD')} AND OLD.offer_slug IS NOT NULL AND OLD.contact_id IS NOT NULL"
     new_registration = f"NEW.offer_type = 'webinar' AND NEW.spam = 0 AND NEW.status IN ({_STATUSES})"
     changed = " OR ".join(f"OLD.{c} != NEW.{c}" for c in _REGISTRATION_COLUMNS)
     moved = "OLD.offer_slug != NEW.offer_slug OR OLD.contact_id != NEW.contact_id"
