@@ -11,8 +11,8 @@ from leadmagnet.store import Store
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "responses.db")
+def db(store_url: str) -> Store:
+    store = Store(store_url)
     store.migrate()
     return store
 

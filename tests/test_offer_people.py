@@ -15,8 +15,8 @@ COUNTED_SINCE = "SELECT value FROM store_meta WHERE key = 'range_downloads_count
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "people.db")
+def db(store_url: str) -> Store:
+    store = Store(store_url)
     store.migrate()
     return store
 

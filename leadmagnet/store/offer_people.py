@@ -75,7 +75,7 @@ def refresh(offer: str, measure: str, contact: str, first: str) -> str:
             f"INSERT INTO offer_people (offer_slug, kind, contact_id, first_at) SELECT {offer}, {measure}, {contact}, f.first_at"  # noqa: S608
             f" FROM ({first}) AS f WHERE f.first_at IS NOT NULL;",
             f"INSERT INTO offer_days (day, offer_slug, measure, n) SELECT substr(first_at, 1, 10), offer_slug, kind, 1 FROM offer_people"  # noqa: S608
-            f" WHERE {person} ON CONFLICT (day, offer_slug, measure) DO UPDATE SET n = n + excluded.n;",
+            f" WHERE {person} ON CONFLICT (day, offer_slug, measure) DO UPDATE SET n = offer_days.n + excluded.n;",
         )
     )
 
@@ -86,7 +86,7 @@ def _first_time(offer: str, measure: str, contact: str, at: str) -> str:
     return (
         f"INSERT INTO offer_people (offer_slug, kind, contact_id, first_at) VALUES ({offer}, {measure}, {contact}, {at});\n"  # noqa: S608
         f"INSERT INTO offer_days (day, offer_slug, measure, n) VALUES (substr({at}, 1, 10), {offer}, {measure}, 1)"
-        " ON CONFLICT (day, offer_slug, measure) DO UPDATE SET n = n + excluded.n;"
+        " ON CONFLICT (day, offer_slug, measure) DO UPDATE SET n = offer_days.n + excluded.n;"
     )
 
 
@@ -100,7 +100,7 @@ def _downloads_moved(offer: str, at: str, sign: str) -> str:
     """SQL moving the ``downloads`` count of ``offer`` on the UTC day of ``at`` by one."""
     return (
         f"INSERT INTO offer_days (day, offer_slug, measure, n) VALUES (substr({at}, 1, 10), {offer}, 'downloads', {sign}1)"  # noqa: S608
-        " ON CONFLICT (day, offer_slug, measure) DO UPDATE SET n = n + excluded.n;"
+        " ON CONFLICT (day, offer_slug, measure) DO UPDATE SET n = offer_days.n + excluded.n;"
         f"\nDELETE FROM offer_days WHERE day = substr({at}, 1, 10) AND offer_slug = {offer} AND measure = 'downloads' AND n <= 0;"
     )
 
