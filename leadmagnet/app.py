@@ -1,7 +1,9 @@
 """leadmagnet: Markdown-first landing pages and lead magnets.
 
 This module holds only the application factory: it loads settings, opens the store and runs
-migrations, loads the content catalog, and registers blueprints, error pages and headers.
+migrations (SQLite; a PostgreSQL database is migrated by `leadmagnet db migrate`, and the app
+refuses to start while one is pending), loads the content catalog, and registers blueprints,
+error pages and headers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from leadmagnet.services import Services
+    from leadmagnet.store import Store
 
 
 log = logging.getLogger(__name__)
@@ -111,7 +114,12 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
 
     cfg = app.config
     store = Store(cfg["DATABASE"])
-    store.migrate()
+    if store.backend == "postgresql":
+        # Several nodes share the database: the schema changes once per deploy, from one place
+        # (`leadmagnet db migrate`), never from whichever worker of whichever node starts first.
+        require_migrated(store, cfg["DATABASE"])
+    else:
+        store.migrate()  # one machine: every start brings the file up to date (one worker does it)
     themes = Themes(Path(cfg["THEMES_DIR"]))
     renderer = Renderer(cfg, themes, app)
     watch = tuple(p for p in (Path(cfg["THEMES_DIR"]), themes.bundled) if p.is_dir())
@@ -137,6 +145,27 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
         variant_views=ViewCounter(store.add_variant_views, float(cfg.get("VIEW_FLUSH_SECONDS", 10.0))),
         ab=ABReports(store, catalog_cache.get),
     )
+
+
+class PendingMigrations(ValueError):
+    """The PostgreSQL database lacks migrations this version needs: `leadmagnet db migrate` first."""
+
+
+def require_migrated(store: Store, database: str) -> None:
+    """Refuse to start on a PostgreSQL database whose schema is behind this version's.
+
+    A node that started on an old schema would fail on its first write; naming the command that
+    fixes it at start is kinder than a 500 on the first lead.
+    """
+    from leadmagnet.foundation import database_url
+
+    pending = store.pending_migrations()
+    if pending:
+        listed = ", ".join(pending) if len(pending) <= 3 else f"{pending[0]} … {pending[-1]}"
+        raise PendingMigrations(
+            f"the database {database_url.masked(database)} lacks {len(pending)} migration(s) ({listed}): "
+            "run `leadmagnet db migrate` once (from one machine, once per deploy), then start the servers"
+        )
 
 
 def start_serving(app: Flask) -> Flask:

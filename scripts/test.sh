@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Debian's Chromium for the browser tests, the Python test
-# extras), run the checks, then the whole suite in two stages: the fast tests first, then the
-# browser (e2e) and slow (load, fault) tests. Stops at the first stage that fails.
+# Install everything the tests need (Debian's Chromium for the browser tests, Debian's PostgreSQL
+# server programs for the PostgreSQL half, the Python test extras), run the checks, then the whole
+# suite in two stages: the fast tests first, then the browser (e2e) and slow (load, fault) tests.
+# Stops at the first stage that fails.
 #
 # Usage: bash scripts/test.sh [pytest options]   (the options go to both stages, e.g. -x or -q)
 # A stage that collects no test (pytest's exit code 5) fails: a filter that selects nothing is a mistake.
+# Tests that run against PostgreSQL start a throwaway cluster of their own (tests/support/postgres.py;
+# no system cluster is used). Without the server programs they are skipped with the reason, unless
+# LEADMAGNET_REQUIRE_POSTGRES=1 (set by .ci/run): then they fail, so CI always runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
 [ -x /usr/bin/chromium ] || apt_install chromium  # the browser tests launch /usr/bin/chromium
+# initdb and pg_ctl of any installed PostgreSQL version (Debian keeps them out of PATH)
+compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || command -v pg_ctl >/dev/null || apt_install postgresql
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test]'
 
 # -- checks (static; fast, so they run before any test) ---------------------------------------

@@ -1,5 +1,6 @@
 """Shared fixtures: a real app on a temporary instance folder and database, a copy of the sample
-content, a real HTTP server on a free 127.0.0.1 port, a real SMTP server, and the CLI runner.
+content, a real HTTP server on a free 127.0.0.1 port, a real SMTP server, the CLI runner, and a
+real PostgreSQL server with a fresh database per test.
 The machinery lives in :mod:`tests.support`; this module only holds fixtures.
 
 No state is shared between tests: every test gets its own instance folder, database and content.
@@ -53,9 +54,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def database(backend: str, request: pytest.FixtureRequest, instance_dir: Path) -> str:
-    """The app's LEADMAGNET_DATABASE for this test's backend."""
+    """The app's LEADMAGNET_DATABASE for this test's backend (PostgreSQL: migrated, as
+    `leadmagnet db migrate` leaves it; an app does not migrate PostgreSQL at start)."""
     if backend == "postgresql":
-        return request.getfixturevalue("pg_url")
+        return request.getfixturevalue("pg_migrated_url")
     return str(instance_dir / "leadmagnet.db")
 
 
@@ -109,6 +111,91 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
         server.stop()
 
 
+# -- PostgreSQL: one throwaway cluster per session, started only when a test asks for it.
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server (superuser, its ``postgres`` database) for the session.
+
+    ``LEADMAGNET_TEST_POSTGRES_URL`` when set (a server you run), else a throwaway cluster
+    (tests/support/postgres.py) started on first use, so a run without PostgreSQL tests pays
+    nothing. Without PostgreSQL's server programs the tests that use it are skipped with the
+    reason and the apt package to install, unless ``LEADMAGNET_REQUIRE_POSTGRES=1`` (CI), where
+    they fail. A cluster that is installed but does not start always fails: that is a fault to
+    see, not a machine to skip.
+    """
+    external = os.environ.get(postgres.EXTERNAL_ENV)
+    if external:
+        yield external
+        return
+    missing = postgres.missing()
+    if missing is not None:
+        if postgres.required():
+            pytest.fail(f"{postgres.REQUIRE_ENV}=1 but {missing}", pytrace=False)
+        pytest.skip(f"PostgreSQL TESTS SKIPPED: {missing} (bash scripts/test.sh installs it; CI requires them)")
+    failed = None
+    try:
+        with postgres.server() as url:
+            yield url
+    except postgres.Unavailable as exc:
+        failed = str(exc)
+    if failed is not None:  # outside the except block: the message alone, not a chained traceback
+        pytest.fail(failed, pytrace=False)
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database of this test alone, dropped after it."""
+    name = f"lm_{uuid.uuid4().hex[:12]}"
+    url = postgres.fresh_database(pg_server, name)
+    try:
+        yield url
+    finally:
+        from leadmagnet.store.postgres import close_pools
+
+        close_pools(url)  # the stores' pools of this database, then the database itself
+        postgres.drop_database(pg_server, name)  # WITH (FORCE): connections still open are closed
+
+
+@pytest.fixture(scope="session")
+def pg_schema_template(pg_server: str) -> str:
+    """A database with every migration applied, made once per session: the template of
+    :func:`pg_migrated_url` (copying it costs about what an empty database does, and saves each
+    test migrating its own)."""
+    from leadmagnet.store import Store
+
+    name = "lm_schema_template"
+    url = postgres.fresh_database(pg_server, name)
+    store = Store(url)
+    store.migrate()
+    store.shutdown()  # CREATE DATABASE ... TEMPLATE needs no one connected to it
+    return name
+
+
+@pytest.fixture
+def pg_migrated_url(pg_server: str, pg_schema_template: str) -> Iterator[str]:
+    """Like :func:`pg_url`, with the schema of every migration already in it."""
+    name = f"lm_{uuid.uuid4().hex[:12]}"
+    url = postgres.fresh_database(pg_server, name, template=pg_schema_template)
+    try:
+        yield url
+    finally:
+        from leadmagnet.store.postgres import close_pools
+
+        close_pools(url)
+        postgres.drop_database(pg_server, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """What ``LEADMAGNET_DATABASE`` (or ``Store(...)``) takes, once per backend: a new SQLite file's
+    path, then a new PostgreSQL database's URL (skipped, or failed in CI, without PostgreSQL)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "leadmagnet.db")
+    return request.getfixturevalue("pg_url")
+
+
 # -- Playwright: Debian's Chromium, since Playwright's own browser download is not reachable.
 
 CHROMIUM = "/usr/bin/chromium"
@@ -126,45 +213,3 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
-# -- PostgreSQL (issue 19): the store tests run on both backends ------------------------------
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    """URL of a PostgreSQL server for this test session: ``LEADMAGNET_TEST_POSTGRES_URL`` when
-    set (a server you run), else a throwaway cluster (tests/support/postgres.py), started on first
-    use. Without one, the PostgreSQL tests are skipped loudly, or fail under
-    ``LEADMAGNET_REQUIRE_POSTGRES=1`` (CI)."""
-    external = os.environ.get("LEADMAGNET_TEST_POSTGRES_URL")
-    if external:
-        yield external
-        return
-    try:
-        with postgres.server() as url:
-            yield url
-    except postgres.Unavailable as exc:
-        if os.environ.get("LEADMAGNET_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required here (LEADMAGNET_REQUIRE_POSTGRES=1): {exc}")
-        pytest.skip(f"PostgreSQL TESTS SKIPPED: {exc} (Debian: apt-get install postgresql)")
-
-
-@pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
-    """URL of a fresh, empty database on the session's PostgreSQL server, dropped afterwards."""
-    name = "lm_" + uuid.uuid4().hex[:12]
-    url = postgres.fresh_database(pg_server, name)
-    yield url
-    from leadmagnet.store.postgres import close_pools
-
-    close_pools(url)
-    postgres.drop_database(pg_server, name)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where a store lives, once per backend: an SQLite file, then a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return str(tmp_path / "lm.db")
-    return request.getfixturevalue("pg_url")

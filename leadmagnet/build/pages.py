@@ -22,6 +22,7 @@ from typing import Any
 
 from leadmagnet.content.catalog import Catalog, Page
 from leadmagnet.content.offer import Offer
+from leadmagnet.foundation import database_url
 from leadmagnet.render.listing import listing_contexts
 from leadmagnet.render.renderer import Renderer
 from leadmagnet.render.seo import robots_txt, sitemap_xml
@@ -226,21 +227,22 @@ def page_bytes(renderer: Renderer, page: Page, now: datetime) -> bytes:
 def read_lead_counts(settings: Mapping[str, Any], catalog: Catalog) -> dict[str, int]:
     """Each offer's leads, for the ``proof:`` lines of the export: the figure of build time.
 
-    Read only when an offer has a ``proof:`` and the database exists (a build needs none); the
-    store is imported here, so a build without proof lines never loads it.
+    Read only when an offer has a ``proof:`` and there is a database (an SQLite file that exists, or
+    a PostgreSQL URL; a build needs none); the store is imported here, so a build without proof
+    lines never loads it.
     """
     if not any(page.offer.proof for page in catalog.pages.values()):
         return {}
-    path = Path(settings["DATABASE"])
-    if not path.is_file():
+    database = str(settings["DATABASE"])
+    if database_url.backend(database) == database_url.SQLITE and not Path(database).is_file():
         return {}
     from leadmagnet.store import DatabaseError, Store
 
-    store = Store(path)
+    store = Store(database)
     try:
         return store.lead_counts()
     except (DatabaseError, OSError) as exc:
-        log.warning("could not count the leads in %s (%s); the export shows no proof lines", path, exc)
+        log.warning("could not count the leads in %s (%s); the export shows no proof lines", database_url.masked(database), exc)
         return {}
     finally:
         store.close()

@@ -2,15 +2,16 @@
 
 Each command parses its options, calls one domain function, and prints. Errors exit non-zero
 with a message naming the file or key. The commands live by audience: :mod:`.content` (authors),
-:mod:`.leads` (leads, email, exports, admins), :mod:`.nurture` (webinar attendance), :mod:`.webhooks`
-and :mod:`.report` (A/B tests); :mod:`.base` holds the group and the context.
+:mod:`.leads` (leads, email, exports, admins), :mod:`.database` (migrations, backups),
+:mod:`.nurture` (webinar attendance), :mod:`.webhooks` and :mod:`.report` (A/B tests);
+:mod:`.base` holds the group and the context.
 """
 
 from __future__ import annotations
 
 import sys
 
-from leadmagnet.cli import content, leads, nurture, report, webhooks  # noqa: F401 - registers the commands on the group
+from leadmagnet.cli import content, copying, database, leads, nurture, report, webhooks  # noqa: F401 - registers the commands on the group
 from leadmagnet.cli.base import Exit, cli
 
 __all__ = ["cli", "main", "run"]
@@ -47,7 +48,3 @@ def run() -> None:
                 raise exc from None
             os._exit(0)
         raise
-
-
-# Last: `db copy` joins the `db` group whichever module made it (see leadmagnet/cli/copying.py).
-from leadmagnet.cli import copying  # noqa: E402, F401

@@ -1,38 +1,22 @@
 """``leadmagnet db copy --to URL``: move this SQLite install to an empty PostgreSQL database.
 
-The command attaches to the ``db`` group (``leadmagnet db migrate``, ``db status``) when another
-module made it first, and makes it otherwise, so either import order works.
+A command of the ``db`` group (:mod:`.database`: ``db migrate``, ``db status``); the copying
+itself is :func:`leadmagnet.store.copying.copy_install`.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 import click
 
-from leadmagnet.cli.base import Context, cli, pass_ctx
+from leadmagnet.cli.base import Context, pass_ctx
+from leadmagnet.cli.database import db
+from leadmagnet.foundation.database_url import masked, scrubbed
 
 
-def _db_group() -> click.Group:
-    existing = cli.commands.get("db")
-    if isinstance(existing, click.Group):
-        return existing
-
-    @cli.group("db")
-    def db() -> None:
-        """The database: migrate it, show its state, copy an SQLite install to PostgreSQL."""
-
-    return db
-
-
-def _masked(url: str) -> str:
-    """``url`` with its password (if any) as ``***``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
-
-
-@_db_group().command("copy")
+@db.command("copy")
 @click.option("--to", "url", required=True, metavar="URL", help="The empty PostgreSQL database: postgresql://user:password@host/db")
 @click.option("--batch", default=2000, show_default=True, help="Rows read and written at a time (memory stays flat).")
 @pass_ctx
@@ -50,20 +34,20 @@ def copy(ctx: Context, url: str, batch: int) -> None:
 
     source_path = str(ctx.settings()["DATABASE"])
     if source_path.startswith(("postgresql://", "postgres://")):
-        raise click.ClickException(f"LEADMAGNET_DATABASE is already PostgreSQL ({_masked(source_path)}); db copy moves an SQLite install")
+        raise click.ClickException(f"LEADMAGNET_DATABASE is already PostgreSQL ({masked(source_path)}); db copy moves an SQLite install")
     if not url.startswith(("postgresql://", "postgres://")):
         raise click.BadParameter(f"{url!r} is not a postgresql:// URL; write postgresql://user:password@host/db", param_hint="--to")
     file = Path(source_path.removeprefix("sqlite:///"))
     if not file.is_file():
         raise click.ClickException(f"no SQLite database at {file}; set LEADMAGNET_DATABASE or --instance to the install to copy")
     source, target = Store(file), Store(url)
-    click.echo(f"copying {file} to {_masked(url)}", err=True)
+    click.echo(f"copying {file} to {masked(url)}", err=True)
     try:
         counts = copy_install(source, target, batch=batch, progress=lambda table, n: click.echo(f"  {table}: {n} rows", err=True))
     except CopyRefused as exc:
-        raise click.ClickException(f"nothing copied: {exc}") from None
+        raise click.ClickException(f"nothing copied: {scrubbed(str(exc), url)}") from None
     except DatabaseError as exc:
-        raise click.ClickException(f"nothing copied (the transaction was rolled back): {exc}") from None
+        raise click.ClickException(f"nothing copied (the transaction was rolled back): {scrubbed(str(exc), url)}") from None
     finally:
         source.shutdown()
         target.shutdown()
@@ -75,4 +59,4 @@ def copy(ctx: Context, url: str, batch: int) -> None:
     if wrong:
         click.echo(f"error: the counts differ in {', '.join(wrong)}; was the app still writing to {file}?", err=True)
         sys.exit(1)
-    click.echo(f"ok: {sum(c.target for c in counts)} rows in {len(counts)} tables; now set LEADMAGNET_DATABASE={_masked(url)}", err=True)
+    click.echo(f"ok: {sum(c.target for c in counts)} rows in {len(counts)} tables; now set LEADMAGNET_DATABASE={masked(url)}", err=True)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from leadmagnet.foundation import database_url
+
 ENV_PREFIX = "LEADMAGNET"
 
 
@@ -52,7 +54,11 @@ SETTINGS: list[Setting] = [
         None,
         "Key that signs download links and admin sessions. Generated into `instance/secret_key` (mode 0600) on first run when unset.",
     ),
-    Setting("DATABASE", None, "Path of the SQLite database. Default: `leadmagnet.db` in the instance folder."),
+    Setting(
+        "DATABASE",
+        None,
+        "The database: an SQLite file's path (or `sqlite:///path`), or `postgresql://user:password@host/database` for several nodes (see Running in production). Default: `leadmagnet.db` in the instance folder.",
+    ),
     Setting("INDEX_PAGE", True, "Serve `/` as a list of the published offers. Set to `false` to answer 404 there."),
     Setting("DEFAULT_THEME", "default", "Theme used by offers that do not set `theme:`."),
     Setting(
@@ -292,8 +298,7 @@ def resolve(overrides: dict[str, Any] | None = None, environ: dict[str, str] | N
     merged["INSTANCE_DIR"] = str(instance_dir)
     merged["THEMES_DIR"] = str(Path(merged["THEMES_DIR"]).expanduser().resolve())
     merged["CONTENT_DIR"] = str(Path(merged["CONTENT_DIR"]).expanduser().resolve())
-    if not merged.get("DATABASE"):
-        merged["DATABASE"] = str(instance_dir / "leadmagnet.db")
+    merged["DATABASE"] = database_url.normalise(merged.get("DATABASE"), instance_dir)
     merged["BASE_URL"] = str(merged["BASE_URL"]).rstrip("/")
     return merged
 

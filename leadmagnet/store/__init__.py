@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from leadmagnet.store.admin import Admin
+from leadmagnet.store.backup import Backup
 from leadmagnet.store.connection import Connection, DatabaseError, IntegrityError, Params, StoreUnavailable, utcnow
 from leadmagnet.store.dashboard import Dashboard
 from leadmagnet.store.experiments import Experiments
@@ -92,8 +93,13 @@ def connect(target: str | Path) -> Any:
     """The connection layer for ``target``: a ``postgresql://`` URL, or an SQLite file (a path or ``sqlite:///path``)."""
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):
-        from leadmagnet.store.postgres import PgConnection  # psycopg is imported only for PostgreSQL
-
+        try:
+            from leadmagnet.store.postgres import PgConnection  # psycopg is imported only for PostgreSQL
+        except ImportError as exc:
+            raise RuntimeError(
+                f"LEADMAGNET_DATABASE is a PostgreSQL URL but its driver is not installed ({exc}); "
+                "install it with: pip install 'leadmagnet[postgresql]'"
+            ) from None
         return PgConnection(text)
     if text.startswith("sqlite:///"):
         text = text.removeprefix("sqlite:///")
@@ -199,6 +205,8 @@ class Store:
         self.contact_record = privacy.contact_record
         self.erase_contact = privacy.erase_contact
         self.checkpoint = privacy.checkpoint
+        # Backup (store/backup.py): a verified online copy of an SQLite file (PostgreSQL: pg_dump).
+        self.backup_to = Backup(self._db).backup_to
         # Webhooks (store/webhooks.py): events owed to each endpoint, claims, attempts, endpoint health.
         self.enqueue_webhook = webhooks.enqueue_webhook
         self.claim_webhook = webhooks.claim_webhook

@@ -11,10 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadmagnet.store.connection import Verbs, utcnow
+from leadmagnet.store.offer_people import DAY_MEASURES
 from leadmagnet.store.rollups import RANGE_DOWNLOADS_COUNTED_SINCE, utm_sql
 
 # A lead's utm_source as the roll-up counts it (trimmed, lower-cased, cut), for the partial days.
 _SOURCE = utm_sql("utm_source")
+# The per-offer table's counts kept by the offer_days roll-up (store/offer_people.py).
+PEOPLE_COUNTS = set(DAY_MEASURES)
 
 
 def _split(lo: str, hi: str) -> list[tuple[tuple[str, str], bool]]:
@@ -26,7 +29,7 @@ def _split(lo: str, hi: str) -> list[tuple[tuple[str, str], bool]]:
     parts = [((first, last), True)]
     if lo < first:
         parts.append(((lo, first), False))
-    if last < hi and hi != "9999":
+    if hi != "9999" and _utc(last) < _utc(hi):  # not when the period ends at a UTC midnight
         parts.append(((last, hi), False))
     return parts
 
@@ -108,11 +111,14 @@ class Admin(Verbs):
         leave spam out, which ``spam`` counts; ``registrations`` are webinar submissions holding a
         seat (not waitlisted, not awaiting opt-in), ``waitlisted`` those waiting for one.
         ``downloaded_by`` counts people (a second download or a resumed one is the same person),
-        ``downloads`` every recorded download.
+        ``downloads`` every recorded download. People are counted in the period of their first
+        time (first download of the offer, first seated or waitlisted registration): someone
+        seated in January who registers again in March is one of January's registrations, and
+        periods add up (see :mod:`leadmagnet.store.offer_people`).
 
         Fast at a million submissions, and exact at any bounds: the whole UTC days of the period
-        come from the roll-up (``lead_days``), only the hours before its first and after its last
-        UTC midnight from the submissions; people and downloads from covering indexes.
+        come from the roll-ups (``lead_days``, ``offer_days``), only the hours before its first and
+        after its last UTC midnight from the submissions, ``offer_people`` and the downloads.
         """
         lo, hi = since or "", until or "9999"
         day_lo, day_hi = view_days or (since, until)
@@ -159,30 +165,23 @@ class Admin(Verbs):
                 e["type"] = kind
             for slug, source, n in by_source:
                 sources[(slug, source)] = sources.get((slug, source), 0) + int(n or 0)
-        for e in list(offers.values()):
-            if e.get("type") != "webinar":
-                continue
-            # People, not submissions: someone who registers twice holds one seat (as store.seats counts).
-            for key, status in (("registrations", "ok"), ("waitlisted", "waitlisted")):
-                e[key] = int(
-                    self.db.value(
-                        "SELECT count(DISTINCT contact_id) FROM submissions INDEXED BY submissions_people WHERE offer_slug = ?"
-                        " AND status = ? AND spam = 0 AND created_at >= ? AND created_at < ?",
-                        (e["offer"], status, lo, hi),
-                    )
-                )
-        # A range is recorded only when it starts at byte 0 since m006; before, every range request
-        # was recorded (later chunks too), so an older range row does not count. One offer at a
-        # time, in index order: no sort of every download of the period.
-        for (slug,) in conn.execute("SELECT DISTINCT offer_slug FROM lead_days WHERE dimension = 'total'").fetchall():
-            n, people = conn.execute(
-                "SELECT count(*), count(DISTINCT contact_id) FROM downloads INDEXED BY downloads_by_offer WHERE offer_slug = ?"
-                " AND created_at >= ? AND created_at < ? AND (range_request = 0 OR created_at >= (SELECT value FROM store_meta WHERE key = ?))",
-                (slug, lo, hi, RANGE_DOWNLOADS_COUNTED_SINCE),
-            ).fetchone()
-            if n:
-                entry(slug)["downloads"] = int(n)
-                entry(slug)["downloaded_by"] = int(people)
+        # People and downloads: whole days from the offer_days roll-up, the hours at either end from
+        # offer_people (each person on the time of their first time) and the downloads' own index.
+        for (start, end), rolled in _split(lo, hi):
+            if rolled:
+                people = conn.execute(
+                    "SELECT offer_slug, measure, sum(n) FROM offer_days WHERE day >= ? AND day < ? GROUP BY offer_slug, measure",
+                    (start, end),
+                ).fetchall()
+            else:
+                people = conn.execute(
+                    "SELECT offer_slug, kind, count(*) FROM offer_people WHERE first_at >= ? AND first_at < ? GROUP BY offer_slug, kind",
+                    (start, end),
+                ).fetchall()
+                people += self._partial_downloads(start, end)
+            for slug, measure, n in people:
+                if n and measure in PEOPLE_COUNTS:
+                    entry(slug)[measure] += int(n)
         for (slug, source), n in sorted(sources.items(), key=lambda item: (item[0][0], -item[1], item[0][1])):
             if n and len(entry(slug)["sources"]) < 3:
                 entry(slug)["sources"].append((source, n))
@@ -192,6 +191,23 @@ class Admin(Verbs):
         totals: dict[str, Any] = {k: sum(e[k] for e in rows) for k in counts}
         totals["conversion"] = totals["submissions"] / totals["views"] if totals["views"] else None
         return {"offers": rows, "totals": totals}
+
+    def _partial_downloads(self, start: str, end: str) -> list[tuple[str, str, int]]:
+        """``(offer, "downloads", n)``: counted downloads of each offer from ``start`` to ``end`` (less than a day).
+
+        A range is recorded only when it starts at byte 0 since m006; before, every range request
+        was recorded (later chunks too), so an older range row does not count. One offer at a time,
+        through the ``downloads_by_offer`` index.
+        """
+        found = []
+        for (slug,) in self.db.conn.execute("SELECT DISTINCT offer_slug FROM lead_days WHERE dimension = 'total'").fetchall():
+            (n,) = self.db.conn.execute(
+                "SELECT count(*) FROM downloads WHERE offer_slug = ? AND created_at >= ? AND created_at < ?"
+                " AND (range_request = 0 OR created_at >= (SELECT value FROM store_meta WHERE key = ?))",
+                (slug, start, end, RANGE_DOWNLOADS_COUNTED_SINCE),
+            ).fetchone()
+            found.append((slug, "downloads", int(n)))
+        return found
 
     def email_health(self, stuck_before: str, since: str | None = None, until: str | None = None) -> dict[str, Any]:
         """Emails that need a look: ``failed`` (queued in the period, given up on) with the newest

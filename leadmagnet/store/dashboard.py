@@ -4,8 +4,9 @@ Every figure but one comes from the daily roll-ups (``m013_dashboard_rollups``):
 and ``page_view_details`` for views, ``lead_days`` (kept equal to the submissions and downloads
 by triggers) for leads. A roll-up row stands for one offer, UTC day and value, so a range costs
 the number of days times the values seen, however many submissions they count: the same on a
-hundred leads as on a million. The response times read the raw tables, bounded: the newest
-:data:`RESPONSE_SAMPLE` submissions of each offer in the range.
+hundred leads as on a million. The response times read ``lead_responses`` (each lead's first
+email out, kept by triggers), bounded: the newest :data:`RESPONSE_SAMPLE` leads of each offer in
+the range; webinar attendance reads only the reported leads (a partial index).
 
 Days are UTC days (``YYYY-MM-DD``), as views are counted; ``day_hi`` is exclusive.
 """
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from leadmagnet.store.connection import Verbs
+from leadmagnet.store.lead_responses import NEWEST
 from leadmagnet.store.rollups import LEAD_MEASURES
 
 MEASURES = (*LEAD_MEASURES, "downloaded")
@@ -46,7 +48,10 @@ class Dashboard(Verbs):
         found: dict[tuple[str, str], dict[str, Any]] = {}
 
         def entry(slug: str, day: str) -> dict[str, Any]:
-            return found.setdefault((slug, day), {"offer_slug": slug, "day": day, "type": None, "views": 0, **dict.fromkeys(MEASURES, 0)})
+            e = found.get((slug, day))
+            if e is None:
+                e = found[(slug, day)] = {"offer_slug": slug, "day": day, "type": None, "views": 0, **dict.fromkeys(MEASURES, 0)}
+            return e
 
         conn = self.db.conn
         for slug, day, views in conn.execute(
@@ -54,15 +59,15 @@ class Dashboard(Verbs):
             [lo, hi, *params],
         ):
             entry(slug, day)["views"] = int(views)
-        for row in conn.execute(
+        for slug, day, kind, *counts in conn.execute(
             f"SELECT offer_slug, day, value, {', '.join(MEASURES)} FROM lead_days"  # noqa: S608
             f" WHERE dimension = 'total' AND day >= ? AND day < ?{only}",
             [lo, hi, *params],
         ):
-            e = entry(row["offer_slug"], row["day"])
-            e["type"] = row["value"]
-            for name in MEASURES:
-                e[name] += int(row[name])
+            e = entry(slug, day)
+            e["type"] = kind
+            for name, n in zip(MEASURES, counts, strict=True):
+                e[name] += int(n)
         return [found[key] for key in sorted(found)]
 
     def breakdown(self, dimension: str, day_lo: str | None, day_hi: str | None, offers: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -113,12 +118,13 @@ class Dashboard(Verbs):
         """Of webinar ``slug``'s leads made in the range: how many an imported attendee report
         marked ``attended``, and how many it named at all (``reported``: 0 means not known yet).
 
-        Read from the raw table (attendance arrives after the webinar, outside the roll-up), over
-        one offer's rows of the range through the ``submissions_offer_created`` index.
+        Read from the raw table (attendance arrives after the webinar, outside the roll-up), only
+        the reported leads of the range: the partial index ``submissions_attendance`` holds them
+        alone (nothing to read before a report is imported).
         """
         attended, reported = self.db.conn.execute(
-            "SELECT coalesce(sum(attendance = 'attended'), 0), count(attendance) FROM submissions"
-            " WHERE offer_slug = ? AND created_at >= ? AND created_at < ? AND spam = 0",
+            "SELECT coalesce(sum(CASE WHEN attendance = 'attended' THEN 1 ELSE 0 END), 0), count(*) FROM submissions"
+            " WHERE offer_slug = ? AND created_at >= ? AND created_at < ? AND attendance IS NOT NULL AND spam = 0",
             (slug, since or "", until or "9999"),
         ).fetchone()
         return {"attended": int(attended), "reported": int(reported)}
@@ -126,17 +132,12 @@ class Dashboard(Verbs):
     def response_seconds(self, slug: str, since: str | None, until: str | None, sample: int = RESPONSE_SAMPLE) -> list[float]:
         """Seconds from each lead of offer ``slug`` to its first email leaving the sender (``sent_at``).
 
-        The newest ``sample`` leads of the range with an email sent, newest first (the
-        ``submissions_offer_created`` index, then the outbox's ``(submission_id, kind)``
-        index): a busy offer's figure is its recent one, at a bounded cost.
+        The newest ``sample`` leads of the range with an email sent, newest first: one range of
+        the ``lead_responses`` roll-up's index (kept by triggers, see
+        :mod:`leadmagnet.store.lead_responses`), so a busy offer's figure is its recent one, at a
+        bounded cost.
         """
-        rows = self.db.conn.execute(
-            "SELECT s.created_at, (SELECT min(o.sent_at) FROM outbox o WHERE o.submission_id = s.id AND o.sent_at IS NOT NULL) AS sent"
-            " FROM submissions s WHERE s.offer_slug = ? AND s.created_at >= ? AND s.created_at < ? AND s.spam = 0"
-            " AND EXISTS (SELECT 1 FROM outbox o WHERE o.submission_id = s.id AND o.sent_at IS NOT NULL)"
-            " ORDER BY s.created_at DESC, s.id DESC LIMIT ?",
-            (slug, since or "", until or "9999", sample),
-        ).fetchall()
+        rows = self.db.conn.execute(NEWEST, (slug, since or "", until or "9999", sample)).fetchall()
         seconds = []
         for made, sent in rows:
             try:

@@ -27,8 +27,12 @@ log = logging.getLogger(__name__)
 
 # Tables whose rows never name a contact: their own bookkeeping, and admin users. lead_days is
 # counted from the submissions by triggers: their erasure (or redaction) moves its counts, and a
-# row falling to zero is deleted with its value.
+# row falling to zero is deleted with its value. offer_people, offer_days and lead_responses hold
+# ids, offers and times, kept by triggers: an erasure's deletes take the person's rows out of them.
 NOT_PERSONAL = {
+    "offer_people",
+    "offer_days",
+    "lead_responses",
     "users",
     "audit_log",
     "export_cursors",

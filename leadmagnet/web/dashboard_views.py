@@ -44,6 +44,12 @@ def rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+def percent_text(value: float | None) -> str:
+    """A rate as the page writes it (``12.5%``; an en dash for none), as the template's ``pct`` does: the
+    day-by-day tables print it per row, where a template macro call per row was most of the page's time."""
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
 def percentile(values: Sequence[float], share: float) -> float | None:
     """The nearest-rank percentile (``share`` between 0 and 1) of ``values``; None if empty."""
     if not values:
@@ -82,7 +88,10 @@ def _scope(slug: str | None, title: str, span: list[str], counts: dict[str, dict
     for day in span:
         c = counts.get(day, {})
         views, subs = c.get("views", 0), c.get("submissions", 0)
-        days.append({"day": day, "views": views, "submissions": subs, "conversion": rate(subs, views)})
+        conversion = rate(subs, views)
+        days.append(
+            {"day": day, "views": views, "submissions": subs, "conversion": conversion, "conversion_text": percent_text(conversion)}
+        )
     views = sum(d["views"] for d in days)
     subs = sum(d["submissions"] for d in days)
     totals = {"views": views, "submissions": subs, "conversion": rate(subs, views)}

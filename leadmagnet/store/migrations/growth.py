@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from leadmagnet.store import lead_responses
 from leadmagnet.store.migrations import migrations
+from leadmagnet.store.offer_people import BACKFILL, CREATE_TABLES, people_triggers
 from leadmagnet.store.rollups import (
     DOWNLOAD_TRIGGERS,
     LEAD_COUNTED,
@@ -286,3 +288,39 @@ def m015_submit_rollup_triggers(db: Database) -> None:
         db.execute(f"DROP TRIGGER IF EXISTS {name}")
     for trigger in lead_days_triggers():
         db.execute(trigger)
+
+
+# -- the dashboard's speed at a million leads (issue 20): plain SQL, for the PostgreSQL twin too ----
+
+# The breakdowns, charts and per-offer views sum one value's counts over the days of a period:
+# indexes holding the count read no table row (they replace the indexes on (dimension, day) and day).
+DASHBOARD_INDEXES = (
+    "DROP INDEX IF EXISTS lead_days_by_day",
+    "CREATE INDEX lead_days_by_value ON lead_days(dimension, day, value, offer_slug, submissions)",
+    "DROP INDEX IF EXISTS page_view_details_by_day",
+    "CREATE INDEX page_view_details_by_value ON page_view_details(dimension, day, value, offer_slug, views)",
+    "DROP INDEX IF EXISTS page_views_by_day",
+    "CREATE INDEX page_views_by_value ON page_views(day, offer_slug, utm_source, views)",
+    # Attendance arrives after a webinar, for its leads only: the funnel reads just the reported ones,
+    # from the index alone (spam is in it so that the planner needs no table row to check it).
+    "CREATE INDEX submissions_attendance ON submissions(offer_slug, created_at, attendance, spam) WHERE attendance IS NOT NULL AND spam = 0",
+)
+
+
+@migrations()
+def m016_dashboard_speed(db: Database) -> None:
+    """The dashboard over a million leads reads days and indexes, not every row (issue 20).
+
+    * ``offer_people`` and ``offer_days`` (:mod:`leadmagnet.store.offer_people`): the people who
+      downloaded each offer, hold a seat or wait for one, each on the UTC day of their first time,
+      and the downloads per day, kept by triggers on ``downloads`` and ``submissions``;
+    * ``lead_responses`` (:mod:`leadmagnet.store.lead_responses`): each lead's first email out,
+      kept by triggers on ``outbox`` and ``submissions``, for the funnel's response times;
+    * covering indexes for the breakdowns, and a partial one for webinar attendance.
+
+    Both roll-ups are counted here once from the rows already stored, then the triggers made.
+    """
+    for statement in (*CREATE_TABLES, *BACKFILL, lead_responses.TABLE, lead_responses.BACKFILL, lead_responses.INDEX):
+        db.execute(statement)
+    for statement in (*people_triggers(), *lead_responses.TRIGGERS, *DASHBOARD_INDEXES):
+        db.execute(statement)

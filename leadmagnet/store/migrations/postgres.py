@@ -18,9 +18,11 @@ transactional) under the store's write lock, so several nodes migrating at once 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
+from leadmagnet.store import lead_responses, offer_people
 from leadmagnet.store.rollups import (
     LEAD_COUNTED,
     LEAD_DAYS_EMPTIED,
@@ -321,9 +323,49 @@ def baseline(conn: Any, now: str) -> None:
     conn.execute("INSERT INTO store_meta (key, value) VALUES (%s, %s)", (RANGE_DOWNLOADS_COUNTED_SINCE, now))
 
 
+SQLITE_TRIGGER = re.compile(
+    r"CREATE TRIGGER (?P<name>\w+) (?P<timing>BEFORE|AFTER) (?P<event>INSERT|DELETE|UPDATE(?: OF [\w, ]+?)?) ON (?P<table>\w+)"
+    r"(?: WHEN (?P<when>.*?))? BEGIN\s(?P<body>.*)\sEND",
+    re.DOTALL,
+)
+
+
+def from_sqlite_trigger(statement: str) -> str:
+    """An SQLite ``CREATE TRIGGER ... [WHEN c] BEGIN ... END`` as a PostgreSQL trigger function.
+
+    The statements of the body are the same SQL; the ``WHEN`` becomes an ``IF`` in the function
+    (PostgreSQL allows no sub-select in a trigger's ``WHEN``, and the roll-ups' conditions have some).
+    """
+    found = SQLITE_TRIGGER.fullmatch(statement.strip())
+    if found is None:
+        raise ValueError(f"not an SQLite trigger this translation knows: {statement[:120]}")
+    body = found["body"].strip()
+    if found["when"]:
+        body = f"IF {found['when']} THEN\n{body}\nEND IF;"
+    returns = "OLD" if found["timing"] == "BEFORE" and found["event"] == "DELETE" else "NEW" if found["timing"] == "BEFORE" else "NULL"
+    return _trigger(found["name"], f"{found['timing']} {found['event']}", found["table"], body, returns)
+
+
+def m016_dashboard_speed(conn: Any, now: str) -> None:
+    """The dashboard's roll-ups (offer_people, offer_days, lead_responses), their triggers and indexes."""
+    from leadmagnet.store.migrations.growth import DASHBOARD_INDEXES
+
+    statements = (
+        *offer_people.CREATE_TABLES,
+        *offer_people.BACKFILL,
+        lead_responses.TABLE,
+        lead_responses.BACKFILL,
+        lead_responses.INDEX,
+        *(from_sqlite_trigger(t) for t in (*offer_people.people_triggers(), *lead_responses.TRIGGERS)),
+        *DASHBOARD_INDEXES,
+    )
+    for statement in statements:
+        conn.execute(statement)
+
+
 # Name -> PostgreSQL step, in the order of the SQLite history. A step gets the raw psycopg
 # connection (inside the migration's transaction, ``%s`` placeholders) and the time as store text.
-STEPS: dict[str, Callable[[Any, str], None]] = {BASELINE_COVERS[-1]: baseline}
+STEPS: dict[str, Callable[[Any, str], None]] = {BASELINE_COVERS[-1]: baseline, "m016_dashboard_speed": m016_dashboard_speed}
 
 
 def history() -> list[str]:
