@@ -126,6 +126,18 @@ def test_erase_also_sweeps_rows_in_tables_added_later(people) -> None:
     assert people.query("SELECT payload FROM webhook_log") == [{"payload": "unrelated"}]
 
 
+def test_erasure_removes_rate_limit_counters_an_earlier_version_keyed_by_the_address(app, people) -> None:
+    limits = services_of(app).erasure.rate_limits
+    for key in (f"60:login:{EMAIL}", "60:login:keep@example.com", f"60:login:x{EMAIL}"):
+        limits.count_hit(key, 1, 2**40)
+    erased = services_of(app).erasure.erase(EMAIL, actor="test")
+    assert erased is not None and erased.rate_limits == 1
+    assert [row["key"] for row in limits.rows()] == ["60:login:keep@example.com", f"60:login:x{EMAIL}"]
+    if people.backend == "postgresql":  # the counters are the database's: no row names the person
+        assert everything_mentioning(people, EMAIL) == [("rate_limits", "key")]  # only x{EMAIL}, someone else
+        assert people.query("SELECT key FROM rate_limits WHERE key = ?", (f"60:login:{EMAIL}",)) == []
+
+
 def test_cli_contact_prints_json(people, cli_runner, instance_dir, content_dir) -> None:
     result = cli_runner.invoke(cli, ["--instance", str(instance_dir), "--content", str(content_dir), "contact", EMAIL])
     assert result.exit_code == 0, result.output

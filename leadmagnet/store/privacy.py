@@ -43,6 +43,7 @@ NOT_PERSONAL = {
     "store_meta",
     "webinar_times",
     "variant_views",
+    "rate_limits",  # PostgreSQL's counters: erased by key with erase_rate_limit_keys, as SQLite's file
 }
 # store_meta key: when the first erasure VACUUMed the file (see Privacy._zero_free_space_once).
 FREE_SPACE_ZEROED = "free_space_zeroed_at"
