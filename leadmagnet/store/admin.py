@@ -7,6 +7,7 @@ an erasure must not leave a copy of the address behind in it.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,16 @@ from leadmagnet.store.rollups import RANGE_DOWNLOADS_COUNTED_SINCE, utm_sql
 
 # A lead's utm_source as the roll-up counts it (trimmed, lower-cased, cut), for the partial days.
 _SOURCE = utm_sql("utm_source")
+# PostgreSQL: no planner hints (its planner picks these indexes itself), no sum of a boolean.
+_SPAM_SPLIT = {
+    "sqlite": "sum(spam = 0), sum(spam != 0)",
+    "postgresql": "count(*) FILTER (WHERE spam = 0), count(*) FILTER (WHERE spam != 0)",
+}
+
+
+def _unhinted(sql: str, dialect: str) -> str:
+    """``sql`` without SQLite's ``INDEXED BY`` hints on PostgreSQL, which has none."""
+    return re.sub(r" INDEXED BY \w+", "", sql) if dialect == "postgresql" else sql
 
 
 def _split(lo: str, hi: str) -> list[tuple[tuple[str, str], bool]]:
@@ -122,7 +133,7 @@ class Admin(Verbs):
         def entry(slug: str) -> dict[str, Any]:
             return offers.setdefault(slug, {"offer": slug, **dict.fromkeys(counts, 0), "sources": []})
 
-        conn = self.db.conn
+        conn, dialect = self.db.conn, self.db.dialect
         for slug, views in conn.execute(
             "SELECT offer_slug, sum(views) FROM page_views WHERE day >= ? AND day < ? GROUP BY offer_slug",
             ((day_lo or "")[:10], (day_hi or "9999")[:10]),
@@ -143,13 +154,15 @@ class Admin(Verbs):
                 )
             else:  # less than a day at an end of the period
                 leads = conn.execute(
-                    "SELECT offer_slug, offer_type, sum(spam = 0), sum(spam != 0) FROM submissions"
+                    f"SELECT offer_slug, offer_type, {_SPAM_SPLIT[dialect]} FROM submissions"  # noqa: S608
                     " WHERE created_at >= ? AND created_at < ? GROUP BY offer_slug, offer_type",
                     (start, end),
                 )
+                # (PostgreSQL's WHERE cannot name a result column: the expression is written out.)
+                source = _SOURCE if dialect == "postgresql" else "v"
                 by_source = conn.execute(
                     f"SELECT offer_slug, {_SOURCE} AS v, count(*) FROM submissions WHERE spam = 0 AND created_at >= ? AND created_at < ?"  # noqa: S608
-                    " AND v != '' GROUP BY offer_slug, v",
+                    f" AND {source} != '' GROUP BY offer_slug, v",
                     (start, end),
                 )
             for slug, kind, subs, spam in leads:
@@ -164,20 +177,21 @@ class Admin(Verbs):
                 continue
             # People, not submissions: someone who registers twice holds one seat (as store.seats counts).
             for key, status in (("registrations", "ok"), ("waitlisted", "waitlisted")):
-                e[key] = int(
-                    self.db.value(
-                        "SELECT count(DISTINCT contact_id) FROM submissions INDEXED BY submissions_people WHERE offer_slug = ?"
-                        " AND status = ? AND spam = 0 AND created_at >= ? AND created_at < ?",
-                        (e["offer"], status, lo, hi),
-                    )
+                sql = (
+                    "SELECT count(DISTINCT contact_id) FROM submissions INDEXED BY submissions_people WHERE offer_slug = ?"
+                    " AND status = ? AND spam = 0 AND created_at >= ? AND created_at < ?"
                 )
+                e[key] = int(self.db.value(_unhinted(sql, dialect), (e["offer"], status, lo, hi)))
         # A range is recorded only when it starts at byte 0 since m006; before, every range request
         # was recorded (later chunks too), so an older range row does not count. One offer at a
         # time, in index order: no sort of every download of the period.
         for (slug,) in conn.execute("SELECT DISTINCT offer_slug FROM lead_days WHERE dimension = 'total'").fetchall():
             n, people = conn.execute(
-                "SELECT count(*), count(DISTINCT contact_id) FROM downloads INDEXED BY downloads_by_offer WHERE offer_slug = ?"
-                " AND created_at >= ? AND created_at < ? AND (range_request = 0 OR created_at >= (SELECT value FROM store_meta WHERE key = ?))",
+                _unhinted(
+                    "SELECT count(*), count(DISTINCT contact_id) FROM downloads INDEXED BY downloads_by_offer WHERE offer_slug = ? AND"
+                    " created_at >= ? AND created_at < ? AND (range_request = 0 OR created_at >= (SELECT value FROM store_meta WHERE key = ?))",
+                    dialect,
+                ),
                 (slug, lo, hi, RANGE_DOWNLOADS_COUNTED_SINCE),
             ).fetchone()
             if n:

@@ -116,8 +116,12 @@ class Dashboard(Verbs):
         Read from the raw table (attendance arrives after the webinar, outside the roll-up), over
         one offer's rows of the range through the ``submissions_offer_created`` index.
         """
+        # (PostgreSQL sums no boolean: it counts with a FILTER.)
+        attended_sql = (
+            "count(*) FILTER (WHERE attendance = 'attended')" if self.db.dialect == "postgresql" else "sum(attendance = 'attended')"
+        )
         attended, reported = self.db.conn.execute(
-            "SELECT coalesce(sum(attendance = 'attended'), 0), count(attendance) FROM submissions"
+            f"SELECT coalesce({attended_sql}, 0), count(attendance) FROM submissions"  # noqa: S608
             " WHERE offer_slug = ? AND created_at >= ? AND created_at < ? AND spam = 0",
             (slug, since or "", until or "9999"),
         ).fetchone()
