@@ -274,11 +274,16 @@ def triggers() -> str:
                 "downloads",
                 f"IF {download_counted('NEW')} AND {_other_downloads('NEW')} THEN {_downloaded('NEW.submission_id', '+')} END IF;",
             ),
+            # BEFORE, not AFTER: PostgreSQL fires AFTER row triggers once the whole statement is done,
+            # so deleting a lead's two downloads at once (an erasure) would find "no other download"
+            # twice and take the lead off twice. A BEFORE trigger sees the rows deleted before it, as
+            # SQLite's AFTER trigger does: only the lead's last download takes it off.
             _trigger(
                 "lead_days_undownloaded",
-                "AFTER DELETE",
+                "BEFORE DELETE",
                 "downloads",
                 f"IF {download_counted('OLD')} AND {_other_downloads('OLD')} THEN {_downloaded('OLD.submission_id', '-')} END IF;",
+                returns="OLD",
             ),
             _trigger(
                 "lead_days_erased_downloads",
