@@ -138,6 +138,19 @@ def test_erasure_removes_rate_limit_counters_an_earlier_version_keyed_by_the_add
         assert people.query("SELECT key FROM rate_limits WHERE key = ?", (f"60:login:{EMAIL}",)) == []
 
 
+def test_an_erasure_inside_a_larger_transaction_is_vacuumed_by_the_owners_checkpoint(people) -> None:
+    if people.backend != "postgresql":
+        pytest.skip("PostgreSQL's VACUUM after the enclosing COMMIT (SQLite's checkpoint: the tests above)")
+    started = people.query_one("SELECT now() AS t")["t"]
+    vacuumed = "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum >= ? AND relname IN ('contacts', 'submissions', 'outbox')"
+    with people.transaction():
+        assert people.erase_contact(EMAIL, actor="test")["contacts"] == 1  # VACUUM cannot run in here
+    assert people.query(vacuumed, (started,)) == []
+    assert people.checkpoint() is True  # what the Erasure (the owner) calls after its COMMIT
+    wait_until(lambda: len(people.query(vacuumed, (started,))) == 3, what="VACUUM of the erasure's tables")
+    assert everything_mentioning(people, EMAIL, NAME) == []
+
+
 def test_cli_contact_prints_json(people, cli_runner, instance_dir, content_dir) -> None:
     result = cli_runner.invoke(cli, ["--instance", str(instance_dir), "--content", str(content_dir), "contact", EMAIL])
     assert result.exit_code == 0, result.output
