@@ -125,7 +125,8 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
     watch = tuple(p for p in (Path(cfg["THEMES_DIR"]), themes.bundled) if p.is_dir())
     catalog_cache = CatalogCache(content_dir, watch=watch, interval=float(cfg["RELOAD_INTERVAL"]), check_theme=themes.problem)
     catalog_cache.listeners.append(lambda _catalog: renderer.reset())
-    rate_limits = RateLimits(instance_dir / "ratelimit.db")
+    # SQLite: a file of its own on this machine; PostgreSQL: the database's table, shared by every node.
+    rate_limits = RateLimits(store.path if store.backend == "postgresql" else instance_dir / "ratelimit.db")
     webhooks = Webhooks(cfg, store)  # [[webhooks]] in config.toml, checked here: a bad table stops the start, named
     return Services(
         settings=cfg,
@@ -133,7 +134,7 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
         store=store,
         themes=themes,
         renderer=renderer,
-        # Counters in their own file: a hit never waits on a lead's write lock.
+        # Counters in their own file (or, on PostgreSQL, outside the write lock): a hit never waits on a lead's write.
         throttle=Throttle(rate_limits),
         page_views=ViewCounter(store.add_page_views, float(cfg.get("VIEW_FLUSH_SECONDS", 10.0))),
         compressed=CompressedCache(),

@@ -17,7 +17,16 @@ from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
 from tests.support.content import submit
 
+pytestmark = pytest.mark.both_backends
+
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def cli_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI opens the test's database, on either backend."""
+    if "make_app" in request.fixturenames:
+        monkeypatch.setenv("LEADMAGNET_DATABASE", request.getfixturevalue("database"))
 
 
 @pytest.fixture

@@ -19,6 +19,15 @@ from leadmagnet.export.exports import ExportError, Exports
 from leadmagnet.store.reports import Filters
 from leadmagnet.web import services_of
 
+pytestmark = pytest.mark.both_backends
+
+
+@pytest.fixture(autouse=True)
+def cli_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI opens the test's database, on either backend."""
+    if "make_app" in request.fixturenames:
+        monkeypatch.setenv("LEADMAGNET_DATABASE", request.getfixturevalue("database"))
+
 
 def add(store, email, offer="growth-playbook", kind="ebook", **kw):
     fields = {k: kw.pop(k) for k in list(kw) if k in ("first_name", "last_name", "company", "job_title", "phone", "country")}

@@ -15,8 +15,9 @@ LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "dashboard.db")
+def db(store_url: str) -> Store:
+    """A migrated store, once on SQLite and once on PostgreSQL."""
+    store = Store(store_url)
     store.migrate()
     return store
 
@@ -220,7 +221,9 @@ def test_the_per_offer_table_is_exact_at_bounds_inside_a_day(db: Store) -> None:
     for i in range(72):  # one lead an hour for three days, sources by the hour
         source = ["News", "ads", None][i % 3]
         lead(db, f"p{i}@example.com", f"2026-03-0{1 + i // 24}", utm_source=source)
-        db.query("UPDATE submissions SET created_at = ? WHERE id = ?", (f"2026-03-0{1 + i // 24}T{i % 24:02d}:30:00.000000+00:00", i + 1))
+        db.conn.execute(
+            "UPDATE submissions SET created_at = ? WHERE id = ?", (f"2026-03-0{1 + i // 24}T{i % 24:02d}:30:00.000000+00:00", i + 1)
+        )
     for since, until in (
         ("2026-03-01T05:00:00.000000+00:00", "2026-03-03T07:00:00.000000+00:00"),  # Paris-like bounds: both ends partial
         ("2026-03-01T00:00:00.000000+00:00", "2026-03-02T00:00:00.000000+00:00"),  # one whole day

@@ -23,6 +23,8 @@ from leadmagnet.store.exporting import Cell
 from leadmagnet.store.reports import Filters
 from leadmagnet.web import services_of
 
+pytestmark = pytest.mark.both_backends
+
 PAYLOADS = ["=1+1", "+SUM(A1:A2)", "-2+3+cmd|' /C calc'!A0", "@SUM(1)", "\tTAB", "\rCR", '=HYPERLINK("http://x","y")']
 TEXT_FIELDS = ("first_name", "last_name", "company", "job_title", "phone", "country")
 META_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer")
@@ -43,7 +45,8 @@ def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text.removeprefix(export.BOM), newline="")))
 
 
-def invoke(cli_runner, instance_dir, content_dir, *args, **kw):
+def invoke(cli_runner, instance_dir, content_dir, database, *args, **kw):
+    kw["env"] = {"LEADMAGNET_DATABASE": database}  # the app's store, on either backend
     return cli_runner.invoke(cli, ["--instance", str(instance_dir), "--content", str(content_dir), "export", *args], **kw)
 
 
@@ -174,29 +177,29 @@ def test_filters(mixed) -> None:
     assert emails(mixed, consented_only=True, include_unsubscribed=True) == ["ebook@example.com"]  # withdrawn consent is not consent
 
 
-def test_cli_filters_and_kinds(mixed, cli_runner, instance_dir, content_dir) -> None:
+def test_cli_filters_and_kinds(mixed, cli_runner, instance_dir, content_dir, database) -> None:
     result = invoke(
-        cli_runner, instance_dir, content_dir, "--offer", "growth-playbook", "--offer", "q1-product-demo", "--since", "2026-02-01"
+        cli_runner, instance_dir, content_dir, database, "--offer", "growth-playbook", "--offer", "q1-product-demo", "--since", "2026-02-01"
     )
     assert result.exit_code == 0, result.output
     assert [r["email"] for r in csv_rows(result.stdout)] == ["webinar@example.com"]
-    result = invoke(cli_runner, instance_dir, content_dir, "--submissions", "--jsonl", "--include-spam", "--include-unsubscribed")
+    result = invoke(cli_runner, instance_dir, content_dir, database, "--submissions", "--jsonl", "--include-spam", "--include-unsubscribed")
     assert [json.loads(line)["email"] for line in result.stdout.splitlines()] == [
         "ebook@example.com",
         "webinar@example.com",
         "spam@example.com",
         "gone@example.com",
     ]
-    result = invoke(cli_runner, instance_dir, content_dir, "--tag", "webinar", "--consented-only")
+    result = invoke(cli_runner, instance_dir, content_dir, database, "--tag", "webinar", "--consented-only")
     assert result.exit_code == 0 and csv_rows(result.stdout) == []
 
 
-def test_cli_bad_input_names_the_option(mixed, cli_runner, instance_dir, content_dir, tmp_path) -> None:
-    result = invoke(cli_runner, instance_dir, content_dir, "--since", "last week")
+def test_cli_bad_input_names_the_option(mixed, cli_runner, instance_dir, content_dir, database, tmp_path) -> None:
+    result = invoke(cli_runner, instance_dir, content_dir, database, "--since", "last week")
     assert result.exit_code != 0 and "--since" in result.output and "ISO 8601" in result.output
-    result = invoke(cli_runner, instance_dir, content_dir, "-f", "zoho")
+    result = invoke(cli_runner, instance_dir, content_dir, database, "-f", "zoho")
     assert result.exit_code != 0 and "unknown export format 'zoho'" in result.output and "hubspot" in result.output
-    result = invoke(cli_runner, instance_dir, content_dir, "--split", "1")
+    result = invoke(cli_runner, instance_dir, content_dir, database, "--split", "1")
     assert result.exit_code != 0 and "-o FILE" in result.output
 
 
@@ -272,7 +275,7 @@ def test_crash_mid_write_leaves_no_file_and_no_cursor_then_rerun_is_complete(sto
     assert seen == [f"r{i}@example.com" for i in range(13)]  # none skipped, none repeated
 
 
-def test_killed_export_process_moves_no_cursor(make_app, instance_dir, content_dir, tmp_path) -> None:
+def test_killed_export_process_moves_no_cursor(make_app, instance_dir, content_dir, database, tmp_path) -> None:
     """A real `leadmagnet export` killed with SIGKILL while writing: the next run still has every row."""
     app = make_app()
     store = services_of(app).store
@@ -282,7 +285,8 @@ def test_killed_export_process_moves_no_cursor(make_app, instance_dir, content_d
     store.close()
     cmd = [sys.executable, "-m", "leadmagnet.cli", "--instance", str(instance_dir), "--content", str(content_dir)]
     cmd += ["export", "--submissions", "--since-last", "pipe"]
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "LEADMAGNET_DATABASE": database}
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     try:
         head = child.stdout.read(4096)
         assert head.startswith(b"submission_id,")
@@ -292,22 +296,22 @@ def test_killed_export_process_moves_no_cursor(make_app, instance_dir, content_d
         child.stdout.close()
     assert child.returncode == -signal.SIGKILL
     assert store.get_export_cursor("pipe") == 0
-    done = subprocess.run(cmd, capture_output=True, timeout=120, check=True)
+    done = subprocess.run(cmd, capture_output=True, timeout=120, check=True, env=env)
     rows = csv_rows(done.stdout.decode())
     assert [r["email"] for r in rows] == [f"k{i:05d}@example.com" for i in range(1500)]
     assert store.get_export_cursor("pipe") == 1500
-    again = subprocess.run(cmd, capture_output=True, timeout=120, check=True)
+    again = subprocess.run(cmd, capture_output=True, timeout=120, check=True, env=env)
     assert csv_rows(again.stdout.decode()) == []
 
 
-def test_cli_writes_file_and_reports_count(mixed, cli_runner, instance_dir, content_dir, tmp_path) -> None:
+def test_cli_writes_file_and_reports_count(mixed, cli_runner, instance_dir, content_dir, database, tmp_path) -> None:
     out = tmp_path / "hub.csv"
-    result = invoke(cli_runner, instance_dir, content_dir, "-f", "hubspot", "-o", str(out), "--since-last", "hub")
+    result = invoke(cli_runner, instance_dir, content_dir, database, "-f", "hubspot", "-o", str(out), "--since-last", "hub")
     assert result.exit_code == 0, result.output
     assert "exported 2 contacts" in result.stderr
     assert "Exporting" not in result.stderr and "\x1b[" not in result.stderr  # no progress bar when not on a terminal
     assert [r["Email"] for r in csv_rows(out.read_text())] == ["ebook@example.com", "webinar@example.com"]
-    result = invoke(cli_runner, instance_dir, content_dir, "-f", "hubspot", "-o", str(out), "--since-last", "hub")
+    result = invoke(cli_runner, instance_dir, content_dir, database, "-f", "hubspot", "-o", str(out), "--since-last", "hub")
     assert "exported 0 contacts" in result.stderr
     assert csv_rows(out.read_text()) == []
 
@@ -321,7 +325,7 @@ def test_export_streams_rows_from_a_cursor(store) -> None:
     assert next(chunks) == [("g0@example.com",), ("g1@example.com",)]
     add(store, "late@example.com")  # committed after the export started: the next run has it
     assert list(chunks) == [[("g2@example.com",)]]
-    assert Path(store.path).exists()
+    assert store.backend == "postgresql" or Path(store.path).exists()
 
 
 @pytest.mark.parametrize("kind", ["contacts", "submissions"])

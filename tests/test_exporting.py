@@ -15,7 +15,6 @@ import io
 import itertools
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,8 @@ from leadmagnet.export import presets as crm
 from leadmagnet.export.exports import Exports
 from leadmagnet.store.reports import Filters
 from leadmagnet.web import services_of
+
+pytestmark = pytest.mark.both_backends  # the same bytes from SQLite's SQL and from PostgreSQL's rows
 
 GOLDEN = Path(__file__).parent / "data" / "export_golden.json"
 RECORD = os.environ.get("LEADMAGNET_RECORD_GOLDEN") == "1"
@@ -127,7 +128,8 @@ def varied(make_app, content_dir: Path, instance_dir: Path):
                 spam_reason="honeypot" if i == 3 and k == 1 else None,
                 now=at(1 + n % 27, ["09:10:11.123456+00:00", "23:59:59.999999+00:00", "00:00:00.000000+00:00"][n % 3]),
             )
-    with sqlite3.connect(store.path) as conn:
+    with store.transaction():
+        conn = store.conn
         # times in another zone and without one (an older writer), scores and stages of every kind
         conn.execute("UPDATE contacts SET first_seen = '2026-03-01T10:00:00+02:00' WHERE email = 'p1@example.com'")
         conn.execute("UPDATE contacts SET last_seen = '2026-03-01 10:00:00' WHERE email = 'p2@example.com'")

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from leadmagnet.cli import cli
 from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
 from tests.test_assignment import write_test_offer
 
 PASSWORD = "correct horse battery staple"
+
+pytestmark = pytest.mark.both_backends
+
+
+@pytest.fixture(autouse=True)
+def cli_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI opens the test's database, on either backend."""
+    if "make_app" in request.fixturenames:
+        monkeypatch.setenv("LEADMAGNET_DATABASE", request.getfixturevalue("database"))
 
 
 def record(store, day: str, views: dict[str, int], submissions: dict[str, int]) -> None:

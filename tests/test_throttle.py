@@ -1,4 +1,5 @@
-"""Rate limiting: limit parsing, fixed windows, and counters shared by separate processes."""
+"""Rate limiting: limit parsing, fixed windows, and counters shared by separate processes (and, on
+PostgreSQL, by every node: the counters live in the database's ``rate_limits`` table)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,21 @@ import pytest
 
 from leadmagnet.leads import throttle
 from leadmagnet.leads.throttle import Limit, Throttle, parse_limit
+from leadmagnet.store import Store
 from leadmagnet.store.ratelimits import RateLimits
 from leadmagnet.web import services_of
+
+pytestmark = pytest.mark.both_backends
+
+
+@pytest.fixture
+def counters(store_url: str) -> str:
+    """Where counters live, once per backend: an SQLite file of their own, or a migrated PostgreSQL database."""
+    if store_url.startswith("postgresql://"):
+        store = Store(store_url)
+        store.migrate()  # the rate_limits table is the migrations' on PostgreSQL
+        store.shutdown()
+    return store_url
 
 
 @pytest.mark.parametrize(
@@ -56,8 +70,8 @@ def test_the_cli_reports_an_unreadable_limit_without_a_traceback(tmp_path: Path)
     assert "Traceback" not in done.stderr
 
 
-def test_hits_within_the_limit_pass_then_429_until_the_window_ends(tmp_path: Path) -> None:
-    t = Throttle(RateLimits(tmp_path / "rl.db"))
+def test_hits_within_the_limit_pass_then_429_until_the_window_ends(counters: str) -> None:
+    t = Throttle(RateLimits(counters))
     now = 60 * 1000 + 20.0  # 20 s into a minute window
     assert [t.hit("ip:a", "3/minute", now=now) for _ in range(3)] == [(True, 0)] * 3
     allowed, retry_after = t.hit("ip:a", "3/minute", now=now)
@@ -68,15 +82,25 @@ def test_hits_within_the_limit_pass_then_429_until_the_window_ends(tmp_path: Pat
     assert t.hit("ip:a", "3/minute", now=now + 40) == (True, 0)
 
 
-def test_off_never_limits(tmp_path: Path) -> None:
-    t = Throttle(RateLimits(tmp_path / "rl.db"))
+def test_off_never_limits(counters: str) -> None:
+    t = Throttle(RateLimits(counters))
     assert all(t.hit("k", "off")[0] for _ in range(50))
     assert t.counters.rows() == []
 
 
-def test_counters_are_shared_between_processes(tmp_path: Path) -> None:
-    """Two real processes (as two gunicorn workers) share one budget through the file."""
-    db = tmp_path / "rl.db"
+def test_two_counters_on_one_database_count_into_one_window(counters: str) -> None:
+    """Two RateLimits on the same target (two nodes on one PostgreSQL, two workers on one file): one budget."""
+    first, second = Throttle(RateLimits(counters)), Throttle(RateLimits(counters))
+    now = 3600 * 10 + 5.0
+    allowed = [t.hit("login:shared", "5/hour", now=now)[0] for _ in range(4) for t in (first, second)]
+    assert allowed == [True] * 5 + [False] * 3
+    assert [(row["key"], row["hits"]) for row in first.counters.rows()] == [("3600:login:shared", 8)]
+    assert first.counters.purge(now=int(now) + 3600) == 1 and second.counters.rows() == []
+
+
+def test_counters_are_shared_between_processes(counters: str) -> None:
+    """Two real processes (as two gunicorn workers, or two nodes) share one budget through the file or the database."""
+    db = counters
     code = (
         "import sys; from leadmagnet.leads.throttle import Throttle; from leadmagnet.store.ratelimits import RateLimits;"
         "t = Throttle(RateLimits(sys.argv[1]));"
@@ -87,18 +111,26 @@ def test_counters_are_shared_between_processes(tmp_path: Path) -> None:
     assert sum(allowed) == 10  # 16 hits, exactly 10 allowed across both processes
 
 
-def test_the_apps_throttle_uses_the_instance_file(app) -> None:
+def test_the_apps_throttle_uses_the_instance_file_or_the_database(app, backend: str) -> None:
     app_throttle = services_of(app).throttle
     assert app_throttle.hit("login:1.2.3.4", "1/minute") == (True, 0)
     allowed, retry_after = app_throttle.hit("login:1.2.3.4", "1/minute")
     assert not allowed and 1 <= retry_after <= 60
-    assert (Path(app.instance_path) / "ratelimit.db").is_file()
+    if backend == "sqlite":
+        assert (Path(app.instance_path) / "ratelimit.db").is_file()
+    else:  # every node's counters in the shared database, no file of this machine's
+        assert not (Path(app.instance_path) / "ratelimit.db").exists()
+        rows = services_of(app).store.query("SELECT key, hits FROM rate_limits")
+        assert [(row["key"].endswith("login:1.2.3.4"), row["hits"]) for row in rows] == [(True, 2)]
 
 
-def test_unwritable_counter_file_fails_open(tmp_path: Path) -> None:
-    t = Throttle(RateLimits(tmp_path / "rl.db"))
+def test_unwritable_counters_fail_open(counters: str) -> None:
+    t = Throttle(RateLimits(counters))
     t.hit("k", "1/minute")
-    t.counters.db.conn.execute("PRAGMA query_only = ON")  # the file cannot be written any more
+    if t.counters.backend == "sqlite":
+        t.counters.db.conn.execute("PRAGMA query_only = ON")  # the file cannot be written any more
+    else:
+        t.counters.db.conn.execute("DROP TABLE rate_limits")  # the counters cannot be written any more
     assert t.hit("k", "1/minute") == (True, 0)
 
 

@@ -18,6 +18,11 @@ from leadmagnet.store.rollups import RANGE_DOWNLOADS_COUNTED_SINCE, utm_sql
 _SOURCE = utm_sql("utm_source")
 # The per-offer table's counts kept by the offer_days roll-up (store/offer_people.py).
 PEOPLE_COUNTS = set(DAY_MEASURES)
+# PostgreSQL: no planner hints (its planner picks these indexes itself), no sum of a boolean.
+_SPAM_SPLIT = {
+    "sqlite": "sum(spam = 0), sum(spam != 0)",
+    "postgresql": "count(*) FILTER (WHERE spam = 0), count(*) FILTER (WHERE spam != 0)",
+}
 
 
 def _split(lo: str, hi: str) -> list[tuple[tuple[str, str], bool]]:
@@ -128,7 +133,7 @@ class Admin(Verbs):
         def entry(slug: str) -> dict[str, Any]:
             return offers.setdefault(slug, {"offer": slug, **dict.fromkeys(counts, 0), "sources": []})
 
-        conn = self.db.conn
+        conn, dialect = self.db.conn, self.db.dialect
         for slug, views in conn.execute(
             "SELECT offer_slug, sum(views) FROM page_views WHERE day >= ? AND day < ? GROUP BY offer_slug",
             ((day_lo or "")[:10], (day_hi or "9999")[:10]),
@@ -149,13 +154,15 @@ class Admin(Verbs):
                 )
             else:  # less than a day at an end of the period
                 leads = conn.execute(
-                    "SELECT offer_slug, offer_type, sum(spam = 0), sum(spam != 0) FROM submissions"
+                    f"SELECT offer_slug, offer_type, {_SPAM_SPLIT[dialect]} FROM submissions"  # noqa: S608
                     " WHERE created_at >= ? AND created_at < ? GROUP BY offer_slug, offer_type",
                     (start, end),
                 )
+                # (PostgreSQL's WHERE cannot name a result column: the expression is written out.)
+                source = _SOURCE if dialect == "postgresql" else "v"
                 by_source = conn.execute(
                     f"SELECT offer_slug, {_SOURCE} AS v, count(*) FROM submissions WHERE spam = 0 AND created_at >= ? AND created_at < ?"  # noqa: S608
-                    " AND v != '' GROUP BY offer_slug, v",
+                    f" AND {source} != '' GROUP BY offer_slug, v",
                     (start, end),
                 )
             for slug, kind, subs, spam in leads:

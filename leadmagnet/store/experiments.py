@@ -24,7 +24,7 @@ class Experiments(Verbs):
         with self.db.writing() as conn:
             conn.executemany(
                 "INSERT INTO variant_views (offer_slug, day, variant, views) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (offer_slug, day, variant) DO UPDATE SET views = views + excluded.views",
+                " ON CONFLICT (offer_slug, day, variant) DO UPDATE SET views = variant_views.views + excluded.views",
                 [(slug, day, variant, n) for (slug, day, variant), n in counts.items()],
             )
 

@@ -82,7 +82,18 @@ def _case(expr: str, values: Sequence[tuple[str, str]], default: str) -> str:
     return f"CASE {expr} " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in values) + f" ELSE {default} END"
 
 
-def _safe(*texts: str) -> bool:
+def decoder(field: str, kind: str) -> Callable[[Any], Any]:
+    """Raw SQL value of ``field`` in a ``kind`` export -> the value the Python row path had."""
+    if field == "offers":
+        return _offer_list
+    if field == "tags":
+        return _tag_list if kind == "contacts" else lambda raw: json.loads(raw or "[]")
+    if field == "stage" and kind == "contacts":
+        return lambda raw: RANK_STAGE.get(raw or 0)
+    return lambda raw: raw
+
+
+def safe(*texts: str) -> bool:
     return all(not t or t[0] not in TRIGGERS for t in texts)
 
 
@@ -102,14 +113,7 @@ class _Compiler:
         return self.fields.get(field, "NULL")
 
     def decoder(self, field: str) -> Callable[[Any], Any]:
-        """Raw SQL value -> the value the Python row path had for ``field``."""
-        if field == "offers":
-            return _offer_list
-        if field == "tags":
-            return _tag_list if self.kind == "contacts" else lambda raw: json.loads(raw or "[]")
-        if field == "stage" and self.kind == "contacts":
-            return lambda raw: RANK_STAGE.get(raw or 0)
-        return lambda raw: raw
+        return decoder(field, self.kind)
 
     def text(self, field: str) -> str:
         raw = self.raw(field)
@@ -160,16 +164,16 @@ class _Compiler:
             return f"coalesce(nullif(trim(coalesce({raw}, ''), {_lit(WHITESPACE)}), ''), {_lit(cell.default)})", True
         if kind == "truthy" and field not in LIST_FIELDS and not (field == "stage" and self.kind == "contacts"):
             blank = f"coalesce({raw}, 0) = 0" if field in INT_FIELDS else f"coalesce({raw}, '') = ''"
-            return f"CASE WHEN {blank} THEN {_lit(cell.no)} ELSE {_lit(cell.yes)} END", not _safe(cell.yes, cell.no)
+            return f"CASE WHEN {blank} THEN {_lit(cell.no)} ELSE {_lit(cell.yes)} END", not safe(cell.yes, cell.no)
         if kind == "map" and plain_text:
-            return _case(raw, cell.values, _lit(cell.default)), not _safe(cell.default, *(v for _k, v in cell.values))
+            return _case(raw, cell.values, _lit(cell.default)), not safe(cell.default, *(v for _k, v in cell.values))
         if kind == "status":
             (_, closed), (_, working), (_, other) = cell.values
             unsubscribed, stage = self.raw("unsubscribed_at"), self.raw("lifecycle_stage")
             sql = f"CASE WHEN coalesce({unsubscribed}, '') != '' THEN {_lit(closed)} WHEN {stage} = 'sql' THEN {_lit(working)} ELSE {_lit(other)} END"
-            return sql, not _safe(closed, working, other)
+            return sql, not safe(closed, working, other)
         if kind == "constant":
-            return _lit(cell.default), not _safe(cell.default)
+            return _lit(cell.default), not safe(cell.default)
         if kind == "answer":
             return self.answer(cell), True
         if cell.python is None:
@@ -219,7 +223,7 @@ class _Compiler:
         if risky:
             expr = self.neutralise(expr)
         if self.clip:
-            clip = self.function(functools.partial(_clip_bytes, limit=self.clip), 1)
+            clip = self.function(functools.partial(clip_bytes, limit=self.clip), 1)
             expr = f"CASE WHEN length(CAST({expr} AS BLOB)) <= {self.clip} THEN {expr} ELSE {clip}({expr}) END"
         return expr
 
@@ -238,7 +242,7 @@ class _Compiler:
         )
 
 
-def _clip_bytes(text: str, limit: int) -> str:
+def clip_bytes(text: str, limit: int) -> str:
     data = text.encode("utf-8")
     return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
 
@@ -272,30 +276,46 @@ class ExportQuery:
 
     def __init__(self, verbs: Verbs, kind: str, filters: Filters) -> None:
         self.db, self.kind, self.filters = verbs.db, kind, filters
+        dialect = self.db.dialect
+        self.postgres = dialect == "postgresql"
         last_id = int(self.db.value("SELECT coalesce(max(id), 0) FROM submissions"))
         if kind == "submissions":
-            sub_where, params = filters.submission_where()
+            sub_where, params = filters.submission_where(dialect=dialect)
             self.where = f"{sub_where} AND {filters.contact_where('s.consent_at')} AND s.id <= ?"
-            self.params = [*params, last_id]
+            self.params = names_params = [*params, last_id]
             # Without the built-in answers (the email differs in every row) few texts are distinct: json_each reads each once.
             paths = ", ".join(f"'$.{name}'" for name in sorted(BUILTIN_ANSWERS))
             names_sql = (
                 f"SELECT DISTINCT j.key FROM (SELECT DISTINCT json_remove(s.data, {paths}) AS answers"  # noqa: S608 - our fragments
                 f" FROM submissions s JOIN contacts c ON c.id = s.contact_id WHERE {self.where}) AS u, json_each(u.answers) AS j ORDER BY j.key"
             )
+            if self.postgres:
+                names_sql = (
+                    "SELECT DISTINCT jsonb_object_keys(u.answers) FROM (SELECT DISTINCT s.data::jsonb - ?::text[] AS answers"  # noqa: S608
+                    f" FROM submissions s JOIN contacts c ON c.id = s.contact_id WHERE {self.where}) AS u"
+                )
+                names_params = [sorted(BUILTIN_ANSWERS), *self.params]
         else:
-            sub_where, params = filters.submission_where(with_cursor=False)
+            sub_where, params = filters.submission_where(with_cursor=False, dialect=dialect)
             if filters.after_id or filters.confirmed_after:
-                newer, newer_params = filters.submission_where("n")
+                newer, newer_params = filters.submission_where("n", dialect=dialect)
                 sub_where += f" AND s.contact_id IN (SELECT n.contact_id FROM submissions n WHERE {newer})"  # noqa: S608 - our fragments
                 params += newer_params
             self.where, self.params = sub_where + " AND s.id <= ?", [*params, last_id]
+            names_params = self.params
             # Each distinct answers text once through json_each: a million contacts share few key sets.
             names_sql = (
                 "SELECT DISTINCT j.key FROM (SELECT DISTINCT c.custom FROM contacts c WHERE c.custom != '{}'"  # noqa: S608 - our fragments
                 f" AND c.id IN (SELECT s.contact_id FROM submissions s WHERE {self.where})) AS u, json_each(u.custom) AS j ORDER BY j.key"
             )
-        self.custom_fields = tuple(row[0] for row in self.db.conn.execute(names_sql, self.params).fetchall())
+            if self.postgres:
+                names_sql = (
+                    "SELECT DISTINCT jsonb_object_keys(c.custom::jsonb) FROM contacts c WHERE c.custom != '{}'"  # noqa: S608 - our fragments
+                    f" AND c.id IN (SELECT s.contact_id FROM submissions s WHERE {self.where})"
+                )
+        found = [row[0] for row in self.db.conn.execute(names_sql, names_params).fetchall()]
+        # Sorted by code point, as SQLite's binary collation orders them (a PostgreSQL database's may not).
+        self.custom_fields = tuple(sorted(found) if self.postgres else found)
 
     def sql(self, cells: Sequence[Cell], spreadsheet: bool = False, clip: int = 0, cursor: bool = False) -> tuple[str, _Compiler]:
         """The SELECT of finished cells (and the export cursor's submission id last, if ``cursor``)."""
@@ -326,6 +346,9 @@ WHERE {self.filters.contact_where()}"""  # noqa: S608 - only our own fragments; 
         self, cells: Sequence[Cell], spreadsheet: bool = False, clip: int = 0, cursor: bool = False, size: int = 1000
     ) -> Iterator[list[tuple[Any, ...]]]:
         """The rows in chunks of ``size`` tuples of cell texts, streamed from one cursor."""
+        if self.postgres:
+            yield from self._pg_chunks(cells, spreadsheet, clip, cursor, size)
+            return
         sql, compiler = self.sql(cells, spreadsheet, clip, cursor)
         conn = self.db.conn
         for name, (nargs, fn) in compiler.functions.items():
@@ -339,6 +362,18 @@ WHERE {self.filters.contact_where()}"""  # noqa: S608 - only our own fragments; 
         finally:
             for name, (nargs, _fn) in compiler.functions.items():
                 conn.create_function(name, nargs, None)  # the caches (and any personal data in them) go
+
+    def _pg_chunks(self, cells: Sequence[Cell], spreadsheet: bool, clip: int, cursor: bool, size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """PostgreSQL: the SELECT reads the cells' fields, Python writes the cells (store/pg_export.py)."""
+        from leadmagnet.store import pg_export  # psycopg is imported only for PostgreSQL
+
+        sources = SUBMISSION_SOURCES if self.kind == "submissions" else CONTACT_SOURCES
+        select, write = pg_export.row_writer(sources, self.kind, cells, spreadsheet, clip, cursor)
+        if self.kind == "submissions":
+            sql = f"SELECT {select} FROM submissions s JOIN contacts c ON c.id = s.contact_id WHERE {self.where} ORDER BY s.id"  # noqa: S608
+        else:
+            sql = pg_export.contacts_sql(select, self.where, self.filters.contact_where(), "a.tags" in select)
+        yield from pg_export.stream(self.db, sql, self.params, write, size, f"lm_export_{next(ExportQuery.serials)}")
 
 
 class Exporting(Verbs):

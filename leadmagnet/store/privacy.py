@@ -8,6 +8,11 @@ An erasure is about the bytes, not only the rows. Every connection runs with ``s
 (see :mod:`~leadmagnet.store.connection`), so what a delete frees is zeroed, and the erasure ends
 with a checkpoint that truncates the WAL, where the pages as they were before the delete would
 otherwise stay. The rate limiter's file is swept the same way (:func:`erase_rate_limit_keys`).
+
+On PostgreSQL a deleted or updated row's old version stays in its table's pages (and indexes)
+until ``VACUUM``: an erasure ends by vacuuming every table it touched (:meth:`Privacy.vacuum`),
+outside any transaction. What PostgreSQL keeps even then (WAL segments until recycled, backups,
+replicas) is in docs/decisions.md ("PostgreSQL: erasure").
 """
 
 from __future__ import annotations
@@ -42,15 +47,35 @@ NOT_PERSONAL = {
     "store_meta",
     "webinar_times",
     "variant_views",
+    "rate_limits",  # PostgreSQL's counters: erased by key with erase_rate_limit_keys, as SQLite's file
 }
 # store_meta key: when the first erasure VACUUMed the file (see Privacy._zero_free_space_once).
 FREE_SPACE_ZEROED = "free_space_zeroed_at"
 # Tables erase_contact clears by key: what is left of an address in them belongs to someone else.
 KEYED_TABLES = {"contacts", "submissions", "outbox", "downloads", "email_attempts", "webhook_events", "webhook_deliveries"}
+# PostgreSQL: besides the tables an erasure deletes from or redacts in, those its deletes reach
+# through ON DELETE CASCADE and the roll-up triggers, and the cursors it pulls back.
+ALSO_TOUCHED = ("score_events", "sequence_progress", "webhook_deliveries", "lead_days", "variant_lead_days", "export_cursors")
+# VACUUM that also cleans the indexes (PostgreSQL 14+ may skip them when few rows are dead).
+VACUUM = "VACUUM (INDEX_CLEANUP ON)"
+# Column types the sweep reads, per dialect.
+_SQLITE_TEXT = ("TEXT", "BLOB", "")
+_PG_TEXT = ("text", "bytea", "character varying", "json", "jsonb")
+
+
+def has_table(db: Any, name: str) -> bool:
+    """Whether table ``name`` exists in ``db`` (an SQLite file or a PostgreSQL database)."""
+    if db.dialect == "postgresql":
+        return bool(db.value("SELECT to_regclass(?) IS NOT NULL", (name,)))
+    return bool(db.value("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
 
 
 class Privacy(Verbs):
     """A contact's whole record (a subject access request) and its erasure."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self._touched: set[str] = set()  # PostgreSQL: tables to VACUUM once the erasure's transaction is over
 
     # -- one contact: everything stored, and erasure ------------------------------------------
 
@@ -82,7 +107,7 @@ class Privacy(Verbs):
         score_events = self.db.rows(
             "SELECT event, offer_slug, points, created_at FROM score_events WHERE contact_id = ? ORDER BY id", (cid,)
         )
-        has_hooks = self.db.value("SELECT count(*) FROM sqlite_master WHERE name = 'webhook_events'")
+        has_hooks = has_table(self.db, "webhook_events")
         webhooks = (
             self.db.rows("SELECT event_id, type, created_at FROM webhook_events WHERE contact_id = ? ORDER BY id", (cid,))
             if has_hooks
@@ -109,8 +134,26 @@ class Privacy(Verbs):
             },
         }
 
-    @staticmethod
-    def _sweep(conn: sqlite3.Connection, email: str, deleted: dict[str, int]) -> None:
+    def _text_columns(self, conn: Any) -> dict[str, list[tuple[str, bool]]]:
+        """Every table's text and binary columns (name, is binary), but our own bookkeeping's."""
+        found: dict[str, list[tuple[str, bool]]] = {}
+        if self.db.dialect == "postgresql":
+            for table, column, kind in conn.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns"
+                " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+            ).fetchall():
+                if kind in _PG_TEXT and table != "leadmagnet_migrations":
+                    found.setdefault(table, []).append((column, kind == "bytea"))
+        else:
+            for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                if table.startswith(("sqlite_", "_")):
+                    continue
+                for c in conn.execute(f'PRAGMA table_info("{table}")'):
+                    if (c[2] or "").upper() in _SQLITE_TEXT:
+                        found.setdefault(table, []).append((c[1], (c[2] or "").upper() == "BLOB"))
+        return {table: columns for table, columns in found.items() if table not in NOT_PERSONAL}
+
+    def _sweep(self, conn: Any, email: str, deleted: dict[str, int]) -> None:
         """Remove the address wherever it is still written, without touching anyone else's data.
 
         The address must appear as a whole token (``ada@example.co`` is not found inside
@@ -122,16 +165,25 @@ class Privacy(Verbs):
         token = address_pattern(email)
         text_re, bytes_re = re.compile(token, re.IGNORECASE), re.compile(token.encode(), re.IGNORECASE)
         needle = email.lower()
-        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
-            if table.startswith(("sqlite_", "_")) or table in NOT_PERSONAL:
-                continue
-            columns = [c[1] for c in conn.execute(f'PRAGMA table_info("{table}")') if (c[2] or "").upper() in ("TEXT", "BLOB", "")]
-            if not columns:
-                continue
-            cond = " OR ".join(f'instr(lower(CAST("{c}" AS TEXT)), ?) > 0' for c in columns)
+        postgres = self.db.dialect == "postgresql"
+        # A row's address in its table: SQLite's rowid; PostgreSQL's ctid (stable here: every
+        # other write waits for this transaction's lock).
+        rowid = "ctid" if postgres else "rowid"
+        for table, typed in self._text_columns(conn).items():
+            columns = [name for name, _binary in typed]
+            if postgres:  # bytea as text: 'escape' keeps ASCII as is (an address is found in it)
+                found = [
+                    f"strpos(lower(encode(\"{c}\", 'escape')), ?) > 0" if binary else f'strpos(lower("{c}"::text), ?) > 0'
+                    for c, binary in typed
+                ]
+            else:
+                found = [f'instr(lower(CAST("{c}" AS TEXT)), ?) > 0' for c in columns]
+            cond = " OR ".join(found)
             names = ", ".join(f'"{c}"' for c in columns)
-            candidates = conn.execute(f'SELECT rowid, {names} FROM "{table}" WHERE {cond}', [needle] * len(columns)).fetchall()  # noqa: S608
-            for rowid, *values in candidates:
+            select = f'SELECT {rowid}{"::text" if postgres else ""}, {names} FROM "{table}" WHERE {cond}'  # noqa: S608
+            candidates = conn.execute(select, [needle] * len(columns)).fetchall()
+            at = f"{rowid} = ?{'::tid' if postgres else ''}"
+            for row_at, *values in candidates:
                 changed = {}
                 for column, value in zip(columns, values, strict=True):
                     if isinstance(value, str):
@@ -146,10 +198,10 @@ class Privacy(Verbs):
                     continue  # only a longer address that contains this one
                 if table in KEYED_TABLES:
                     sets = ", ".join(f'"{c}" = ?' for c in changed)
-                    conn.execute(f'UPDATE "{table}" SET {sets} WHERE rowid = ?', [*changed.values(), rowid])  # noqa: S608
+                    conn.execute(f'UPDATE "{table}" SET {sets} WHERE {at}', [*changed.values(), row_at])  # noqa: S608
                     key = f"{table} (redacted)"
                 else:
-                    conn.execute(f'DELETE FROM "{table}" WHERE rowid = ?', (rowid,))  # noqa: S608
+                    conn.execute(f'DELETE FROM "{table}" WHERE {at}', (row_at,))  # noqa: S608
                     key = table
                 deleted[key] = deleted.get(key, 0) + 1
 
@@ -167,6 +219,9 @@ class Privacy(Verbs):
         joined = self.db.conn.in_transaction
         deleted = self._erase_rows(email, actor, then)
         if deleted is None or joined:
+            return deleted
+        if self.db.dialect == "postgresql":
+            self.vacuum()
             return deleted
         self._zero_free_space_once()
         if not self.checkpoint():
@@ -194,12 +249,36 @@ class Privacy(Verbs):
                 conn.execute("INSERT OR IGNORE INTO store_meta (key, value) VALUES (?, ?)", (FREE_SPACE_ZEROED, utcnow()))
 
     def checkpoint(self) -> bool:
-        """Copy the WAL into the database file and truncate it; False if a reader kept it (see the connection)."""
+        """Copy the WAL into the database file and truncate it; False if a reader kept it (see the connection).
+
+        On PostgreSQL: VACUUM the tables an erasure that joined a larger transaction touched.
+        """
+        if self.db.dialect == "postgresql":
+            return self.vacuum()
         return self.db.checkpoint()
+
+    def vacuum(self) -> bool:
+        """PostgreSQL: ``VACUUM`` the tables erasures touched since the last one, so the old versions
+        of their rows leave the tables' pages and indexes; False when it could not run now (inside a
+        transaction, or it failed: logged, and the next erasure or PostgreSQL's autovacuum does it)."""
+        tables = sorted(self._touched)
+        if not tables:
+            return True
+        if self.db.conn.in_transaction:
+            return False  # VACUUM cannot run inside a transaction: the owner's checkpoint() runs it
+        try:
+            self.db.conn.execute(f"{VACUUM} {', '.join(f'{chr(34)}{t}{chr(34)}' for t in tables)}")
+        except sqlite3.DatabaseError as exc:  # the store's error types, PostgreSQL's subclass them
+            log.warning("erasure: could not VACUUM %s (%s); autovacuum or the next erasure removes the old row versions", tables, exc)
+            return False
+        self._touched.difference_update(tables)
+        return True
 
     def _erase_rows(self, email: str, actor: str | None, then: Callable[[int], object] | None = None) -> dict[str, int] | None:
         deleted: dict[str, int] = {}
-        self.db.conn.execute("PRAGMA secure_delete = ON")  # set on every connection already; an erasure makes sure
+        postgres = self.db.dialect == "postgresql"
+        if not postgres:
+            self.db.conn.execute("PRAGMA secure_delete = ON")  # set on every connection already; an erasure makes sure
         # One BEGIN IMMEDIATE transaction: an erasure half done would leave personal data behind.
         with self.db.writing() as conn:
             row = conn.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchone()
@@ -218,7 +297,7 @@ class Privacy(Verbs):
                 ("submissions", "DELETE FROM submissions WHERE contact_id = ?", (cid,)),
                 ("contacts", "DELETE FROM contacts WHERE id = ?", (cid,)),
             ]
-            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'webhook_events'").fetchone():
+            if has_table(self.db, "webhook_events"):
                 # Queued and sent webhook payloads hold the address; their delivery rows go with them (cascade).
                 steps.insert(0, ("webhook_events", "DELETE FROM webhook_events WHERE contact_id = ?", (cid,)))
             for table, sql, params in steps:
@@ -235,6 +314,9 @@ class Privacy(Verbs):
             )
             if then is not None:
                 then(cid)
+            if postgres:  # vacuumed after COMMIT (this one's, or the enclosing transaction's)
+                self._touched.update(t.removesuffix(" (redacted)") for t in deleted)
+                self._touched.update(t for t in ALSO_TOUCHED if has_table(self.db, t))
         return deleted
 
 
@@ -265,14 +347,15 @@ def erase_rate_limit_keys(limits: RateLimits, email: str) -> int:
     """
     pattern = re.compile(address_pattern(email), re.IGNORECASE)
     db = limits.db
-    if not Path(limits.path).exists() or db.value("SELECT count(*) FROM sqlite_master WHERE name = 'rate_limits'") == 0:
+    postgres = db.dialect == "postgresql"
+    if not (postgres or Path(limits.path).exists()) or not has_table(db, "rate_limits"):
         return 0
     with db.writing() as conn:
         keys = [key for (key,) in conn.execute("SELECT DISTINCT key FROM rate_limits WHERE instr(lower(key), ?) > 0", (email.lower(),))]
         gone = sum(conn.execute("DELETE FROM rate_limits WHERE key = ?", (key,)).rowcount for key in keys if pattern.search(key))
     try:  # a small file (counters live as long as their window): rewritten whole, no old free space survives
-        db.conn.execute("VACUUM")
-    except sqlite3.OperationalError as exc:
+        db.conn.execute(f"{VACUUM} rate_limits" if postgres else "VACUUM")
+    except sqlite3.DatabaseError as exc:
         log.warning("erasure: could not VACUUM the rate limiter's file (%s)", exc)
     if not db.checkpoint():
         log.warning("erasure: the rate limiter's WAL could not be emptied now (a reader holds it)")

@@ -45,8 +45,8 @@ class Filters:
     search: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def submission_where(self, alias: str = "s", with_cursor: bool = True) -> tuple[str, list[Any]]:
-        """SQL conditions on submissions ``alias`` and their parameters."""
+    def submission_where(self, alias: str = "s", with_cursor: bool = True, dialect: str = "sqlite") -> tuple[str, list[Any]]:
+        """SQL conditions on submissions ``alias`` and their parameters (``dialect``: the database's)."""
         where: list[str] = []
         params: list[Any] = []
         if with_cursor and self.confirmed_after:
@@ -60,7 +60,10 @@ class Filters:
         if self.offers:
             where.append(f"{alias}.offer_slug IN ({', '.join('?' for _ in self.offers)})")
             params += list(self.offers)
-        if self.tag:
+        if self.tag and dialect == "postgresql":
+            where.append(f"jsonb_exists({alias}.tags::jsonb, ?)")  # a string element of the JSON array
+            params.append(self.tag)
+        elif self.tag:
             where.append(f"EXISTS (SELECT 1 FROM json_each({alias}.tags) WHERE json_each.value = ?)")  # noqa: S608 - alias is ours
             params.append(self.tag)
         if self.since:
@@ -89,7 +92,7 @@ class Reports(Verbs):
 
     def count_export_rows(self, kind: str, filters: Filters) -> int:
         """How many rows an export with these filters writes (for a progress bar)."""
-        sub_where, params = filters.submission_where()
+        sub_where, params = filters.submission_where(dialect=self.db.dialect)
         if kind == "submissions":
             sql = f"SELECT count(*) FROM submissions s JOIN contacts c ON c.id = s.contact_id WHERE {sub_where} AND {filters.contact_where('s.consent_at')}"  # noqa: S608
         else:
@@ -114,9 +117,10 @@ class Reports(Verbs):
         next run also exports submissions confirmed after it.
         """
         with self.db.writing() as conn:
+            larger = "greatest" if self.db.dialect == "postgresql" else "max"  # SQLite's two-argument max()
             conn.execute(
-                "INSERT INTO export_cursors (name, last_id, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET last_id = max(last_id, excluded.last_id), updated_at = excluded.updated_at",
+                "INSERT INTO export_cursors (name, last_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE"  # noqa: S608
+                f" SET last_id = {larger}(export_cursors.last_id, excluded.last_id), updated_at = excluded.updated_at",
                 (name, last_id, as_of or utcnow()),
             )
 
@@ -135,7 +139,7 @@ class Reports(Verbs):
         the page is (OFFSET would count past every earlier row). ``filters.search`` matches
         email, first/last name and company.
         """
-        sub_where, params = filters.submission_where()
+        sub_where, params = filters.submission_where(dialect=self.db.dialect)
         where = [sub_where, filters.contact_where("s.consent_at")]
         if by_score and before_id is not None and below_score is not None:
             where.append("(c.score < ? OR (c.score = ? AND s.id < ?))")
@@ -145,9 +149,10 @@ class Reports(Verbs):
             params.append(before_id)
         if filters.search:
             like = "%" + filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            op = "ILIKE" if self.db.dialect == "postgresql" else "LIKE"  # SQLite's LIKE ignores ASCII case
             where.append(
-                "(c.email LIKE ? ESCAPE '\\' OR c.first_name LIKE ? ESCAPE '\\' OR c.last_name LIKE ? ESCAPE '\\'"
-                " OR c.company LIKE ? ESCAPE '\\' OR (c.first_name || ' ' || c.last_name) LIKE ? ESCAPE '\\')"
+                f"(c.email {op} ? ESCAPE '\\' OR c.first_name {op} ? ESCAPE '\\' OR c.last_name {op} ? ESCAPE '\\'"
+                f" OR c.company {op} ? ESCAPE '\\' OR (c.first_name || ' ' || c.last_name) {op} ? ESCAPE '\\')"
             )
             params += [like] * 5
         sql = (

@@ -206,27 +206,29 @@ CREATE TABLE rate_limits (
 
 # SQLite's functions the verbs and triggers use, for PostgreSQL: ``instr`` (1-based position, 0
 # when absent) and ``json_patch`` (RFC 7396 merge of two JSON objects kept as text: a key set to
-# null is removed, objects merge key by key).
+# null is removed, objects merge key by key). The merge works on ``json``, not ``jsonb``, so that
+# every value keeps its text (``1e16`` stays ``1e16``: jsonb would rewrite it as an integer, and an
+# export writes what SQLite kept) and the keys keep SQLite's order (the target's, then new ones).
 FUNCTIONS = """
 CREATE FUNCTION instr(haystack TEXT, needle TEXT) RETURNS INTEGER
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT strpos(haystack, needle)';
-CREATE FUNCTION json_merge_patch(target JSONB, patch JSONB) RETURNS JSONB LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION json_merge_patch(target JSON, patch JSON) RETURNS JSON LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE
-        WHEN jsonb_typeof(patch) <> 'object' THEN patch
-        WHEN target IS NULL OR jsonb_typeof(target) <> 'object' THEN
-            (SELECT coalesce(jsonb_object_agg(key, value), '{}'::jsonb) FROM jsonb_each(patch) WHERE value <> 'null'::jsonb)
+        WHEN json_typeof(patch) <> 'object' THEN patch
+        WHEN target IS NULL OR json_typeof(target) <> 'object' THEN json_merge_patch('{}'::json, patch)
         ELSE (
-            SELECT coalesce(jsonb_object_agg(key, merged), '{}'::jsonb) FROM (
-                SELECT coalesce(p.key, t.key) AS key,
+            SELECT coalesce(json_object_agg(m.key, m.merged ORDER BY m.place), '{}'::json) FROM (
+                SELECT coalesce(t.key, p.key) AS key, coalesce(t.place, 2147483647 + p.place) AS place,
                        CASE WHEN p.key IS NULL THEN t.value ELSE json_merge_patch(t.value, p.value) END AS merged,
                        p.value AS patched
-                FROM jsonb_each(target) t FULL JOIN jsonb_each(patch) p ON p.key = t.key
-            ) AS m WHERE patched IS NULL OR patched <> 'null'::jsonb
+                FROM json_each(target) WITH ORDINALITY AS t(key, value, place)
+                FULL JOIN json_each(patch) WITH ORDINALITY AS p(key, value, place) ON p.key = t.key
+            ) AS m WHERE m.patched IS NULL OR json_typeof(m.patched) <> 'null'
         )
     END
 $$;
 CREATE FUNCTION json_patch(target TEXT, patch TEXT) RETURNS TEXT
-    LANGUAGE sql IMMUTABLE AS 'SELECT json_merge_patch(target::jsonb, patch::jsonb)::text';
+    LANGUAGE sql IMMUTABLE AS 'SELECT json_merge_patch(target::json, patch::json)::text';
 """
 
 
@@ -274,11 +276,16 @@ def triggers() -> str:
                 "downloads",
                 f"IF {download_counted('NEW')} AND {_other_downloads('NEW')} THEN {_downloaded('NEW.submission_id', '+')} END IF;",
             ),
+            # BEFORE, not AFTER: PostgreSQL fires AFTER row triggers once the whole statement is done,
+            # so deleting a lead's two downloads at once (an erasure) would find "no other download"
+            # twice and take the lead off twice. A BEFORE trigger sees the rows deleted before it, as
+            # SQLite's AFTER trigger does: only the lead's last download takes it off.
             _trigger(
                 "lead_days_undownloaded",
-                "AFTER DELETE",
+                "BEFORE DELETE",
                 "downloads",
                 f"IF {download_counted('OLD')} AND {_other_downloads('OLD')} THEN {_downloaded('OLD.submission_id', '-')} END IF;",
+                returns="OLD",
             ),
             _trigger(
                 "lead_days_erased_downloads",
