@@ -113,8 +113,9 @@ class Leads(Verbs):
             columns = ", ".join(row)
             placeholders = ", ".join("?" for _ in row)
             row["id"] = conn.execute(
-                f"INSERT INTO submissions ({columns}) VALUES ({placeholders}) RETURNING id", tuple(row.values())
-            ).fetchone()[0]  # noqa: S608 - column names are ours
+                f"INSERT INTO submissions ({columns}) VALUES ({placeholders}) RETURNING id",  # noqa: S608 - column names are ours
+                tuple(row.values()),
+            ).fetchone()[0]
         return {"result": "created", "submission": row, "contact_id": contact_id}
 
     def release_spam(self, submission_id: int, status: str, dedupe_seconds: int = 0, now: str | None = None) -> dict[str, Any] | None:
@@ -279,11 +280,13 @@ class Leads(Verbs):
         already on their way are not recalled; reminders and sequence emails not yet sent are
         cancelled (and no sequence queues another: see store/sequences.py).
         """
+        # The stamp check only when there is a stamp (a NULL parameter has no type on PostgreSQL).
+        stamped, params = (" AND first_seen = ?", (now, contact_id, first_seen)) if first_seen is not None else ("", (now, contact_id))
         with self.db.writing() as conn:
             found = conn.execute(
-                "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, ?), opt_in_status = 'unsubscribed'"
-                " WHERE id = ? AND (? IS NULL OR first_seen = ?)",
-                (now, contact_id, first_seen, first_seen),
+                "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, ?), opt_in_status = 'unsubscribed'"  # noqa: S608 - a fixed fragment
+                f" WHERE id = ?{stamped}",
+                params,
             ).rowcount
             if found:
                 conn.execute(
@@ -331,13 +334,13 @@ class Leads(Verbs):
         with self.db.writing() as conn:
             conn.executemany(
                 "INSERT INTO page_views (offer_slug, day, utm_source, views) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (offer_slug, day, utm_source) DO UPDATE SET views = views + excluded.views",
+                " ON CONFLICT (offer_slug, day, utm_source) DO UPDATE SET views = page_views.views + excluded.views",
                 [(*key, n) for key, n in totals.items()],
             )
             if details:
                 conn.executemany(
                     "INSERT INTO page_view_details (offer_slug, day, dimension, value, views) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (offer_slug, day, dimension, value) DO UPDATE SET views = views + excluded.views",
+                    " ON CONFLICT (offer_slug, day, dimension, value) DO UPDATE SET views = page_view_details.views + excluded.views",
                     [(*key, n) for key, n in details.items()],
                 )
 
