@@ -255,3 +255,19 @@ def test_incremental_exports_during_writes_at_two_nodes_see_every_submission_onc
     run_threads([(None, writers), (nodes[1], exporter)])
     assert len(exported) == 60 and sorted(set(exported)) == sorted(exported)
     assert set(exported) == {row["id"] for row in nodes[0].submissions()}
+
+
+def test_threads_that_end_without_closing_give_their_connections_back(pg_url: str) -> None:
+    """A worker thread (a thread pool's, a test's) that never calls close(): its pooled connection
+    goes back when it ends, so three times the pool's size of them still each get one."""
+    from leadmagnet.store.postgres import POOL_SIZE
+
+    store = Store(pg_url)
+    store.migrate()
+    answers: list[int] = []
+    for n in range(3 * POOL_SIZE):  # one at a time: a leaked connection makes the pool's ninth wait fail
+        thread = threading.Thread(target=lambda: answers.append(store.seats_taken("live")))
+        thread.start()
+        thread.join(JOIN)
+        assert len(answers) == n + 1, f"thread {n + 1} got no connection from a pool of {POOL_SIZE}"
+    store.shutdown()
