@@ -183,9 +183,9 @@ class Leads(Verbs):
     def submission_for_link(self, link: RowLink) -> dict[str, Any] | None:
         """The submission a signed link names; None when it is gone or the id now names another row.
 
-        Erased ids come back (they are rowids), so the link's stamp must match the row's
-        ``created_at`` (see :meth:`leadmagnet.foundation.tokens.RowLink.names`). A link that names a later
-        row is answered exactly like a link to a missing one.
+        On SQLite erased ids come back (they are rowids; PostgreSQL's identity ids never do), so the
+        link's stamp must match the row's ``created_at`` (see :meth:`leadmagnet.foundation.tokens.RowLink.names`).
+        A link that names a later row is answered exactly like a link to a missing one.
         """
         row = self.get_submission(link.id)
         if row is None or not link.names(row["created_at"]):
