@@ -259,3 +259,11 @@ def test_a_commit_that_fails_rolls_back_so_the_next_write_commits_on_its_own(tmp
     other.close()
     reader.close()
     db.close()
+
+
+def test_a_query_that_returns_no_rows_reads_as_none(db: Store) -> None:
+    """``query``/``query_one`` run a statement without rows (a test's DELETE) alike on both backends."""
+    submit(db)
+    assert db.query("DELETE FROM downloads WHERE submission_id = ?", (1,)) == []
+    assert db.query_one("UPDATE contacts SET company = ? WHERE id = ?", ("Initech", 1)) is None
+    assert db.get_contact(1)["company"] == "Initech"

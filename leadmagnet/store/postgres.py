@@ -277,15 +277,21 @@ class PgConnection:
         """Nothing to do: PostgreSQL's own checkpoints handle its WAL (see ``Privacy.vacuum``)."""
         return True
 
+    # A statement that returns no rows (a test's DELETE through ``Store.query``) reads as none, as
+    # on SQLite, instead of psycopg's "the last operation didn't produce records".
+
     def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        return [dict(row) for row in self._read(sql, params).fetchall()]
+        cursor = self._read(sql, params)
+        return [dict(row) for row in cursor.fetchall()] if cursor.description is not None else []
 
     def row(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
-        found = self._read(sql, params).fetchone()
+        cursor = self._read(sql, params)
+        found = cursor.fetchone() if cursor.description is not None else None
         return dict(found) if found is not None else None
 
     def value(self, sql: str, params: Any = ()) -> Any:
-        found = self._read(sql, params).fetchone()
+        cursor = self._read(sql, params)
+        found = cursor.fetchone() if cursor.description is not None else None
         return found[0] if found is not None else None
 
     def _read(self, sql: str, params: Any) -> psycopg.Cursor[Any]:
