@@ -76,6 +76,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     services = build_services(app, content_dir, instance_dir)
     app.extensions[EXTENSION] = services
+    if services.store.backend == "postgresql":
+        # A request's pooled connection goes back to the pool when it ends: the threads of a threaded
+        # server (gthread, `leadmagnet serve`) end with their request and would keep it for good.
+        app.teardown_appcontext(lambda _exc: services.store.close())
     app.session_interface = CookieSessions()  # opened only for a request with a cookie (the admin)
 
     app.register_blueprint(pages.bp)

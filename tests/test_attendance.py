@@ -14,6 +14,8 @@ from leadmagnet.web import services_of
 from tests.support.content import REPLAY_URL, write_webinar
 from tests.support.smtp import body_text
 
+pytestmark = pytest.mark.both_backends
+
 # Zoom's webinar attendee report (Reports > Webinar > Attendee report): a preamble, then one table
 # per role, each with its own header row; "Attended" says Yes or No per registrant.
 ZOOM = """\ufeffAttendee Report,
@@ -89,7 +91,7 @@ def test_the_command_reads_a_google_meet_report(site, cli_runner, tmp_path) -> N
         "demo",
         str(write(tmp_path, MEET)),
     ]
-    result = cli_runner.invoke(cli, args)
+    result = cli_runner.invoke(cli, args, env={"LEADMAGNET_DATABASE": site.config["DATABASE"]})
     assert result.exit_code == 0, result.output
     assert "demo: 1 attended, 3 no-shows, 3 replay emails queued" in result.output and "(email column: Email)" in result.output
     assert "not registered: outsider@example.com" in result.output
@@ -130,7 +132,7 @@ def test_a_file_that_is_not_utf8_says_which_line(tmp_path) -> None:
 
 def test_an_offer_that_has_not_ended_or_is_not_a_webinar_is_refused(site, cli_runner, tmp_path) -> None:
     args = ["--instance", site.config["INSTANCE_DIR"], "--content", site.config["CONTENT_DIR"], "attendance"]
-    result = cli_runner.invoke(cli, [*args, "demo", str(write(tmp_path, MEET))])
+    result = cli_runner.invoke(cli, [*args, "demo", str(write(tmp_path, MEET))], env={"LEADMAGNET_DATABASE": site.config["DATABASE"]})
     assert result.exit_code == 1 and "demo has not ended yet" in result.output
     assert services_of(site).store.registrants("demo")[0]["attendance"] is None
     result = cli_runner.invoke(cli, [*args, "nope", str(write(tmp_path, MEET))])

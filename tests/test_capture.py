@@ -13,6 +13,8 @@ from leadmagnet.foundation import tokens
 from leadmagnet.web import services_of
 from tests.support.cases import build_content
 
+pytestmark = pytest.mark.both_backends
+
 VALID = {
     "growth-playbook": {"email": "ada@example.com", "first_name": "Ada", "company": "Analytical", "team_size": "2-5", "consent": "y"},
     "seo-checklist": {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "job_title": "CMO", "country": "UK"},
@@ -398,7 +400,9 @@ def test_thank_you_links_cannot_be_forged_or_moved_to_another_offer(client, app)
     assert client.get(f"/seo-checklist/thanks/{tokens.dump(app.config['SECRET_KEY'], 'thanks', 999)}").status_code == 404
 
 
-def test_read_only_database_answers_503_and_keeps_what_is_stored(client, store, caplog) -> None:
+def test_read_only_database_answers_503_and_keeps_what_is_stored(client, store, caplog, backend) -> None:
+    if backend == "postgresql":
+        pytest.skip("PRAGMA query_only is SQLite's way to make writes fail")
     client.post("/growth-playbook", data=VALID["growth-playbook"])
     # Tests run as root, where chmod does not stop writes; PRAGMA query_only makes SQLite refuse
     # every write on this connection (the test client serves the request on this same thread,
@@ -417,7 +421,9 @@ def test_read_only_database_answers_503_and_keeps_what_is_stored(client, store, 
     assert client.post("/seo-checklist", data=VALID["seo-checklist"]).status_code == 303
 
 
-def test_full_disk_answers_503_and_keeps_what_is_stored(make_app) -> None:
+def test_full_disk_answers_503_and_keeps_what_is_stored(make_app, backend) -> None:
+    if backend == "postgresql":
+        pytest.skip("PRAGMA max_page_count is SQLite's way to fill the disk")
     app = make_app(RATE_LIMIT="off")
     client, store = app.test_client(), services_of(app).store
     client.post("/growth-playbook", data=VALID["growth-playbook"])

@@ -19,6 +19,8 @@ from tests.support.content import JOIN_URL, write_ebook, write_webinar
 from tests.support.servers import start_live_server
 from tests.support.smtp import body_text
 
+pytestmark = pytest.mark.both_backends
+
 DATA = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
 
 

@@ -16,6 +16,8 @@ from leadmagnet.web import services_of
 from tests.support.content import submit, write_ebook
 from tests.support.servers import start_live_server
 
+pytestmark = pytest.mark.both_backends
+
 DATA = bytes(range(256)) * 40  # 10240 bytes, every byte value
 SLUG = "guide"
 

@@ -27,6 +27,8 @@ from tests.support.content import JOIN_URL, submit, write_webinar
 from tests.support.smtp import body_text
 from tests.support.waiting import collect_lines, wait_until
 
+pytestmark = pytest.mark.both_backends
+
 EBOOK = "growth-playbook"
 EBOOK_FIELDS = {"first_name": "Ann", "company": "Acme", "team_size": "1", "consent": "y"}
 
@@ -297,7 +299,7 @@ def test_no_email_is_lost_when_the_sender_dies_between_claim_and_send(smtp_app, 
         from leadmagnet.app import create_app
         from leadmagnet.delivery import mail
         from leadmagnet.web import services_of
-        app = create_app({{"CONTENT_DIR": {cfg["CONTENT_DIR"]!r}, "INSTANCE_DIR": {cfg["INSTANCE_DIR"]!r},
+        app = create_app({{"CONTENT_DIR": {cfg["CONTENT_DIR"]!r}, "INSTANCE_DIR": {cfg["INSTANCE_DIR"]!r}, "DATABASE": {cfg["DATABASE"]!r},
                           "THEMES_DIR": {cfg["THEMES_DIR"]!r}, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": {cfg["SMTP_PORT"]}}})
         services = services_of(app)
         mail.send_due(services.store, services.settings, after_claim=lambda rows: os._exit(9))
@@ -323,14 +325,15 @@ def test_without_smtp_emails_are_written_as_eml_files_by_the_send_command(make_a
     submit(app.test_client(), EBOOK, "ann@example.com", **EBOOK_FIELDS)
     from leadmagnet.cli import cli
 
-    result = cli_runner.invoke(cli, ["--content", str(content_dir), "--instance", str(instance_dir), "send"])
+    env = {"LEADMAGNET_DATABASE": app.config["DATABASE"]}
+    result = cli_runner.invoke(cli, ["--content", str(content_dir), "--instance", str(instance_dir), "send"], env=env)
     assert result.exit_code == 0, result.output
     [eml] = sorted((instance_dir / "outbox").glob("*.eml"))
     assert str(eml) in result.output
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert msg["To"] == "ann@example.com" and "/download/" in body_text(msg)
     # a second run finds nothing left to send
-    again = cli_runner.invoke(cli, ["--content", str(content_dir), "--instance", str(instance_dir), "send"])
+    again = cli_runner.invoke(cli, ["--content", str(content_dir), "--instance", str(instance_dir), "send"], env=env)
     assert again.exit_code == 0 and "0 sent" in again.output and len(list((instance_dir / "outbox").glob("*.eml"))) == 1
 
 
@@ -421,7 +424,13 @@ def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, insta
     client = app.test_client()
     submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS)
     exe = Path(sys.executable).with_name("leadmagnet")
-    env = {**os.environ, "LEADMAGNET_SEND_INTERVAL": "0.2", "LEADMAGNET_THEMES_DIR": str(tmp_path / "themes"), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "LEADMAGNET_SEND_INTERVAL": "0.2",
+        "LEADMAGNET_THEMES_DIR": str(tmp_path / "themes"),
+        "LEADMAGNET_DATABASE": app.config["DATABASE"],
+        "PYTHONUNBUFFERED": "1",
+    }
     proc = subprocess.Popen(
         [str(exe), "--content", str(content_dir), "--instance", str(instance_dir), "send", "--watch"],
         cwd=tmp_path,

@@ -23,6 +23,8 @@ from leadmagnet.web.admin import add_admin
 from tests.support.content import write_ebook, write_webinar
 from tests.support.receiver import Receiver
 
+pytestmark = pytest.mark.both_backends
+
 PASSWORD = "correct horse battery staple"
 SCORING = """[scoring]
 submission_tofu = 10

@@ -18,6 +18,8 @@ from tests.support.content import write_ebook
 from tests.support.servers import start_live_server
 from tests.support.smtp import body_text
 
+pytestmark = pytest.mark.both_backends
+
 DATA = b"%PDF-1.4\n%%EOF\n"
 SEQUENCE = """sequence:
   - after: 30 minutes
@@ -178,7 +180,9 @@ def test_where_each_person_is_shows_in_the_admin_and_the_cli(site, cli_runner) -
     at(site, start + timedelta(minutes=31))
     config = site.app.config
     result = cli_runner.invoke(
-        cli, ["--instance", config["INSTANCE_DIR"], "--content", config["CONTENT_DIR"], "contact", "gus@example.com"]
+        cli,
+        ["--instance", config["INSTANCE_DIR"], "--content", config["CONTENT_DIR"], "contact", "gus@example.com"],
+        env={"LEADMAGNET_DATABASE": config["DATABASE"]},
     )
     assert result.exit_code == 0, result.output
     record = json.loads(result.output)

@@ -18,6 +18,8 @@ from leadmagnet.web import services_of
 from tests.support.content import write_ebook, write_webinar
 from tests.support.receiver import Receiver
 
+pytestmark = pytest.mark.both_backends
+
 DATA = b"%PDF-1.4\n" + bytes(range(256)) * 4 + b"\n%%EOF\n"
 HOUR = timedelta(hours=1)
 
@@ -296,14 +298,20 @@ def test_the_event_is_written_in_the_submissions_transaction(hooked) -> None:
     """Writing the event fails (a trigger refuses it): the lead is not stored either, and the visitor is told to retry."""
     app = hooked()
     services = services_of(app)
-    services.store.conn.execute(
-        "CREATE TRIGGER refuse_events BEFORE INSERT ON webhook_deliveries BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
-    )
+    if services.store.backend == "postgresql":
+        services.store.conn.execute("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE 'disk says no'; END $$")
+        services.store.conn.execute(
+            "CREATE TRIGGER refuse_events BEFORE INSERT ON webhook_deliveries FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+    else:
+        services.store.conn.execute(
+            "CREATE TRIGGER refuse_events BEFORE INSERT ON webhook_deliveries BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+        )
     response = submit(app.test_client(), "handbook", "ada@example.com")
     assert response.status_code >= 500
     assert services.store.submissions() == [] and services.store.contacts() == [] and services.store.outbox() == []
     assert services.store.webhook_events() == []
-    services.store.conn.execute("DROP TRIGGER refuse_events")
+    services.store.conn.execute("DROP TRIGGER refuse_events" + (" ON webhook_deliveries" if services.store.backend == "postgresql" else ""))
     assert submit(app.test_client(), "handbook", "ada@example.com").status_code == 303
     assert [e["type"] for e in services.store.webhook_events()] == ["lead.created"]
 

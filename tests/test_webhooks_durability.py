@@ -13,12 +13,16 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from leadmagnet.cli import cli
 from leadmagnet.web import services_of
 from tests.support.content import ROOT, write_ebook
 from tests.support.ports import free_port
 from tests.support.receiver import Receiver
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.both_backends
 
 DATA = b"%PDF-1.4\n" + bytes(range(256)) + b"\n%%EOF\n"
 
@@ -54,6 +58,7 @@ def test_50_events_arrive_after_the_receiver_comes_back_though_the_sender_was_ki
     env = {
         **os.environ,
         "LEADMAGNET_INSTANCE_DIR": str(instance_dir),
+        "LEADMAGNET_DATABASE": app.config["DATABASE"],
         "LEADMAGNET_CONTENT_DIR": str(content_dir),
         "LEADMAGNET_THEMES_DIR": str(tmp_path / "themes"),
         "LEADMAGNET_WEBHOOK_ALLOW_PRIVATE": "true",

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import brotli
+import pytest
 from icalendar import Calendar
 
 from leadmagnet.content import webinar
@@ -25,6 +26,8 @@ from leadmagnet.web import services_of
 from tests.support.content import JOIN_URL, REPLAY_URL, submit, write_webinar
 from tests.support.servers import start_live_server
 from tests.support.smtp import body_text
+
+pytestmark = pytest.mark.both_backends
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -531,6 +534,10 @@ def test_the_seated_people_query_reads_each_registration_once(make_app) -> None:
     from leadmagnet.store.seats import SEATED_PEOPLE
 
     store = services_of(make_app()).store
+    if store.backend == "postgresql":
+        plan = " ".join(str(tuple(r.values())) for r in store.query("EXPLAIN " + SEATED_PEOPLE, ("w",)))
+        assert "SubPlan" not in plan  # PostgreSQL's name for a subquery run again for each row
+        return
     plan = " ".join(str(tuple(r.values())) for r in store.query("EXPLAIN QUERY PLAN " + SEATED_PEOPLE, ("w",)))
     assert "CORRELATED" not in plan  # a min() per row read every seated row for each one
 

@@ -183,9 +183,9 @@ class Leads(Verbs):
     def submission_for_link(self, link: RowLink) -> dict[str, Any] | None:
         """The submission a signed link names; None when it is gone or the id now names another row.
 
-        Erased ids come back (they are rowids), so the link's stamp must match the row's
-        ``created_at`` (see :meth:`leadmagnet.foundation.tokens.RowLink.names`). A link that names a later
-        row is answered exactly like a link to a missing one.
+        On SQLite erased ids come back (they are rowids; PostgreSQL's identity ids never do), so the
+        link's stamp must match the row's ``created_at`` (see :meth:`leadmagnet.foundation.tokens.RowLink.names`).
+        A link that names a later row is answered exactly like a link to a missing one.
         """
         row = self.get_submission(link.id)
         if row is None or not link.names(row["created_at"]):
@@ -280,11 +280,13 @@ class Leads(Verbs):
         already on their way are not recalled; reminders and sequence emails not yet sent are
         cancelled (and no sequence queues another: see store/sequences.py).
         """
+        # The stamp check only when there is a stamp (a NULL parameter has no type on PostgreSQL).
+        stamped, params = (" AND first_seen = ?", (now, contact_id, first_seen)) if first_seen is not None else ("", (now, contact_id))
         with self.db.writing() as conn:
             found = conn.execute(
-                "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, ?), opt_in_status = 'unsubscribed'"
-                " WHERE id = ? AND (? IS NULL OR first_seen = ?)",
-                (now, contact_id, first_seen, first_seen),
+                "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, ?), opt_in_status = 'unsubscribed'"  # noqa: S608 - a fixed fragment
+                f" WHERE id = ?{stamped}",
+                params,
             ).rowcount
             if found:
                 conn.execute(
@@ -332,13 +334,13 @@ class Leads(Verbs):
         with self.db.writing() as conn:
             conn.executemany(
                 "INSERT INTO page_views (offer_slug, day, utm_source, views) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (offer_slug, day, utm_source) DO UPDATE SET views = views + excluded.views",
+                " ON CONFLICT (offer_slug, day, utm_source) DO UPDATE SET views = page_views.views + excluded.views",
                 [(*key, n) for key, n in totals.items()],
             )
             if details:
                 conn.executemany(
                     "INSERT INTO page_view_details (offer_slug, day, dimension, value, views) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (offer_slug, day, dimension, value) DO UPDATE SET views = views + excluded.views",
+                    " ON CONFLICT (offer_slug, day, dimension, value) DO UPDATE SET views = page_view_details.views + excluded.views",
                     [(*key, n) for key, n in details.items()],
                 )
 

@@ -54,14 +54,9 @@ class Outbox(Verbs):
         ``created_at`` (the held row's) makes sure the id still names that row: an erasure frees
         ids, and a later row may have taken it. False, writing nothing, when it does not.
         """
+        stamped, params = _stamped(outbox_id, created_at)
         with self.db.writing() as conn:
-            return (
-                conn.execute(
-                    "UPDATE outbox SET message = ?, template = NULL WHERE id = ? AND (? IS NULL OR created_at = ?)",
-                    (message, outbox_id, created_at, created_at),
-                ).rowcount
-                == 1
-            )
+            return conn.execute(f"UPDATE outbox SET message = ?, template = NULL WHERE {stamped}", (message, *params)).rowcount == 1  # noqa: S608
 
     def claim_due_emails(self, now: str, lease_until: str, limit: int = 50) -> list[dict[str, Any]]:
         """Claim up to ``limit`` emails due at ``now`` (queued, or whose lease ran out).
@@ -88,12 +83,8 @@ class Outbox(Verbs):
         """
         with self.db.writing() as conn:
             # The id must still name the held row (``created_at``): an erasure frees ids for reuse.
-            if (
-                conn.execute(
-                    "SELECT 1 FROM outbox WHERE id = ? AND (? IS NULL OR created_at = ?)", (outbox_id, created_at, created_at)
-                ).fetchone()
-                is None
-            ):
+            stamped, params = _stamped(outbox_id, created_at)
+            if conn.execute(f"SELECT 1 FROM outbox WHERE {stamped}", params).fetchone() is None:  # noqa: S608 - a fixed fragment
                 return False
             conn.execute(
                 "INSERT INTO email_attempts (outbox_id, at, ok, error) VALUES (?, ?, ?, ?)", (outbox_id, at, 1 if ok else 0, error)
@@ -121,12 +112,15 @@ class Outbox(Verbs):
         and the dashboard need nothing more, and a sent email is never sent again. A bounded,
         short transaction: lead writes wait on it no longer than on one submission.
         """
+        if self.db.dialect == "postgresql":  # the same partial index, which PostgreSQL picks itself
+            untrimmed = "SELECT id FROM outbox WHERE status = 'sent' AND message != ''::bytea AND sent_at < ? ORDER BY sent_at LIMIT ?"
+        else:
+            untrimmed = (
+                "SELECT id FROM outbox INDEXED BY outbox_untrimmed WHERE status = 'sent' AND message != X'' AND sent_at < ?"
+                " ORDER BY sent_at LIMIT ?"
+            )
         with self.db.writing() as conn:
-            return conn.execute(
-                "UPDATE outbox SET message = X'' WHERE id IN ("
-                " SELECT id FROM outbox INDEXED BY outbox_untrimmed WHERE status = 'sent' AND message != X'' AND sent_at < ? ORDER BY sent_at LIMIT ?)",
-                (sent_before, limit),
-            ).rowcount
+            return conn.execute(f"UPDATE outbox SET message = ? WHERE id IN ({untrimmed})", (b"", sent_before, limit)).rowcount  # noqa: S608
 
     def outbox(self, status: str | None = None) -> list[dict[str, Any]]:
         """Outbox rows (all, or of one status), oldest first."""
@@ -136,3 +130,11 @@ class Outbox(Verbs):
 
     def email_attempts(self, outbox_id: int) -> list[dict[str, Any]]:
         return self.db.rows("SELECT * FROM email_attempts WHERE outbox_id = ? ORDER BY id", (outbox_id,))
+
+
+def _stamped(outbox_id: int, created_at: str | None) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause naming row ``outbox_id`` (and, when given, only while it is the row made at
+    ``created_at``: an erasure frees ids), with its parameters."""
+    if created_at is None:
+        return "id = ?", (outbox_id,)
+    return "id = ? AND created_at = ?", (outbox_id, created_at)

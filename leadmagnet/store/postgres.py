@@ -19,7 +19,7 @@ connection pool, so the verbs run unchanged on both backends:
   :mod:`leadmagnet.store.connection`), so a caller's ``except StoreUnavailable`` works on both
   backends without importing psycopg (whose import alone costs ~0.3 s an SQLite install never pays).
 * **Connections** come from a ``psycopg_pool.ConnectionPool``; a thread keeps the one it took until
-  :meth:`PgConnection.close` (or an error that broke it) gives it back.
+  :meth:`PgConnection.close` (or an error that broke it, or the end of the thread) gives it back.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -148,8 +148,12 @@ class NumberLoader(Loader):
 class PgCursor:
     """What a verb's ``conn`` offers: ``execute``/``executemany`` with ``?`` placeholders."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], give_back: Callable[[psycopg.Connection[Any]], None] | None = None) -> None:
         self.raw = conn
+        # ``give_back(conn)`` when this object goes unreferenced while still holding ``conn`` (the
+        # thread that held it ended without close()); an owner giving it back itself detaches it.
+        self.release = weakref.finalize(self, give_back or (lambda _conn: None), conn)
+        self.release.atexit = False
 
     def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Any]:
         try:
@@ -213,9 +217,12 @@ class PgConnection:
         held = getattr(self._local, "conn", None)
         if held is None or held.raw.closed:
             try:
-                held = self._local.conn = PgCursor(self.pool.getconn())
+                raw = self.pool.getconn()
             except psycopg.Error as exc:
                 raise translated(exc) from exc
+            # A thread that ends without close() (a worker thread, a thread pool's) gives it back
+            # then: its thread-local is dropped, and with it the last reference to the cursor.
+            held = self._local.conn = PgCursor(raw, self.pool.putconn)
         return held
 
     def close(self) -> None:
@@ -223,6 +230,7 @@ class PgConnection:
         held = getattr(self._local, "conn", None)
         if held is not None:
             self._local.conn = None
+            held.release.detach()
             if held.in_transaction and not held.raw.closed:
                 held.raw.execute("ROLLBACK")
             self.pool.putconn(held.raw)
@@ -236,6 +244,7 @@ class PgConnection:
         held = getattr(self._local, "conn", None)
         if held is not None and (held.raw.broken or held.raw.closed):
             self._local.conn = None
+            held.release.detach()
             self.pool.putconn(held.raw)  # the pool discards a broken connection
 
     @contextmanager
@@ -268,15 +277,21 @@ class PgConnection:
         """Nothing to do: PostgreSQL's own checkpoints handle its WAL (see ``Privacy.vacuum``)."""
         return True
 
+    # A statement that returns no rows (a test's DELETE through ``Store.query``) reads as none, as
+    # on SQLite, instead of psycopg's "the last operation didn't produce records".
+
     def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        return [dict(row) for row in self._read(sql, params).fetchall()]
+        cursor = self._read(sql, params)
+        return [dict(row) for row in cursor.fetchall()] if cursor.description is not None else []
 
     def row(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
-        found = self._read(sql, params).fetchone()
+        cursor = self._read(sql, params)
+        found = cursor.fetchone() if cursor.description is not None else None
         return dict(found) if found is not None else None
 
     def value(self, sql: str, params: Any = ()) -> Any:
-        found = self._read(sql, params).fetchone()
+        cursor = self._read(sql, params)
+        found = cursor.fetchone() if cursor.description is not None else None
         return found[0] if found is not None else None
 
     def _read(self, sql: str, params: Any) -> psycopg.Cursor[Any]:

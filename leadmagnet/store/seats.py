@@ -37,7 +37,7 @@ class Seats(Verbs):
         with self.db.writing() as conn:
             (contact_id,) = conn.execute("SELECT contact_id FROM submissions WHERE id = ?", (submission_id,)).fetchone()
             seated_already, taken = conn.execute(
-                "SELECT coalesce(sum(contact_id = ?), 0), count(DISTINCT contact_id) FROM submissions"
+                "SELECT coalesce(sum(CASE WHEN contact_id = ? THEN 1 ELSE 0 END), 0), count(DISTINCT contact_id) FROM submissions"
                 " WHERE offer_slug = ? AND status = ? AND id != ?",
                 (contact_id, offer_slug, DELIVERED, submission_id),
             ).fetchone()
@@ -128,9 +128,9 @@ class Seats(Verbs):
             # Seated people's registration emails still to go out are rebuilt with the new time
             # when sent (their bytes dropped); reminders queued for the old time are cancelled.
             conn.execute(
-                "UPDATE outbox SET message = X'', template = 'registered' WHERE status = 'queued' AND kind IN ('delivery', 'promoted')"
+                "UPDATE outbox SET message = ?, template = 'registered' WHERE status = 'queued' AND kind IN ('delivery', 'promoted')"
                 " AND submission_id IN (SELECT id FROM submissions WHERE offer_slug = ? AND status = ?)",
-                (offer_slug, DELIVERED),
+                (b"", offer_slug, DELIVERED),
             )
             conn.execute(
                 "UPDATE outbox SET status = 'cancelled' WHERE status = 'queued' AND kind LIKE 'reminder%'"

@@ -74,9 +74,8 @@ class Sequences(Verbs):
         """Set each row's next due time (``(id, next_due_at)``, None: nothing left) and remember the version."""
         with self.db.writing() as conn:
             conn.executemany(
-                "UPDATE sequence_progress SET next_due_at = ?1, status = CASE WHEN ?1 IS NULL THEN ?3 ELSE ?4 END"
-                " WHERE id = ?2 AND status IN (?3, ?4)",
-                [(when, row_id, FINISHED, ACTIVE) for row_id, when in due],
+                "UPDATE sequence_progress SET next_due_at = ?, status = ? WHERE id = ? AND status IN (?, ?)",
+                [(when, FINISHED if when is None else ACTIVE, row_id, FINISHED, ACTIVE) for row_id, when in due],
             )
             conn.execute(
                 "INSERT INTO sequence_versions (offer_slug, fingerprint) VALUES (?, ?)"
@@ -102,8 +101,8 @@ class Sequences(Verbs):
             return (
                 conn.execute(
                     "UPDATE sequence_progress SET position = ?, sent = sent + 1, last_sent_at = ?, next_due_at = ?,"
-                    " status = CASE WHEN ? IS NULL THEN ? ELSE ? END WHERE id = ? AND status = ? AND position < ?",
-                    (position, now, next_due_at, next_due_at, FINISHED, ACTIVE, progress_id, ACTIVE, position),
+                    " status = ? WHERE id = ? AND status = ? AND position < ?",
+                    (position, now, next_due_at, FINISHED if next_due_at is None else ACTIVE, progress_id, ACTIVE, position),
                 ).rowcount
                 == 1
             )

@@ -105,7 +105,7 @@ class Webhooks(Verbs):
         with self.db.writing() as conn:
             conn.execute(
                 "INSERT INTO webhook_endpoints (url, consecutive_failures, paused_until) VALUES (?, 1, ?)"
-                " ON CONFLICT (url) DO UPDATE SET consecutive_failures = consecutive_failures + 1, paused_until = excluded.paused_until",
+                " ON CONFLICT (url) DO UPDATE SET consecutive_failures = webhook_endpoints.consecutive_failures + 1, paused_until = excluded.paused_until",
                 (url, paused_until),
             )
             conn.execute(
