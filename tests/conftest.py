@@ -175,7 +175,7 @@ def pg_schema_template(pg_server: str) -> str:
     test migrating its own)."""
     from leadmagnet.store import Store
 
-    name = "lm_schema_template"
+    name = f"lm_schema_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"  # one per xdist worker on a shared server
     url = postgres.fresh_database(pg_server, name)
     store = Store(url)
     store.migrate()
