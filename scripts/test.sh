@@ -36,6 +36,8 @@ stage() {  # stage NAME MARK-EXPRESSION [pytest options]
   return "$status"
 }
 
-stage fast "not e2e and not slow" "$@"
+# The fast tests on both cores (pytest-xdist; each worker starts its own PostgreSQL cluster);
+# the browser and load tests one at a time: they measure and drive servers of their own.
+stage fast "not e2e and not slow" -n 2 "$@"
 stage "e2e and slow" "e2e or slow" "$@"
 echo "== all tests passed in $SECONDS s"

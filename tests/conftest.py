@@ -62,8 +62,13 @@ def database(backend: str, request: pytest.FixtureRequest, instance_dir: Path) -
 
 
 @pytest.fixture
-def make_app(content_dir: Path, instance_dir: Path, tmp_path: Path, database: str):
-    """Build an app; keyword arguments become setting overrides."""
+def make_app(content_dir: Path, instance_dir: Path, tmp_path: Path, database: str, backend: str):
+    """Build an app; keyword arguments become setting overrides.
+
+    On PostgreSQL the apps are closed after the test (their counters written, their pool closed)
+    before the test's database is dropped, so nothing writes to a database that is gone.
+    """
+    built: list[Flask] = []
 
     def build(**overrides) -> Flask:
         settings = {
@@ -76,9 +81,14 @@ def make_app(content_dir: Path, instance_dir: Path, tmp_path: Path, database: st
             "TESTING": True,
         }
         settings.update(overrides)
-        return create_app(settings)
+        app = create_app(settings)
+        built.append(app)
+        return app
 
-    return build
+    yield build
+    if backend == "postgresql":
+        for app in built:
+            services_of(app).close()
 
 
 @pytest.fixture
@@ -165,7 +175,7 @@ def pg_schema_template(pg_server: str) -> str:
     test migrating its own)."""
     from leadmagnet.store import Store
 
-    name = "lm_schema_template"
+    name = f"lm_schema_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"  # one per xdist worker on a shared server
     url = postgres.fresh_database(pg_server, name)
     store = Store(url)
     store.migrate()

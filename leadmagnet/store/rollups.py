@@ -128,7 +128,7 @@ def download_counted(d: str) -> str:
     return f"({d}.range_request = 0 OR {d}.created_at >= (SELECT value FROM store_meta WHERE key = '{RANGE_DOWNLOADS_COUNTED_SINCE}'))"  # noqa: S608
 
 
-def _downloaded(row: str, sign: str) -> str:
+def downloaded_sql(row: str, sign: str) -> str:
     """SQL moving ``lead_days.downloaded`` of submission id ``row`` (its total row) by one."""
     return (
         f"UPDATE lead_days SET downloaded = downloaded {sign} 1 WHERE dimension = 'total' AND (offer_slug, day) ="  # noqa: S608
@@ -136,7 +136,7 @@ def _downloaded(row: str, sign: str) -> str:
     )
 
 
-def _other_downloads(d: str) -> str:
+def other_downloads_sql(d: str) -> str:
     return (
         f"NOT EXISTS (SELECT 1 FROM downloads x WHERE x.submission_id = {d}.submission_id AND x.id != {d}.id AND {download_counted('x')})"  # noqa: S608
     )
@@ -146,12 +146,12 @@ def _other_downloads(d: str) -> str:
 # first download adds one, the last one deleted takes it away; a lead deleted (erased) with its
 # downloads takes it away before the cascade removes them (its downloads' triggers then find no lead).
 DOWNLOAD_TRIGGERS = (
-    f"CREATE TRIGGER lead_days_downloaded AFTER INSERT ON downloads WHEN {download_counted('NEW')} AND {_other_downloads('NEW')}"
-    f" BEGIN {_downloaded('NEW.submission_id', '+')} END",
-    f"CREATE TRIGGER lead_days_undownloaded AFTER DELETE ON downloads WHEN {download_counted('OLD')} AND {_other_downloads('OLD')}"
-    f" BEGIN {_downloaded('OLD.submission_id', '-')} END",
+    f"CREATE TRIGGER lead_days_downloaded AFTER INSERT ON downloads WHEN {download_counted('NEW')} AND {other_downloads_sql('NEW')}"
+    f" BEGIN {downloaded_sql('NEW.submission_id', '+')} END",
+    f"CREATE TRIGGER lead_days_undownloaded AFTER DELETE ON downloads WHEN {download_counted('OLD')} AND {other_downloads_sql('OLD')}"
+    f" BEGIN {downloaded_sql('OLD.submission_id', '-')} END",
     "CREATE TRIGGER lead_days_erased_downloads BEFORE DELETE ON submissions WHEN OLD.spam = 0 AND EXISTS"  # noqa: S608
-    f" (SELECT 1 FROM downloads d WHERE d.submission_id = OLD.id AND {download_counted('d')}) BEGIN {_downloaded('OLD.id', '-')} END",
+    f" (SELECT 1 FROM downloads d WHERE d.submission_id = OLD.id AND {download_counted('d')}) BEGIN {downloaded_sql('OLD.id', '-')} END",
     # Whose download it is, on the row itself: the dashboard counts downloads and people per
     # offer from one covering index, without a look-up into the submissions per download.
     "CREATE TRIGGER downloads_owner AFTER INSERT ON downloads BEGIN UPDATE downloads SET (offer_slug, contact_id) ="

@@ -38,6 +38,8 @@ class LandingPages:
         self.wsgi_app = wsgi_app
         self.services = services
         self.reserved = frozenset(reserved)
+        # PostgreSQL: a seat count or proof line read here took a pooled connection; give it back.
+        self.pooled = services.store.backend == "postgresql"
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -50,6 +52,9 @@ class LandingPages:
                 except Exception:  # Flask answers it again, with its error handling and the 500 page
                     log.exception("landing page %s: answering through Flask instead", slug)
                     answered = None
+                finally:
+                    if self.pooled:  # as the app's teardown does for Flask's requests (app.py)
+                        self.services.store.close()
                 if answered is not None:
                     status, headers, body = answered
                     if status == 304:

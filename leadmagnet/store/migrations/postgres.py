@@ -28,7 +28,9 @@ from leadmagnet.store.rollups import (
     LEAD_DAYS_EMPTIED,
     RANGE_DOWNLOADS_COUNTED_SINCE,
     download_counted,
+    downloaded_sql,
     lead_days_add,
+    other_downloads_sql,
 )
 
 BASELINE_COVERS = (
@@ -240,19 +242,6 @@ def _trigger(name: str, timing: str, table: str, body: str, returns: str = "NULL
     )
 
 
-def _downloaded(row: str, sign: str) -> str:
-    return (
-        f"UPDATE lead_days SET downloaded = downloaded {sign} 1 WHERE dimension = 'total' AND (offer_slug, day) ="  # noqa: S608
-        f" (SELECT offer_slug, substr(created_at, 1, 10) FROM submissions WHERE id = {row} AND spam = 0);"
-    )
-
-
-def _other_downloads(d: str) -> str:
-    return (
-        f"NOT EXISTS (SELECT 1 FROM downloads x WHERE x.submission_id = {d}.submission_id AND x.id != {d}.id AND {download_counted('x')})"  # noqa: S608
-    )
-
-
 def _variant_lead(r: str, sign: str) -> str:
     return (
         f"INSERT INTO variant_lead_days (offer_slug, day, variant, submissions) SELECT {r}.offer_slug, substr({r}.created_at, 1, 10),"
@@ -274,7 +263,7 @@ def triggers() -> str:
                 "lead_days_downloaded",
                 "AFTER INSERT",
                 "downloads",
-                f"IF {download_counted('NEW')} AND {_other_downloads('NEW')} THEN {_downloaded('NEW.submission_id', '+')} END IF;",
+                f"IF {download_counted('NEW')} AND {other_downloads_sql('NEW')} THEN {downloaded_sql('NEW.submission_id', '+')} END IF;",
             ),
             # BEFORE, not AFTER: PostgreSQL fires AFTER row triggers once the whole statement is done,
             # so deleting a lead's two downloads at once (an erasure) would find "no other download"
@@ -284,7 +273,7 @@ def triggers() -> str:
                 "lead_days_undownloaded",
                 "BEFORE DELETE",
                 "downloads",
-                f"IF {download_counted('OLD')} AND {_other_downloads('OLD')} THEN {_downloaded('OLD.submission_id', '-')} END IF;",
+                f"IF {download_counted('OLD')} AND {other_downloads_sql('OLD')} THEN {downloaded_sql('OLD.submission_id', '-')} END IF;",
                 returns="OLD",
             ),
             _trigger(
@@ -292,7 +281,7 @@ def triggers() -> str:
                 "BEFORE DELETE",
                 "submissions",
                 f"IF OLD.spam = 0 AND EXISTS (SELECT 1 FROM downloads d WHERE d.submission_id = OLD.id AND {download_counted('d')})"  # noqa: S608
-                f" THEN {_downloaded('OLD.id', '-')} END IF;",
+                f" THEN {downloaded_sql('OLD.id', '-')} END IF;",
                 returns="OLD",
             ),
             _trigger(
