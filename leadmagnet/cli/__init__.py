@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from leadmagnet.cli import content, database, leads, nurture, report, webhooks  # noqa: F401 - registers the commands on the group
+from leadmagnet.cli import content, copying, database, leads, nurture, report, webhooks  # noqa: F401 - registers the commands on the group
 from leadmagnet.cli.base import Exit, cli
 
 __all__ = ["cli", "main", "run"]
