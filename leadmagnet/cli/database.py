@@ -43,11 +43,13 @@ def opened(ctx: Context) -> Iterator[tuple[Store, str]]:
 
 @cli.group()
 def db() -> None:
-    """The database's schema: apply the migrations of a new version, or see which are pending.
+    """The database: apply the migrations of a new version, see which are pending, or copy an
+    SQLite install into an empty PostgreSQL database.
 
     \b
-    Example (once per deploy, before restarting the servers):
-      leadmagnet db migrate
+    Examples:
+      leadmagnet db migrate          (once per deploy, before restarting the servers)
+      leadmagnet db copy --to postgresql://user:password@host/leadmagnet
     """
 
 
