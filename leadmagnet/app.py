@@ -163,8 +163,19 @@ def require_migrated(store: Store, database: str) -> None:
     fixes it at start is kinder than a 500 on the first lead.
     """
     from leadmagnet.foundation import database_url
+    from leadmagnet.store import StoreUnavailable
 
-    pending = store.pending_migrations()
+    try:
+        pending = store.pending_migrations()
+    except StoreUnavailable as exc:
+        # The server is down or failing over: start anyway (gunicorn stops a whole node when a
+        # worker fails to boot). /healthz answers 503 and captures fail cleanly until it is back.
+        log.warning(
+            "could not check the migrations of %s (%s); starting anyway",
+            database_url.masked(database),
+            database_url.scrubbed(str(exc), database),
+        )
+        return
     if pending:
         listed = ", ".join(pending) if len(pending) <= 3 else f"{pending[0]} … {pending[-1]}"
         raise PendingMigrations(

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
+
 from leadmagnet.delivery.endpoints import EVENTS, new_secret
 from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
 from tests.support.content import write_ebook
 from tests.support.receiver import Receiver
+
+pytestmark = pytest.mark.both_backends  # the admin and page-view paths on SQLite and on PostgreSQL
 
 PASSWORD = "correct horse battery staple"
 

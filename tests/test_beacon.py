@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from leadmagnet.web import services_of
 from tests.test_assignment import BROWSER, write_test_offer
+
+pytestmark = pytest.mark.both_backends  # the admin and page-view paths on SQLite and on PostgreSQL
 
 
 def total_views(store) -> int:

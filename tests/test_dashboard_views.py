@@ -13,6 +13,8 @@ from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
 from leadmagnet.web.dashboard_views import day_span, percentile
 
+pytestmark = pytest.mark.both_backends  # the admin and page-view paths on SQLite and on PostgreSQL
+
 PASSWORD = "correct horse battery staple"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 CAMPAIGNS = {"spring": {"spend": 120, "currency": "EUR"}, "Autumn": {"spend": "50.5", "currency": "usd"}}

@@ -31,6 +31,8 @@ def opened(ctx: Context) -> Iterator[tuple[Store, str]]:
     shown = database_url.masked(target)
     try:
         store = Store(target)
+    except RuntimeError as exc:  # a postgresql:// URL without its driver installed
+        raise click.ClickException(str(exc)) from None
     except (DatabaseError, OSError) as exc:
         raise click.ClickException(f"cannot open the database {shown}: {database_url.scrubbed(str(exc), target)}") from None
     try:

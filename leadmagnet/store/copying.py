@@ -61,7 +61,7 @@ def copy_install(source: Store, target: Store, batch: int = BATCH, progress: Cal
     :class:`CopyRefused` before writing anything when the copy cannot be made.
     """
     if source.backend != "sqlite":
-        raise CopyRefused(f"the source must be an SQLite database; {source.path} is {source.backend}")
+        raise CopyRefused(f"the source must be an SQLite database, not {source.backend}")
     if target.backend != "postgresql":
         raise CopyRefused("the target must be a postgresql:// URL")
     source.migrate()  # what any start of the app would do: an older install is brought up to date first

@@ -40,6 +40,19 @@ from psycopg_pool import ConnectionPool
 # The advisory lock every write transaction holds (any fixed 64-bit number; locks are per database).
 WRITE_LOCK = 7_243_019_588_112_001
 POOL_SIZE = 8
+# Bounded waits, as SQLite's busy timeout bounds them: a node waits at most this long for a
+# connection, to connect, or for the write lock, then answers 503 (StoreUnavailable); TCP
+# keepalives let the server notice a node that vanished while holding the write lock (~1 min,
+# not the kernel's default two hours), so its lock is released.
+POOL_WAIT_SECONDS = 10.0
+CONNECT_OPTIONS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "options": "-c lock_timeout=10s",
+}
 
 
 @lru_cache(maxsize=4096)
@@ -203,8 +216,10 @@ class PgConnection:
             min_size=0,  # opened on first use; idle ones closed after max_idle
             max_size=max(pool_size, 2),
             num_workers=1,
-            kwargs={"autocommit": True, "row_factory": _row_factory},
+            kwargs={"autocommit": True, "row_factory": _row_factory, **CONNECT_OPTIONS},
             configure=_configure,
+            check=ConnectionPool.check_connection,  # a connection broken by a server restart is replaced, not handed out
+            timeout=POOL_WAIT_SECONDS,
             open=True,
             name="leadmagnet",
         )
