@@ -14,7 +14,10 @@ cd "$(dirname "$0")/.."
 . scripts/_venv.sh
 [ -x /usr/bin/chromium ] || apt_install chromium  # the browser tests launch /usr/bin/chromium
 # initdb and pg_ctl of any installed PostgreSQL version (Debian keeps them out of PATH)
-compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || command -v pg_ctl >/dev/null || apt_install postgresql
+# Without it (no root, no sudo) the PostgreSQL tests are skipped with the reason, not the whole run;
+# under LEADMAGNET_REQUIRE_POSTGRES=1 (CI) they then fail.
+compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || command -v pg_ctl >/dev/null || apt_install postgresql \
+  || echo "== PostgreSQL could not be installed: its tests will be skipped (or fail under LEADMAGNET_REQUIRE_POSTGRES=1)" >&2
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test]'
 
 # -- checks (static; fast, so they run before any test) ---------------------------------------
