@@ -49,6 +49,19 @@ def _tag_list(joined: str | None) -> tuple[str, ...]:
     return tuple(tags)
 
 
+def answers_decoder(kind: str) -> Callable[[str], dict[str, Any]]:
+    """A cached decoder of a row's JSON answers (a submission's without the built-in fields),
+    for this export only (erased people's data does not outlive it)."""
+    strip = kind == "submissions"
+
+    @functools.lru_cache(maxsize=1024)
+    def decode(raw: str) -> dict[str, Any]:
+        found = json.loads(raw or "{}")
+        return {k: v for k, v in found.items() if k not in BUILTIN_ANSWERS} if strip else found
+
+    return decode
+
+
 @dataclass(frozen=True)
 class Cell:
     """One column of an export, for SQL: the row ``field`` it reads and ``kind``, how it is written.
@@ -209,14 +222,7 @@ class _Compiler:
 
     @functools.cached_property
     def _answers(self) -> Callable[[str], dict[str, Any]]:
-        strip = self.kind == "submissions"
-
-        @functools.lru_cache(maxsize=1024)
-        def decode(raw: str) -> dict[str, Any]:
-            found = json.loads(raw or "{}")
-            return {k: v for k, v in found.items() if k not in BUILTIN_ANSWERS} if strip else found
-
-        return decode
+        return answers_decoder(self.kind)
 
     def finish(self, expr: str, risky: bool) -> str:
         """Neutralise formula triggers (when the text can start with one), then clip to bytes."""

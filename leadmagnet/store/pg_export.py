@@ -30,6 +30,7 @@ from leadmagnet.store.exporting import (
     STAGE_RANK,
     TRIGGERS,
     Cell,
+    answers_decoder,
     clip_bytes,
     decoder,
     safe,
@@ -189,14 +190,7 @@ class RowWriter:
         return cell_text
 
     def answers(self) -> Callable[[str], dict[str, Any]]:
-        strip = self.kind == "submissions"
-
-        @functools.lru_cache(maxsize=1024)
-        def decode(raw: str) -> dict[str, Any]:
-            found = json.loads(raw or "{}")
-            return {k: v for k, v in found.items() if k not in BUILTIN_ANSWERS} if strip else found
-
-        return decode
+        return answers_decoder(self.kind)
 
     def finish(self, write: Writer, risky: bool) -> Writer:
         """Neutralise formula triggers (when the text can start with one), then clip to bytes."""
