@@ -320,6 +320,23 @@ def test_no_email_is_lost_when_the_sender_dies_between_claim_and_send(smtp_app, 
     assert [r["status"] for r in store.outbox()] == ["sent", "sent"]
 
 
+def test_a_pass_never_sends_past_its_lease_another_sender_may_then_hold(smtp_app, smtp_server) -> None:
+    from leadmagnet.delivery import mail
+
+    client = smtp_app.test_client()
+    submit(client, EBOOK, "ann@example.com", **EBOOK_FIELDS)
+    store = services_of(smtp_app).store
+    # A pass that reaches the row when its lease is nearly over (a paused VM, a slow SMTP server
+    # before it; the clock is injected) sends nothing more and leaves the row held.
+    nearly_over = lambda: datetime.now(UTC) + timedelta(seconds=mail.LEASE_SECONDS) - mail.LEASE_MARGIN  # noqa: E731
+    assert mail.send_due(store, smtp_app.config, clock=nearly_over).sent == 0
+    assert [r["status"] for r in store.outbox()] == ["sending"] and smtp_server.inbox.messages == []
+    # Once that lease is over, the next pass (any sender's) claims the row and sends it, once.
+    assert send_once(smtp_app, now=datetime.now(UTC) + timedelta(seconds=mail.LEASE_SECONDS + 1)).sent == 1
+    assert [m["To"] for m in smtp_server.inbox.messages] == ["ann@example.com"]
+    assert [r["status"] for r in store.outbox()] == ["sent"]
+
+
 def test_without_smtp_emails_are_written_as_eml_files_by_the_send_command(make_app, cli_runner, content_dir, instance_dir) -> None:
     app = make_app(RATE_LIMIT="off")
     submit(app.test_client(), EBOOK, "ann@example.com", **EBOOK_FIELDS)

@@ -50,6 +50,9 @@ from leadmagnet.store import Store, utcnow
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300  # a claimed email is retried by another run if not settled within this
+# A pass stops sending this long before its lease ends: a row it has not reached by then is left
+# for the run that claims it once the lease is over, never sent by both (slow SMTP, a paused VM).
+LEASE_MARGIN = timedelta(seconds=60)
 SMTP_TIMEOUT = 30
 
 
@@ -326,8 +329,12 @@ def send_due(
     limit: int = 100,
     after_claim: Callable[[list[dict[str, Any]]], None] | None = None,
     render: Callable[[dict[str, Any]], bytes] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SendReport:
     """Deliver every email due at ``now``; record each attempt. One pass; returns the counts.
+
+    The pass stops :data:`LEASE_MARGIN` before its lease ends (read from ``clock``), leaving the
+    rows it has not reached to whoever claims them next.
 
     Rows queued with a ``template`` are built by ``render(row)`` first (and kept, so a retry
     sends the same bytes); a row that cannot be built counts as a failed attempt, retried
@@ -339,12 +346,21 @@ def send_due(
     """
     now = now or datetime.now(UTC)
     report = SendReport()
-    rows = store.claim_due_emails(now.isoformat(timespec="microseconds"), (now + timedelta(seconds=LEASE_SECONDS)).isoformat(), limit)
+    lease_until = now + timedelta(seconds=LEASE_SECONDS)
+    rows = store.claim_due_emails(now.isoformat(timespec="microseconds"), lease_until.isoformat(), limit)
     if after_claim is not None:
         after_claim(rows)
     transport = Transport(cfg, outbox_dir(cfg))
     try:
         for row in rows:
+            if clock() >= lease_until - LEASE_MARGIN:
+                # The lease is nearly over: another sender may claim these rows soon. Leave them.
+                log.warning(
+                    "the send pass ran close to its %s s lease: %s claimed emails left for the next pass",
+                    LEASE_SECONDS,
+                    len(rows) - report.sent,
+                )
+                break
             try:
                 if row.get("template"):
                     if render is None:
