@@ -131,7 +131,7 @@ def pg_server() -> Iterator[str]:
     ``LEADMAGNET_TEST_POSTGRES_URL`` when set (a server you run), else a throwaway cluster
     (tests/support/postgres.py) started on first use, so a run without PostgreSQL tests pays
     nothing. Without PostgreSQL's server programs the tests that use it are skipped with the
-    reason and the apt package to install, unless ``LEADMAGNET_REQUIRE_POSTGRES=1`` (CI), where
+    reason and the apt package to install, unless ``LEADMAGNET_REQUIRE_POSTGRES=1`` (set by scripts/test.sh once PostgreSQL is installed), where
     they fail. A cluster that is installed but does not start always fails: that is a fault to
     see, not a machine to skip.
     """

@@ -27,7 +27,7 @@ from tests.support.ports import free_port
 
 SUPERUSER = "leadmagnet"
 APT_PACKAGE = "postgresql"  # Debian's package of the server programs (initdb, pg_ctl, postgres)
-REQUIRE_ENV = "LEADMAGNET_REQUIRE_POSTGRES"  # "1" (set by .ci/run): a missing server fails the tests
+REQUIRE_ENV = "LEADMAGNET_REQUIRE_POSTGRES"  # "1" (scripts/test.sh sets it once PostgreSQL is installed): a missing server fails the tests
 EXTERNAL_ENV = "LEADMAGNET_TEST_POSTGRES_URL"  # a server of your own to test against (its superuser's URL)
 
 
