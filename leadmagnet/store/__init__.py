@@ -30,7 +30,7 @@ from typing import Any
 
 from leadmagnet.store.admin import Admin
 from leadmagnet.store.backup import Backup
-from leadmagnet.store.connection import Connection, DatabaseError, IntegrityError, Params, StoreUnavailable, utcnow
+from leadmagnet.store.connection import DatabaseError, IntegrityError, Params, StoreUnavailable, connect, utcnow
 from leadmagnet.store.dashboard import Dashboard
 from leadmagnet.store.experiments import Experiments
 from leadmagnet.store.exporting import Exporting
@@ -87,23 +87,6 @@ class Transaction:
         self.get_submission = leads.get_submission
         self.unsubscribe = leads.unsubscribe
         self.enqueue_webhook = webhooks.enqueue_webhook
-
-
-def connect(target: str | Path) -> Any:
-    """The connection layer for ``target``: a ``postgresql://`` URL, or an SQLite file (a path or ``sqlite:///path``)."""
-    text = str(target)
-    if text.startswith(("postgresql://", "postgres://")):
-        try:
-            from leadmagnet.store.postgres import PgConnection  # psycopg is imported only for PostgreSQL
-        except ImportError as exc:
-            raise RuntimeError(
-                f"LEADMAGNET_DATABASE is a PostgreSQL URL but its driver is not installed ({exc}); "
-                "install it with: pip install 'leadmagnet[postgresql]'"
-            ) from None
-        return PgConnection(text)
-    if text.startswith("sqlite:///"):
-        text = text.removeprefix("sqlite:///")
-    return Connection(text)
 
 
 class Store:

@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from leadmagnet.foundation import database_url
+
 BUSY_TIMEOUT_MS = 10_000
 
 # Errors a caller may turn into "try again later" (503): the file is read-only, the disk is
@@ -40,6 +42,22 @@ Params = tuple[Any, ...] | list[Any] | dict[str, Any]
 def utcnow() -> str:
     """The current time as ISO 8601 UTC text with microseconds, the format of every timestamp."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def connect(target: str | Path, pool_size: int | None = None) -> Any:
+    """The connection layer for ``target``: a ``postgresql://`` URL (a pool of up to ``pool_size``
+    connections per process), or an SQLite file (a path or ``sqlite:///path``)."""
+    text = str(target)
+    if database_url.backend(text) == database_url.POSTGRESQL:
+        try:
+            from leadmagnet.store.postgres import POOL_SIZE, PgConnection  # psycopg is imported only for PostgreSQL
+        except ImportError as exc:
+            raise RuntimeError(
+                f"LEADMAGNET_DATABASE is a PostgreSQL URL but its driver is not installed ({exc}); "
+                "install it with: pip install 'leadmagnet[postgresql]'"
+            ) from None
+        return PgConnection(text, pool_size or POOL_SIZE)
+    return Connection(text.removeprefix("sqlite:///"))
 
 
 class Connection:

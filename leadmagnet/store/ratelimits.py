@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from leadmagnet.store.connection import Connection
+from leadmagnet.store.connection import connect
 
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS rate_limits (key TEXT NOT NULL, bucket INTEGER NOT NULL, hits INTEGER NOT NULL,"
@@ -26,22 +26,13 @@ _HIT = (
 )
 
 
-def _connect(target: str | Path) -> Any:
-    text = str(target)
-    if text.startswith(("postgresql://", "postgres://")):
-        from leadmagnet.store.postgres import PgConnection  # psycopg is imported only for PostgreSQL
-
-        return PgConnection(text, pool_size=4)
-    return Connection(text)
-
-
 class RateLimits:
     """Hit counters per key and window: in one SQLite file (a path, the default), or in the
     ``rate_limits`` table of a PostgreSQL database (a ``postgresql://`` URL, the store's)."""
 
     def __init__(self, target: str | Path) -> None:
         self.path = str(target).removeprefix("sqlite:///")
-        self.db = _connect(self.path)
+        self.db = connect(self.path, pool_size=4)
         self.backend: str = self.db.dialect
         self._ready = self.backend == "postgresql"  # the migrations made the table there
 
