@@ -38,7 +38,7 @@ def test_the_cluster_runs_unprivileged_without_fsync(pg_url: str) -> None:
         pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
         assert conn.execute("SHOW fsync").fetchone()[0] == "off"
         assert conn.execute("SHOW listen_addresses").fetchone()[0] == "127.0.0.1"
-    owner = Path(f"/proc/{pid}").stat().st_uid
+        owner = Path(f"/proc/{pid}").stat().st_uid  # while connected: the backend process exits with its connection
     assert owner != 0
     if os.geteuid() != 0:
         assert owner == os.geteuid()
