@@ -3,7 +3,7 @@
 This module holds only the application factory: it loads settings, opens the store and runs
 migrations (SQLite; a PostgreSQL database is migrated by `leadmagnet db migrate`, and the app
 refuses to start while one is pending), loads the content catalog, and registers blueprints,
-error pages and headers.
+error pages and headers; and :func:`build_exports`, the part of it ``leadmagnet export`` needs.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from leadmagnet.foundation import config
 if TYPE_CHECKING:
     from flask import Flask
 
+    from leadmagnet.export.exports import Exports
     from leadmagnet.services import Services
     from leadmagnet.store import Store
 
@@ -113,17 +114,10 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
     from leadmagnet.render.renderer import Renderer
     from leadmagnet.render.themes import Themes
     from leadmagnet.services import Services
-    from leadmagnet.store import Store
     from leadmagnet.store.ratelimits import RateLimits
 
     cfg = app.config
-    store = Store(cfg["DATABASE"])
-    if store.backend == "postgresql":
-        # Several nodes share the database: the schema changes once per deploy, from one place
-        # (`leadmagnet db migrate`), never from whichever worker of whichever node starts first.
-        require_migrated(store, cfg["DATABASE"])
-    else:
-        store.migrate()  # one machine: every start brings the file up to date (one worker does it)
+    store = open_store(cfg["DATABASE"])
     themes = Themes(Path(cfg["THEMES_DIR"]))
     renderer = Renderer(cfg, themes, app)
     watch = tuple(p for p in (Path(cfg["THEMES_DIR"]), themes.bundled) if p.is_dir())
@@ -150,6 +144,39 @@ def build_services(app: Flask, content_dir: Path, instance_dir: Path) -> Service
         variant_views=ViewCounter(store.add_variant_views, float(cfg.get("VIEW_FLUSH_SECONDS", 10.0))),
         ab=ABReports(store, catalog_cache.get),
     )
+
+
+def build_exports(overrides: dict[str, Any] | None = None) -> Exports:
+    """What ``leadmagnet export`` needs, without the app: the settings, the store (migrated, as a start
+    of the app would) and the catalog (for the offers' custom fields). The app's other services
+    (renderer, themes, mail, the web layer) cost a second of CPU to import and build."""
+    from leadmagnet.content.catalog import CatalogCache
+    from leadmagnet.export.exports import Exports
+    from leadmagnet.render.themes import Themes, bundled_dir
+
+    settings = config.resolve(overrides)
+    content_dir = Path(settings["CONTENT_DIR"])
+    if not content_dir.is_dir() and not config.is_set("CONTENT_DIR", overrides):
+        content_dir = bundled_dir("content")  # as create_app: only a folder nobody named falls back to the samples
+    store = open_store(settings["DATABASE"])
+    # The same offers as the app's catalog (one with a broken theme is left out there): the same columns.
+    themes = Themes(Path(settings["THEMES_DIR"]))
+    catalog = CatalogCache(content_dir, interval=-1, check_theme=themes.problem)  # read once: an export is one run
+    return Exports(store, settings.get("CRM"), catalog.get)
+
+
+def open_store(database: str) -> Store:
+    """The store of ``database``, its schema brought up to date (SQLite) or checked (PostgreSQL)."""
+    from leadmagnet.store import Store
+
+    store = Store(database)
+    if store.backend == "postgresql":
+        # Several nodes share the database: the schema changes once per deploy, from one place
+        # (`leadmagnet db migrate`), never from whichever worker of whichever node starts first.
+        require_migrated(store, database)
+    else:
+        store.migrate()  # one machine: every start brings the file up to date (one worker does it)
+    return store
 
 
 class PendingMigrations(ValueError):

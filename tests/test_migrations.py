@@ -118,6 +118,7 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
         "m014_variant_rollup",
         "m015_submit_rollup_triggers",
         "m016_dashboard_speed",
+        "m017_export_contact_summaries",
     ]
     after = {t: store.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables}  # noqa: S608
     assert all(row.pop("released_at") is None for row in after["submissions"])  # m007's new column, empty
@@ -144,6 +145,7 @@ def test_a_database_before_link_stamps_upgrades_with_every_row_kept(tmp_path: Pa
         "offer_people",
         "offer_days",
         "lead_responses",
+        "contact_summaries",
     }
     moments = {r["key"]: r["value"] for r in store.query("SELECT * FROM store_meta")}
     assert set(moments) == {"range_downloads_counted_since"}
@@ -172,7 +174,7 @@ def test_the_lighter_rollup_triggers_count_as_the_first_ones(tmp_path: Path) -> 
     upgraded = Store(tmp_path / "old.db")
     upgraded.migrate(stop_before="m015_submit_rollup_triggers")
     fill(upgraded, range(0, 12))
-    assert upgraded.migrate() == ["m015_submit_rollup_triggers", "m016_dashboard_speed"]
+    assert upgraded.migrate() == ["m015_submit_rollup_triggers", "m016_dashboard_speed", "m017_export_contact_summaries"]
     fill(upgraded, range(12, 24))
     fresh = Store(tmp_path / "new.db")
     fresh.migrate()

@@ -2,7 +2,8 @@
 
 ``--content`` and ``--instance`` (before the command name) choose the folders, like the
 ``LEADMAGNET_CONTENT_DIR`` and ``LEADMAGNET_INSTANCE_DIR`` settings. The app is built once per run,
-on first use: ``check``, ``new``, ``keys`` and ``build`` never build it.
+on first use: ``check``, ``new``, ``keys`` and ``build`` never build it, and ``export`` builds only
+the store, the catalog and the presets (:func:`leadmagnet.app.build_exports`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from leadmagnet.app import create_app
+from leadmagnet.app import build_exports, create_app
 from leadmagnet.foundation import config
 
 if TYPE_CHECKING:
     from flask import Flask
 
+    from leadmagnet.export.exports import Exports
     from leadmagnet.services import Services
 
 
@@ -33,6 +35,7 @@ class Context:
     def __init__(self, overrides: dict[str, Any]) -> None:
         self.overrides = overrides
         self._app: Flask | None = None
+        self._exports: Exports | None = None
 
     @property
     def app(self) -> Flask:
@@ -49,6 +52,18 @@ class Context:
         from leadmagnet.web import services_of
 
         return services_of(self.app)
+
+    @property
+    def exports(self) -> Exports:
+        """The exports (``leadmagnet export``): the app's, or built alone without the app."""
+        if self._app is not None:
+            return self.services.exports
+        if self._exports is None:
+            try:
+                self._exports = build_exports(self.overrides)
+            except ValueError as exc:  # a bad setting or config file: its message names it
+                raise click.ClickException(str(exc)) from None
+        return self._exports
 
     def settings(self) -> dict[str, Any]:
         """The resolved settings, without building the app; a bad value exits with its message."""

@@ -139,7 +139,7 @@ def export_command(
         include_unsubscribed=include_unsubscribed,
         consented_only=consented_only,
     )
-    exports = ctx.services.exports
+    exports = ctx.exports
     try:
         request = exports.prepare(
             filters, kind=kind, preset=preset, output=output, excel=excel, split=split, since_last=since_last, single_stream=out is None

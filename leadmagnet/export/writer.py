@@ -2,8 +2,9 @@
 
 SQLite computes every cell (:mod:`leadmagnet.store.exporting`, from the preset's columns turned into
 cell specs by :mod:`leadmagnet.export.cells`): formatted, formula-neutralised and clipped, in every
-format. Chunks of rows flow from the store's cursor straight into ``csv.writer.writerows`` (or JSON
-Lines), so memory stays flat whatever the number of rows.
+format; for CSV it writes each row's line too, which the store makes CSV text a chunk at a time
+(PostgreSQL's rows go to ``csv.writer.writerows``). Chunks of rows flow from the store's cursor
+straight to the file (or JSON Lines), so memory stays flat whatever the number of rows.
 
 Custom answers (an offer's own form fields) come after the preset's columns, one ``custom.NAME``
 column per field (:mod:`leadmagnet.export.answers`): the fields the exported rows answer, and those
@@ -111,8 +112,16 @@ class Rows:
     file's share) and keeps the rest of the chunk for the next call.
     """
 
-    def __init__(self, chunks: Iterator[Chunk], headers: list[str], cursor: bool, count: Callable[[int, int], None]) -> None:
+    def __init__(
+        self,
+        chunks: Iterator[Chunk],
+        headers: list[str],
+        cursor: bool,
+        count: Callable[[int, int], None],
+        csv_text: Callable[[Chunk], bytes] | None = None,
+    ) -> None:
         self.chunks, self.headers, self.cursor, self.count = chunks, headers, cursor, count
+        self.csv_text = csv_text  # the store's lines -> CSV text (SQLite), else cells -> csv.writer
         self.left: Chunk = []
 
     def next_chunk(self, limit: int | None) -> Chunk:
@@ -128,8 +137,11 @@ class Rows:
             self.left = next(self.chunks, [])
         return bool(self.left)
 
-    def write(self, fh: IO[str], output: str, limit: int | None = None) -> None:
-        """Write (up to ``limit``) rows to ``fh``: chunks straight through ``csv.writer.writerows``."""
+    def write(self, fh: IO[str], output: str, limit: int | None = None, binary: IO[bytes] | None = None) -> None:
+        """Write (up to ``limit``) rows to ``fh``: the store's CSV text (to ``binary``, the UTF-8 file
+        under ``fh``, when given: no decoding and encoding again), or cells through ``csv.writer``."""
+        if binary is not None and self.csv_text is not None:
+            fh.flush()  # the text written before (the header) first
         writerows = csv.writer(fh, lineterminator="\r\n").writerows  # RFC 4180: CRLF, quote when needed
         headers, dumps, last = self.headers, json.dumps, _LAST
         while limit is None or limit > 0:
@@ -137,6 +149,16 @@ class Rows:
             if not chunk:
                 return
             cursor = max(map(last, chunk)) if self.cursor else 0
+            if self.csv_text is not None:
+                data = self.csv_text(chunk)
+                if binary is not None:
+                    binary.write(data)
+                else:
+                    fh.write(data.decode("utf-8"))
+                self.count(len(chunk), cursor)
+                if limit is not None:
+                    limit -= len(chunk)
+                continue
             rows = map(_CELLS, chunk) if self.cursor else chunk
             if output == "jsonl":
                 fh.write("".join(dumps(dict(zip(headers, row, strict=True)), ensure_ascii=False) + "\n" for row in rows))
@@ -162,8 +184,11 @@ def open_rows(
     """The export's final preset (its custom answer columns added) and its rows."""
     found = query(store, request)
     preset = with_answers(preset, found.custom_fields, request, offers)
-    chunks = found.chunks(cells_of(preset), spreadsheet=preset.spreadsheet, clip=preset.clip, cursor=cursor)
-    return preset, Rows(chunks, preset.headers, cursor, count)
+    cells, options = cells_of(preset), {"spreadsheet": preset.spreadsheet, "clip": preset.clip, "cursor": cursor}
+    lines = found.csv_chunks(cells, **options) if request.output == "csv" else None
+    if lines is not None:
+        return preset, Rows(lines[0], preset.headers, cursor, count, csv_text=lines[1])
+    return preset, Rows(found.chunks(cells, **options), preset.headers, cursor, count)
 
 
 def header_line(preset: crm.Preset) -> str:
@@ -274,10 +299,10 @@ def _write_files(preset: crm.Preset, rows: Rows, request: ExportRequest, target:
     try:
         handle = open_next()
         if not split:
-            rows.write(handle, request.output)
+            rows.write(handle, request.output, binary=handle.buffer)  # type: ignore[attr-defined]
         else:
             while True:
-                rows.write(handle, request.output, limit=split)
+                rows.write(handle, request.output, limit=split, binary=handle.buffer)  # type: ignore[attr-defined]
                 if not rows.more():  # a next file only when a row is left for it
                     break
                 close(handle)

@@ -1,257 +1,53 @@
 """Export rows computed in SQL: every cell formatted, formula-neutralised and clipped by SQLite.
 
 The export layer describes each column as a :class:`Cell` (a row field and how to write it: as
-text, an ISO 8601 time, a mapped stage, a custom answer…); :meth:`ExportQuery.chunks` compiles
-them into one SELECT whose rows are the finished cells, streamed from one cursor in chunks that
-go straight to ``csv.writer.writerows``. Nothing is done per row in Python on the common path.
+text, an ISO 8601 time, a mapped stage, a custom answer…); :mod:`leadmagnet.store.export_cells`
+compiles them into one SELECT whose rows are the finished cells, streamed from one cursor in
+chunks: :meth:`ExportQuery.chunks` gives a column per cell (JSON Lines, PostgreSQL),
+:meth:`ExportQuery.csv_chunks` the CSV lines themselves (SQLite: :mod:`leadmagnet.store.export_lines`).
+Nothing is done per cell in Python on the common path.
 
-Where SQLite cannot give the same text as the Python writers (a time in another zone, a float
-answer, a country name, a contact's several offers), the SQL calls a Python function registered
-for this export, cached for this export only (erased people's data does not outlive it): the
-cell's text is the Python writer's, byte for byte.
-
-Formula neutralising (see ``leadmagnet.export.formats.neutralise``) is a CASE on the first
-character: ``= + - @`` tab or CR gets a leading apostrophe, except a plain number (a sign, then only
-digits, spaces and ``( ) + - . /``) in a file for an importer. Columns whose every possible text is
-known and safe (a mapped stage, a constant) skip it.
+A contacts export with the default filters reads ``contact_summaries`` (each contact's non-spam
+submissions summed up, kept by triggers: :mod:`leadmagnet.store.contact_summaries`) instead of
+grouping every submission by contact, which cost more than all the cells together.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
-import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from leadmagnet.store.connection import Verbs
-from leadmagnet.store.reports import BUILTIN_ANSWERS, RANK_STAGE, STAGE_RANK, Filters
+from leadmagnet.store.export_cells import (
+    BUILTIN_ANSWERS,
+    INT_FIELDS,
+    LIST_FIELDS,
+    TRIGGERS,
+    Cell,
+    Compiler,
+    answers_decoder,
+    clip_bytes,
+    decoder,
+    safe,
+)
+from leadmagnet.store.export_lines import CsvLines, line_sql
+from leadmagnet.store.reports import STAGE_RANK, Filters
 
-TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-# Python's str.strip() whitespace, for trim() in the "required" cells.
-WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
-INT_FIELDS = frozenset({"score", "submissions", "submission_id", "spam"})
-LIST_FIELDS = frozenset({"offers", "tags"})
-
-
-def _offer_list(joined: str | None) -> tuple[str, ...]:
-    """``"b,a"`` -> ``("a", "b")``: a contact's offers, each once (DISTINCT in SQL costs a b-tree per contact)."""
-    return tuple(sorted(set(joined.split(",")))) if joined else ()
-
-
-def _tag_list(joined: str | None) -> tuple[str, ...]:
-    """The JSON tag lists of several submissions (joined by U+001F) as one list, first seen first."""
-    tags: dict[str, None] = {}
-    for chunk in (joined or "").split("\x1f"):
-        for tag in json.loads(chunk or "[]"):
-            tags[tag] = None
-    return tuple(tags)
-
-
-def answers_decoder(kind: str) -> Callable[[str], dict[str, Any]]:
-    """A cached decoder of a row's JSON answers (a submission's without the built-in fields),
-    for this export only (erased people's data does not outlive it)."""
-    strip = kind == "submissions"
-
-    @functools.lru_cache(maxsize=1024)
-    def decode(raw: str) -> dict[str, Any]:
-        found = json.loads(raw or "{}")
-        return {k: v for k, v in found.items() if k not in BUILTIN_ANSWERS} if strip else found
-
-    return decode
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One column of an export, for SQL: the row ``field`` it reads and ``kind``, how it is written.
-
-    Kinds: ``text``; ``iso``/``date`` (``python`` formats what is not the store's own UTC text);
-    ``required`` (stripped, ``default`` when blank); ``truthy`` (``yes``/``no``); ``map``
-    (``values`` by the field's text, else ``default``); ``status`` (``values``: unsubscribed,
-    sales-qualified, else); ``constant`` (``default``); ``answer`` (custom answer ``field``: ``yes``/``no``
-    for a checkbox, ``values`` labels for every offer, ``by_offer`` per offer slug, ``python(answers
-    dict, offer slug)`` for other JSON types); ``python`` (``python(value, row dict)``, cached).
-    """
-
-    field: str
-    kind: str = "text"
-    default: str = ""
-    values: tuple[tuple[str, str], ...] = ()
-    by_offer: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-    yes: str = "1"
-    no: str = "0"
-    python: Callable[..., str] | None = None
-
-
-def _lit(text: str) -> str:
-    """A SQL string literal (our own constants and labels; quotes doubled)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _case(expr: str, values: Sequence[tuple[str, str]], default: str) -> str:
-    if not values:
-        return default
-    return f"CASE {expr} " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in values) + f" ELSE {default} END"
-
-
-def decoder(field: str, kind: str) -> Callable[[Any], Any]:
-    """Raw SQL value of ``field`` in a ``kind`` export -> the value the Python row path had."""
-    if field == "offers":
-        return _offer_list
-    if field == "tags":
-        return _tag_list if kind == "contacts" else lambda raw: json.loads(raw or "[]")
-    if field == "stage" and kind == "contacts":
-        return lambda raw: RANK_STAGE.get(raw or 0)
-    return lambda raw: raw
-
-
-def safe(*texts: str) -> bool:
-    return all(not t or t[0] not in TRIGGERS for t in texts)
-
-
-class _Compiler:
-    """Builds the cell expressions of one query; collects the Python functions they call."""
-
-    def __init__(self, fields: Mapping[str, str], kind: str, spreadsheet: bool, clip: int, prefix: str) -> None:
-        self.fields, self.kind, self.spreadsheet, self.clip, self.prefix = fields, kind, spreadsheet, clip, prefix
-        self.functions: dict[str, tuple[int, Callable[..., Any]]] = {}
-
-    def function(self, fn: Callable[..., Any], nargs: int) -> str:
-        name = f"{self.prefix}_{len(self.functions)}"
-        self.functions[name] = (nargs, functools.lru_cache(maxsize=4096)(fn))
-        return name
-
-    def raw(self, field: str) -> str:
-        return self.fields.get(field, "NULL")
-
-    def decoder(self, field: str) -> Callable[[Any], Any]:
-        return decoder(field, self.kind)
-
-    def text(self, field: str) -> str:
-        raw = self.raw(field)
-        if field in INT_FIELDS:
-            return f"coalesce(CAST({raw} AS TEXT), '')"
-        if field == "offers":
-            joined = self.function(lambda r: ", ".join(_offer_list(r)), 1)
-            return f"CASE WHEN a.submissions = 1 THEN {raw} ELSE {joined}({raw}) END"
-        if field == "tags":
-            decode = self.decoder("tags")
-            joined = self.function(lambda r: ", ".join(str(t) for t in decode(r)), 1)
-            return f"CASE WHEN {raw} = '[]' THEN '' ELSE {joined}({raw}) END"  # cached: few distinct lists
-        if field == "stage" and self.kind == "contacts":
-            return (
-                f"CASE {raw} " + " ".join(f"WHEN {rank} THEN {_lit(stage)}" for rank, stage in RANK_STAGE.items() if stage) + " ELSE '' END"
-            )
-        return f"coalesce({raw}, '')"
-
-    def python(self, cell: Cell) -> str:
-        """A call of ``cell.python(value, row)`` with the row fields the CRM formats read."""
-        decode, write, field = self.decoder(cell.field), cell.python, cell.field
-        assert write is not None
-
-        def call(raw: Any, stage: Any, unsubscribed: Any, slug: Any) -> str:
-            return write(decode(raw), {field: decode(raw), "lifecycle_stage": stage, "unsubscribed_at": unsubscribed, "offer_slug": slug})
-
-        name = self.function(call, 4)
-        extra = ", ".join(self.raw(f) for f in ("lifecycle_stage", "unsubscribed_at", "offer_slug"))
-        return f"{name}({self.raw(cell.field)}, {extra})"
-
-    def value(self, cell: Cell) -> tuple[str, bool]:
-        """The cell's SQL expression (text, never NULL) and whether it can need neutralising."""
-        kind, field, raw = cell.kind, cell.field, self.raw(cell.field)
-        plain_text = field not in INT_FIELDS and field not in LIST_FIELDS and not (field == "stage" and self.kind == "contacts")
-        if kind == "text":
-            return self.text(field), not (field == "stage" and self.kind == "contacts")  # a stage's name is ours
-        if kind in ("iso", "date") and plain_text and cell.python is not None:
-            write = cell.python
-            slow = self.function(lambda raw: write(raw, {}), 1)  # another zone, no zone, not a time: Python's text
-            fast = f"substr({raw}, 1, 19) || 'Z'" if kind == "iso" else f"substr({raw}, 1, 10)"
-            # The store's own UTC text, starting with a digit: its cell starts with that digit, nothing to neutralise.
-            own = f"substr({raw}, 27) = '+00:00' AND length({raw}) = 32 AND {raw} >= '0' AND {raw} < ':'"
-            return (
-                f"CASE WHEN {own} THEN {fast} WHEN {raw} IS NULL OR {raw} = '' THEN '' ELSE {self.neutralise(f'{slow}({raw})')} END",
-                False,
-            )
-        if kind == "required" and plain_text:
-            return f"coalesce(nullif(trim(coalesce({raw}, ''), {_lit(WHITESPACE)}), ''), {_lit(cell.default)})", True
-        if kind == "truthy" and field not in LIST_FIELDS and not (field == "stage" and self.kind == "contacts"):
-            blank = f"coalesce({raw}, 0) = 0" if field in INT_FIELDS else f"coalesce({raw}, '') = ''"
-            return f"CASE WHEN {blank} THEN {_lit(cell.no)} ELSE {_lit(cell.yes)} END", not safe(cell.yes, cell.no)
-        if kind == "map" and plain_text:
-            return _case(raw, cell.values, _lit(cell.default)), not safe(cell.default, *(v for _k, v in cell.values))
-        if kind == "status":
-            (_, closed), (_, working), (_, other) = cell.values
-            unsubscribed, stage = self.raw("unsubscribed_at"), self.raw("lifecycle_stage")
-            sql = f"CASE WHEN coalesce({unsubscribed}, '') != '' THEN {_lit(closed)} WHEN {stage} = 'sql' THEN {_lit(working)} ELSE {_lit(other)} END"
-            return sql, not safe(closed, working, other)
-        if kind == "constant":
-            return _lit(cell.default), not safe(cell.default)
-        if kind == "answer":
-            return self.answer(cell), True
-        if cell.python is None:
-            raise ValueError(f"export cell {field!r} of kind {kind!r} needs a Python writer")
-        return self.python(cell), True
-
-    def answer(self, cell: Cell) -> str:
-        """A custom answer read from the answers JSON: text and integers (labelled), checkboxes in SQL."""
-        if self.kind == "submissions" and cell.field in BUILTIN_ANSWERS:
-            return "''"
-        source, slug = self.raw("custom"), self.raw("offer_slug")
-        path = _lit('$."' + cell.field.replace('"', '""') + '"')
-        text = f"CAST(json_extract({source}, {path}) AS TEXT)"
-        merged = _case(text, cell.values, text)
-        labelled = merged
-        if cell.by_offer and self.kind == "submissions":
-            labelled = (
-                f"CASE {slug} " + " ".join(f"WHEN {_lit(s)} THEN {_case(text, v, text)}" for s, v in cell.by_offer) + f" ELSE {merged} END"
-            )
-        assert cell.python is not None
-        write, decode = cell.python, self._answers
-
-        def other(raw: str, offer: Any) -> str:
-            return write(decode(raw), offer)
-
-        fallback = self.function(other, 2)
-        return (
-            f"CASE WHEN {source} = '{{}}' THEN '' ELSE CASE json_type({source}, {path}) WHEN 'text' THEN {labelled}"
-            f" WHEN 'integer' THEN {labelled} WHEN 'true' THEN {_lit(cell.yes)} WHEN 'false' THEN {_lit(cell.no)}"
-            f" WHEN 'null' THEN '' WHEN 'real' THEN {fallback}({source}, {slug}) WHEN 'array' THEN {fallback}({source}, {slug})"
-            f" WHEN 'object' THEN {fallback}({source}, {slug}) ELSE '' END END"
-        )
-
-    @functools.cached_property
-    def _answers(self) -> Callable[[str], dict[str, Any]]:
-        return answers_decoder(self.kind)
-
-    def finish(self, expr: str, risky: bool) -> str:
-        """Neutralise formula triggers (when the text can start with one), then clip to bytes."""
-        if risky:
-            expr = self.neutralise(expr)
-        if self.clip:
-            clip = self.function(functools.partial(clip_bytes, limit=self.clip), 1)
-            expr = f"CASE WHEN length(CAST({expr} AS BLOB)) <= {self.clip} THEN {expr} ELSE {clip}({expr}) END"
-        return expr
-
-    def neutralise(self, expr: str) -> str:
-        """``expr`` with a leading apostrophe where it starts with a formula trigger.
-
-        Every trigger sorts before ``A``, so a cell ``>= 'A'`` (most: names, emails) costs one
-        comparison; the others read their first character once (CASE x WHEN).
-        """
-        inert = f"'''' || {expr}"
-        # A plain number (a phone number) stays as typed for an importer, not for a spreadsheet.
-        sign = inert if self.spreadsheet else f"CASE WHEN substr({expr}, 2) GLOB '*[^-0-9 ()+./]*' THEN {inert} ELSE {expr} END"
-        return (
-            f"CASE WHEN {expr} >= 'A' THEN {expr} ELSE CASE unicode({expr}) WHEN 61 THEN {inert} WHEN 64 THEN {inert}"
-            f" WHEN 9 THEN {inert} WHEN 13 THEN {inert} WHEN 43 THEN {sign} WHEN 45 THEN {sign} ELSE {expr} END END"
-        )
-
-
-def clip_bytes(text: str, limit: int) -> str:
-    data = text.encode("utf-8")
-    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
-
+__all__ = [
+    "BUILTIN_ANSWERS",
+    "INT_FIELDS",
+    "LIST_FIELDS",
+    "STAGE_RANK",
+    "TRIGGERS",
+    "Cell",
+    "ExportQuery",
+    "Exporting",
+    "answers_decoder",
+    "clip_bytes",
+    "decoder",
+    "safe",
+]
 
 CONTACT_SOURCES = {
     **{f: f"c.{f}" for f in ("email", "first_name", "last_name", "company", "job_title", "phone", "country", "score", "lifecycle_stage")},
@@ -271,12 +67,15 @@ SUBMISSION_SOURCES = {
     "last_submission_id": "s.id",
     "custom": "s.data",
 }
+Chunk = list[tuple[Any, ...]]
 
 
 class ExportQuery:
     """One export's rows: ``custom_fields`` (the custom answers they hold, sorted) known before the
-    rows, and :meth:`chunks` of finished cells. Reads submissions up to the newest at creation, so a
-    lead committed meanwhile (with a key the header lacks) waits for the next run."""
+    rows, and :meth:`chunks` (or :meth:`csv_chunks`) of finished cells. Reads submissions up to the
+    newest at creation, so a lead committed meanwhile (with a key the header lacks) waits for the
+    next run; from ``contact_summaries``, a contact whose first submission is older is exported as
+    they stand when their row is read (see the module doc)."""
 
     serials = itertools.count(1)  # next() is atomic: threads never share a number
 
@@ -284,7 +83,7 @@ class ExportQuery:
         self.db, self.kind, self.filters = verbs.db, kind, filters
         dialect = self.db.dialect
         self.postgres = dialect == "postgresql"
-        last_id = int(self.db.value("SELECT coalesce(max(id), 0) FROM submissions"))
+        self.last_id = last_id = int(self.db.value("SELECT coalesce(max(id), 0) FROM submissions"))
         if kind == "submissions":
             sub_where, params = filters.submission_where(dialect=dialect)
             self.where = f"{sub_where} AND {filters.contact_where('s.consent_at')} AND s.id <= ?"
@@ -309,10 +108,11 @@ class ExportQuery:
                 params += newer_params
             self.where, self.params = sub_where + " AND s.id <= ?", [*params, last_id]
             names_params = self.params
-            # Each distinct answers text once through json_each: a million contacts share few key sets.
+            # Each distinct answers text once through json_each: a million contacts share few key sets. EXISTS, not
+            # IN: only a contact with answers looks up its submissions (IN listed every submission's contact first).
             names_sql = (
-                "SELECT DISTINCT j.key FROM (SELECT DISTINCT c.custom FROM contacts c WHERE c.custom != '{}'"  # noqa: S608 - our fragments
-                f" AND c.id IN (SELECT s.contact_id FROM submissions s WHERE {self.where})) AS u, json_each(u.custom) AS j ORDER BY j.key"
+                "SELECT DISTINCT j.key FROM (SELECT DISTINCT c.custom FROM contacts c WHERE c.custom != '{}' AND EXISTS"  # noqa: S608
+                f" (SELECT 1 FROM submissions s WHERE s.contact_id = c.id AND {self.where})) AS u, json_each(u.custom) AS j ORDER BY j.key"
             )
             if self.postgres:
                 names_sql = (
@@ -322,19 +122,24 @@ class ExportQuery:
         found = [row[0] for row in self.db.conn.execute(names_sql, names_params).fetchall()]
         # Sorted by code point, as SQLite's binary collation orders them (a PostgreSQL database's may not).
         self.custom_fields = tuple(sorted(found) if self.postgres else found)
+        # Every non-spam submission counts: the contacts' summaries hold the grouping already.
+        f = filters
+        self.summarised = kind == "contacts" and not self.postgres
+        self.summarised &= not (f.after_id or f.confirmed_after or f.include_spam or f.offers or f.tag or f.since or f.until)
 
-    def sql(self, cells: Sequence[Cell], spreadsheet: bool = False, clip: int = 0, cursor: bool = False) -> tuple[str, _Compiler]:
-        """The SELECT of finished cells (and the export cursor's submission id last, if ``cursor``)."""
-        sources = SUBMISSION_SOURCES if self.kind == "submissions" else CONTACT_SOURCES
-        # Two exports at once on one connection (a download while a file is written) keep their own functions.
-        compiler = _Compiler(sources, self.kind, spreadsheet, clip, f"lm_export_{next(ExportQuery.serials)}")
-        columns = [compiler.finish(*compiler.value(cell)) for cell in cells]
-        if cursor:
-            columns.append(sources["last_submission_id"])
-        select = ",\n       ".join(columns) or "1"
+    def _from(self, select: str, cursor: bool) -> tuple[str, list[Any]]:
+        """The SELECT of ``select`` (cell columns) for this export's rows, and its parameters."""
         if self.kind == "submissions":
             sql = f"SELECT {select}\nFROM submissions s JOIN contacts c ON c.id = s.contact_id\nWHERE {self.where}\nORDER BY s.id"
-            return sql, compiler
+            return sql, list(self.params)
+        if self.summarised and not cursor:
+            # A contact whose first submission came after the header was read waits for the next run;
+            # one who came back meanwhile is exported as they stand now, like their contact fields.
+            sql = (
+                f"SELECT {select}\nFROM contacts c CROSS JOIN contact_summaries a ON a.contact_id = c.id\n"
+                f"WHERE a.first_submission_id <= ? AND {self.filters.contact_where()}"
+            )
+            return sql, [self.last_id]
         tags = ", group_concat(s.tags, char(31)) AS tags" if "a.tags" in select else ""  # only when a cell reads them
         # CROSS JOIN keeps the grouped submissions as the outer loop, which SQLite runs as a co-routine over
         # the submissions_contact index: rows stream out in contact id order (an ORDER BY made SQLite
@@ -346,30 +151,74 @@ FROM (
     FROM submissions s WHERE {self.where} GROUP BY s.contact_id
 ) AS a CROSS JOIN contacts c ON c.id = a.contact_id
 WHERE {self.filters.contact_where()}"""  # noqa: S608 - only our own fragments; values are parameters
-        return sql, compiler
+        return sql, list(self.params)
+
+    def query_params(self, cursor: bool = False) -> list[Any]:
+        """The parameters of :meth:`sql` and :meth:`line_sql`."""
+        return self._from("", cursor)[1]
+
+    def _compiler(self, spreadsheet: bool, clip: int, line: bool = False) -> Compiler:
+        sources = SUBMISSION_SOURCES if self.kind == "submissions" else CONTACT_SOURCES
+        # Two exports at once on one connection (a download while a file is written) keep their own functions.
+        return Compiler(sources, self.kind, spreadsheet, clip, f"lm_export_{next(ExportQuery.serials)}", line=line)
+
+    def sql(self, cells: Sequence[Cell], spreadsheet: bool = False, clip: int = 0, cursor: bool = False) -> tuple[str, Compiler]:
+        """The SELECT of finished cells (and the export cursor's submission id last, if ``cursor``)."""
+        compiler = self._compiler(spreadsheet, clip)
+        columns = [compiler.finish(*compiler.value(cell)) for cell in cells]
+        if cursor:
+            columns.append(compiler.raw("last_submission_id"))
+        return self._from(",\n       ".join(columns) or "1", cursor)[0], compiler
+
+    def line_sql(
+        self, cells: Sequence[Cell], spreadsheet: bool = False, clip: int = 0, cursor: bool = False
+    ) -> tuple[str, Compiler, list[int]]:
+        """The SELECT of CSV line rows (see :mod:`leadmagnet.store.export_lines`), and the positions of
+        the stored-field cells, which Python may have to quote."""
+        compiler = self._compiler(spreadsheet, clip, line=True)
+        fields = [compiler.line_value(cell) for cell in cells]
+        columns = [line_sql([expr for expr, _plain in fields])]
+        if cursor:
+            columns.append(compiler.raw("last_submission_id"))
+        return self._from(",\n       ".join(columns), cursor)[0], compiler, [i for i, (_expr, plain) in enumerate(fields) if plain]
 
     def chunks(
         self, cells: Sequence[Cell], spreadsheet: bool = False, clip: int = 0, cursor: bool = False, size: int = 1000
-    ) -> Iterator[list[tuple[Any, ...]]]:
+    ) -> Iterator[Chunk]:
         """The rows in chunks of ``size`` tuples of cell texts, streamed from one cursor."""
         if self.postgres:
             yield from self._pg_chunks(cells, spreadsheet, clip, cursor, size)
             return
         sql, compiler = self.sql(cells, spreadsheet, clip, cursor)
+        yield from self._stream(sql, self.query_params(cursor), [compiler], size)
+
+    def csv_chunks(
+        self, cells: Sequence[Cell], spreadsheet: bool = False, clip: int = 0, cursor: bool = False, size: int = 1000
+    ) -> tuple[Iterator[Chunk], CsvLines] | None:
+        """The rows as CSV line rows and the function that makes a chunk of them CSV text (each row
+        carries the cursor's submission id last, if ``cursor``); None where cells are the way
+        (PostgreSQL; a single column, whose empty cell ``csv.writer`` quotes)."""
+        if self.postgres or len(cells) < 2:
+            return None
+        sql, compiler, plain = self.line_sql(cells, spreadsheet, clip, cursor)
+        return self._stream(sql, self.query_params(cursor), [compiler], size), CsvLines(plain)
+
+    def _stream(self, sql: str, params: list[Any], compilers: Sequence[Compiler], size: int) -> Iterator[Chunk]:
         conn = self.db.conn
-        for name, (nargs, fn) in compiler.functions.items():
+        functions = {name: spec for compiler in compilers for name, spec in compiler.functions.items()}
+        for name, (nargs, fn) in functions.items():
             conn.create_function(name, nargs, fn, deterministic=True)
         try:
             rows = conn.cursor()
-            rows.row_factory = None  # plain tuples, straight to csv.writer
-            rows.execute(sql, self.params)
+            rows.row_factory = None  # plain tuples
+            rows.execute(sql, params)
             while chunk := rows.fetchmany(size):
                 yield chunk
         finally:
-            for name, (nargs, _fn) in compiler.functions.items():
+            for name, (nargs, _fn) in functions.items():
                 conn.create_function(name, nargs, None)  # the caches (and any personal data in them) go
 
-    def _pg_chunks(self, cells: Sequence[Cell], spreadsheet: bool, clip: int, cursor: bool, size: int) -> Iterator[list[tuple[Any, ...]]]:
+    def _pg_chunks(self, cells: Sequence[Cell], spreadsheet: bool, clip: int, cursor: bool, size: int) -> Iterator[Chunk]:
         """PostgreSQL: the SELECT reads the cells' fields, Python writes the cells (store/pg_export.py)."""
         from leadmagnet.store import pg_export  # psycopg is imported only for PostgreSQL
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from leadmagnet.store import lead_responses
+from leadmagnet.store import contact_summaries, lead_responses
 from leadmagnet.store.migrations import migrations
 from leadmagnet.store.offer_people import BACKFILL, CREATE_TABLES, people_triggers
 from leadmagnet.store.rollups import (
@@ -323,4 +323,13 @@ def m016_dashboard_speed(db: Database) -> None:
     for statement in (*CREATE_TABLES, *BACKFILL, lead_responses.TABLE, lead_responses.BACKFILL, lead_responses.INDEX):
         db.execute(statement)
     for statement in (*people_triggers(), *lead_responses.TRIGGERS, *DASHBOARD_INDEXES):
+        db.execute(statement)
+
+
+@migrations()
+def m017_export_contact_summaries(db: Database) -> None:
+    """``contact_summaries``: each contact's non-spam submissions summed up, kept by triggers, so a
+    contacts export reads one row per contact instead of grouping every submission (issue 20;
+    :mod:`leadmagnet.store.contact_summaries`). Counted here once from the rows already stored."""
+    for statement in (contact_summaries.TABLE, contact_summaries.backfill(), *contact_summaries.triggers()):
         db.execute(statement)

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from leadmagnet.store import lead_responses, offer_people
+from leadmagnet.store import contact_summaries, lead_responses, offer_people
 from leadmagnet.store.rollups import (
     LEAD_COUNTED,
     LEAD_DAYS_EMPTIED,
@@ -359,9 +359,20 @@ def m016_dashboard_speed(conn: Any, now: str) -> None:
         conn.execute(statement)
 
 
+def m017_export_contact_summaries(conn: Any, now: str) -> None:
+    """``contact_summaries`` and its triggers (string_agg for group_concat)."""
+    summaries = contact_summaries
+    for statement in (summaries.PG_TABLE, summaries.backfill(True), *map(from_sqlite_trigger, summaries.triggers(True))):
+        conn.execute(statement)
+
+
 # Name -> PostgreSQL step, in the order of the SQLite history. A step gets the raw psycopg
 # connection (inside the migration's transaction, ``%s`` placeholders) and the time as store text.
-STEPS: dict[str, Callable[[Any, str], None]] = {BASELINE_COVERS[-1]: baseline, "m016_dashboard_speed": m016_dashboard_speed}
+STEPS: dict[str, Callable[[Any, str], None]] = {
+    BASELINE_COVERS[-1]: baseline,
+    "m016_dashboard_speed": m016_dashboard_speed,
+    "m017_export_contact_summaries": m017_export_contact_summaries,
+}
 
 
 def history() -> list[str]:

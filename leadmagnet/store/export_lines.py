@@ -1,0 +1,66 @@
+"""CSV lines written by SQLite: one ``printf`` per row, quoted by Python only where a cell needs it.
+
+A row of the SELECT is ``(line[, cursor])``: ``line`` is the row's finished cells as UTF-8 bytes,
+separated by 0xFF (see :mod:`leadmagnet.store.export_cells` for the three sorts of cell), where a
+finished field's own ``, " CR LF`` are the bytes 0xF8-0xFB. No stored text holds those bytes (they
+never occur in UTF-8), so every ``, " CR LF`` left in a line belongs to a stored field's cell, which
+``csv.writer`` would quote. :class:`CsvLines` makes a chunk of such rows CSV text exactly as
+``csv.writer`` (QUOTE_MINIMAL, comma, CRLF) writes the cells:
+
+* a chunk whose lines hold none of them (most chunks) is one ``join`` and one ``translate`` (the
+  separators to commas, the escaped bytes back), C loops over the chunk's bytes;
+* otherwise each of its rows is looked at, and the stored-field cells holding one are quoted.
+
+``printf``'s ``%s`` ends a text at a NUL character: a stored value holding one (the forms drop
+every control character; only a value written some other way can) loses what follows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from leadmagnet.store.export_cells import SEPARATOR
+
+MAX_ARGS = 100  # SQLite's functions take at most 127 arguments: a longer line nests its printf
+_UNESCAPED = bytes.maketrans(b"\xff\xf8\xf9\xfa\xfb", b',,"\r\n')
+
+
+def printf(parts: Sequence[str], separator: bytes = SEPARATOR) -> str:
+    """SQL: ``parts`` (expressions; NULL as nothing) joined by ``separator`` in one ``printf`` (its
+    format a blob literal: the separator is not UTF-8)."""
+    if len(parts) > MAX_ARGS:
+        return printf([printf(parts[i : i + MAX_ARGS], separator) for i in range(0, len(parts), MAX_ARGS)], separator)
+    return f"printf(X'{separator.join(b'%s' for _ in parts).hex()}', {', '.join(parts)})"
+
+
+def line_sql(cells: Sequence[str]) -> str:
+    """SQL: the line of ``cells`` (see the module doc), as bytes."""
+    return f"CAST({printf(cells)} AS BLOB)"
+
+
+def _quoted(cell: bytes) -> bytes:
+    if b"," in cell or b'"' in cell or b"\r" in cell or b"\n" in cell:
+        return b'"' + cell.replace(b'"', b'""') + b'"'
+    return cell
+
+
+class CsvLines:
+    """Chunks of line rows -> CSV text; ``plain``: the positions of the stored-field cells."""
+
+    def __init__(self, plain: Sequence[int]) -> None:
+        self.plain = tuple(plain)
+
+    def __call__(self, chunk: Sequence[tuple[Any, ...]]) -> bytes:
+        """The chunk's rows as CSV, UTF-8."""
+        data = b"\r\n".join([row[0] for row in chunk]) + b"\r\n"
+        n = len(chunk)
+        if b"," not in data and b'"' not in data and data.count(b"\r") == n and data.count(b"\n") == n:
+            return data.translate(_UNESCAPED)
+        return b"".join([self.row(row[0]) for row in chunk])
+
+    def row(self, line: bytes) -> bytes:
+        cells = line.split(SEPARATOR)
+        for i in self.plain:
+            cells[i] = _quoted(cells[i])
+        return (b",".join(cells) + b"\r\n").translate(_UNESCAPED)

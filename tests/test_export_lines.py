@@ -1,0 +1,88 @@
+"""CSV lines written by SQLite (store/export_lines.py) are the bytes ``csv.writer`` writes from the cells.
+
+The reference is the export's other form of the same rows, one column per cell
+(``ExportQuery.chunks``) through ``csv.writer``: every preset, for an importer and for a
+spreadsheet, over stored values that need quoting, neutralising and clipping, and characters a
+line could mistake for its own separators (U+001E, U+001F, U+00FF, whose UTF-8 holds no 0xFF).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from leadmagnet.export import presets as crm
+from leadmagnet.export.cells import cells_of
+from leadmagnet.export.writer import ExportRequest, with_answers
+from leadmagnet.store.export_lines import MAX_ARGS
+from leadmagnet.store.exporting import Cell
+from leadmagnet.store.reports import Filters
+
+VALUES = ["Acme, Inc.", 'say "hi"', "two\nlines", "cr\rhere", "=1+1", "+44 20 7946 0958", "-5", "\x1fsep\x1e", "ÿþ", "😀,", "", " x "]
+VALUES += ["+1,5", "-\t", "@x", "\tTAB", "é" * 200, "'=1"]
+
+
+@pytest.fixture
+def tricky(store):
+    for i, value in enumerate(VALUES):
+        fields = {"first_name": value, "last_name": VALUES[-1 - i], "company": value[::-1], "phone": value, "country": "Germany"}
+        fields |= {"notes": value, "volume": i}
+        store.record_submission(
+            offer_slug="growth-playbook", offer_type="ebook", email=f"t{i}@example.com", fields=fields, tags=(value, "x"), stage="tofu"
+        )
+        if i % 3 == 0:  # several offers and tag lists: Python's cells
+            store.record_submission(offer_slug="seo-checklist", offer_type="ebook", email=f"t{i}@example.com", fields={}, tags=("y", value))
+    store.conn.execute("UPDATE contacts SET opt_in_at = '2026-01-01 10:00:00+02:00' WHERE email = 't1@example.com'")  # another zone
+    for i, score in enumerate([-5, -1e-05, 2.5e20, "=1,2", ""]):  # what a number column can hold in SQLite
+        store.conn.execute("UPDATE contacts SET score = ? WHERE email = ?", (score, f"t{i + 3}@example.com"))
+    return store
+
+
+def as_csv(chunks) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for chunk in chunks:
+        writer.writerows(chunk)
+    return buffer.getvalue()
+
+
+def lines_and_cells(found, cells, **options) -> tuple[str, str]:
+    chunks, text = found.csv_chunks(cells, size=4, **options)
+    return b"".join(text(chunk) for chunk in chunks).decode("utf-8"), as_csv(found.chunks(cells, **options))
+
+
+@pytest.mark.parametrize("kind", ["contacts", "submissions"])
+@pytest.mark.parametrize("name", ["generic", "hubspot", "mailchimp", "salesforce"])
+@pytest.mark.parametrize("spreadsheet", [False, True])
+def test_lines_are_the_bytes_csv_writer_writes_from_the_cells(tricky, kind, name, spreadsheet) -> None:
+    if kind == "submissions" and name != "generic":
+        pytest.skip("the CRM presets are for contacts")
+    found = tricky.export_query(kind, Filters(include_unsubscribed=True))
+    preset = with_answers(crm.get_preset(name, kind), found.custom_fields, ExportRequest(kind=kind), None)
+    lines, cells = lines_and_cells(found, cells_of(preset), spreadsheet=spreadsheet, clip=preset.clip or (7 if spreadsheet else 0))
+    assert lines == cells
+    assert lines.count("\r\n") >= len(VALUES)
+    assert '"Acme, I' in lines  # quoted by Python: a stored field's comma
+
+
+def test_the_cursor_column_comes_after_the_line(tricky) -> None:
+    found = tricky.export_query("contacts", Filters(after_id=2))
+    chunks, text = found.csv_chunks([Cell("email"), Cell("first_name")], cursor=True)
+    rows = [row for chunk in chunks for row in chunk]
+    assert [row[-1] for row in rows] == sorted(row[-1] for row in rows) and all(isinstance(row[-1], int) for row in rows)
+    assert text(rows).startswith(b"t1@example.com,")
+
+
+def test_a_line_of_more_cells_than_a_function_takes_arguments(tricky) -> None:
+    cells = [Cell(field) for _ in range(MAX_ARGS // 4 + 10) for field in ("email", "first_name", "phone", "company")]
+    assert len(cells) > MAX_ARGS + 27
+    found = tricky.export_query("contacts", Filters())
+    lines, reference = lines_and_cells(found, cells)
+    assert lines == reference
+
+
+def test_one_column_is_written_by_csv_writer(tricky) -> None:
+    """csv.writer quotes a lone empty cell (""): a line of one cell would not."""
+    assert tricky.export_query("contacts", Filters()).csv_chunks([Cell("job_title")]) is None
