@@ -272,6 +272,11 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     assert len(raw(tmp_path / "serial")) > 3 * 12
     assert parallel.problems == serial.problems and any(p.key == "slug" for p in serial.problems)
     assert (parallel.parsed, parallel.rendered, sorted(parallel.written)) == (serial.parsed, serial.rendered, sorted(serial.written))
+    manifest = json.loads((tmp_path / "parallel" / MANIFEST).read_text())["files"]
+    assert manifest == json.loads((tmp_path / "serial" / MANIFEST).read_text())["files"]
+    # A first build's workers linked each page's og card into the export: the instance's file itself.
+    cards = sorted((tmp_path / "parallel" / "og").iterdir())
+    assert len(cards) >= 12 and all(card.stat().st_nlink == 2 for card in cards)
 
     # The incremental build after the parallel one reuses its cache and rewrites one page.
     (content / "sub" / "many-03.md").write_text((content / "sub" / "many-03.md").read_text() + "\nEdited.\n")
@@ -471,3 +476,32 @@ def test_a_file_gone_between_the_scan_and_the_parse_is_left_out_not_an_error(tmp
     report = building.build(settings, tmp_path / "out")
     assert not [p for p in report.problems if "zz-gone" in str(p)]
     assert (tmp_path / "out" / "many-11.html").is_file() and not (tmp_path / "out" / "zz-gone.html").exists()
+
+
+def test_write_in_place_writes_text_twins_and_link_file_replaces_a_link_to_itself(tmp_path: Path) -> None:
+    """A first build writes its other files straight into the new export (text files with their
+    twins, a PNG without); linking a file over a link to the same file leaves no temporary name."""
+    import hashlib
+
+    from leadmagnet.build.files import link_file, write_in_place
+
+    files = {"index.html": b"<p>" + b"x" * 400 + b"</p>", "tag/a.html": b"<p>tag</p>", "media/c.png": b"\x89PNG not text"}
+    digests = write_in_place(tmp_path / "out", files)
+    assert digests == {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+    names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert names == ["index.html", "index.html.br", "index.html.gz", "media/c.png", "tag/a.html", "tag/a.html.br", "tag/a.html.gz"]
+    assert gzip.decompress((tmp_path / "out" / "index.html.gz").read_bytes()) == files["index.html"]
+    assert brotli.decompress((tmp_path / "out" / "tag" / "a.html.br").read_bytes()) == files["tag/a.html"]
+
+    source = tmp_path / "card.png"
+    source.write_bytes(b"card")
+    target = tmp_path / "out" / "card.png"
+    link_file(str(source), str(target), fresh=True)
+    link_file(str(source), str(target))  # again, over itself: what a fallback after a worker does
+    assert target.read_bytes() == b"card" and target.samefile(source)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file()) == [
+        "card.png",
+        "index.html",
+        "index.html.br",
+        "index.html.gz",
+    ]

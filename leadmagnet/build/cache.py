@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -63,12 +64,20 @@ def build_lock(path: Path) -> Iterator[None]:
 
 
 def code_version() -> str:
-    """leadmagnet's version plus the mtime and size of its modules: a code change invalidates the cache."""
-    package = Path(__file__).resolve().parent.parent  # the whole leadmagnet package
+    """leadmagnet's version plus the mtime and size of its modules: a code change invalidates the cache.
+
+    On plain strings (``os.walk``): pathlib took 5 ms for the package's 130 modules, before
+    any build could start.
+    """
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the whole leadmagnet package
     stamps = []
-    for path in sorted(package.rglob("*.py")):
-        st = path.stat()
-        stamps.append((path.relative_to(package).as_posix(), st.st_mtime_ns, st.st_size))
+    for folder, _dirs, names in os.walk(package):
+        rel = os.path.relpath(folder, package).replace(os.sep, "/")
+        for name in names:
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(folder, name))
+                stamps.append((name if rel == "." else f"{rel}/{name}", st.st_mtime_ns, st.st_size))
+    stamps.sort()
     return __version__ + "-" + hashlib.sha256(repr(stamps).encode()).hexdigest()[:16]
 
 
