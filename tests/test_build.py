@@ -290,6 +290,7 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     def broken_sitemap(*args, **kwargs):
         raise RuntimeError("sitemap failed")
 
+    real_sitemap = pages.sitemap_xml
     monkeypatch.setattr(pages, "sitemap_xml", broken_sitemap)
     with pytest.raises(RuntimeError, match="sitemap failed"):
         run("failed", 1, tmp_path / "failed")
@@ -311,6 +312,24 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     assert raw(tmp_path / "parallel") == before
     assert (tmp_path / "parallel" / MANIFEST).read_bytes() == manifest
     assert not [p.name for p in (tmp_path / "parallel").iterdir() if p.name.startswith(".leadmagnet-staging")]
+
+    # A failure once the build cache is being written (while the workers render) leaves the
+    # previous cache as it was, or none, and no temporary file.
+    def broken_cards(*args, **kwargs):
+        raise RuntimeError("cards failed")
+
+    def cache_files(label: str) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in (tmp_path / f"instance-{label}" / "build-cache").iterdir() if p.is_file()}
+
+    kept_cache = cache_files("parallel")
+    monkeypatch.setattr(pages, "sitemap_xml", real_sitemap)
+    monkeypatch.setattr(building, "og_cards", broken_cards)
+    for label, out in (("parallel", tmp_path / "parallel"), ("late", tmp_path / "late")):
+        with pytest.raises(RuntimeError, match="cards failed"):
+            run(label, 1, out)
+    assert cache_files("parallel") == kept_cache and sorted(Path(name).suffix for name in kept_cache) == [".lock", ".pickle"]
+    assert not (tmp_path / "late").exists()
+    assert [Path(name).suffix for name in cache_files("late")] == [".lock"]
 
 
 def test_build_command_does_not_load_the_web_stack(content_dir: Path, instance_dir: Path, tmp_path: Path) -> None:

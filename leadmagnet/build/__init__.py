@@ -63,7 +63,7 @@ from typing import Any
 
 from jinja2 import FileSystemBytecodeCache
 
-from leadmagnet.build.cache import BuildCache, build_lock, cache_file, code_version, dump_cache, read_cache, write_cache
+from leadmagnet.build.cache import BuildCache, PendingCache, build_lock, cache_file, code_version, dump_cache, read_cache
 from leadmagnet.build.edge import ab_files
 from leadmagnet.build.files import check_out_dir, read_manifest, undo_first_build, write_files, write_in_place
 from leadmagnet.build.pages import extra_files, kept_cards, listing_files, og_cards, plan_pages, read_lead_counts
@@ -147,9 +147,10 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
     published, to_render, kept, rendered = plan_pages(
         catalog, now, previous_pages, present, lambda page, state: renderer.proof(page.offer, state)
     )
+    pending: PendingCache | None = None
     try:
         # The offer pages render on every core while this process makes the other files and
-        # the build cache's bytes.
+        # writes most of the build cache.
         with rendering_pages(renderer, catalog, to_render, now, manifest, staging, in_place=fresh) as pages_done:
             files, listing_kept, listed = listing_files(renderer, published, now, previous_listing, present)
             report.rendered, report.listings = len(to_render), len(files)
@@ -158,7 +159,7 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
             # A first build writes them now, while the workers work, not after them.
             written = write_in_place(out_dir, files) if fresh else {}
             files = {} if fresh else files
-            cache_bytes = dump_cache(BuildCache(version, catalog, render_key, rendered, listed))
+            pending = dump_cache(BuildCache(version, catalog, render_key, rendered, listed), cache_path)
             bodies, staged, drawn = pages_done()
         # The cards of the pages kept are those the previous build exported, while the export
         # still holds them; the workers drew or found those of the pages they rendered (and, in
@@ -171,13 +172,16 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
         report.problems = catalog.problems
         write_files(out_dir, files, kept | listing_kept, manifest, report, staging, staged, cards)
     except BaseException:
+        if pending is not None:
+            pending.abandon()
         if fresh:
             undo_first_build(out_dir, existed)
         raise
     finally:
         if not fresh:
             shutil.rmtree(staging, ignore_errors=True)
-    write_cache(cache_path, cache_bytes, card_of)
+    if pending is not None:
+        pending.finish(card_of)
     return report
 
 
