@@ -39,7 +39,8 @@ A cold build parses the offer files and renders the pages in parallel, one proce
 workers also compress the changed pages and write them to a staging folder inside ``OUT_DIR``.
 Everything is rendered before the first file of the export is replaced (as in Pelican), so a
 build that fails leaves the previous export whole. A first build (a new or empty ``OUT_DIR``)
-has no export to keep whole: its workers write in place, and a failure removes what it wrote.
+has no export to keep whole: its workers write in place (and link the og cards there), its own
+process writes the other files meanwhile, and a failure removes what it wrote.
 Builds into one ``OUT_DIR`` take turns (a lock next to its cache in the instance folder).
 
 This module runs the build, in order; each step has its module:
