@@ -272,6 +272,11 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     assert len(raw(tmp_path / "serial")) > 3 * 12
     assert parallel.problems == serial.problems and any(p.key == "slug" for p in serial.problems)
     assert (parallel.parsed, parallel.rendered, sorted(parallel.written)) == (serial.parsed, serial.rendered, sorted(serial.written))
+    manifest = json.loads((tmp_path / "parallel" / MANIFEST).read_text())["files"]
+    assert manifest == json.loads((tmp_path / "serial" / MANIFEST).read_text())["files"]
+    # A first build's workers linked each page's og card into the export: the instance's file itself.
+    cards = sorted((tmp_path / "parallel" / "og").iterdir())
+    assert len(cards) >= 12 and all(card.stat().st_nlink == 2 for card in cards)
 
     # The incremental build after the parallel one reuses its cache and rewrites one page.
     (content / "sub" / "many-03.md").write_text((content / "sub" / "many-03.md").read_text() + "\nEdited.\n")
@@ -285,6 +290,7 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     def broken_sitemap(*args, **kwargs):
         raise RuntimeError("sitemap failed")
 
+    real_sitemap = pages.sitemap_xml
     monkeypatch.setattr(pages, "sitemap_xml", broken_sitemap)
     with pytest.raises(RuntimeError, match="sitemap failed"):
         run("failed", 1, tmp_path / "failed")
@@ -306,6 +312,24 @@ def test_parallel_build_exports_the_same_bytes_and_problems_as_a_serial_one(tmp_
     assert raw(tmp_path / "parallel") == before
     assert (tmp_path / "parallel" / MANIFEST).read_bytes() == manifest
     assert not [p.name for p in (tmp_path / "parallel").iterdir() if p.name.startswith(".leadmagnet-staging")]
+
+    # A failure once the build cache is being written (while the workers render) leaves the
+    # previous cache as it was, or none, and no temporary file.
+    def broken_cards(*args, **kwargs):
+        raise RuntimeError("cards failed")
+
+    def cache_files(label: str) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in (tmp_path / f"instance-{label}" / "build-cache").iterdir() if p.is_file()}
+
+    kept_cache = cache_files("parallel")
+    monkeypatch.setattr(pages, "sitemap_xml", real_sitemap)
+    monkeypatch.setattr(building, "og_cards", broken_cards)
+    for label, out in (("parallel", tmp_path / "parallel"), ("late", tmp_path / "late")):
+        with pytest.raises(RuntimeError, match="cards failed"):
+            run(label, 1, out)
+    assert cache_files("parallel") == kept_cache and sorted(Path(name).suffix for name in kept_cache) == [".lock", ".pickle"]
+    assert not (tmp_path / "late").exists()
+    assert [Path(name).suffix for name in cache_files("late")] == [".lock"]
 
 
 def test_build_command_does_not_load_the_web_stack(content_dir: Path, instance_dir: Path, tmp_path: Path) -> None:
@@ -471,3 +495,32 @@ def test_a_file_gone_between_the_scan_and_the_parse_is_left_out_not_an_error(tmp
     report = building.build(settings, tmp_path / "out")
     assert not [p for p in report.problems if "zz-gone" in str(p)]
     assert (tmp_path / "out" / "many-11.html").is_file() and not (tmp_path / "out" / "zz-gone.html").exists()
+
+
+def test_write_in_place_writes_text_twins_and_link_file_replaces_a_link_to_itself(tmp_path: Path) -> None:
+    """A first build writes its other files straight into the new export (text files with their
+    twins, a PNG without); linking a file over a link to the same file leaves no temporary name."""
+    import hashlib
+
+    from leadmagnet.build.files import link_file, write_in_place
+
+    files = {"index.html": b"<p>" + b"x" * 400 + b"</p>", "tag/a.html": b"<p>tag</p>", "media/c.png": b"\x89PNG not text"}
+    digests = write_in_place(tmp_path / "out", files)
+    assert digests == {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+    names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert names == ["index.html", "index.html.br", "index.html.gz", "media/c.png", "tag/a.html", "tag/a.html.br", "tag/a.html.gz"]
+    assert gzip.decompress((tmp_path / "out" / "index.html.gz").read_bytes()) == files["index.html"]
+    assert brotli.decompress((tmp_path / "out" / "tag" / "a.html.br").read_bytes()) == files["tag/a.html"]
+
+    source = tmp_path / "card.png"
+    source.write_bytes(b"card")
+    target = tmp_path / "out" / "card.png"
+    link_file(str(source), str(target), fresh=True)
+    link_file(str(source), str(target))  # again, over itself: what a fallback after a worker does
+    assert target.read_bytes() == b"card" and target.samefile(source)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file()) == [
+        "card.png",
+        "index.html",
+        "index.html.br",
+        "index.html.gz",
+    ]

@@ -39,7 +39,8 @@ A cold build parses the offer files and renders the pages in parallel, one proce
 workers also compress the changed pages and write them to a staging folder inside ``OUT_DIR``.
 Everything is rendered before the first file of the export is replaced (as in Pelican), so a
 build that fails leaves the previous export whole. A first build (a new or empty ``OUT_DIR``)
-has no export to keep whole: its workers write in place, and a failure removes what it wrote.
+has no export to keep whole: its workers write in place (and link the og cards there), its own
+process writes the other files meanwhile, and a failure removes what it wrote.
 Builds into one ``OUT_DIR`` take turns (a lock next to its cache in the instance folder).
 
 This module runs the build, in order; each step has its module:
@@ -63,9 +64,9 @@ from typing import Any
 
 from jinja2 import FileSystemBytecodeCache
 
-from leadmagnet.build.cache import BuildCache, build_lock, cache_file, code_version, dump_cache, read_cache, write_cache
+from leadmagnet.build.cache import BuildCache, PendingCache, build_lock, cache_file, code_version, dump_cache, read_cache
 from leadmagnet.build.edge import ab_files
-from leadmagnet.build.files import check_out_dir, read_manifest, undo_first_build, write_files
+from leadmagnet.build.files import check_out_dir, read_manifest, undo_first_build, write_files, write_in_place
 from leadmagnet.build.pages import extra_files, kept_cards, listing_files, og_cards, plan_pages, read_lead_counts
 from leadmagnet.build.report import BuildError, BuildReport
 from leadmagnet.build.workers import parse_catalog, rendering_pages
@@ -147,31 +148,41 @@ def _run(settings: Mapping[str, Any], out_dir: Path, cache_path: Path, now: date
     published, to_render, kept, rendered = plan_pages(
         catalog, now, previous_pages, present, lambda page, state: renderer.proof(page.offer, state)
     )
+    pending: PendingCache | None = None
     try:
         # The offer pages render on every core while this process makes the other files and
-        # the build cache's bytes.
-        with rendering_pages(renderer, catalog, to_render, now, manifest, staging) as pages_done:
+        # writes most of the build cache.
+        with rendering_pages(renderer, catalog, to_render, now, manifest, staging, in_place=fresh) as pages_done:
             files, listing_kept, listed = listing_files(renderer, published, now, previous_listing, present)
             report.rendered, report.listings = len(to_render), len(files)
             files.update(extra_files(renderer, catalog, published, now))
             files.update(ab_files(renderer, published, now))  # A/B variants' pages and nginx snippets
-            cache_bytes = dump_cache(BuildCache(version, catalog, render_key, rendered, listed))
+            # A first build writes them now, while the workers work, not after them.
+            written = write_in_place(out_dir, files) if fresh else {}
+            files = {} if fresh else files
+            pending = dump_cache(BuildCache(version, catalog, render_key, rendered, listed), cache_path)
             bodies, staged, drawn = pages_done()
         # The cards of the pages kept are those the previous build exported, while the export
-        # still holds them; the workers drew or found those of the pages they rendered.
+        # still holds them; the workers drew or found those of the pages they rendered (and, in
+        # a first build, linked them into the export: those are among `staged`).
         known = {**kept_cards(cache.cards, kept, manifest, out_dir), **drawn}
         cards, card_of = og_cards(renderer, published, now, known)
+        cards = {rel: card for rel, card in cards.items() if rel not in staged}
+        staged = {**staged, **written}
         files.update(bodies)
         report.problems = catalog.problems
         write_files(out_dir, files, kept | listing_kept, manifest, report, staging, staged, cards)
     except BaseException:
+        if pending is not None:
+            pending.abandon()
         if fresh:
             undo_first_build(out_dir, existed)
         raise
     finally:
         if not fresh:
             shutil.rmtree(staging, ignore_errors=True)
-    write_cache(cache_path, cache_bytes, card_of)
+    if pending is not None:
+        pending.finish(card_of)
     return report
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from leadmagnet.build.files import write_atomic
 from leadmagnet.build.pages import Listed
 from leadmagnet.content.catalog import Catalog, Page
 from leadmagnet.foundation.version import __version__
@@ -63,12 +63,20 @@ def build_lock(path: Path) -> Iterator[None]:
 
 
 def code_version() -> str:
-    """leadmagnet's version plus the mtime and size of its modules: a code change invalidates the cache."""
-    package = Path(__file__).resolve().parent.parent  # the whole leadmagnet package
+    """leadmagnet's version plus the mtime and size of its modules: a code change invalidates the cache.
+
+    On plain strings (``os.walk``): pathlib took 5 ms for the package's 130 modules, before
+    any build could start.
+    """
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the whole leadmagnet package
     stamps = []
-    for path in sorted(package.rglob("*.py")):
-        st = path.stat()
-        stamps.append((path.relative_to(package).as_posix(), st.st_mtime_ns, st.st_size))
+    for folder, _dirs, names in os.walk(package):
+        rel = os.path.relpath(folder, package).replace(os.sep, "/")
+        for name in names:
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(folder, name))
+                stamps.append((name if rel == "." else f"{rel}/{name}", st.st_mtime_ns, st.st_size))
+    stamps.sort()
     return __version__ + "-" + hashlib.sha256(repr(stamps).encode()).hexdigest()[:16]
 
 
@@ -88,22 +96,49 @@ def read_cache(path: Path, version: str) -> BuildCache:
     return cache
 
 
-def dump_cache(cache: BuildCache) -> bytes | None:
-    """The cache's bytes but its ``cards`` (:func:`write_cache` adds them), or None (with a
-    warning) if it cannot be pickled. Made while the render workers run: the cards are known
-    only once they are done, and hold no object shared with the rest (only strings)."""
-    try:
-        return pickle.dumps(replace(cache, cards={}), protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        log.warning("could not save the build cache (%s); the next build parses everything again", exc)
-        return None
+class PendingCache:
+    """A build cache written while the render workers work, put in place once the export is
+    complete (:meth:`finish`) or removed if the build fails (:meth:`abandon`).
+
+    The catalog is pickled straight into a temporary file next to the cache; only the og cards,
+    known once the workers are done, are added at the end: writing the 2 MB pickle of 1,000
+    offers took 5 to 40 ms after the last page, where both cores are otherwise idle.
+    """
+
+    def __init__(self, path: Path, file: BinaryIO, tmp: Path) -> None:
+        self.path, self.file, self.tmp = path, file, tmp
+
+    def finish(self, cards: dict[str, tuple[str, str, str] | None]) -> None:
+        """Add the og cards (plain strings: no object shared with the rest) and put the cache in place."""
+        try:
+            with self.file:
+                pickle.dump(cards, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            log.warning("could not save the build cache %s (%s); the next build parses everything again", self.path, exc)
+            self.abandon()
+
+    def abandon(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        self.tmp.unlink(missing_ok=True)
 
 
-def write_cache(path: Path, data: bytes | None, cards: dict[str, tuple[str, str, str] | None]) -> None:
-    """Save the cache made by :func:`dump_cache`, and the og cards (after the export is complete)."""
-    if data is None:
-        return
+def dump_cache(cache: BuildCache, path: Path) -> PendingCache | None:
+    """Start saving ``cache`` but its ``cards`` at ``path`` (:meth:`PendingCache.finish` adds them),
+    or None (with a warning) if it cannot be pickled or written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        write_atomic(path, data + pickle.dumps(cards, protocol=pickle.HIGHEST_PROTOCOL))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file = tmp.open("wb")
     except OSError as exc:
         log.warning("could not save the build cache %s (%s); the next build parses everything again", path, exc)
+        return None
+    pending = PendingCache(path, file, tmp)
+    try:
+        pickle.dump(replace(cache, cards={}), file, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError, OSError) as exc:
+        log.warning("could not save the build cache (%s); the next build parses everything again", exc)
+        pending.abandon()
+        return None
+    return pending

@@ -155,13 +155,46 @@ def write_with_twins(target: Path, data: bytes) -> None:
         target.with_name(target.name + suffix).unlink(missing_ok=True)
 
 
+def write_in_place(out_dir: Path, files: Mapping[str, bytes]) -> dict[str, str]:
+    """Write ``files`` and the twins of the text files into a first build's export (a new or
+    empty folder: no temporary names, nothing is there to replace). Returns their SHA-256 by path.
+
+    A first build's process does this while the render workers work, instead of after them.
+    """
+    root = str(out_dir)
+    digests: dict[str, str] = {}
+    folders: set[str] = set()
+    for rel, data in files.items():
+        target = os.path.join(root, rel)
+        folder = os.path.dirname(target)
+        if folder not in folders:
+            os.makedirs(folder, exist_ok=True)
+            folders.add(folder)
+        write_new(target, data)
+        if is_compressible(MIME_BY_SUFFIX.get(os.path.splitext(rel)[1])):
+            for suffix, packed in compress_twins(data).items():
+                write_new(target + suffix, packed)
+        digests[rel] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
 def compress_twins(data: bytes) -> dict[str, bytes]:
     """The ``.gz`` and ``.br`` twins of a text file, compressed as hard as a build affords."""
     return {suffix: compress(data, coding, best=True) for coding, suffix in TWINS.items()}
 
 
-def link_file(source: str, target: str) -> None:
-    """Put ``source`` at ``target`` as a hard link (a copy across file systems), atomically."""
+def link_file(source: str, target: str, fresh: bool = False) -> None:
+    """Put ``source`` at ``target`` as a hard link (a copy across file systems), atomically.
+
+    ``fresh``: nothing is at ``target`` yet (a first build): linked there directly (a link
+    appears whole), and only where that fails through a temporary name as always.
+    """
+    if fresh:
+        try:
+            os.link(source, target)
+            return
+        except OSError:
+            pass
     tmp = target + ".tmp"
     try:
         os.link(source, tmp)
@@ -171,6 +204,10 @@ def link_file(source: str, target: str) -> None:
     except OSError:
         shutil.copyfile(source, tmp)
     os.replace(tmp, target)
+    # When ``target`` already was this very file (a link made by a render worker that then
+    # failed), rename leaves both names in place: the temporary one must not stay in the export.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from leadmagnet.build.files import compress_twins, write_new
+from leadmagnet.build.files import compress_twins, link_file, write_new
 from leadmagnet.build.pages import page_bytes
 from leadmagnet.build.report import BuildReport
 from leadmagnet.content import markup
@@ -78,7 +78,13 @@ Rendered = tuple[dict[str, bytes], dict[str, str], dict[str, tuple[str, str, str
 
 @contextlib.contextmanager
 def rendering_pages(
-    renderer: Renderer, catalog: Catalog, slugs: list[str], now: datetime, old: Mapping[str, str], staging: Path | None
+    renderer: Renderer,
+    catalog: Catalog,
+    slugs: list[str],
+    now: datetime,
+    old: Mapping[str, str],
+    staging: Path | None,
+    in_place: bool = False,
 ) -> Iterator[Callable[[], Rendered]]:
     """Start rendering the offer pages of ``slugs``; yields a function that waits for them.
 
@@ -90,6 +96,9 @@ def rendering_pages(
     bytes differ from ``old`` (the previous manifest) and write it with its twins to ``staging``:
     compressing and writing are the other half of the work per page. Few pages are rendered
     here, when the function is called, and :func:`write_files` compresses and writes them.
+
+    ``in_place``: ``staging`` is the export itself (a first build): the workers also hard-link
+    each page's og card into it, and the digests returned include those cards' (by export path).
     """
     global _forked
 
@@ -105,6 +114,8 @@ def rendering_pages(
     workers = os.cpu_count() or 1
     chunks = guided_chunks(slugs, workers)
     staging.mkdir(parents=True, exist_ok=True)
+    if in_place:
+        (staging / "og").mkdir(exist_ok=True)
     # Forked workers inherit this (the renderer, its templates and the catalog): nothing to pickle
     # but the slugs there and the digests back. One page rendered here first loads the templates,
     # fingerprints and inlined CSS once, for every worker (it is then a cache hit in its worker).
@@ -121,6 +132,8 @@ def rendering_pages(
                 else:
                     bodies[name] = body
                 cards[name[:-5]] = card  # <slug>.html
+                if in_place and card is not None:
+                    staged[card[0]] = card[2]  # linked into the export by the worker
         except Exception as exc:
             # All pages again, here: write_files then writes every one (and its twins) over
             # whatever a worker left in staging.
@@ -129,7 +142,7 @@ def rendering_pages(
         return bodies, staged, cards
 
     with _fork_lock:  # two builds in one process must not hand their workers each other's catalog
-        _forked = (renderer, catalog, now, old, staging)
+        _forked = (renderer, catalog, now, old, staging, in_place)
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
                 try:
@@ -173,7 +186,7 @@ def _can_fork() -> bool:
 
 
 # What forked render workers need, set by rendering_pages for the life of its pool.
-_forked: tuple[Renderer, Catalog, datetime, Mapping[str, str], Path] | None = None
+_forked: tuple[Renderer, Catalog, datetime, Mapping[str, str], Path, bool] | None = None
 _fork_lock = threading.Lock()
 
 
@@ -181,10 +194,12 @@ def render_chunk(slugs: list[str]) -> list[tuple[str, bytes | None, str, tuple[s
     """In a worker: ``(file name, bytes or None when written to staging, digest, og card)`` per page.
 
     The page's og card is drawn here if it is not in the instance folder's cache yet (a first
-    build on a new instance draws every card, on every core).
+    build on a new instance draws every card, on every core). In a first build (the pages
+    written in place) the card is hard-linked into the export here too: a thousand links and
+    folder checks that would otherwise wait in the build's own process until every page is done.
     """
     assert _forked is not None, "render workers must be forked from rendering_pages"
-    renderer, catalog, now, old, staging = _forked
+    renderer, catalog, now, old, staging, in_place = _forked
     pages = [(f"{slug}.html", page_bytes(renderer, catalog.pages[slug], now)) for slug in slugs]
     done: list[tuple[str, bytes | None, str, tuple[str, str, str] | None]] = []
     changed: list[tuple[str, bytes]] = []
@@ -201,4 +216,8 @@ def render_chunk(slugs: list[str]) -> list[tuple[str, bytes | None, str, tuple[s
         write_new(os.path.join(staging, name), body)
         for suffix, data in packed.items():
             write_new(os.path.join(staging, name + suffix), data)
+    if in_place:
+        for _name, _body, _digest, card in done:
+            if card is not None:
+                link_file(card[1], os.path.join(staging, card[0]), fresh=True)
     return done
