@@ -8,8 +8,9 @@ the store, the catalog and the presets (:func:`leadmagnet.app.build_exports`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
     from leadmagnet.export.exports import Exports
     from leadmagnet.services import Services
+
+T = TypeVar("T")
 
 
 class Exit:
@@ -40,10 +43,7 @@ class Context:
     @property
     def app(self) -> Flask:
         if self._app is None:
-            try:
-                self._app = create_app(self.overrides)
-            except ValueError as exc:  # a bad setting or config file: its message names it
-                raise click.ClickException(str(exc)) from None
+            self._app = _or_exit(create_app, self.overrides)
         return self._app
 
     @property
@@ -59,18 +59,20 @@ class Context:
         if self._app is not None:
             return self.services.exports
         if self._exports is None:
-            try:
-                self._exports = build_exports(self.overrides)
-            except ValueError as exc:  # a bad setting or config file: its message names it
-                raise click.ClickException(str(exc)) from None
+            self._exports = _or_exit(build_exports, self.overrides)
         return self._exports
 
     def settings(self) -> dict[str, Any]:
         """The resolved settings, without building the app; a bad value exits with its message."""
-        try:
-            return config.resolve(self.overrides)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
+        return _or_exit(config.resolve, self.overrides)
+
+
+def _or_exit(make: Callable[[dict[str, Any]], T], overrides: dict[str, Any]) -> T:
+    """``make(overrides)``; a bad setting or config file exits with its message (which names it)."""
+    try:
+        return make(overrides)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 pass_ctx = click.make_pass_decorator(Context)
