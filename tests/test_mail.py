@@ -432,7 +432,10 @@ def test_the_sender_can_run_inside_the_server_process(make_app, smtp_server) -> 
     assert not sender.is_alive()
 
 
-def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, instance_dir, tmp_path) -> None:
+@pytest.mark.parametrize("stop_signal", ["SIGINT", "SIGTERM"])
+def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, instance_dir, tmp_path, stop_signal) -> None:
+    """Ctrl-C or a service manager's SIGTERM ends the watch cleanly, even when the shell that started it
+    ignores SIGINT (a background job of a script)."""
     import os
     import signal
     from pathlib import Path
@@ -454,6 +457,7 @@ def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, insta
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # what `cmd &` in a script does
     )
     out = collect_lines(proc.stdout)
 
@@ -468,9 +472,11 @@ def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, insta
         wait_until(lambda: wrote(2), timeout=30, what="a later pass wrote the second email")
         assert len(list(outbox.glob("*.eml"))) == 2
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, stop_signal))
         proc.wait(timeout=30)  # stdout is read by collect_lines; stderr is short
-    assert proc.returncode == 0, proc.stderr.read().decode()
+    stderr = proc.stderr.read().decode()
+    assert proc.returncode == 0, stderr
+    assert stderr.rstrip().endswith("stopped"), stderr
     assert wrote(2)
 
 

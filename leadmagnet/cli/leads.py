@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,15 @@ def send(ctx: Context, watch: bool) -> None:
         for path in report.written:
             click.echo(f"wrote {path}")
 
-    try:
-        report = ctx.services.deliveries.run_sender(watch=watch, on_pass=show)
-    except KeyboardInterrupt:
+    stop = threading.Event()
+    if watch:
+        # Ctrl-C and a service manager's SIGTERM end the watch after the pass under way; handlers of
+        # our own, so that a SIGINT ignored by the shell that started us (a background job) still stops it.
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stop.set())
+    report = ctx.services.deliveries.run_sender(watch=watch, on_pass=show, stop=stop)
+    if watch:
+        click.echo("stopped", err=True)
         return
     sys.exit(1 if report.failed else 0)
 

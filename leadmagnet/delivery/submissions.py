@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -242,16 +241,22 @@ class Deliveries:
             report.trimmed = self.store.forget_sent_messages(before.isoformat(timespec="microseconds"))
         return report
 
-    def run_sender(self, watch: bool = False, on_pass: Callable[[mail.SendReport], None] | None = None) -> mail.SendReport:
-        """``leadmagnet send``: one :meth:`send_once` pass, or (``watch``) one every ``SEND_INTERVAL`` seconds, forever."""
+    def run_sender(
+        self,
+        watch: bool = False,
+        on_pass: Callable[[mail.SendReport], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> mail.SendReport:
+        """``leadmagnet send``: one :meth:`send_once` pass, or (``watch``) one every ``SEND_INTERVAL``
+        seconds until ``stop`` is set; a pass under way when it is set finishes first (no email is cut off)."""
         interval = float(self.settings["SEND_INTERVAL"])
+        stop = stop or threading.Event()
         while True:
             report = self.send_once()
             if on_pass is not None:
                 on_pass(report)
-            if not watch:
+            if not watch or stop.wait(interval):
                 return report
-            time.sleep(interval)
 
     def start_background_sender(self) -> BackgroundSender:
         """Run :meth:`send_once` every ``SEND_INTERVAL`` seconds in a thread of this process (``SEND_IN_SERVER``)."""

@@ -124,7 +124,7 @@ class ExportQuery:
         self.custom_fields = tuple(sorted(found) if self.postgres else found)
         # Every non-spam submission counts: the contacts' summaries hold the grouping already.
         f = filters
-        self.summarised = kind == "contacts" and not self.postgres
+        self.summarised = kind == "contacts"
         self.summarised &= not (f.after_id or f.confirmed_after or f.include_spam or f.offers or f.tag or f.since or f.until)
 
     def _from(self, select: str, cursor: bool) -> tuple[str, list[Any]]:
@@ -137,8 +137,9 @@ class ExportQuery:
             # one who came back meanwhile is exported as they stand now, like their contact fields.
             # ORDER BY c.id: SQLite walks contacts by rowid for it (no sort); without it, a covering
             # index (the email's, for an email-only preset) could set the order.
+            join = "JOIN" if self.postgres else "CROSS JOIN"  # SQLite: contacts stay the outer loop
             sql = (
-                f"SELECT {select}\nFROM contacts c CROSS JOIN contact_summaries a ON a.contact_id = c.id\n"
+                f"SELECT {select}\nFROM contacts c {join} contact_summaries a ON a.contact_id = c.id\n"
                 f"WHERE a.first_submission_id <= ? AND {self.filters.contact_where()}\nORDER BY c.id"
             )
             return sql, [self.last_id]
@@ -226,11 +227,11 @@ WHERE {self.filters.contact_where()}"""  # noqa: S608 - only our own fragments; 
 
         sources = SUBMISSION_SOURCES if self.kind == "submissions" else CONTACT_SOURCES
         select, write = pg_export.row_writer(sources, self.kind, cells, spreadsheet, clip, cursor)
-        if self.kind == "submissions":
-            sql = f"SELECT {select} FROM submissions s JOIN contacts c ON c.id = s.contact_id WHERE {self.where} ORDER BY s.id"  # noqa: S608
+        if self.kind == "contacts" and not (self.summarised and not cursor):
+            sql, params = pg_export.contacts_sql(select, self.where, self.filters.contact_where(), "a.tags" in select), self.params
         else:
-            sql = pg_export.contacts_sql(select, self.where, self.filters.contact_where(), "a.tags" in select)
-        yield from pg_export.stream(self.db, sql, self.params, write, size, f"lm_export_{next(ExportQuery.serials)}")
+            sql, params = self._from(select, cursor)
+        yield from pg_export.stream(self.db, sql, params, write, size, f"lm_export_{next(ExportQuery.serials)}")
 
 
 class Exporting(Verbs):
