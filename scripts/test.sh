@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need (Debian's Chromium for the browser tests, Debian's PostgreSQL
-# server programs for the PostgreSQL half, the Python test extras), run the checks, then the whole
-# suite in two stages: the fast tests first, then the browser (e2e) and slow (load, fault) tests.
+# server programs for the PostgreSQL half, nginx for the edge A/B test, the Python test extras),
+# run the checks, then the whole suite in two stages: the fast tests first, then the browser (e2e)
+# and slow (load, fault) tests.
 # Stops at the first stage that fails.
 #
 # Usage: bash scripts/test.sh [pytest options]   (the options go to both stages, e.g. -x or -q)
@@ -21,6 +22,9 @@ has_postgres || apt_install postgresql || echo "== PostgreSQL could not be insta
 if has_postgres; then
   export LEADMAGNET_REQUIRE_POSTGRES="${LEADMAGNET_REQUIRE_POSTGRES:-1}"  # installed: its tests must run
 fi
+# nginx for the test that serves a static A/B export through the generated split snippets
+# (tests/test_edge.py; skipped with the reason where it cannot be installed)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx-light || echo "== nginx could not be installed: its test will be skipped" >&2
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test]'
 
 # -- checks (static; fast, so they run before any test) ---------------------------------------
