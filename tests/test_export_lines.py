@@ -15,7 +15,8 @@ import pytest
 
 from leadmagnet.export import presets as crm
 from leadmagnet.export.cells import cells_of
-from leadmagnet.export.writer import ExportRequest, with_answers
+from leadmagnet.export.exports import Exports
+from leadmagnet.export.writer import ExportError, ExportRequest, with_answers
 from leadmagnet.store.export_lines import MAX_ARGS
 from leadmagnet.store.exporting import Cell
 from leadmagnet.store.reports import Filters
@@ -86,3 +87,19 @@ def test_a_line_of_more_cells_than_a_function_takes_arguments(tricky) -> None:
 def test_one_column_is_written_by_csv_writer(tricky) -> None:
     """csv.writer quotes a lone empty cell (""): a line of one cell would not."""
     assert tricky.export_query("contacts", Filters()).csv_chunks([Cell("job_title")]) is None
+
+
+@pytest.mark.parametrize("stored", [b"S\xf8ren M\xfcller", b"\xffnote", b"caf\xe9"], ids=["latin-1", "0xff", "lone-byte"])
+def test_a_value_another_program_wrote_in_another_encoding_stops_the_export_naming_the_row(store, tmp_path, stored) -> None:
+    """Reading such a value into Python raised before the lines moved into SQL; it still must, with a clear
+    message, and the file already there stays whole (a 0xFF byte would otherwise read as a separator)."""
+    for i in range(3):
+        store.record_submission(offer_slug="growth-playbook", offer_type="ebook", email=f"p{i}@example.com", fields={"first_name": "Ann"})
+    with store.transaction():  # the sqlite3 shell of someone whose terminal speaks Latin-1
+        store.conn.execute("UPDATE contacts SET first_name = CAST(? AS TEXT) WHERE email = 'p1@example.com'", (stored,))
+    out = tmp_path / "leads.csv"
+    out.write_text("yesterday's export\n", encoding="utf-8")
+    exports = Exports(store)
+    with pytest.raises(ExportError, match=r"not UTF-8 text, in the row that starts 'p1@example\.com'.*sqlite3 shell"):
+        exports.write(exports.prepare(Filters()), out)
+    assert out.read_text(encoding="utf-8") == "yesterday's export\n"

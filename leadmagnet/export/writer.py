@@ -38,6 +38,7 @@ from leadmagnet.export import answers
 from leadmagnet.export import presets as crm
 from leadmagnet.export.cells import cells_of
 from leadmagnet.store import Store
+from leadmagnet.store.export_lines import StoredTextError
 from leadmagnet.store.exporting import ExportQuery
 from leadmagnet.store.reports import Filters
 
@@ -150,7 +151,10 @@ class Rows:
                 return
             cursor = max(map(last, chunk)) if self.cursor else 0
             if self.csv_text is not None:
-                data = self.csv_text(chunk)
+                try:
+                    data = self.csv_text(chunk)
+                except StoredTextError as exc:
+                    raise ExportError(str(exc)) from None
                 if binary is not None:
                     binary.write(data)
                 else:

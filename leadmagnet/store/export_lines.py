@@ -11,6 +11,12 @@ never occur in UTF-8), so every ``, " CR LF`` left in a line belongs to a stored
   separators to commas, the escaped bytes back), C loops over the chunk's bytes;
 * otherwise each of its rows is looked at, and the stored-field cells holding one are quoted.
 
+Every chunk is checked: it must hold one separator fewer than cells per row, and be UTF-8 once
+the separators and escapes are mapped back. A value written into the database by another program
+as some other encoding (Latin-1, say) stops the export with :class:`StoredTextError`, naming the
+row, as reading it into Python did before; only a lone 0xF8-0xFB byte (Latin-1 ``ø ù ú û``)
+in a chunk otherwise valid would pass, as a ``, " CR LF``.
+
 ``printf``'s ``%s`` ends a text at a NUL character: a stored value holding one (the forms drop
 every control character; only a value written some other way can) loses what follows it.
 """
@@ -45,22 +51,52 @@ def _quoted(cell: bytes) -> bytes:
     return cell
 
 
-class CsvLines:
-    """Chunks of line rows -> CSV text; ``plain``: the positions of the stored-field cells."""
+class StoredTextError(ValueError):
+    """A stored value is not UTF-8 text: written into the database by another program."""
 
-    def __init__(self, plain: Sequence[int]) -> None:
-        self.plain = tuple(plain)
+
+class CsvLines:
+    """Chunks of line rows -> CSV text; ``plain``: the positions of the stored-field cells,
+    ``width``: the number of cells in a row."""
+
+    def __init__(self, plain: Sequence[int], width: int) -> None:
+        self.plain, self.width = tuple(plain), width
 
     def __call__(self, chunk: Sequence[tuple[Any, ...]]) -> bytes:
         """The chunk's rows as CSV, UTF-8."""
         data = b"\r\n".join([row[0] for row in chunk]) + b"\r\n"
         n = len(chunk)
+        if data.count(SEPARATOR) != n * (self.width - 1):
+            self._not_text(chunk)
         if b"," not in data and b'"' not in data and data.count(b"\r") == n and data.count(b"\n") == n:
-            return data.translate(_UNESCAPED)
-        return b"".join([self.row(row[0]) for row in chunk])
+            text = data.translate(_UNESCAPED)
+        else:
+            text = b"".join([self.row(row[0]) for row in chunk])
+        try:
+            text.decode("utf-8")  # a C loop over the chunk; what goes to the file must be text
+        except UnicodeDecodeError:
+            self._not_text(chunk)
+        return text
 
     def row(self, line: bytes) -> bytes:
         cells = line.split(SEPARATOR)
         for i in self.plain:
             cells[i] = _quoted(cells[i])
         return (b",".join(cells) + b"\r\n").translate(_UNESCAPED)
+
+    def _not_text(self, chunk: Sequence[tuple[Any, ...]]) -> None:
+        """Raise :class:`StoredTextError` naming the first row of ``chunk`` that is not text."""
+        for row in chunk:
+            line = row[0]
+            try:
+                line.translate(_UNESCAPED).decode("utf-8")
+                if line.count(SEPARATOR) == self.width - 1:
+                    continue
+            except UnicodeDecodeError:
+                pass
+            shown = line.split(SEPARATOR)[0].decode("utf-8", "replace")
+            raise StoredTextError(
+                f"the database holds a value that is not UTF-8 text, in the row that starts {shown!r}: another program"
+                " wrote it (in another encoding?); correct it, e.g. with the sqlite3 shell, then export again"
+            )
+        raise StoredTextError("the database holds a value that is not UTF-8 text; another program wrote it")

@@ -204,7 +204,7 @@ WHERE {self.filters.contact_where()}"""  # noqa: S608 - only our own fragments; 
         if self.postgres or len(cells) < 2:
             return None
         sql, compiler, plain = self.line_sql(cells, spreadsheet, clip, cursor)
-        return self._stream(sql, self.query_params(cursor), [compiler], size), CsvLines(plain)
+        return self._stream(sql, self.query_params(cursor), [compiler], size), CsvLines(plain, len(cells))
 
     def _stream(self, sql: str, params: list[Any], compilers: Sequence[Compiler], size: int) -> Iterator[Chunk]:
         conn = self.db.conn
