@@ -473,7 +473,12 @@ def test_send_watch_keeps_sending_until_interrupted(make_app, content_dir, insta
         assert len(list(outbox.glob("*.eml"))) == 2
     finally:
         proc.send_signal(getattr(signal, stop_signal))
-        proc.wait(timeout=30)  # stdout is read by collect_lines; stderr is short
+        try:
+            proc.wait(timeout=30)  # stdout is read by collect_lines; stderr is short
+        finally:
+            if proc.poll() is None:  # it did not stop: fail, but leave no sender running behind
+                proc.kill()
+                proc.wait()
     stderr = proc.stderr.read().decode()
     assert proc.returncode == 0, stderr
     assert stderr.rstrip().endswith("stopped"), stderr
