@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.build import generate
+from bench.build import generate, work_dir
 
 HERE = Path(__file__).resolve().parent.parent
 PHASES = ("start-up and imports", "set-up before parsing", "parse phase", "boundary", "render phase", "tail after the last page", "total")
@@ -98,10 +98,11 @@ def main() -> None:
     parser.add_argument("--offers", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--source", type=Path, help="another checkout of the package, run alternately (before/after)")
+    parser.add_argument("--dir", type=Path, help="where the content and outputs go (default: /dev/shm, as bench/build.py)")
     args = parser.parse_args()
     sources = {"this checkout": HERE, **({f"--source {args.source}": args.source.resolve()} if args.source else {})}
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="lm-bench-timeline-") as tmp_name:
+    with tempfile.TemporaryDirectory(prefix="lm-bench-timeline-", dir=work_dir(args.dir)) as tmp_name:
         tmp = Path(tmp_name)
         content, instance = tmp / "content", tmp / "instance"
         generate(content, args.offers)
