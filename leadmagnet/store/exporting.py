@@ -127,12 +127,17 @@ class ExportQuery:
         self.summarised = kind == "contacts"
         self.summarised &= not (f.after_id or f.confirmed_after or f.include_spam or f.offers or f.tag or f.since or f.until)
 
+    def _reads_summaries(self, cursor: bool) -> bool:
+        """Whether the rows come from ``contact_summaries`` (not with the cursor, whose submission
+        id must be no newer than the header's)."""
+        return self.summarised and not cursor
+
     def _from(self, select: str, cursor: bool) -> tuple[str, list[Any]]:
         """The SELECT of ``select`` (cell columns) for this export's rows, and its parameters."""
         if self.kind == "submissions":
             sql = f"SELECT {select}\nFROM submissions s JOIN contacts c ON c.id = s.contact_id\nWHERE {self.where}\nORDER BY s.id"
             return sql, list(self.params)
-        if self.summarised and not cursor:
+        if self._reads_summaries(cursor):
             # A contact whose first submission came after the header was read waits for the next run;
             # one who came back meanwhile is exported as they stand now, like their contact fields.
             # ORDER BY c.id: SQLite walks contacts by rowid for it (no sort); without it, a covering
@@ -227,7 +232,7 @@ WHERE {self.filters.contact_where()}"""  # noqa: S608 - only our own fragments; 
 
         sources = SUBMISSION_SOURCES if self.kind == "submissions" else CONTACT_SOURCES
         select, write = pg_export.row_writer(sources, self.kind, cells, spreadsheet, clip, cursor)
-        if self.kind == "contacts" and not (self.summarised and not cursor):
+        if self.kind == "contacts" and not self._reads_summaries(cursor):
             sql, params = pg_export.contacts_sql(select, self.where, self.filters.contact_where(), "a.tags" in select), self.params
         else:
             sql, params = self._from(select, cursor)
