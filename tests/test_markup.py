@@ -247,3 +247,13 @@ def test_the_skip_stays_off_for_patterns_it_was_not_written_for(change: Callable
     assert "leadmagnet_plain_text" not in md.treeprocessors and "leadmagnet_plain_text_smarty" not in md.treeprocessors
     if change is add_shout:
         assert md.convert("a plain %%loud%% word") == "<p>a plain <strong>LOUD</strong> word</p>"
+
+
+def test_html_is_not_pretty_printed_but_code_blocks_end_with_one_newline() -> None:
+    # Python-Markdown's prettify pass is off (a quarter of a pitch's time for whitespace no
+    # browser shows); its one visible effect, trimming a code block's trailing blank lines, stays.
+    html = render("Text\n\n    code line\n\n    more code\n\n\n\nAfter  \nbreak\n\n- a\n\n- b\n").html
+    assert html == (
+        "<p>Text</p><pre><code>code line\n\nmore code\n</code></pre><p>After<br>break</p><ul><li><p>a</p></li><li><p>b</p></li></ul>"
+    )
+    assert "prettify" not in markup._converter()[0].treeprocessors
