@@ -573,3 +573,64 @@ def test_a_date_filter_beyond_what_a_time_holds_is_a_clear_400(make_app) -> None
         for page in ("/admin/", "/admin/leads", "/admin/export/download"):
             response = client.get(f"{page}?{query}")
             assert response.status_code == 400 and "YYYY-MM-DD" in response.text, (page, query)
+
+
+def test_a_download_that_fails_half_way_is_a_failed_transfer_not_a_short_file(tmp_path, content_dir) -> None:
+    """Bad data met once the first lines are sent (a value another program wrote in another
+    encoding): the 200 and its headers are out, so gunicorn closes the connection without the
+    chunked body's last chunk. A browser or curl reports that download as failed; none is
+    handed a short file that looks complete. The reason is in the server's log."""
+    import http.client
+
+    from leadmagnet.store import Store
+    from tests.support.servers import gunicorn
+
+    instance = tmp_path / "instance"
+    store = Store(instance / "leadmagnet.db")
+    try:
+        store.migrate()
+        add_admin(store, "boss@example.com", PASSWORD)
+        for i in range(3):
+            add(store, f"p{i}@example.com", fields={"first_name": "Ann"})
+        with store.transaction():  # the sqlite3 shell of someone whose terminal speaks Latin-1
+            store.conn.execute("UPDATE contacts SET first_name = CAST(? AS TEXT) WHERE email = 'p1@example.com'", (b"S\xf8ren",))
+    finally:
+        store.close()
+    env = {"LEADMAGNET_CONTENT_DIR": str(content_dir), "LEADMAGNET_INSTANCE_DIR": str(instance), "LEADMAGNET_ADMIN_LOGIN_LIMIT": "off"}
+    log = tmp_path / "gunicorn.log"
+    with gunicorn(env, log=log) as server:
+
+        def request(method: str, path: str, body: str | None = None, cookie: str = "") -> http.client.HTTPResponse:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            headers = {"Cookie": cookie} if cookie else {}
+            if body is not None:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body=body, headers=headers)
+            return conn.getresponse()
+
+        form = request("GET", "/admin/login")
+        cookie = form.getheader("Set-Cookie", "").split(";")[0]
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.read().decode())
+        assert token, "the login form carries a CSRF token"
+        login = request(
+            "POST", "/admin/login", f"csrf_token={token[1]}&email=boss%40example.com&password={PASSWORD.replace(' ', '+')}", cookie
+        )
+        assert login.status == 303
+        cookie = login.getheader("Set-Cookie", "").split(";")[0]
+
+        download = request("GET", "/admin/export/download?format=generic", cookie=cookie)
+        assert download.status == 200 and download.getheader("Transfer-Encoding") == "chunked"
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            download.read()
+        assert cut.value.partial.startswith(b"email,")  # the header line went out; the file never ended
+
+        # The same download once the value is mended ends properly: the test tells the two apart.
+        store = Store(instance / "leadmagnet.db")
+        try:
+            with store.transaction():
+                store.conn.execute("UPDATE contacts SET first_name = 'Soren' WHERE email = 'p1@example.com'")
+        finally:
+            store.close()
+        whole = request("GET", "/admin/export/download?format=generic", cookie=cookie).read().decode()
+        assert whole.count("\r\n") == 4 and "p1@example.com" in whole and "Soren" in whole
+    assert "not UTF-8 text, in the row that starts 'p1@example.com'" in log.read_text()

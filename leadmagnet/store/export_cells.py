@@ -18,8 +18,8 @@ than the rest of the SQL. A cell of a line is one of three sorts:
   quoted in SQL; Python quotes the few that need it (``export_lines``), as every ``, " CR LF`` left
   in a line is theirs;
 * text a Python function wrote (the tags, several offers' tags, a custom answer, a country code):
-  finished in Python, CSV-quoted included, its own ``, " CR LF`` escaped as bytes no UTF-8 text
-  holds (``SEPARATOR``).
+  finished in Python, CSV-quoted included, its own ``, " CR LF`` escaped as pairs of bytes no
+  UTF-8 text holds (``ESCAPE``).
 
 Formula neutralising (``leadmagnet.export.formats.neutralise``; :func:`neutralise` is its twin
 here) is a CASE on the first character: ``= + - @`` tab or CR gets a leading apostrophe, except
@@ -48,9 +48,12 @@ _PLAIN_NUMBER = re.compile(r"[+-][0-9 ()+\-./]*")
 # csv.writer (QUOTE_MINIMAL, comma, CRLF) quotes a field holding one of these.
 QUOTED = (",", '"', "\r", "\n")
 # A line is UTF-8 bytes with cells separated by 0xFF, and the , " CR LF of a finished field (one a
-# Python function or our constant wrote) as 0xF8-0xFB: bytes no UTF-8 text (no stored value) holds.
+# Python function or our constant wrote) as 0xFE then one of 0xF8-0xFB: bytes no UTF-8 text holds.
+# A pair, not one byte: a stored value another program wrote in Latin-1 may hold a lone 0xF8-0xFB
+# (ø ù ú û), which must stop the export (export_lines), not turn into a comma.
 SEPARATOR = b"\xff"
-_ESCAPED = bytes.maketrans(b',"\r\n', b"\xf8\xf9\xfa\xfb")
+ESCAPE = b"\xfe"
+_ESCAPED = {b",": ESCAPE + b"\xf8", b'"': ESCAPE + b"\xf9", b"\r": ESCAPE + b"\xfa", b"\n": ESCAPE + b"\xfb"}
 
 
 def _offer_list(joined: str | None) -> tuple[str, ...]:
@@ -148,8 +151,12 @@ def quote(text: str) -> str:
 
 
 def finished(text: str) -> bytes:
-    """A finished field (CSV-quoted) as part of a line: its , " CR LF escaped (see ``SEPARATOR``)."""
-    return quote(text).encode("utf-8").translate(_ESCAPED)
+    """A finished field (CSV-quoted) as part of a line: its , " CR LF escaped (see ``ESCAPE``)."""
+    data = quote(text).encode("utf-8")
+    for char, escaped in _ESCAPED.items():
+        if char in data:
+            data = data.replace(char, escaped)
+    return data
 
 
 class Compiler:
