@@ -249,11 +249,20 @@ def test_the_skip_stays_off_for_patterns_it_was_not_written_for(change: Callable
         assert md.convert("a plain %%loud%% word") == "<p>a plain <strong>LOUD</strong> word</p>"
 
 
-def test_html_is_not_pretty_printed_but_code_blocks_end_with_one_newline() -> None:
-    # Python-Markdown's prettify pass is off (a quarter of a pitch's time for whitespace no
-    # browser shows); its one visible effect, trimming a code block's trailing blank lines, stays.
+def test_html_is_less_pretty_printed_and_renders_as_stock_markdown_does() -> None:
+    # Python-Markdown's prettify pass is off (a quarter of a pitch's time, mostly for newlines
+    # between nested block tags, which no browser shows); what a browser or attr_list sees stays:
+    # a newline after each top-level block and each <br>, code blocks ending with one newline.
     html = render("Text\n\n    code line\n\n    more code\n\n\n\nAfter  \nbreak\n\n- a\n\n- b\n").html
-    assert html == (
-        "<p>Text</p><pre><code>code line\n\nmore code\n</code></pre><p>After<br>break</p><ul><li><p>a</p></li><li><p>b</p></li></ul>"
+    assert (
+        html
+        == "<p>Text</p>\n<pre><code>code line\n\nmore code\n</code></pre>\n<p>After<br>\nbreak</p>\n<ul><li><p>a</p></li><li><p>b</p></li></ul>"
     )
     assert "prettify" not in markup._converter()[0].treeprocessors
+    stock = Markdown(extensions=markup.EXTENSIONS, output_format="html")
+    for source in (
+        "a  \n{.big}",  # attr_list reads {...} at the start of a line: the paragraph's class
+        "Use code  \n{SAVE20} at checkout",  # not an attribute list: the text stays
+        '<iframe src="a"></iframe>\n\n<iframe src="b"></iframe>',  # inline embeds keep the space between them
+    ):
+        assert render(source).html == stock.reset().convert(source), source

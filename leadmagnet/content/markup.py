@@ -67,16 +67,25 @@ class _ImageExtension(Extension):
         md.treeprocessors.register(self.resolver, "leadmagnet_images", -1)
 
 
-class _CodeEnds(Treeprocessor):
-    """Ends each indented code block's text with exactly one newline.
+class _Layout(Treeprocessor):
+    """What is kept of Python-Markdown's ``prettify`` pass, which :func:`_build` removes.
 
-    Stands in for Python-Markdown's ``prettify`` tree processor, which :func:`_build` removes:
-    prettify put a newline between block tags (``</li>\n<li>``), whitespace a browser does not
-    show, at a quarter of a pitch's conversion time. Its one visible effect is kept here: a code
-    block's trailing blank lines are dropped (``<pre><code>x\n</code></pre>``, not ``x\n\n\n``).
+    Kept, for what a browser shows or a later pass reads: a newline after each top-level block
+    (between the pitch's paragraphs, lists and raw HTML blocks: two iframes or videos, laid out
+    inline, keep the space between them); a newline before the text after each ``<br>``
+    (``attr_list``, which runs next, reads ``{...}`` at the start of a line: ``a  \n{.big}`` is a
+    paragraph of class ``big``, ``Use  \n{SAVE20}`` keeps its text); and an indented code block
+    ends with exactly one newline (``<pre><code>x\n</code></pre>``, not ``x\n\n\n``). Dropped:
+    the newlines between nested block tags (``</li>\n<li>``), whitespace no browser shows, which
+    cost about a quarter of a pitch's conversion time.
     """
 
     def run(self, root: Element) -> None:
+        for block in root:
+            if not block.tail or not block.tail.strip():
+                block.tail = "\n"
+        for br in root.iter("br"):
+            br.tail = "\n" if not br.tail or not br.tail.strip() else "\n" + br.tail
         for pre in root.iter("pre"):
             if len(pre) == 1 and pre[0].tag == "code" and not len(pre[0]) and pre[0].text is not None:
                 pre[0].text = AtomicString(pre[0].text.rstrip() + "\n")
@@ -154,7 +163,7 @@ _SMARTY_PATTERNS: dict[str, tuple[str, str]] = {
     "smarty-quotes-14": ('"', '"'),
     "smarty-ellipses": (r"(?<!\.)\.{3}(?!\.)", r"\.\.\."),
 }
-_TREE_ORDER = ("footnote", "inline", "footnote-duplicate", "leadmagnet_code_ends", "attr_list", "smarty", "unescape", "leadmagnet_images")
+_TREE_ORDER = ("footnote", "inline", "footnote-duplicate", "leadmagnet_layout", "attr_list", "smarty", "unescape", "leadmagnet_images")
 _PLACEHOLDERS = "[\x02\x03]"
 _skip_off_logged = threading.Event()
 
@@ -266,9 +275,9 @@ def _build(skip: bool = True) -> tuple[markdown.Markdown, _ImageResolver]:
     # (importlib.metadata reads every package's metadata), 40 ms of every build's start-up.
     extensions = [_make_extension(name) for name in EXTENSIONS]
     md = markdown.Markdown(extensions=[*extensions, images], output_format="html")
-    # No pretty-printing of the HTML (see _CodeEnds): same priority, same place in the order.
+    # Less pretty-printing of the HTML (see _Layout): same priority, same place in the order.
     md.treeprocessors.deregister("prettify")
-    md.treeprocessors.register(_CodeEnds(md), "leadmagnet_code_ends", 10)
+    md.treeprocessors.register(_Layout(md), "leadmagnet_layout", 10)
     if skip:
         skip_plain_text(md)
     assert images.resolver is not None
