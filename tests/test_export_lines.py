@@ -91,18 +91,46 @@ def test_one_column_is_written_by_csv_writer(tricky) -> None:
 
 @pytest.mark.parametrize(
     "stored",
-    [b"S\xf8ren M\xfcller", b"\xffnote", b"caf\xe9", b"S\xf8ren", b"Fran\xe7ois \xfb", b"\xfenote", b"end\xfe"],
-    ids=["latin-1", "0xff", "lone-byte", "lone-0xf8-reads-as-an-escape", "lone-0xfb", "lone-0xfe", "0xfe-before-separator"],
+    [
+        b"S\xf8ren M\xfcller",
+        b"\xffnote",
+        b"caf\xe9",
+        b"S\xf8ren",
+        b"Fran\xe7ois \xfb",
+        b"\xfenote",
+        b"end\xfe",
+        b"Berg\xfe\xfara",
+        b"Thor\xfe\xf8rn",
+        b"a\xfe\xfbb",
+        b"J\xfdri",
+        b"\xfe\xfd",
+        b"\xfe\xfa\xa3",
+    ],
+    ids=[
+        "latin-1",
+        "0xff",
+        "lone-byte",
+        "lone-0xf8-reads-as-an-escape",
+        "lone-0xfb",
+        "lone-0xfe",
+        "0xfe-before-separator",
+        "thorn-u-acute",
+        "thorn-o-slash",
+        "thorn-u-circumflex",
+        "lone-0xfd",
+        "escape-without-its-char",
+        "thorn-u-acute-then-a-continuation-byte",
+    ],
 )
-@pytest.mark.parametrize("pairs", [False, True], ids=["no-escape-pairs", "escape-pairs-in-the-chunk"])
+@pytest.mark.parametrize("pairs", [False, True], ids=["no-escapes", "escapes-in-the-chunk"])
 def test_a_value_another_program_wrote_in_another_encoding_stops_the_export_naming_the_row(store, tmp_path, stored, pairs) -> None:
     """Reading such a value into Python raised before the lines moved into SQL; it still must, with a clear
     message, and the file already there stays whole (a 0xFF byte would otherwise read as a separator, a
-    lone 0xF8 as a comma). ``pairs``: another row's offers cell holds a comma, written as an escape pair."""
+    lone 0xF8 as a comma). ``pairs``: another row's tags cell holds a comma, written as an escape."""
     for i in range(3):
         store.record_submission(offer_slug="growth-playbook", offer_type="ebook", email=f"p{i}@example.com", fields={"first_name": "Ann"})
-    if pairs:
-        store.record_submission(offer_slug="seo-checklist", offer_type="ebook", email="p0@example.com", fields={})
+    if pairs:  # a tags cell holding a comma: a finished cell, its comma and quotes escaped in the line
+        store.record_submission(offer_slug="seo-checklist", offer_type="ebook", email="p0@example.com", fields={}, tags=("a,b", "c"))
     with store.transaction():  # the sqlite3 shell of someone whose terminal speaks Latin-1
         store.conn.execute("UPDATE contacts SET first_name = CAST(? AS TEXT) WHERE email = 'p1@example.com'", (stored,))
     out = tmp_path / "leads.csv"

@@ -18,8 +18,8 @@ than the rest of the SQL. A cell of a line is one of three sorts:
   quoted in SQL; Python quotes the few that need it (``export_lines``), as every ``, " CR LF`` left
   in a line is theirs;
 * text a Python function wrote (the tags, several offers' tags, a custom answer, a country code):
-  finished in Python, CSV-quoted included, its own ``, " CR LF`` escaped as pairs of bytes no
-  UTF-8 text holds (``ESCAPE``).
+  finished in Python, CSV-quoted included, its own ``, " CR LF`` escaped as bytes no UTF-8 text
+  holds (``ESCAPE``).
 
 Formula neutralising (``leadmagnet.export.formats.neutralise``; :func:`neutralise` is its twin
 here) is a CASE on the first character: ``= + - @`` tab or CR gets a leading apostrophe, except
@@ -48,11 +48,12 @@ _PLAIN_NUMBER = re.compile(r"[+-][0-9 ()+\-./]*")
 # csv.writer (QUOTE_MINIMAL, comma, CRLF) quotes a field holding one of these.
 QUOTED = (",", '"', "\r", "\n")
 # A line is UTF-8 bytes with cells separated by 0xFF, and the , " CR LF of a finished field (one a
-# Python function or our constant wrote) as 0xFE then one of 0xF8-0xFB: bytes no UTF-8 text holds.
-# A pair, not one byte: a stored value another program wrote in Latin-1 may hold a lone 0xF8-0xFB
-# (ø ù ú û), which must stop the export (export_lines), not turn into a comma.
+# Python function or our constant wrote) as 0xFE 0xFD then one of 0xF8-0xFB: bytes no UTF-8 text
+# holds. Three bytes, not one: a value another program stored in Latin-1 may hold a lone 0xF8-0xFB
+# (ø ù ú û: "Søren") or 0xFE then one of them ("þú"), which must stop the export (export_lines),
+# not turn into a comma; only the exact sequence "þý" then one of "øùúû" would pass as an escape.
 SEPARATOR = b"\xff"
-ESCAPE = b"\xfe"
+ESCAPE = b"\xfe\xfd"
 _ESCAPED = {b",": ESCAPE + b"\xf8", b'"': ESCAPE + b"\xf9", b"\r": ESCAPE + b"\xfa", b"\n": ESCAPE + b"\xfb"}
 
 

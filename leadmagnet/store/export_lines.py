@@ -2,22 +2,22 @@
 
 A row of the SELECT is ``(line[, cursor])``: ``line`` is the row's finished cells as UTF-8 bytes,
 separated by 0xFF (see :mod:`leadmagnet.store.export_cells` for the three sorts of cell), where a
-finished field's own ``, " CR LF`` are the byte pairs 0xFE 0xF8 to 0xFE 0xFB. No stored text holds
-those bytes (they never occur in UTF-8), so every ``, " CR LF`` left in a line belongs to a stored
-field's cell, which ``csv.writer`` would quote. :class:`CsvLines` makes a chunk of such rows CSV
+finished field's own ``, " CR LF`` are 0xFE 0xFD then one of 0xF8-0xFB (an escape). No stored text
+holds those bytes (they never occur in UTF-8), so every ``, " CR LF`` left in a line belongs to a
+stored field's cell, which ``csv.writer`` would quote. :class:`CsvLines` makes a chunk of such rows CSV
 text exactly as ``csv.writer`` (QUOTE_MINIMAL, comma, CRLF) writes the cells:
 
 * a chunk whose lines hold none of them (most chunks) is one ``join`` and one ``translate`` (the
   separators to commas, the escaped bytes back), C loops over the chunk's bytes;
 * otherwise each of its rows is looked at, and the stored-field cells holding one are quoted.
 
-Every chunk is checked: it must hold one separator fewer than cells per row, and be UTF-8 once
-the separators and escapes are mapped back, with every 0xF8-0xFB byte in an escape pair. A value
-written into the database by another program as some other encoding (Latin-1, say) stops the
-export with :class:`StoredTextError`, naming the row, as reading it into Python did before; a
-lone 0xF8-0xFB byte (Latin-1 ``ø ù ú û``: "Søren") is such a value, not a comma. Only a stored
-0xFE followed by 0xF8-0xFB or by a UTF-8 continuation byte (Latin-1 ``þ`` then ``ø``, or a C1
-control or a sign such as ``£``) would pass.
+Every chunk is checked: it must hold one separator fewer than cells per row, every 0xF8-0xFD
+byte must be part of an escape, and it must be UTF-8 once the separators and escapes are mapped
+back. A value written into the database by another program as some other encoding (Latin-1, say)
+stops the export with :class:`StoredTextError`, naming the row, as reading it into Python did
+before: a lone ``ø ù ú û ý`` or ``þ`` then one of ``ø ù ú û`` ("Søren", "þú") included. Only the
+exact Latin-1 sequence ``þý`` then one of ``ø ù ú û``, which no language writes, would pass as an
+escape.
 
 ``printf``'s ``%s`` ends a text at a NUL character: a stored value holding one (the forms drop
 every control character; only a value written some other way can) loses what follows it.
@@ -31,24 +31,25 @@ from typing import Any
 from leadmagnet.store.export_cells import ESCAPE, SEPARATOR
 
 MAX_ARGS = 100  # SQLite's functions take at most 127 arguments: a longer line nests its printf
-# Back to CSV: separators to commas, escape pairs to their characters (ESCAPE is deleted).
+# Back to CSV: separators to commas, escapes to their characters (ESCAPE's bytes are deleted).
 _UNESCAPED = bytes.maketrans(b"\xff\xf8\xf9\xfa\xfb", b',,"\r\n')
-# For the check of a chunk holding escape pairs: a pair becomes a two-byte UTF-8 character (0xC3,
-# then a continuation byte), a lone 0xF8-0xFB a continuation byte with no lead and a lone 0xFE a
-# lead with no continuation: both fail UTF-8 decoding, as any other stray byte does.
-_CHECKED = bytes.maketrans(ESCAPE + b"\xf8\xf9\xfa\xfb\xff", b"\xc3\x80\x81\x82\x83,")
-_PAIRED = (b"\xf8", b"\xf9", b"\xfa", b"\xfb")
+# For the check of a chunk holding escapes: an escape becomes a three-byte UTF-8 character (0xE3,
+# then two continuation bytes); a lone 0xF8-0xFB or 0xFD becomes a continuation byte with no lead,
+# and a 0xFE not followed by 0xFD and one of them a lead without its continuations: all fail UTF-8
+# decoding, as any other stray byte does.
+_CHECKED = bytes.maketrans(b"\xfe\xfd\xf8\xf9\xfa\xfb\xff", b"\xe3\x80\x80\x81\x82\x83,")
+_ESCAPE_BYTES = (b"\xfd", b"\xf8", b"\xf9", b"\xfa", b"\xfb")
 
 
 def _escapes_whole(data: bytes) -> bool:
-    """Every 0xF8-0xFB byte of ``data`` (lines, or one line) is the second of an escape pair.
+    """Every 0xF8-0xFD byte of ``data`` (lines, or one line) is part of an escape.
 
-    Without any pair (most chunks) that is four ``in`` tests, a few microseconds for 1,000 lines;
-    with pairs, a ``translate`` and a decode (0.1 ms). Other stray bytes are left to the UTF-8
+    Without any escape (most chunks) that is a few ``in`` tests, microseconds for 1,000 lines;
+    with escapes, a ``translate`` and a decode (0.1 ms). Other stray bytes are left to the UTF-8
     check of what is written.
     """
-    if ESCAPE not in data:
-        return not any(byte in data for byte in _PAIRED)
+    if b"\xfe" not in data:
+        return not any(byte in data for byte in _ESCAPE_BYTES)
     try:
         data.translate(_CHECKED).decode("utf-8")
     except UnicodeDecodeError:
@@ -92,7 +93,7 @@ class CsvLines:
         n = len(chunk)
         if data.count(SEPARATOR) != n * (self.width - 1):
             self._not_text(chunk)
-        if not _escapes_whole(data):  # a lone 0xF8-0xFB would read as one of , " CR LF
+        if not _escapes_whole(data):  # a stray 0xF8-0xFB would read as one of , " CR LF
             self._not_text(chunk)
         if b"," not in data and b'"' not in data and data.count(b"\r") == n and data.count(b"\n") == n:
             text = data.translate(_UNESCAPED, ESCAPE)
