@@ -634,3 +634,20 @@ def test_a_download_that_fails_half_way_is_a_failed_transfer_not_a_short_file(tm
         whole = request("GET", "/admin/export/download?format=generic", cookie=cookie).read().decode()
         assert whole.count("\r\n") == 4 and "p1@example.com" in whole and "Soren" in whole
     assert "not UTF-8 text, in the row that starts 'p1@example.com'" in log.read_text()
+
+
+def test_an_admin_page_meeting_a_stored_value_that_is_not_text_says_which_and_what_to_do(logged_in, store, backend) -> None:
+    """Another program stored a name in Latin-1 (an SQLite file only: PostgreSQL refuses it). The
+    page that reads it cannot show it; it says which column and value, and how to correct it."""
+    if backend == "postgresql":
+        pytest.skip("PostgreSQL refuses text that is not UTF-8: only an SQLite file can hold it")
+    add(store, "p1@example.com", fields={"first_name": "Ann"})
+    with store.transaction():  # the sqlite3 shell of someone whose terminal speaks Latin-1
+        store.conn.execute("UPDATE contacts SET first_name = CAST(? AS TEXT) WHERE email = 'p1@example.com'", (b"S\xf8ren",))
+    page = logged_in.get("/admin/leads")
+    assert page.status_code == 500
+    html = page.get_data(as_text=True)
+    assert "A stored value is not text" in html
+    assert re.search(r"not UTF-8 text, in column (&#39;|')first_name(&#39;|') with text (&#39;|')S\ufffdren", html)
+    assert "sqlite3 shell" in html
+    assert logged_in.get("/admin/").status_code == 200  # the pages that do not read it still work

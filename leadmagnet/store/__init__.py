@@ -30,7 +30,7 @@ from typing import Any
 
 from leadmagnet.store.admin import Admin
 from leadmagnet.store.backup import Backup
-from leadmagnet.store.connection import DatabaseError, IntegrityError, Params, StoreUnavailable, connect, utcnow
+from leadmagnet.store.connection import DatabaseError, IntegrityError, Params, StoreUnavailable, connect, not_text_message, utcnow
 from leadmagnet.store.dashboard import Dashboard
 from leadmagnet.store.experiments import Experiments
 from leadmagnet.store.exporting import Exporting
@@ -54,6 +54,7 @@ __all__ = [
     "Store",
     "StoreUnavailable",
     "Transaction",
+    "not_text_message",
     "utcnow",
 ]
 

@@ -38,6 +38,24 @@ DatabaseError = sqlite3.DatabaseError
 
 Params = tuple[Any, ...] | list[Any] | dict[str, Any]
 
+_NOT_TEXT = "Could not decode to UTF-8 column "
+
+
+def not_text_message(exc: BaseException) -> str | None:
+    """What to tell an admin when ``exc`` is SQLite failing to read a stored value as text; None otherwise.
+
+    Only another program can store such a value (our writes are Python text, and PostgreSQL
+    refuses it): the sqlite3 shell of a Latin-1 terminal, say. SQLite's message names the column
+    and shows the value, which says where to correct it.
+    """
+    message = str(exc)
+    if not isinstance(exc, sqlite3.OperationalError) or not message.startswith(_NOT_TEXT):
+        return None
+    return (
+        f"The database holds a value that is not UTF-8 text, in column {message.removeprefix(_NOT_TEXT)}: another"
+        " program wrote it (in another encoding?). Correct it, e.g. with the sqlite3 shell, then reload this page."
+    )
+
 
 def utcnow() -> str:
     """The current time as ISO 8601 UTC text with microseconds, the format of every timestamp."""
