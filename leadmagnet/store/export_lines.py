@@ -2,10 +2,10 @@
 
 A row of the SELECT is ``(line[, cursor])``: ``line`` is the row's finished cells as UTF-8 bytes,
 separated by 0xFF (see :mod:`leadmagnet.store.export_cells` for the three sorts of cell), where a
-finished field's own ``, " CR LF`` are 0xFE 0xFD then one of 0xF8-0xFB (an escape). No stored text
-holds those bytes (they never occur in UTF-8), so every ``, " CR LF`` left in a line belongs to a
-stored field's cell, which ``csv.writer`` would quote. :class:`CsvLines` makes a chunk of such rows CSV
-text exactly as ``csv.writer`` (QUOTE_MINIMAL, comma, CRLF) writes the cells:
+finished field's own ``, " CR LF`` are 0xFE 0xFD then one of 0xF8-0xFB (an escape). No stored
+text holds those bytes (they never occur in UTF-8), so every ``, " CR LF`` left in a line belongs
+to a stored field's cell, which ``csv.writer`` would quote. :class:`CsvLines` makes a chunk of such
+rows CSV text exactly as ``csv.writer`` (QUOTE_MINIMAL, comma, CRLF) writes the cells:
 
 * a chunk whose lines hold none of them (most chunks) is one ``join`` and one ``translate`` (the
   separators to commas, the escaped bytes back), C loops over the chunk's bytes;
