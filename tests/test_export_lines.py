@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 
 import pytest
 
@@ -17,7 +18,8 @@ from leadmagnet.export import presets as crm
 from leadmagnet.export.cells import cells_of
 from leadmagnet.export.exports import Exports
 from leadmagnet.export.writer import ExportError, ExportRequest, with_answers
-from leadmagnet.store.export_lines import MAX_ARGS
+from leadmagnet.store.export_cells import finished
+from leadmagnet.store.export_lines import MAX_ARGS, CsvLines, StoredTextError
 from leadmagnet.store.exporting import Cell
 from leadmagnet.store.reports import Filters
 
@@ -105,6 +107,10 @@ def test_one_column_is_written_by_csv_writer(tricky) -> None:
         b"J\xfdri",
         b"\xfe\xfd",
         b"\xfe\xfa\xa3",
+        b"\xfe\xf8\xf8",
+        b"x\xfe\xf8\xf9y",
+        b"\xfe\xfd\xfd",
+        b"\xc3\xfd\xfe\xa9\xf8",
     ],
     ids=[
         "latin-1",
@@ -120,6 +126,10 @@ def test_one_column_is_written_by_csv_writer(tricky) -> None:
         "lone-0xfd",
         "escape-without-its-char",
         "thorn-u-acute-then-a-continuation-byte",
+        "thorn-then-two-escape-chars",
+        "thorn-then-a-comma-and-a-quote",
+        "thorn-y-acute-y-acute-vanished",
+        "a-lead-byte-taking-0xfd",
     ],
 )
 @pytest.mark.parametrize("pairs", [False, True], ids=["no-escapes", "escapes-in-the-chunk"])
@@ -139,3 +149,40 @@ def test_a_value_another_program_wrote_in_another_encoding_stops_the_export_nami
     with pytest.raises(ExportError, match=r"not UTF-8 text, in the row that starts 'p1@example\.com'.*sqlite3 shell"):
         exports.write(exports.prepare(Filters()), out)
     assert out.read_text(encoding="utf-8") == "yesterday's export\n"
+
+
+def test_every_short_stored_byte_string_is_written_as_csv_writer_would_or_stops_the_export() -> None:
+    """Every stored value of 1 to 3 bytes over the bytes a line gives a meaning (separator, escapes,
+    UTF-8 lead and continuation bytes, , " CR LF), in a chunk with or without escapes elsewhere and
+    with or without a cell to quote: either it is UTF-8 text and the line is what ``csv.writer``
+    writes, or the export stops naming its row. The one exception, documented in export_lines, is
+    the Latin-1 "þý" then one of "øùúû", which reads as an escape."""
+    alphabet = [bytes([b]) for b in (0xF8, 0xF9, 0xFA, 0xFB, 0xFC, 0xFD, 0xFE, 0xFF, 0x80, 0xA0, 0xBF, 0xC3, 0xE0, 0xE3)]
+    alphabet += [b",", b'"', b"\r", b"\n", b"a"]
+    accepted = [b"\xfe\xfd" + bytes([c]) for c in b"\xf8\xf9\xfa\xfb"]
+    wrong = []
+    for escapes, quoting in itertools.product((False, True), repeat=2):
+        tag = finished("a,b, c") if escapes else b""
+        company = "A, B" if quoting else ""
+        lines = CsvLines([0, 1, 2], 4)
+        for stored in (b"".join(combo) for n in (1, 2, 3) for combo in itertools.product(alphabet, repeat=n)):
+            chunk = [(b"p0\xffAnn\xff\xff" + tag,), (b"p1\xff" + stored + b"\xff\xff",), (b"p2\xffAnn\xff" + company.encode() + b"\xff",)]
+            try:
+                written = lines(chunk)
+            except StoredTextError as exc:
+                if "'p1'" not in str(exc):
+                    wrong.append((stored, escapes, quoting, "stopped without naming the row"))
+                continue
+            try:
+                text = stored.decode("utf-8")
+            except UnicodeDecodeError:
+                if not any(sequence in stored for sequence in accepted):
+                    wrong.append((stored, escapes, quoting, "written although not text"))
+                continue
+            expected = io.StringIO()
+            csv.writer(expected, lineterminator="\r\n").writerows(
+                [["p0", "Ann", "", "a,b, c" if escapes else ""], ["p1", text, "", ""], ["p2", "Ann", company, ""]]
+            )
+            if written.decode("utf-8") != expected.getvalue():
+                wrong.append((stored, escapes, quoting, "differs from csv.writer"))
+    assert not wrong, wrong[:20]

@@ -50,7 +50,7 @@ QUOTED = (",", '"', "\r", "\n")
 # A line is UTF-8 bytes with cells separated by 0xFF, and the , " CR LF of a finished field (one a
 # Python function or our constant wrote) as 0xFE 0xFD then one of 0xF8-0xFB: bytes no UTF-8 text
 # holds. Three bytes, not one: a value another program stored in Latin-1 may hold a lone 0xF8-0xFB
-# (ø ù ú û: "Søren") or 0xFE then one of them ("þú"), which must stop the export (export_lines),
+# (ø ù ú û: "Søren") or 0xFE then some of them ("þú"), which must stop the export (export_lines),
 # not turn into a comma; only the exact sequence "þý" then one of "øùúû" would pass as an escape.
 SEPARATOR = b"\xff"
 ESCAPE = b"\xfe\xfd"

@@ -7,17 +7,17 @@ text holds those bytes (they never occur in UTF-8), so every ``, " CR LF`` left 
 to a stored field's cell, which ``csv.writer`` would quote. :class:`CsvLines` makes a chunk of such
 rows CSV text exactly as ``csv.writer`` (QUOTE_MINIMAL, comma, CRLF) writes the cells:
 
-* a chunk whose lines hold none of them (most chunks) is one ``join`` and one ``translate`` (the
-  separators to commas, the escaped bytes back), C loops over the chunk's bytes;
+* a chunk whose lines hold none of them (most chunks) is one ``join``, the escapes replaced (if
+  the chunk holds any) and one ``translate`` (the separators to commas), C loops over its bytes;
 * otherwise each of its rows is looked at, and the stored-field cells holding one are quoted.
 
-Every chunk is checked: it must hold one separator fewer than cells per row, every 0xF8-0xFD
-byte must be part of an escape, and it must be UTF-8 once the separators and escapes are mapped
-back. A value written into the database by another program as some other encoding (Latin-1, say)
-stops the export with :class:`StoredTextError`, naming the row, as reading it into Python did
-before: a lone ``ø ù ú û ý`` or ``þ`` then one of ``ø ù ú û`` ("Søren", "þú") included. Only the
-exact Latin-1 sequence ``þý`` then one of ``ø ù ú û``, which no language writes, would pass as an
-escape.
+Every chunk is checked: it must hold one separator fewer than cells per row, and be UTF-8 once
+the separators and the escapes (exactly those three-byte sequences) are mapped back. A value
+written into the database by another program as some other encoding (Latin-1, say) stops the
+export with :class:`StoredTextError`, naming the row, as reading it into Python did before: its
+stray bytes, 0xF8-0xFE among them ("Søren", "þú"), are left as they are and fail that check. Only
+a stored exact escape, the Latin-1 sequence ``þý`` then one of ``ø ù ú û``, which no language
+writes, would pass as one.
 
 ``printf``'s ``%s`` ends a text at a NUL character: a stored value holding one (the forms drop
 every control character; only a value written some other way can) loses what follows it.
@@ -31,30 +31,18 @@ from typing import Any
 from leadmagnet.store.export_cells import ESCAPE, SEPARATOR
 
 MAX_ARGS = 100  # SQLite's functions take at most 127 arguments: a longer line nests its printf
-# Back to CSV: separators to commas, escapes to their characters (ESCAPE's bytes are deleted).
-_UNESCAPED = bytes.maketrans(b"\xff\xf8\xf9\xfa\xfb", b',,"\r\n')
-# For the check of a chunk holding escapes: an escape becomes a three-byte UTF-8 character (0xE3,
-# then two continuation bytes); a lone 0xF8-0xFB or 0xFD becomes a continuation byte with no lead,
-# and a 0xFE not followed by 0xFD and one of them a lead without its continuations: all fail UTF-8
-# decoding, as any other stray byte does.
-_CHECKED = bytes.maketrans(b"\xfe\xfd\xf8\xf9\xfa\xfb\xff", b"\xe3\x80\x80\x81\x82\x83,")
-_ESCAPE_BYTES = (b"\xfd", b"\xf8", b"\xf9", b"\xfa", b"\xfb")
+_SEPARATORS = bytes.maketrans(SEPARATOR, b",")
+# Each escape, exactly, back to its character. A stray 0xF8-0xFE byte is left as it is, and then
+# fails the UTF-8 check of what is written (those bytes never occur in UTF-8).
+_ESCAPES = tuple((ESCAPE + bytes([code]), char) for code, char in zip(b"\xf8\xf9\xfa\xfb", (b",", b'"', b"\r", b"\n"), strict=True))
 
 
-def _escapes_whole(data: bytes) -> bool:
-    """Every 0xF8-0xFD byte of ``data`` (lines, or one line) is part of an escape.
-
-    Without any escape (most chunks) that is a few ``in`` tests, microseconds for 1,000 lines;
-    with escapes, a ``translate`` and a decode (0.1 ms). Other stray bytes are left to the UTF-8
-    check of what is written.
-    """
-    if b"\xfe" not in data:
-        return not any(byte in data for byte in _ESCAPE_BYTES)
-    try:
-        data.translate(_CHECKED).decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+def _unescaped(data: bytes) -> bytes:
+    """``data`` (lines, or one line) with its separators as commas and its escapes as their characters."""
+    if ESCAPE[:1] in data:  # most chunks hold no escape: one test of a C loop
+        for escaped, char in _ESCAPES:
+            data = data.replace(escaped, char)
+    return data.translate(_SEPARATORS)
 
 
 def printf(parts: Sequence[str], separator: bytes = SEPARATOR) -> str:
@@ -93,10 +81,8 @@ class CsvLines:
         n = len(chunk)
         if data.count(SEPARATOR) != n * (self.width - 1):
             self._not_text(chunk)
-        if not _escapes_whole(data):  # a stray 0xF8-0xFB would read as one of , " CR LF
-            self._not_text(chunk)
         if b"," not in data and b'"' not in data and data.count(b"\r") == n and data.count(b"\n") == n:
-            text = data.translate(_UNESCAPED, ESCAPE)
+            text = _unescaped(data)
         else:
             text = b"".join([self.row(row[0]) for row in chunk])
         try:
@@ -109,15 +95,15 @@ class CsvLines:
         cells = line.split(SEPARATOR)
         for i in self.plain:
             cells[i] = _quoted(cells[i])
-        return (b",".join(cells) + b"\r\n").translate(_UNESCAPED, ESCAPE)
+        return _unescaped(b",".join(cells) + b"\r\n")
 
     def _not_text(self, chunk: Sequence[tuple[Any, ...]]) -> None:
         """Raise :class:`StoredTextError` naming the first row of ``chunk`` that is not text."""
         for row in chunk:
             line = row[0]
             try:
-                line.translate(_UNESCAPED, ESCAPE).decode("utf-8")
-                if line.count(SEPARATOR) == self.width - 1 and _escapes_whole(line):
+                _unescaped(line).decode("utf-8")
+                if line.count(SEPARATOR) == self.width - 1:
                     continue
             except UnicodeDecodeError:
                 pass
