@@ -651,3 +651,17 @@ def test_an_admin_page_meeting_a_stored_value_that_is_not_text_says_which_and_wh
     assert re.search(r"not UTF-8 text, in column (&#39;|')first_name(&#39;|') with text (&#39;|')S\ufffdren", html)
     assert "sqlite3 shell" in html
     assert logged_in.get("/admin/").status_code == 200  # the pages that do not read it still work
+
+
+def test_the_not_text_message_is_for_signed_in_admins_only(admin_app, store, backend) -> None:
+    """The message shows the stored value: the login page (in the admin's blueprint, no session
+    needed) keeps the general page, even when the value it met is the admin's password hash."""
+    if backend == "postgresql":
+        pytest.skip("PostgreSQL refuses text that is not UTF-8: only an SQLite file can hold it")
+    with store.transaction():
+        store.conn.execute("UPDATE users SET password_hash = CAST(x'F8' AS TEXT) || password_hash WHERE email = 'boss@example.com'")
+    page = admin_app.test_client().post("/admin/login", data={"email": "boss@example.com", "password": "not the password"})
+    assert page.status_code == 500
+    html = page.get_data(as_text=True)
+    assert "Something went wrong" in html
+    assert "password_hash" not in html and "scrypt" not in html and "not UTF-8" not in html

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from leadmagnet.store import not_text_message
@@ -61,8 +61,9 @@ def handle_http(exc: HTTPException) -> Response:
 def handle_unexpected(exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     # An admin page that met a value another program stored as non-text says which and what to
-    # do (the admin may see the stored data; a visitor gets the general page).
-    problem = not_text_message(exc) if request.blueprint == "admin" else None
+    # do, to a signed-in admin only (the message shows the stored value; the login page is in the
+    # admin blueprint too, and a visitor gets the general page).
+    problem = not_text_message(exc) if request.blueprint == "admin" and g.get("admin") is not None else None
     if problem is not None:
         return render_error(500, title="A stored value is not text", message=problem)
     return render_error(500)
