@@ -132,14 +132,14 @@ def test_one_column_is_written_by_csv_writer(tricky) -> None:
         "a-lead-byte-taking-0xfd",
     ],
 )
-@pytest.mark.parametrize("pairs", [False, True], ids=["no-escapes", "escapes-in-the-chunk"])
-def test_a_value_another_program_wrote_in_another_encoding_stops_the_export_naming_the_row(store, tmp_path, stored, pairs) -> None:
+@pytest.mark.parametrize("escapes", [False, True], ids=["no-escapes", "escapes-in-the-chunk"])
+def test_a_value_another_program_wrote_in_another_encoding_stops_the_export_naming_the_row(store, tmp_path, stored, escapes) -> None:
     """Reading such a value into Python raised before the lines moved into SQL; it still must, with a clear
     message, and the file already there stays whole (a 0xFF byte would otherwise read as a separator, a
-    lone 0xF8 as a comma). ``pairs``: another row's tags cell holds a comma, written as an escape."""
+    lone 0xF8 as a comma). ``escapes``: another row's tags cell holds a comma, written as an escape."""
     for i in range(3):
         store.record_submission(offer_slug="growth-playbook", offer_type="ebook", email=f"p{i}@example.com", fields={"first_name": "Ann"})
-    if pairs:  # a tags cell holding a comma: a finished cell, its comma and quotes escaped in the line
+    if escapes:  # a tags cell holding a comma: a finished cell, its comma and quotes escaped in the line
         store.record_submission(offer_slug="seo-checklist", offer_type="ebook", email="p0@example.com", fields={}, tags=("a,b", "c"))
     with store.transaction():  # the sqlite3 shell of someone whose terminal speaks Latin-1
         store.conn.execute("UPDATE contacts SET first_name = CAST(? AS TEXT) WHERE email = 'p1@example.com'", (stored,))
