@@ -15,7 +15,7 @@ from leadmagnet.cli import cli
 from leadmagnet.export import writer as export
 from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
-from tests.support.content import submit
+from tests.support.content import csrf_token, submit
 
 pytestmark = pytest.mark.both_backends
 
@@ -143,7 +143,7 @@ def test_csrf_rejections(make_app) -> None:
     no_token = client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD})
     assert no_token.status_code == 400 and b"form expired" in no_token.data
     page = client.get("/admin/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     assert client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD, "csrf_token": token}).status_code == 303
     contact_id = store.get_contact_by_email("victim@example.com")["id"]
     assert client.post(f"/admin/contacts/{contact_id}/erase").status_code == 400
@@ -151,7 +151,7 @@ def test_csrf_rejections(make_app) -> None:
     assert store.get_contact_by_email("victim@example.com") is not None
     assert client.post("/admin/logout").status_code == 400
     page = client.get(f"/admin/contacts/{contact_id}").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     assert client.post(f"/admin/contacts/{contact_id}/erase", data={"csrf_token": token, "email": "victim@example.com"}).status_code == 303
     assert store.get_contact_by_email("victim@example.com") is None
 
@@ -610,10 +610,9 @@ def test_a_download_that_fails_half_way_is_a_failed_transfer_not_a_short_file(tm
 
         form = request("GET", "/admin/login")
         cookie = form.getheader("Set-Cookie", "").split(";")[0]
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.read().decode())
-        assert token, "the login form carries a CSRF token"
+        token = csrf_token(form.read().decode())
         login = request(
-            "POST", "/admin/login", f"csrf_token={token[1]}&email=boss%40example.com&password={PASSWORD.replace(' ', '+')}", cookie
+            "POST", "/admin/login", f"csrf_token={token}&email=boss%40example.com&password={PASSWORD.replace(' ', '+')}", cookie
         )
         assert login.status == 303
         cookie = login.getheader("Set-Cookie", "").split(";")[0]

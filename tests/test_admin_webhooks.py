@@ -10,16 +10,12 @@ import pytest
 from leadmagnet.delivery.endpoints import EVENTS, new_secret
 from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
-from tests.support.content import write_ebook
+from tests.support.content import csrf_token, write_ebook
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.both_backends  # the admin and page-view paths on SQLite and on PostgreSQL
 
 PASSWORD = "correct horse battery staple"
-
-
-def token(page: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
 def test_the_page_lists_deliveries_and_every_button_needs_a_csrf_token(make_app, content_dir) -> None:
@@ -35,7 +31,7 @@ def test_the_page_lists_deliveries_and_every_button_needs_a_csrf_token(make_app,
         services.deliveries.send_once(datetime.now(UTC))  # answered 500: queued for a retry
 
         login = client.get("/admin/login").get_data(as_text=True)
-        client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD, "csrf_token": token(login)})
+        client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD, "csrf_token": csrf_token(login)})
         page = client.get("/admin/webhooks").get_data(as_text=True)
         assert receiver.url in page and 'data-state="failing"' in page
         row = re.search(r'<tr data-status="queued">(.*?)</tr>', page, re.S).group(1)
@@ -47,14 +43,14 @@ def test_the_page_lists_deliveries_and_every_button_needs_a_csrf_token(make_app,
         assert len(receiver.received) == 1
 
         receiver.answers = [200]
-        tested = client.post("/admin/webhooks/1/test", data={"csrf_token": token(page)})
+        tested = client.post("/admin/webhooks/1/test", data={"csrf_token": csrf_token(page)})
         assert tested.status_code == 200 and "the receiver answered 200" in tested.get_data(as_text=True)
         assert receiver.received[-1].type == "webhook.test" and receiver.received[-1].verified
-        retried = client.post("/admin/webhooks/1/retry", data={"csrf_token": token(page)}, follow_redirects=True)
+        retried = client.post("/admin/webhooks/1/retry", data={"csrf_token": csrf_token(page)}, follow_redirects=True)
         assert "1 undelivered event is due now for endpoint 1" in retried.get_data(as_text=True)
         services.deliveries.send_once()
         assert services.store.webhook_deliveries()[0]["status"] == "delivered"
-        assert client.post("/admin/webhooks/9/test", data={"csrf_token": token(page)}).status_code == 404
+        assert client.post("/admin/webhooks/9/test", data={"csrf_token": csrf_token(page)}).status_code == 404
         actions = [e["action"] for e in services.store.audit_entries()]
         assert "webhook_test" in actions and "webhook_retry" in actions
     finally:

@@ -20,7 +20,7 @@ from leadmagnet.leads.scoring import DEFAULTS, ScoringError, ScoringRules
 from leadmagnet.store.reports import Filters
 from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
-from tests.support.content import write_ebook, write_webinar
+from tests.support.content import csrf_token, write_ebook, write_webinar
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.both_backends
@@ -116,14 +116,14 @@ def test_a_contact_moves_from_subscriber_to_mql_and_every_export_says_so(app, re
     ]
 
     # The marketer marks Ada sales-qualified in the admin (a CSRF-protected form).
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/admin/login").get_data(as_text=True)).group(1)
+    token = csrf_token(client.get("/admin/login").get_data(as_text=True))
     client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD, "csrf_token": token})
     contact_id = services_of(app).store.get_contact_by_email("ada@example.com")["id"]
     assert client.post(f"/admin/contacts/{contact_id}/sales-qualified").status_code == 400  # no token: nothing happens
     assert stage(app) == (80, "mql")
     page = client.get(f"/admin/contacts/{contact_id}").get_data(as_text=True)
     assert "Score 80: Marketing-qualified lead (MQL)" in page
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     assert client.post(f"/admin/contacts/{contact_id}/sales-qualified", data={"csrf_token": token}).status_code == 303
     assert stage(app) == (80, "sql")
     hubspot, salesforce = exported(app, "hubspot"), exported(app, "salesforce")
@@ -140,7 +140,7 @@ def test_the_leads_list_sorts_by_score(app) -> None:
         client.post("/playbook", data={"email": f"{name}@example.com"})
     for name, points in (("high", 50), ("mid", 20)):
         store.add_points(store.get_contact_by_email(f"{name}@example.com")["id"], key="test", event="test", points=points, now=store.now())
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/admin/login").get_data(as_text=True)).group(1)
+    token = csrf_token(client.get("/admin/login").get_data(as_text=True))
     client.post("/admin/login", data={"email": "boss@example.com", "password": PASSWORD, "csrf_token": token})
     page = client.get("/admin/leads?sort=score").get_data(as_text=True)
     assert re.findall(r">(\w+)@example\.com</a>", page) == ["high", "mid", "low"]

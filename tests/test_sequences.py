@@ -14,7 +14,7 @@ import pytest
 from leadmagnet.cli import cli
 from leadmagnet.web import services_of
 from leadmagnet.web.admin import add_admin
-from tests.support.content import write_ebook
+from tests.support.content import csrf_token, write_ebook
 from tests.support.servers import start_live_server
 from tests.support.smtp import body_text
 
@@ -193,7 +193,7 @@ def test_where_each_person_is_shows_in_the_admin_and_the_cli(site, cli_runner) -
 
     add_admin(services_of(site.app).store, "boss@example.com", "correct horse battery staple")
     client = site.app.test_client()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/admin/login").get_data(as_text=True)).group(1)
+    token = csrf_token(client.get("/admin/login").get_data(as_text=True))
     client.post("/admin/login", data={"email": "boss@example.com", "password": "correct horse battery staple", "csrf_token": token})
     contact_id = services_of(site.app).store.get_contact_by_email("gus@example.com")["id"]
     page = client.get(f"/admin/contacts/{contact_id}").get_data(as_text=True)

@@ -5,6 +5,7 @@ The offers' times are relative to now; the helpers write ``content/<slug>.md`` (
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -69,3 +70,10 @@ def submit(client, slug: str, email_addr: str, **fields: str):
     """POST the offer's form like a browser without JavaScript; return the response (not followed)."""
     data = {"email": email_addr, **fields}
     return client.post(f"/{slug}", data=data)
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token of the (first) form on an admin ``page``'s HTML."""
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert found, "the page carries a CSRF token"
+    return found[1]
