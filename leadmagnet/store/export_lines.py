@@ -34,12 +34,13 @@ MAX_ARGS = 100  # SQLite's functions take at most 127 arguments: a longer line n
 _SEPARATORS = bytes.maketrans(SEPARATOR, b",")
 # Each escape, exactly, back to its character. A stray 0xF8-0xFE byte is left as it is, and then
 # fails the UTF-8 check of what is written (those bytes never occur in UTF-8).
+_ESCAPE_LEAD = ESCAPE[:1]
 _ESCAPES = tuple((ESCAPE + bytes([code]), char) for code, char in zip(b"\xf8\xf9\xfa\xfb", (b",", b'"', b"\r", b"\n"), strict=True))
 
 
 def _unescaped(data: bytes) -> bytes:
     """``data`` (lines, or one line) with its separators as commas and its escapes as their characters."""
-    if ESCAPE[:1] in data:  # most chunks hold no escape: one test of a C loop
+    if _ESCAPE_LEAD in data:  # most chunks hold no escape: one test of a C loop
         for escaped, char in _ESCAPES:
             data = data.replace(escaped, char)
     return data.translate(_SEPARATORS)
