@@ -111,6 +111,8 @@ def test_one_column_is_written_by_csv_writer(tricky) -> None:
         b"x\xfe\xf8\xf9y",
         b"\xfe\xfd\xfd",
         b"\xc3\xfd\xfe\xa9\xf8",
+        b"\xc3\xfd\xfe\xfd\xa9",
+        b"\xe2\x82\xf8",
     ],
     ids=[
         "latin-1",
@@ -130,6 +132,8 @@ def test_one_column_is_written_by_csv_writer(tricky) -> None:
         "thorn-then-a-comma-and-a-quote",
         "thorn-y-acute-y-acute-vanished",
         "a-lead-byte-taking-0xfd",
+        "a-lead-byte-taking-0xfd-then-a-pair",
+        "0xf8-ending-a-stored-character",
     ],
 )
 @pytest.mark.parametrize("escapes", [False, True], ids=["no-escapes", "escapes-in-the-chunk"])

@@ -68,6 +68,11 @@ SUBMISSION_SOURCES = {
     "custom": "s.data",
 }
 Chunk = list[tuple[Any, ...]]
+# CSV lines per chunk: a chunk of 250 contacts is about 50 kB, and each of its copies (the joined
+# lines, the translated ones) stays under glibc malloc's 128 kB thresholds. At 1,000 (214 kB)
+# every chunk grew and shrank the heap three times (6,600 brk calls and their page faults per
+# million contacts, against 75): 0.3 s more system time for the same work.
+LINES_PER_CHUNK = 250
 
 
 class ExportQuery:
@@ -201,7 +206,7 @@ WHERE {self.filters.contact_where()}"""  # noqa: S608 - only our own fragments; 
         yield from self._stream(sql, self.query_params(cursor), [compiler], size)
 
     def csv_chunks(
-        self, cells: Sequence[Cell], spreadsheet: bool = False, clip: int = 0, cursor: bool = False, size: int = 1000
+        self, cells: Sequence[Cell], spreadsheet: bool = False, clip: int = 0, cursor: bool = False, size: int = LINES_PER_CHUNK
     ) -> tuple[Iterator[Chunk], CsvLines] | None:
         """The rows as CSV line rows and the function that makes a chunk of them CSV text (each row
         carries the cursor's submission id last, if ``cursor``); None where cells are the way
