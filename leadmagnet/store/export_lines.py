@@ -8,8 +8,9 @@ to a stored field's cell, which ``csv.writer`` would quote. :class:`CsvLines` ma
 rows CSV text exactly as ``csv.writer`` (QUOTE_MINIMAL, comma, CRLF) writes the cells:
 
 * a chunk whose lines hold none of them (most chunks) is one ``join`` and one ``translate`` (the
-  separators to commas, the escapes to their characters), C loops over its bytes, after a few
-  more (counts and a UTF-8 check) when it holds escapes;
+  separators to commas, the escapes to their characters), C loops over its bytes, after the
+  checks: no , or ", one count of the separators, CRs and LFs together, and, where it holds
+  escapes, that each is whole (see ``_escapes_undone``);
 * otherwise each of its rows is looked at, and the stored-field cells holding one are quoted.
 
 Every chunk is checked: it must hold one separator fewer than cells per row, and be UTF-8 once
@@ -47,9 +48,14 @@ _SEPARATORS = bytes.maketrans(SEPARATOR, b",")
 # tests/test_export_lines.py holds this to csv.writer for every stored value of up to three bytes
 # over the bytes that matter; run to five bytes, nothing else passed.
 _CODES = b"\xf8\xf9\xfa\xfb"
-_CHECK = bytes.maketrans(SEPARATOR + ESCAPE + _CODES, b",a\xc2\x80\x81\x82\x83")
 _FINISH = bytes.maketrans(SEPARATOR + _CODES, b',,"\r\n')
+_CHECK = bytes.maketrans(SEPARATOR + ESCAPE + _CODES, b",a\xc2\x80\x81\x82\x83")
 _LEAD = ESCAPE[:1]
+# A chunk's lines hold each separator, CR and LF at least where they belong (between cells, at
+# each line's end): with the three as one byte, one count (a slow C loop, where `in` is memchr)
+# tells whether a stored value holds one more. The checked copy of escapes counts them too.
+_MARKS = bytes.maketrans(SEPARATOR + b"\r\n", b",,,")
+_CHECK_MARKS = bytes.maketrans(SEPARATOR + b"\r\n" + ESCAPE + _CODES, b",,,a\xc2\x80\x81\x82\x83")
 
 
 def _unescaped(data: bytes) -> bytes:
@@ -57,14 +63,31 @@ def _unescaped(data: bytes) -> bytes:
     characters; ``data`` itself (not UTF-8: it holds 0xFE) where a byte is not part of an escape."""
     if _LEAD not in data:  # most chunks hold no escape: one test of a C loop
         return data.translate(_SEPARATORS)
+    return _escapes_undone(data, data.translate(_CHECK))
+
+
+def _escapes_undone(data: bytes, checked: bytes) -> bytes:
+    """:func:`_unescaped` of ``data`` holding 0xFE, ``checked`` its copy translated by ``_CHECK``
+    (or ``_CHECK_MARKS``)."""
     text = data.translate(_FINISH, ESCAPE)
     if len(text) != len(data) - 2 * data.count(ESCAPE):
         return data
     try:
-        data.translate(_CHECK).decode("utf-8")
+        checked.decode("utf-8")
     except UnicodeDecodeError:
         return data
     return text
+
+
+def _plain_chunk(data: bytes, marks: int) -> bytes | None:
+    """:func:`_unescaped` of ``data`` (lines) when no cell needs quoting: no , or " and exactly
+    ``marks`` separators, CRs and LFs in all; otherwise None (a stored value holds one of them)."""
+    if b"," in data or b'"' in data:
+        return None
+    if _LEAD not in data:
+        return data.translate(_SEPARATORS) if data.translate(_MARKS).count(b",") == marks else None
+    checked = data.translate(_CHECK_MARKS)
+    return _escapes_undone(data, checked) if checked.count(b",") == marks else None
 
 
 def printf(parts: Sequence[str], separator: bytes = SEPARATOR) -> str:
@@ -101,11 +124,10 @@ class CsvLines:
         """The chunk's rows as CSV, UTF-8."""
         data = b"\r\n".join([row[0] for row in chunk]) + b"\r\n"
         n = len(chunk)
-        if data.count(SEPARATOR) != n * (self.width - 1):
-            self._not_text(chunk)
-        if b"," not in data and b'"' not in data and data.count(b"\r") == n and data.count(b"\n") == n:
-            text = _unescaped(data)
-        else:
+        text = _plain_chunk(data, n * (self.width + 1))  # w - 1 separators, CR and LF a line
+        if text is None:
+            if data.count(SEPARATOR) != n * (self.width - 1):
+                self._not_text(chunk)
             text = b"".join([self.row(row[0]) for row in chunk])
         try:
             text.decode("utf-8")  # a C loop over the chunk; what goes to the file must be text
