@@ -237,6 +237,23 @@ def test_without_javascript_utm_values_come_from_the_landing_url(client, store) 
     assert (row["utm_source"], row["utm_campaign"], row["utm_medium"]) == ("linkedin", "q1", None)
 
 
+def test_without_javascript_a_corrected_form_keeps_the_campaign_of_the_landing_url(client, store) -> None:
+    """The form shown again (422) carries the UTM values read from the Referer in its hidden fields:
+    the corrected post comes from that page, whose address has no campaign in it."""
+    landing = {"Referer": "http://localhost/seo-checklist?utm_source=newsletter&utm_campaign=dec"}
+    shown = client.post("/seo-checklist", data={**VALID["seo-checklist"], "email": "ada@example"}, headers=landing)
+    assert shown.status_code == 422
+    html = shown.get_data(as_text=True)
+    hidden = dict(re.findall(r'<input type="hidden" name="(utm_\w+)" value="([^"]*)"', html))
+    assert hidden["utm_source"] == "newsletter" and hidden["utm_campaign"] == "dec", hidden
+    response = client.post(
+        "/seo-checklist", data={**VALID["seo-checklist"], **hidden}, headers={"Referer": "http://localhost/seo-checklist"}
+    )
+    assert response.status_code == 303
+    [row] = submissions(store)
+    assert (row["utm_source"], row["utm_campaign"]) == ("newsletter", "dec")
+
+
 def test_a_foreign_referer_does_not_set_utm_values(client, store) -> None:
     client.post("/seo-checklist", data=VALID["seo-checklist"], headers={"Referer": "https://evil.example/x?utm_source=fake"})
     assert submissions(store)[0]["utm_source"] is None

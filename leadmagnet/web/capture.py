@@ -186,10 +186,14 @@ def submit(slug: str) -> Response:
     allowed, retry_after = site.throttle.hit(f"capture:{slug}:{ip_key}", cfg.get("RATE_LIMIT"))
     if not allowed:
         values, hidden = forms.clean_input(offer, raw)
+        hidden = {**hidden, **attribution(hidden, offer.slug)}  # carried by the form shown again, as below
         notice = f"Too many sign-ups from your network just now. Nothing was saved yet: please wait {retry_after} seconds, then send the form again."
         return again(page, {**values, **hidden}, 429, notice=notice, retry_after=retry_after)
 
     form, hidden = forms.validate(offer, raw, bool(cfg.get("CHECK_DELIVERABILITY")))
+    # Read once, and carried by a form shown again (422, 503): without JavaScript the campaign
+    # comes from the Referer, and the corrected form is posted from a page whose address has none.
+    hidden = {**hidden, **attribution(hidden, offer.slug)}
     if form.errors:
         return invalid(page, form, hidden)
 
@@ -197,7 +201,7 @@ def submit(slug: str) -> Response:
     consented = bool(fields.pop("consent", False))
     email = fields["email"]
     reason = spam.verdict(hidden.get("website", ""), hidden.get("form_ts", ""), float(cfg.get("MIN_FILL_SECONDS") or 0))
-    meta: dict[str, Any] = attribution(hidden, offer.slug)
+    meta: dict[str, Any] = {name: hidden[name] for name in (*UTM_FIELDS, "referrer")}
     meta["user_agent"] = forms.clean_text(request.headers.get("User-Agent", ""))[:UA_CAP]
     meta["variant"] = page.variant
     meta["ip_marker"] = ip_marker(ip, str(cfg.get("IP_MARKER", "truncate")), secret, plan.now.date().isoformat())
