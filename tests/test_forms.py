@@ -48,6 +48,8 @@ def test_a_valid_form_gives_cleaned_values_with_the_email_normalised(offer) -> N
         ("goals", "x" * 301, "“Your goals” is 301 characters long; shorten it to 300 characters or fewer."),
         ("first_name", "x" * 101, "“First name” is 101 characters long; shorten it to 100 characters or fewer."),
         ("mobile", "call me", "Enter a phone number using digits, spaces and + ( ) - . / only, like +44 20 7946 0000."),
+        ("mobile", "12", "A phone number has 3 to 40 characters; this one has 2. Enter it like +44 20 7946 0000."),
+        ("mobile", "1" * 60, "A phone number has 3 to 40 characters; this one has 60. Enter it like +44 20 7946 0000."),
         ("backup_email", "nope", "An email address must have an @-sign. Enter an address like name@example.com."),
     ],
 )

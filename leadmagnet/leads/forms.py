@@ -98,9 +98,20 @@ def _choices(spec: FieldSpec) -> Any:
     return check
 
 
+PHONE_MAX = 40  # the longest international number with spaces and an extension fits
+
+
 def _phone(form: Form, field: Any) -> None:
-    if field.data and not re.fullmatch(r"[0-9+()./\- ]{3,40}", field.data):
+    # The characters first, then the length: each message names what to change (a number of 2 or
+    # 60 digits is made of the right characters; it is its length that is wrong).
+    if not field.data:
+        return
+    if not re.fullmatch(r"[0-9+()./\- ]+", field.data):
         raise ValidationError("Enter a phone number using digits, spaces and + ( ) - . / only, like +44 20 7946 0000.")
+    if not 3 <= len(field.data) <= PHONE_MAX:
+        raise ValidationError(
+            f"A phone number has 3 to {PHONE_MAX} characters; this one has {len(field.data)}. Enter it like +44 20 7946 0000."
+        )
 
 
 def build_field(spec: FieldSpec, check_deliverability: bool = False) -> Any:
