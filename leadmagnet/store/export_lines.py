@@ -49,13 +49,13 @@ _SEPARATORS = bytes.maketrans(SEPARATOR, b",")
 # over the bytes that matter; run to five bytes, nothing else passed.
 _CODES = b"\xf8\xf9\xfa\xfb"
 _FINISH = bytes.maketrans(SEPARATOR + _CODES, b',,"\r\n')
-_CHECK = bytes.maketrans(SEPARATOR + ESCAPE + _CODES, b",a\xc2\x80\x81\x82\x83")
 _LEAD = ESCAPE[:1]
 # A chunk's lines hold each separator, CR and LF at least where they belong (between cells, at
 # each line's end): with the three as one byte, one count (a slow C loop, where `in` is memchr)
-# tells whether a stored value holds one more. The checked copy of escapes counts them too.
+# tells whether a stored value holds one more. The checked copy of escapes maps them so too (they
+# are ASCII either way, so its UTF-8 check is the same) and is counted the same way.
 _MARKS = bytes.maketrans(SEPARATOR + b"\r\n", b",,,")
-_CHECK_MARKS = bytes.maketrans(SEPARATOR + b"\r\n" + ESCAPE + _CODES, b",,,a\xc2\x80\x81\x82\x83")
+_CHECK = bytes.maketrans(SEPARATOR + b"\r\n" + ESCAPE + _CODES, b",,,a\xc2\x80\x81\x82\x83")
 
 
 def _unescaped(data: bytes) -> bytes:
@@ -67,8 +67,7 @@ def _unescaped(data: bytes) -> bytes:
 
 
 def _escapes_undone(data: bytes, checked: bytes) -> bytes:
-    """:func:`_unescaped` of ``data`` holding 0xFE, ``checked`` its copy translated by ``_CHECK``
-    (or ``_CHECK_MARKS``)."""
+    """:func:`_unescaped` of ``data`` holding 0xFE, ``checked`` its copy translated by ``_CHECK``."""
     text = data.translate(_FINISH, ESCAPE)
     if len(text) != len(data) - 2 * data.count(ESCAPE):
         return data
@@ -86,7 +85,7 @@ def _plain_chunk(data: bytes, marks: int) -> bytes | None:
         return None
     if _LEAD not in data:
         return data.translate(_SEPARATORS) if data.translate(_MARKS).count(b",") == marks else None
-    checked = data.translate(_CHECK_MARKS)
+    checked = data.translate(_CHECK)
     return _escapes_undone(data, checked) if checked.count(b",") == marks else None
 
 
